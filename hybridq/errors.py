@@ -35,6 +35,10 @@ class NotHermitianError(HybridqError, ValueError):
     """An operator that must be Hermitian (an observable) is not."""
 
 
+class PauliError(HybridqError, ValueError):
+    """A Pauli label or coefficient is malformed (unknown letter, wrong length, not finite)."""
+
+
 class DTypeError(HybridqError, TypeError):
     """Tensors have incompatible dtypes or devices."""
 
