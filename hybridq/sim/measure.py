@@ -1,0 +1,239 @@
+"""Read-outs of a state batch: probabilities, samples, Pauli expectations, reduced density matrices.
+
+Pauli-sum expectations group the terms by their X/Y flip mask ``x``. For a group,
+``v = conj(psi) * psi[i ^ x]`` is one gather; each term's value is then the signed sum
+``sum_i v[i] (-1)^{popcount(i & z)}`` times ``(-i)^{#Y}``. The sign factorises over the high
+and low halves of the index bits, so a group costs one ``(B, 2**h, 2**l) @ (2**l, U)`` product
+(``U`` = distinct low Z patterns) plus a small contraction: no ``2**n x terms`` table is built.
+
+Observables are duck-typed: anything with ``n_qubits`` and numpy bool arrays ``x``, ``z`` of
+shape ``(T, n)`` (column i = qubit i) and ``coeffs`` of shape ``(T,)``, as
+:class:`hybridq.operators.PauliSum`.
+
+>>> import torch
+>>> psi = torch.tensor([[1, 0, 0, 1]], dtype=torch.complex64) / 2 ** 0.5
+>>> probabilities(psi, [1])
+tensor([[0.5000, 0.5000]])
+>>> expval_z(psi)
+tensor([[0., 0.]])
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from ..errors import QubitIndexError, ShapeError
+from .kernels import n_qubits_of
+
+Tensor = torch.Tensor
+
+
+def _check(state: Tensor) -> int:
+    if not isinstance(state, torch.Tensor) or state.dim() != 2 or state.shape[1] & (state.shape[1] - 1):
+        shape = tuple(state.shape) if isinstance(state, torch.Tensor) else type(state).__name__
+        raise ShapeError(f"state must be a tensor of shape (B, 2**n), got {shape}")
+    return n_qubits_of(state)
+
+
+def _qubits(qubits: Sequence[int] | None, n: int) -> list[int]:
+    if qubits is None:
+        return list(range(n))
+    qubits = [int(q) for q in qubits]
+    bad = [q for q in qubits if not 0 <= q < n]
+    if bad or len(set(qubits)) != len(qubits):
+        raise QubitIndexError(f"qubits {qubits} must be distinct indices in 0..{n - 1}")
+    return qubits
+
+
+def probabilities(state: Tensor, qubits: Sequence[int] | None = None) -> Tensor:
+    """Probabilities of the outcomes on ``qubits`` (all by default): shape ``(B, 2**k)``.
+
+    ``qubits[0]`` is the most significant bit of the outcome index.
+    """
+    n = _check(state)
+    qubits = _qubits(qubits, n)
+    p = state.real.square() + state.imag.square() if state.is_complex() else state.square()
+    if qubits == list(range(n)):
+        return p
+    p = p.reshape((state.shape[0],) + (2,) * n)
+    rest = [1 + q for q in range(n) if q not in qubits]
+    if rest:
+        p = p.sum(dim=rest)
+    kept = sorted(qubits)
+    p = p.permute(0, *(1 + kept.index(q) for q in qubits))
+    return p.reshape(state.shape[0], -1)
+
+
+def sample(
+    state: Tensor,
+    shots: int,
+    *,
+    qubits: Sequence[int] | None = None,
+    generator: torch.Generator | None = None,
+    seed: int | None = None,
+) -> Tensor:
+    """Draw ``shots`` outcomes per state: int64 indices of shape ``(B, shots)``.
+
+    Args:
+        state: ``(B, 2**n)`` states.
+        shots: samples per state.
+        qubits: measured qubits (all by default); ``qubits[0]`` is the most significant bit.
+        generator: a ``torch.Generator`` on the state's device, or ``seed`` to make one.
+            With the same seed, device and torch version the samples are identical.
+
+    >>> psi = torch.tensor([[0, 1]], dtype=torch.complex64)
+    >>> sample(psi, 3, seed=1).tolist()
+    [[1, 1, 1]]
+    """
+    if int(shots) < 1:
+        raise ShapeError(f"shots must be a positive integer, got {shots}")
+    p = probabilities(state.detach(), qubits)
+    if generator is None and seed is not None:
+        generator = torch.Generator(device=state.device).manual_seed(int(seed))
+    p = p.to(torch.float64) if p.device.type == "cpu" else p
+    return torch.multinomial(p, int(shots), replacement=True, generator=generator)
+
+
+def expval_z(state: Tensor, qubits: Sequence[int] | None = None) -> Tensor:
+    """``<Z_q>`` for each qubit in ``qubits`` (all by default): shape ``(B, k)``."""
+    n = _check(state)
+    qubits = _qubits(qubits, n)
+    p = probabilities(state)
+    out = []
+    for q in qubits:
+        half = p.reshape(p.shape[0], 2**q, 2, -1).sum(dim=(1, 3))
+        out.append(half[:, 0] - half[:, 1])
+    return torch.stack(out, dim=1)
+
+
+@dataclass(frozen=True)
+class _Group:
+    x: int
+    terms: Tensor  # term indices in this group, (Tg,)
+    lo_patterns: Tensor  # signs of the distinct low Z patterns, (2**l, U)
+    lo_index: Tensor  # which pattern each term uses, (Tg,)
+    hi_signs: Tensor  # (2**h, Tg)
+    phase: Tensor  # (-i)^{#Y} per term, (Tg,)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    n: int
+    low: int
+    groups: tuple[_Group, ...]
+    n_terms: int
+
+
+_PLANS: "weakref.WeakKeyDictionary[object, _Plan]" = weakref.WeakKeyDictionary()
+
+
+def _signs(indices: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """``(-1)^{popcount(i & m)}`` as a float table of shape (len(indices), len(masks))."""
+    both = indices[:, None] & masks[None, :]
+    parity = np.zeros(both.shape, dtype=np.int64)
+    while both.any():
+        parity ^= both & 1
+        both = both >> 1
+    return 1.0 - 2.0 * parity
+
+
+def _bits_to_int(bits: np.ndarray) -> np.ndarray:
+    """Bool array (T, n), column 0 = qubit 0 = most significant bit -> int64 indices."""
+    n = bits.shape[1]
+    weights = (1 << np.arange(n - 1, -1, -1, dtype=np.int64))
+    return (bits.astype(np.int64) * weights).sum(axis=1)
+
+
+def _plan(observable) -> _Plan:
+    try:
+        return _PLANS[observable]
+    except (KeyError, TypeError):
+        pass
+    x = np.asarray(observable.x, dtype=bool)
+    z = np.asarray(observable.z, dtype=bool)
+    n = int(observable.n_qubits)
+    if x.shape != z.shape or x.ndim != 2 or x.shape[1] != n:
+        raise ShapeError(f"observable masks must have shape (T, {n}), got x {x.shape} and z {z.shape}")
+    xi, zi = _bits_to_int(x), _bits_to_int(z)
+    n_y = (x & z).sum(axis=1)
+    low = n // 2
+    lo_mask = (1 << low) - 1
+    groups = []
+    for xm in np.unique(xi):
+        terms = np.nonzero(xi == xm)[0]
+        z_lo = zi[terms] & lo_mask
+        patterns, lo_index = np.unique(z_lo, return_inverse=True)
+        phase = (-1j) ** n_y[terms]
+        groups.append(
+            _Group(
+                x=int(xm),
+                terms=torch.as_tensor(terms),
+                lo_patterns=torch.as_tensor(_signs(np.arange(1 << low), patterns)),
+                lo_index=torch.as_tensor(lo_index.reshape(-1)),
+                hi_signs=torch.as_tensor(_signs(np.arange(1 << (n - low)), zi[terms] >> low)),
+                phase=torch.as_tensor(phase),
+            )
+        )
+    plan = _Plan(n, low, tuple(groups), len(xi))
+    try:
+        _PLANS[observable] = plan
+    except TypeError:
+        pass
+    return plan
+
+
+def expval_terms(state: Tensor, observable) -> Tensor:
+    """``<P_t>`` of every Pauli term (coefficients not applied): real, shape ``(B, T)``."""
+    n = _check(state)
+    plan = _plan(observable)
+    if plan.n != n:
+        raise ShapeError(f"observable acts on {plan.n} qubits but the state has {n}")
+    B = state.shape[0]
+    cdt, rdt = state.dtype, state.real.dtype
+    if not state.is_complex():
+        state = state.to(torch.complex64 if rdt == torch.float32 else torch.complex128)
+        cdt = state.dtype
+    dev = state.device
+    index = torch.arange(2**n, device=dev)
+    conj = state.conj()
+    out = torch.zeros(B, plan.n_terms, dtype=rdt, device=dev)
+    hi, lo = n - plan.low, plan.low
+    for g in plan.groups:
+        v = conj * (state[:, index ^ g.x] if g.x else state)
+        w = v.reshape(B, 2**hi, 2**lo) @ g.lo_patterns.to(dev, cdt)  # (B, 2**hi, U)
+        w = w[:, :, g.lo_index.to(dev)]  # (B, 2**hi, Tg)
+        vals = (w * g.hi_signs.to(dev, rdt)).sum(dim=1) * g.phase.to(dev, cdt)
+        out = out.index_copy(1, g.terms.to(dev), vals.real)
+    return out
+
+
+def expval(state: Tensor, observable) -> Tensor:
+    """Exact ``<psi|H|psi>`` of a Pauli sum for each state: shape ``(B,)``.
+
+    >>> from hybridq.operators import PauliSum
+    >>> psi = torch.tensor([[1, 0, 0, 0]], dtype=torch.complex64)
+    >>> expval(psi, PauliSum.from_list([("ZZ", 0.5), ("XI", 2.0)]))
+    tensor([0.5000])
+    """
+    terms = expval_terms(state, observable)
+    coeffs = np.asarray(observable.coeffs)
+    if np.abs(coeffs.imag).max(initial=0) > 1e-12:
+        from ..errors import NotHermitianError
+
+        raise NotHermitianError("the observable has complex coefficients; an expectation value needs a Hermitian operator")
+    return terms @ torch.as_tensor(coeffs.real, dtype=terms.dtype, device=terms.device)
+
+
+def reduced_density_matrix(state: Tensor, qubits: Sequence[int]) -> Tensor:
+    """Reduced density matrix of ``qubits`` (others traced out): shape ``(B, 2**k, 2**k)``."""
+    n = _check(state)
+    qubits = _qubits(qubits, n)
+    k = len(qubits)
+    psi = state.reshape((state.shape[0],) + (2,) * n).movedim([1 + q for q in qubits], list(range(1, k + 1)))
+    a = psi.reshape(state.shape[0], 2**k, -1)
+    return a @ a.conj().transpose(-1, -2)

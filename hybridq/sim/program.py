@@ -1,0 +1,131 @@
+"""Programs: lists of gate operations, run with autograd or with the adjoint method.
+
+An :class:`Op` is one gate with its data already built (matrix, diagonal or angle, with the
+autograd graph back to whatever parameters produced it). :func:`run` applies a list of them.
+With ``method="adjoint"`` the forward pass keeps no intermediate state and the backward pass
+walks the circuit in reverse, un-computing the state and the adjoint state one gate at a time:
+two states per sample in memory instead of one per gate. The gradient of each gate's data is a
+local vector-Jacobian product, so every gate kind, control pattern and per-sample angle is
+handled by the same code.
+
+>>> import torch
+>>> from hybridq.sim import zero_state
+>>> theta = torch.tensor(0.3, requires_grad=True)
+>>> ry = torch.stack([torch.stack([theta.cos() / 1, -theta.sin()]), torch.stack([theta.sin(), theta.cos()])])
+>>> op = Op("dense", (0,), data=ry.to(torch.complex64))
+>>> out = run(zero_state(1), [op], method="adjoint")
+>>> out.abs().square()[0, 1].backward(); round(theta.grad.item(), 4)
+0.5646
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal, Sequence
+
+import torch
+
+from . import kernels
+
+Tensor = torch.Tensor
+OpKind = Literal["dense", "diagonal", "flip", "swap", "pauli_rotation"]
+Method = Literal["autograd", "adjoint"]
+
+
+@dataclass(frozen=True, eq=False)
+class Op:
+    """One gate application.
+
+    Attributes:
+        kind: ``"dense"`` (data: matrix), ``"diagonal"`` (data: diagonal), ``"flip"`` (X on each
+            target), ``"swap"``, or ``"pauli_rotation"`` (data: angle, with ``pauli``).
+        qubits: target qubits, the first is the most significant bit of the data's index.
+        controls: control qubits; ``control_values`` their required values (default all 1).
+        data: the gate's tensor, shared or with a leading batch axis.
+        pauli: the Pauli string of a ``pauli_rotation``.
+    """
+
+    kind: OpKind
+    qubits: tuple[int, ...]
+    controls: tuple[int, ...] = ()
+    control_values: tuple[int, ...] | None = None
+    data: Tensor | None = None
+    pauli: str | None = None
+
+    def apply(self, state: Tensor, data: Tensor | None = None) -> Tensor:
+        """Apply to a ``(B, 2**n)`` state; ``data`` overrides the stored data."""
+        d = self.data if data is None else data
+        c, cv = self.controls, self.control_values
+        if self.kind == "dense":
+            return kernels.apply_dense(state, d, self.qubits, c, cv)
+        if self.kind == "diagonal":
+            return kernels.apply_diagonal(state, d, self.qubits, c, cv)
+        if self.kind == "flip":
+            return kernels.apply_flip(state, self.qubits, c, cv)
+        if self.kind == "swap":
+            return kernels.apply_swap(state, self.qubits, c, cv)
+        return kernels.apply_pauli_rotation(state, d, self.pauli, self.qubits, c, cv)
+
+    def inverse(self) -> Op:
+        """The inverse gate (data detached from autograd)."""
+        if self.data is None:
+            return self
+        d = self.data.detach()
+        if self.kind == "dense":
+            d = d.conj().transpose(-1, -2)
+        elif self.kind == "diagonal":
+            d = d.conj()
+        else:
+            d = -d
+        return replace(self, data=d)
+
+
+def run(state: Tensor, ops: Sequence[Op], *, method: Method = "autograd") -> Tensor:
+    """Apply ``ops`` in order to a ``(B, 2**n)`` state.
+
+    Args:
+        state: the initial state batch.
+        ops: the program.
+        method: ``"autograd"`` records every intermediate state (fastest for small states);
+            ``"adjoint"`` keeps O(1) states and recomputes during backward. Defaults to autograd.
+    """
+    if method == "adjoint" and torch.is_grad_enabled():
+        datas = [op.data for op in ops]
+        return _AdjointRun.apply(state, list(ops), *datas)
+    for op in ops:
+        state = op.apply(state)
+    return state
+
+
+class _AdjointRun(torch.autograd.Function):
+    """Forward without saving intermediates; backward by reverse un-computation."""
+
+    @staticmethod
+    def forward(ctx, state, ops, *datas):
+        with torch.no_grad():
+            out = state
+            for op in ops:
+                out = op.apply(out)
+        ctx.ops = ops
+        ctx.in_batch = state.shape[0]
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (psi,) = ctx.saved_tensors
+        lam = grad_out
+        grads: list[Tensor | None] = [None] * len(ctx.ops)
+        for i in range(len(ctx.ops) - 1, -1, -1):
+            op = ctx.ops[i]
+            inv = op.inverse()
+            psi = inv.apply(psi)  # the state before gate i
+            if op.data is not None and ctx.needs_input_grad[2 + i]:
+                with torch.enable_grad():
+                    data = op.data.detach().requires_grad_(True)
+                    (grads[i],) = torch.autograd.grad(op.apply(psi, data), data, lam)
+            lam = inv.apply(lam)
+        grad_state = None
+        if ctx.needs_input_grad[0]:
+            grad_state = lam.sum(0, keepdim=True) if lam.shape[0] != ctx.in_batch else lam
+        return (grad_state, None, *grads)
