@@ -1,0 +1,265 @@
+"""The circuit IR: gate operations on qubits ``0..n-1`` with numeric or expression angles.
+
+Builder methods follow Qiskit's argument order (angles first, then qubits; controls before
+targets) and return the circuit, so calls chain.
+
+>>> from hybridq.circuits import Circuit, Input, Weight
+>>> c = Circuit(2).h(0).cx(0, 1).ry(Weight("w") * Input(0) + Weight("b"), 1)
+>>> c
+Circuit(n_qubits=2, ops=3, n_inputs=1, weights=['w', 'b'])
+>>> c.depth(), c.inverse().ops[0].name
+(3, 'RY')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from ..errors import NotUnitaryError, QubitIndexError, ShapeError
+from ..sim.gates import GATES, resolve
+from .expr import Expr, Param, as_expr
+
+#: Gates whose inverse is another named gate with the same angles (or none).
+_INVERSE_NAMES = {"S": "Sdg", "Sdg": "S", "T": "Tdg", "Tdg": "T", "SX": "SXdg", "SXdg": "SX"}
+CUSTOM = ("Unitary", "Diagonal", "PauliRot")
+
+
+@dataclass(frozen=True, eq=False)
+class Operation:
+    """One gate in a circuit.
+
+    Attributes:
+        name: a base gate of :data:`hybridq.sim.GATES` or ``"Unitary"``, ``"Diagonal"``, ``"PauliRot"``.
+        qubits: target qubits (the first is the most significant bit of the gate's matrix).
+        params: angles (numbers or :class:`~hybridq.circuits.expr.Expr`).
+        controls: control qubits (all must be 1).
+        matrix: the matrix of a ``"Unitary"`` or the diagonal of a ``"Diagonal"``.
+        pauli: the Pauli string of a ``"PauliRot"`` (``exp(-i theta/2 P)``).
+    """
+
+    name: str
+    qubits: tuple[int, ...]
+    params: tuple[Param, ...] = ()
+    controls: tuple[int, ...] = ()
+    matrix: np.ndarray | None = field(default=None, repr=False)
+    pauli: str | None = None
+
+    @property
+    def wires(self) -> tuple[int, ...]:
+        """Controls then targets."""
+        return self.controls + self.qubits
+
+    def inverse(self) -> Operation:
+        """The inverse operation."""
+        if self.name == "Unitary":
+            return Operation("Unitary", self.qubits, (), self.controls, self.matrix.conj().T)
+        if self.name == "Diagonal":
+            return Operation("Diagonal", self.qubits, (), self.controls, self.matrix.conj())
+        if self.name in _INVERSE_NAMES:
+            return Operation(_INVERSE_NAMES[self.name], self.qubits, (), self.controls)
+        if self.name == "U3":
+            theta, phi, lam = (as_expr(p) for p in self.params)
+            return Operation("U3", self.qubits, (-theta, -lam, -phi), self.controls)
+        return Operation(self.name, self.qubits, tuple(-as_expr(p) for p in self.params), self.controls,
+                         pauli=self.pauli)
+
+    def remapped(self, mapping: Sequence[int]) -> Operation:
+        """The same operation on qubits ``mapping[q]``."""
+        return Operation(self.name, tuple(mapping[q] for q in self.qubits), self.params,
+                         tuple(mapping[q] for q in self.controls), self.matrix, self.pauli)
+
+
+class Circuit:
+    """A quantum circuit on ``n_qubits`` qubits.
+
+    Angles may be numbers or expressions over :class:`Input` (per-sample data) and
+    :class:`Weight` (trainable); see :mod:`hybridq.circuits.expr`. Run it with
+    :func:`hybridq.simulate`.
+    """
+
+    def __init__(self, n_qubits: int):
+        if not isinstance(n_qubits, int) or n_qubits < 1:
+            raise ShapeError(f"n_qubits must be a positive int, got {n_qubits!r}")
+        self.n_qubits = n_qubits
+        self.ops: list[Operation] = []
+
+    # ----- generic construction
+    def add(self, name: str, qubits: Sequence[int], *params: Param, controls: Sequence[int] = ()) -> Circuit:
+        """Append a named gate; aliases such as ``"CNOT"`` take their controls first in ``qubits``.
+
+        >>> Circuit(3).add("Toffoli", [0, 1, 2]).ops[0]
+        Operation(name='X', qubits=(2,), params=(), controls=(0, 1), pauli=None)
+        """
+        spec, implied = resolve(name)
+        qubits = list(_as_ints(qubits))
+        controls = list(_as_ints(controls))
+        if implied:
+            controls, qubits = controls + qubits[:implied], qubits[implied:]
+        if len(qubits) != spec.n_qubits:
+            raise QubitIndexError(f"{name} acts on {spec.n_qubits + implied} qubit(s), got {len(qubits) + implied}")
+        if len(params) != spec.n_params:
+            raise ShapeError(f"{name} takes {spec.n_params} angle(s), got {len(params)}")
+        params = tuple(p if isinstance(p, Expr) else as_expr(p).value for p in params)
+        return self.append(Operation(spec.name, tuple(qubits), params, tuple(controls)))
+
+    def append(self, op: Operation) -> Circuit:
+        """Append an :class:`Operation` after checking its qubits."""
+        wires = op.wires
+        bad = [q for q in wires if not 0 <= q < self.n_qubits]
+        if bad:
+            raise QubitIndexError(f"qubit(s) {bad} out of range for a {self.n_qubits}-qubit circuit (0..{self.n_qubits - 1})")
+        if len(set(wires)) != len(wires):
+            raise QubitIndexError(f"{op.name} uses a qubit twice: controls {list(op.controls)}, targets {list(op.qubits)}")
+        if op.name not in GATES and op.name not in CUSTOM:
+            resolve(op.name)  # raises UnknownGateError with the list of gates
+        self.ops.append(op)
+        return self
+
+    # ----- named gates (Qiskit argument order)
+    def i(self, q): return self.add("I", [q])
+    def x(self, q): return self.add("X", [q])
+    def y(self, q): return self.add("Y", [q])
+    def z(self, q): return self.add("Z", [q])
+    def h(self, q): return self.add("H", [q])
+    def s(self, q): return self.add("S", [q])
+    def sdg(self, q): return self.add("Sdg", [q])
+    def t(self, q): return self.add("T", [q])
+    def tdg(self, q): return self.add("Tdg", [q])
+    def sx(self, q): return self.add("SX", [q])
+    def rx(self, theta, q): return self.add("RX", [q], theta)
+    def ry(self, theta, q): return self.add("RY", [q], theta)
+    def rz(self, theta, q): return self.add("RZ", [q], theta)
+    def p(self, phi, q): return self.add("PhaseShift", [q], phi)
+    def u3(self, theta, phi, lam, q): return self.add("U3", [q], theta, phi, lam)
+    def cx(self, c, t): return self.add("X", [t], controls=[c])
+    cnot = cx
+    def cy(self, c, t): return self.add("Y", [t], controls=[c])
+    def cz(self, c, t): return self.add("Z", [t], controls=[c])
+    def ch(self, c, t): return self.add("H", [t], controls=[c])
+    def swap(self, a, b): return self.add("SWAP", [a, b])
+    def crx(self, theta, c, t): return self.add("RX", [t], theta, controls=[c])
+    def cry(self, theta, c, t): return self.add("RY", [t], theta, controls=[c])
+    def crz(self, theta, c, t): return self.add("RZ", [t], theta, controls=[c])
+    def cp(self, phi, c, t): return self.add("PhaseShift", [t], phi, controls=[c])
+    def rxx(self, theta, a, b): return self.add("RXX", [a, b], theta)
+    def ryy(self, theta, a, b): return self.add("RYY", [a, b], theta)
+    def rzz(self, theta, a, b): return self.add("RZZ", [a, b], theta)
+    def ccx(self, c1, c2, t): return self.add("X", [t], controls=[c1, c2])
+    toffoli = ccx
+    def cswap(self, c, a, b): return self.add("SWAP", [a, b], controls=[c])
+    def mcx(self, controls: Sequence[int], t): return self.add("X", [t], controls=controls)
+
+    def unitary(self, matrix, qubits: Sequence[int], *, controls: Sequence[int] = (), atol: float = 1e-8) -> Circuit:
+        """Append an arbitrary ``2**k x 2**k`` unitary on ``qubits`` (``qubits[0]`` = most significant bit)."""
+        m = np.asarray(matrix, dtype=np.complex128)
+        k = len(qubits)
+        if m.shape != (2**k, 2**k):
+            raise ShapeError(f"a unitary on {k} qubit(s) must be {2**k}x{2**k}, got {m.shape}")
+        err = np.abs(m @ m.conj().T - np.eye(2**k)).max()
+        if err > atol:
+            raise NotUnitaryError(f"matrix is not unitary (max |U U^dag - I| = {err:.3g} > {atol:g})")
+        return self.append(Operation("Unitary", tuple(_as_ints(qubits)), (), tuple(_as_ints(controls)), m))
+
+    def diagonal(self, diagonal, qubits: Sequence[int], *, atol: float = 1e-8) -> Circuit:
+        """Append a diagonal unitary (a length ``2**k`` vector of phases) on ``qubits``."""
+        d = np.asarray(diagonal, dtype=np.complex128)
+        if d.shape != (2 ** len(qubits),):
+            raise ShapeError(f"a diagonal on {len(qubits)} qubit(s) must have length {2 ** len(qubits)}, got {d.shape}")
+        if np.abs(np.abs(d) - 1).max() > atol:
+            raise NotUnitaryError("diagonal entries must have modulus 1")
+        return self.append(Operation("Diagonal", tuple(_as_ints(qubits)), (), (), d))
+
+    def pauli_rotation(self, theta, pauli: str, qubits: Sequence[int]) -> Circuit:
+        """Append ``exp(-i theta/2 P)`` for a Pauli string such as ``"XZY"`` on ``qubits``."""
+        pauli = pauli.upper()
+        if len(pauli) != len(qubits) or set(pauli) - set("IXYZ"):
+            raise ShapeError(f"Pauli string must use I, X, Y, Z and have {len(qubits)} letters, got {pauli!r}")
+        theta = theta if isinstance(theta, Expr) else as_expr(theta).value
+        return self.append(Operation("PauliRot", tuple(_as_ints(qubits)), (theta,), (), pauli=pauli))
+
+    # ----- structure
+    def compose(self, other: Circuit, qubits: Sequence[int] | None = None) -> Circuit:
+        """A new circuit: this one followed by ``other`` (placed on ``qubits`` if given)."""
+        mapping = list(range(other.n_qubits)) if qubits is None else list(_as_ints(qubits))
+        if len(mapping) != other.n_qubits:
+            raise QubitIndexError(f"compose needs {other.n_qubits} qubits for the other circuit, got {len(mapping)}")
+        out = self.copy()
+        for op in other.ops:
+            out.append(op.remapped(mapping))
+        return out
+
+    def __add__(self, other: Circuit) -> Circuit:
+        return self.compose(other)
+
+    def inverse(self) -> Circuit:
+        """The inverse circuit (gates reversed and inverted)."""
+        out = Circuit(self.n_qubits)
+        out.ops = [op.inverse() for op in reversed(self.ops)]
+        return out
+
+    def copy(self) -> Circuit:
+        out = Circuit(self.n_qubits)
+        out.ops = list(self.ops)
+        return out
+
+    def depth(self) -> int:
+        """Number of layers when each gate goes as early as its qubits allow."""
+        return max(self.layers(), default=-1) + 1
+
+    def layers(self) -> list[int]:
+        """The layer index of each operation (as in :meth:`depth`)."""
+        level = [0] * self.n_qubits
+        out = []
+        for op in self.ops:
+            d = max(level[q] for q in op.wires)
+            for q in op.wires:
+                level[q] = d + 1
+            out.append(d)
+        return out
+
+    @property
+    def n_inputs(self) -> int:
+        """Number of input columns read (highest :class:`Input` index + 1)."""
+        return max((i + 1 for op in self.ops for p in op.params if isinstance(p, Expr) for i in p.input_indices()), default=0)
+
+    @property
+    def weight_names(self) -> list[str]:
+        """Names of the weights, in first-use order (the order of a flat weight vector)."""
+        return list(dict.fromkeys(w for op in self.ops for p in op.params if isinstance(p, Expr) for w in p.weight_names()))
+
+    def count_ops(self) -> dict[str, int]:
+        """How many of each gate (controlled gates counted as ``"C" * k + name``)."""
+        counts: dict[str, int] = {}
+        for op in self.ops:
+            key = "C" * len(op.controls) + op.name
+            counts[key] = counts.get(key, 0) + 1
+        return counts
+
+    def __len__(self) -> int:
+        return len(self.ops)
+
+    def __iter__(self) -> Iterator[Operation]:
+        return iter(self.ops)
+
+    def __repr__(self) -> str:
+        return (f"Circuit(n_qubits={self.n_qubits}, ops={len(self.ops)}, n_inputs={self.n_inputs}, "
+                f"weights={self.weight_names})")
+
+    def draw(self) -> str:
+        """A text drawing, one line per qubit (see :func:`hybridq.circuits.draw.draw`)."""
+        from .draw import draw
+
+        return draw(self)
+
+    def __str__(self) -> str:
+        return self.draw()
+
+
+def _as_ints(qubits) -> Iterator[int]:
+    for q in qubits:
+        if isinstance(q, bool) or not hasattr(q, "__index__"):
+            raise QubitIndexError(f"qubit indices must be integers, got {q!r}")
+        yield int(q)

@@ -1,0 +1,136 @@
+"""Running a :class:`Circuit` on the simulator: bind inputs and weights, compile, simulate.
+
+>>> import torch
+>>> from hybridq.circuits import Circuit, Input, Weight
+>>> c = Circuit(1).ry(Weight("w") * Input(0), 0)
+>>> psi = simulate(c, inputs=torch.tensor([[0.0], [1.0]]), weights={"w": torch.pi})
+>>> psi.abs().square().round()
+tensor([[1., 0.],
+        [0., 1.]])
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Mapping
+
+import torch
+
+from ..errors import DTypeError, ParameterError, ShapeError
+from ..sim import ops as simops
+from ..sim.program import Op, run
+from ..sim.state import available_memory, check_memory, zero_state
+from .circuit import Circuit
+from .expr import evaluate
+
+Tensor = torch.Tensor
+Method = Literal["auto", "autograd", "adjoint"]
+
+
+def weight_values(circuit: Circuit, weights) -> dict[str, Tensor]:
+    """Map weight names to values from a flat tensor (``circuit.weight_names`` order) or a mapping."""
+    names = circuit.weight_names
+    if not names:
+        return {}
+    if weights is None:
+        raise ParameterError(f"the circuit has {len(names)} weight(s) {names[:5]}... but no weights were given")
+    if isinstance(weights, Mapping):
+        missing = [w for w in names if w not in weights]
+        if missing:
+            raise ParameterError(f"no value given for weight(s) {missing}")
+        unknown = [w for w in weights if w not in set(names)]
+        if unknown:
+            raise ParameterError(f"unknown weight(s) {unknown}; the circuit's weights are {names}")
+        return {k: v if isinstance(v, torch.Tensor) else torch.tensor(float(v)) for k, v in weights.items()}
+    w = torch.as_tensor(weights)
+    if w.dim() != 1 or w.shape[0] != len(names):
+        raise ParameterError(f"weights must be a 1-D tensor of length {len(names)} (circuit.weight_names order), got shape {tuple(w.shape)}")
+    return {name: w[i] for i, name in enumerate(names)}
+
+
+def _inputs(circuit: Circuit, inputs) -> Tensor | None:
+    need = circuit.n_inputs
+    if inputs is None:
+        if need:
+            raise ParameterError(f"the circuit reads {need} input(s) but no inputs were given; pass a (B, {need}) tensor")
+        return None
+    x = torch.as_tensor(inputs)
+    if x.is_complex():
+        raise DTypeError("inputs must be real")
+    if x.dim() == 1:
+        x = x.unsqueeze(0)
+    if x.dim() != 2 or x.shape[1] < need:
+        raise ShapeError(f"inputs must have shape (B, {need}) (at least {need} columns), got {tuple(torch.as_tensor(inputs).shape)}")
+    return x
+
+
+def compile_ops(circuit: Circuit, inputs: Tensor | None, weights: Mapping[str, Tensor], *, batch: int,
+                dtype: torch.dtype, device) -> list[Op]:
+    """The simulator program of ``circuit`` with angles evaluated (differentiably)."""
+    n = circuit.n_qubits
+    out = []
+    for op in circuit.ops:
+        params = [evaluate(p, inputs, weights) for p in op.params]
+        common = dict(n_qubits=n, batch=batch, controls=op.controls, dtype=dtype, device=device)
+        if op.name == "Unitary" or op.name == "Diagonal":
+            out.append(simops.matrix_op(op.matrix, op.qubits, diagonal=op.name == "Diagonal", check_unitary=False, **common))
+        elif op.name == "PauliRot":
+            out.append(simops.pauli_rotation_op(params[0], op.pauli, op.qubits, **common))
+        else:
+            out.append(simops.gate_op(op.name, op.qubits, params, **common))
+    return out
+
+
+def simulate(
+    circuit: Circuit,
+    inputs=None,
+    weights=None,
+    *,
+    initial_state: Tensor | None = None,
+    batch: int | None = None,
+    dtype: torch.dtype | None = None,
+    device=None,
+    method: Method = "auto",
+) -> Tensor:
+    """Simulate ``circuit`` and return the final states, shape ``(B, 2**n)``, differentiable.
+
+    Args:
+        circuit: the circuit.
+        inputs: per-sample data ``(B, n_inputs)`` read by :class:`Input` angles.
+        weights: a 1-D tensor in ``circuit.weight_names`` order, or a mapping name -> value.
+        initial_state: ``(B, 2**n)`` or ``(2**n,)`` start states; defaults to ``|0...0>``.
+        batch: batch size when neither inputs nor an initial state sets it. Defaults to 1.
+        dtype: state dtype. Defaults to the initial state's, else complex64.
+        device: defaults to the inputs' or initial state's device, else CPU.
+        method: ``"autograd"``, ``"adjoint"`` (O(1) states in memory during backward) or
+            ``"auto"``, which picks adjoint when autograd's stored states would not fit
+            comfortably in memory. Defaults to auto.
+    """
+    x = _inputs(circuit, inputs)
+    n = circuit.n_qubits
+    if initial_state is not None:
+        s0 = initial_state if initial_state.dim() == 2 else initial_state.reshape(1, -1)
+        if s0.shape[1] != 2**n:
+            raise ShapeError(f"initial_state has {s0.shape[1]} amplitudes but the circuit has {n} qubits (expected {2**n})")
+        dtype = dtype or s0.dtype
+        device = device or s0.device
+    else:
+        s0 = None
+    device = torch.device(device or (x.device if x is not None else "cpu"))
+    dtype = dtype or torch.complex64
+    b = [v for v in (x.shape[0] if x is not None else None, s0.shape[0] if s0 is not None else None, batch) if v]
+    B = max(b, default=1)
+    if any(v not in (1, B) for v in b):
+        raise ShapeError(f"inconsistent batch sizes: inputs / initial_state / batch give {b}")
+    itemsize = check_memory(n, B, dtype=dtype, device=device)
+    if x is not None:
+        x = x.to(device=device, dtype=simops.real_dtype(dtype))
+    w = {k: v.to(device) for k, v in weight_values(circuit, weights).items()}
+    program = compile_ops(circuit, x, w, batch=B, dtype=dtype, device=device)
+    state = s0.to(device=device, dtype=dtype) if s0 is not None else zero_state(n, 1, dtype=dtype, device=device)
+    if state.shape[0] != B and not program:
+        state = state.expand(B, -1)
+    if method == "auto":
+        stored = (len(program) + 2) * itemsize * 2
+        method = "adjoint" if stored > 0.25 * available_memory(device) else "autograd"
+    out = run(state, program, method=method)
+    return out if out.shape[0] == B else out.expand(B, -1)
