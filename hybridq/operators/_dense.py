@@ -1,0 +1,102 @@
+"""Dense reference evaluation of Pauli sums: matrices and state-vector expectations.
+
+Matrix elements: for a term ``c * P`` with masks (x, z), ``<b ^ x| P |b> = i**|x&z| (-1)**(z.b)``
+with basis indices ``b`` whose most significant bit is qubit 0. Terms sharing an X mask share
+their non-zero pattern, so each distinct X mask contributes one permuted diagonal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from hybridq.errors import ShapeError, StateTooLargeError
+from hybridq.operators import _symplectic as sym
+
+MAX_DENSE_QUBITS = 14
+MAX_INDEX_QUBITS = 26  # dense states and diagonals of 2**26 complex numbers take 1 GiB each
+_CHUNK_ELEMENTS = 1 << 22  # terms x basis states evaluated per block
+
+
+def check_qubits(n_qubits: int, limit: int, what: str) -> None:
+    """Raise :class:`StateTooLargeError` when ``n_qubits`` exceeds ``limit`` for ``what``."""
+    if n_qubits > limit:
+        raise StateTooLargeError(
+            f"{what} is limited to {limit} qubits (2**{limit} basis states); got {n_qubits} qubits"
+        )
+
+
+def flip_diagonals(
+    n_qubits: int, x: np.ndarray, z: np.ndarray, coeffs: np.ndarray
+) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield ``(flip, d)`` per distinct X mask: ``H = sum_flip sum_b d[b] |b ^ flip><b|``."""
+    check_qubits(n_qubits, MAX_INDEX_QUBITS, "dense evaluation of a PauliSum")
+    dim = 1 << n_qubits
+    basis = np.arange(dim, dtype=np.int64)
+    flips = sym.index_masks(x, n_qubits)
+    zmasks = sym.index_masks(z, n_qubits)
+    phased = coeffs * sym.PHASES[sym.popcount(x & z) % 4]
+    first, group_id = sym.group_rows(x)
+    chunk = max(1, _CHUNK_ELEMENTS // dim)
+    for rows in sym.members(group_id, len(first)):
+        d = np.zeros(dim, dtype=np.complex128)
+        for start in range(0, len(rows), chunk):
+            part = rows[start : start + chunk]
+            odd = sym.popcount((basis[None, :] & zmasks[part, None])[..., None]) & 1
+            d += phased[part] @ (1 - 2 * odd).astype(np.float64)
+        yield int(flips[rows[0]]), d
+
+
+def dense_matrix(n_qubits: int, x: np.ndarray, z: np.ndarray, coeffs: np.ndarray) -> np.ndarray:
+    """Dense complex128 matrix (2**n, 2**n)."""
+    check_qubits(n_qubits, MAX_DENSE_QUBITS, "a dense PauliSum matrix")
+    dim = 1 << n_qubits
+    out = np.zeros((dim, dim), dtype=np.complex128)
+    cols = np.arange(dim)
+    for flip, d in flip_diagonals(n_qubits, x, z, coeffs):
+        out[cols ^ flip, cols] += d
+    return out
+
+
+def sparse_matrix(n_qubits: int, x: np.ndarray, z: np.ndarray, coeffs: np.ndarray):
+    """scipy.sparse CSR matrix (2**n, 2**n)."""
+    from hybridq.errors import require
+
+    sparse = require("scipy.sparse", "all")
+    dim = 1 << n_qubits
+    cols = np.arange(dim)
+    rows, vals = [], []
+    for flip, d in flip_diagonals(n_qubits, x, z, coeffs):
+        rows.append(cols ^ flip)
+        vals.append(d)
+    if not rows:
+        return sparse.csr_matrix((dim, dim), dtype=np.complex128)
+    matrix = sparse.coo_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.tile(cols, len(rows)))), shape=(dim, dim)
+    )
+    matrix = matrix.tocsr()
+    matrix.eliminate_zeros()
+    return matrix
+
+
+def as_state_array(state, n_qubits: int) -> tuple[np.ndarray, bool]:
+    """A numpy or torch state (2**n,) or batch (B, 2**n) -> (complex128 array (B, 2**n), single)."""
+    if hasattr(state, "detach"):  # torch tensor, on any device
+        state = state.detach().cpu().resolve_conj().numpy()
+    psi = np.asarray(state, dtype=np.complex128)
+    dim = 1 << n_qubits
+    if psi.ndim not in (1, 2) or psi.shape[-1] != dim:
+        raise ShapeError(
+            f"expected a state of shape ({dim},) or (batch, {dim}) for {n_qubits} qubits; got {psi.shape}"
+        )
+    return psi.reshape(-1, dim), psi.ndim == 1
+
+
+def expectation(n_qubits: int, x: np.ndarray, z: np.ndarray, coeffs: np.ndarray, psi: np.ndarray) -> np.ndarray:
+    """``<psi|H|psi>`` for each row of ``psi`` (B, 2**n); complex, shape (B,)."""
+    cols = np.arange(psi.shape[-1])
+    total = np.zeros(psi.shape[0], dtype=np.complex128)
+    for flip, d in flip_diagonals(n_qubits, x, z, coeffs):
+        total += np.einsum("bi,i,bi->b", psi[:, cols ^ flip].conj(), d, psi)
+    return total
