@@ -15,9 +15,9 @@ Conventions match Qiskit and PennyLane: ``RY(a) = exp(-i a Y / 2)``,
 ``U3(t, p, l) = [[cos(t/2), -e^{il} sin(t/2)], [e^{ip} sin(t/2), e^{i(p+l)} cos(t/2)]]``.
 
 >>> import torch
->>> GATES["RY"].build([torch.tensor(torch.pi)], torch.complex64, None).real.round()
-tensor([[ 0., -1.],
-        [ 1.,  0.]])
+>>> GATES["RY"].build([torch.tensor(torch.pi / 2)], torch.complex64, None).real * 2**0.5
+tensor([[ 1.0000, -1.0000],
+        [ 1.0000,  1.0000]])
 """
 
 from __future__ import annotations

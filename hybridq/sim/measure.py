@@ -221,7 +221,7 @@ def expval(state: Tensor, observable) -> Tensor:
     tensor([0.5000])
     """
     terms = expval_terms(state, observable)
-    coeffs = np.asarray(observable.coeffs)
+    coeffs = np.array(observable.coeffs)
     if np.abs(coeffs.imag).max(initial=0) > 1e-12:
         from ..errors import NotHermitianError
 

@@ -43,8 +43,8 @@ def available_memory(device: torch.device | str | None = None) -> int:
 def check_memory(n_qubits: int, batch: int = 1, *, dtype=torch.complex64, device=None, copies: int = WORKING_COPIES) -> int:
     """Raise :class:`StateTooLargeError` if ``copies`` states of this size do not fit; return bytes per copy.
 
-    >>> check_memory(10, 4)  # 4 states of 10 qubits, complex64
-    65536
+    >>> check_memory(10, 4)  # 4 states of 10 qubits, complex64: 4 * 1024 * 8 bytes
+    32768
     """
     itemsize = torch.empty((), dtype=dtype).element_size()
     need = batch * (2**n_qubits) * itemsize

@@ -1,0 +1,56 @@
+"""Read-outs: marginals, sampling statistics, Pauli expectations, reduced density matrices."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import scipy.stats
+import torch
+
+import hybridq.sim as sim
+from tests.conftest import pauli_matrix, random_state
+
+
+def test_marginal_probabilities_follow_qubit_order():
+    psi = random_state(2, 4)
+    p = sim.probabilities(psi).numpy().reshape(2, 2, 2, 2, 2)
+    np.testing.assert_allclose(sim.probabilities(psi, [2, 0]).numpy(), p.sum(axis=(2, 4)).transpose(0, 2, 1).reshape(2, 4), atol=1e-12)
+
+
+def test_sampling_passes_chi_squared_and_is_seeded():
+    psi = random_state(1, 3, seed=7)
+    shots = 20000
+    samples = sim.sample(psi, shots, seed=11)
+    assert torch.equal(samples, sim.sample(psi, shots, seed=11))
+    counts = np.bincount(samples[0].numpy(), minlength=8)
+    expected = sim.probabilities(psi)[0].numpy() * shots
+    assert scipy.stats.chisquare(counts, expected).pvalue > 1e-3
+
+
+def random_paulis(n: int, terms: int, rng) -> SimpleNamespace:
+    labels = ["".join(rng.choice(list("IXYZ"), n)) for _ in range(terms)]
+    x = np.array([[c in "XY" for c in lab] for lab in labels])
+    z = np.array([[c in "YZ" for c in lab] for lab in labels])
+    return SimpleNamespace(n_qubits=n, x=x, z=z, coeffs=rng.normal(size=terms).astype(complex), labels=labels)
+
+
+def test_grouped_expectations_match_dense(rng):
+    for n in (1, 2, 5, 7):
+        obs = random_paulis(n, 40, rng)
+        psi = random_state(3, n, seed=n)
+        h = sum(c.real * pauli_matrix(lab) for c, lab in zip(obs.coeffs, obs.labels))
+        ref = np.einsum("bi,ij,bj->b", psi.numpy().conj(), h, psi.numpy()).real
+        np.testing.assert_allclose(sim.expval(psi, obs).numpy(), ref, atol=1e-12)
+        per_term = sim.expval_terms(psi, obs)
+        assert per_term.shape == (3, 40)
+
+
+def test_expval_z_and_reduced_density_matrix():
+    psi = random_state(2, 3, seed=3)
+    rho = sim.reduced_density_matrix(psi, [1])
+    z = sim.expval_z(psi)
+    np.testing.assert_allclose((rho[:, 0, 0] - rho[:, 1, 1]).real.numpy(), z[:, 1].numpy(), atol=1e-12)
+    full = torch.einsum("bi,bj->bij", psi, psi.conj())
+    np.testing.assert_allclose(sim.reduced_density_matrix(psi, [0, 1, 2]).numpy(), full.numpy(), atol=1e-12)
+    assert torch.allclose(rho.diagonal(dim1=1, dim2=2).sum(-1).real, torch.ones(2, dtype=torch.float64))
