@@ -1,0 +1,111 @@
+"""hybridq (W1, W2, W3) through its public API: ``hybridq.simulate`` and ``hybridq.sim``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import Bench
+from . import _torch_util as tu
+from workloads import w1_data, w2_data, w3_data, w3_path
+
+def w1_circuit(n: int, layers: int):
+    """The W1 circuit: RY(w*x + b) per qubit, RZ(t0) RY(t1) per qubit, CNOT ring; per layer."""
+    from hybridq.circuits import Circuit, Input, Weight
+
+    circuit = Circuit(n)
+    for l in range(layers):
+        for i in range(n):
+            circuit.ry(Weight(f"w_{l}_{i}") * Input(i) + Weight(f"b_{l}_{i}"), i)
+        for i in range(n):
+            circuit.rz(Weight(f"t_{l}_{i}_0"), i)
+            circuit.ry(Weight(f"t_{l}_{i}_1"), i)
+        for i in range(n):
+            circuit.cx(i, (i + 1) % n)
+    return circuit
+
+
+def _prepare_w1(case: dict, dev, method: str) -> Bench:
+    import torch
+
+    import hybridq as hq
+
+    n, layers = case["n"], case["L"]
+    data = w1_data(case)
+    circuit = w1_circuit(n, layers)
+    position = {name: k for k, name in enumerate(circuit.weight_names)}
+    values = np.zeros(len(position))
+    index = {}
+    for key, shape in (("w", (layers, n)), ("b", (layers, n)), ("t", (layers, n, 2))):
+        names = np.array([f"{key}_" + "_".join(map(str, idx)) for idx in np.ndindex(*shape)]).reshape(shape)
+        index[key] = torch.tensor(np.vectorize(position.__getitem__)(names), device=dev)
+        values[index[key].cpu().numpy()] = data[key]
+    x = tu.tensor(data["x"], dev)
+    weights = tu.tensor(values, dev, grad=True)
+
+    def step():
+        weights.grad = None
+        state = hq.simulate(circuit, inputs=x, weights=weights, method=method)
+        out = hq.sim.expval_z(state)
+        (out**2).sum().backward()
+        grads = {f"grad_{k}": weights.grad[i] for k, i in index.items()}
+        return {"out": out.detach(), **grads}
+
+    return Bench(step, dev.type, "complex64")
+
+
+def _prepare_w2(case: dict, dev) -> Bench:
+    import torch
+
+    import hybridq as hq
+    from hybridq.circuits import Circuit
+
+    n, data = case["n"], w2_data(case)
+    circuit = Circuit(n)
+    for layer in data["angles"]:
+        for i in range(n):
+            circuit.ry(float(layer[i]), i)
+        for i in range(n):
+            circuit.cx(i, (i + 1) % n)
+    samples = torch.tensor(data["samples"], device=dev)
+
+    @torch.no_grad()
+    def step():
+        return hq.simulate(circuit, device=dev)
+
+    return Bench(step, dev.type, "complex64", lambda state: {"amplitudes": state[0, samples]})
+
+
+def _prepare_w3(case: dict, dev) -> Bench:
+    import torch
+
+    import hybridq as hq
+    from hybridq.operators import PauliSum
+
+    hamiltonian = PauliSum.from_file(w3_path(case))
+    states = torch.tensor(w3_data(case)["states"], dtype=torch.complex64, device=dev)
+
+    @torch.no_grad()
+    def step():
+        return {"energy": hq.sim.expval(states, hamiltonian).real}
+
+    return Bench(step, dev.type, "complex64")
+
+
+def preload(workload: str) -> None:
+    import hybridq.sim  # noqa: F401
+    import hybridq.circuits  # noqa: F401
+
+    if workload == "W3":
+        import hybridq.operators  # noqa: F401
+
+
+def prepare(workload: str, case: dict, device: str, *, method: str = "adjoint") -> Bench:
+    """W1 uses gradient ``method`` ("adjoint" or "autograd"); W2 and W3 are forward only."""
+    dev = tu.torch_device(device)
+    if workload == "W1":
+        return _prepare_w1(case, dev, method)
+    if workload == "W2":
+        return _prepare_w2(case, dev)
+    if workload == "W3":
+        return _prepare_w3(case, dev)
+    raise ValueError(f"unknown workload {workload!r}")

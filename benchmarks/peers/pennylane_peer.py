@@ -1,0 +1,29 @@
+"""PennyLane default.qubit (W1: torch interface, backprop, parameter broadcasting; W3: exact expval)."""
+
+from __future__ import annotations
+
+from . import _torch_util as tu
+from . import _pennylane_common as plc
+from . import Bench
+from workloads import w1_data, w3_data
+
+
+def preload(workload: str) -> None:
+    import pennylane  # noqa: F401
+
+    if workload == "W1":
+        import torch  # noqa: F401
+
+
+def prepare(workload: str, case: dict, device: str) -> Bench:
+    import pennylane as qml
+
+    if workload == "W1":
+        dev = tu.torch_device(device)
+        qnode = qml.QNode(plc.w1_circuit(case["n"], case["L"]), qml.device("default.qubit"), interface="torch", diff_method="backprop")
+        return Bench(plc.w1_step(qnode, w1_data(case), dev), dev.type, "complex128")
+    if workload == "W3":
+        qnode = qml.QNode(plc.w3_circuit(case), qml.device("default.qubit"))
+        states = w3_data(case)["states"]
+        return Bench(lambda: {"energy": qnode(states)}, "cpu", "complex128")
+    raise ValueError(f"pennylane runs W1 and W3, not {workload}")
