@@ -9,11 +9,16 @@ torch.Size([8, 3])
 """
 
 from . import quant
+from .hamiltonian import HamiltonianEmbeddingClassifier
 from .layer import QuantumLayer
 from .observables import X_each, Y_each, Z_each, ZZ_chain, pauli_each
+from .qkan import DaruanActivation, QKANLayer
 from .quant import QuantConv2d, QuantLinear, calibrate, quantization_report, to_integer
+from .qvf import QVF
+from .reuploading import ReuploadingClassifier
 
 __all__ = [
-    "QuantConv2d", "QuantLinear", "QuantumLayer", "X_each", "Y_each", "ZZ_chain", "Z_each",
-    "calibrate", "pauli_each", "quant", "quantization_report", "to_integer",
+    "DaruanActivation", "HamiltonianEmbeddingClassifier", "QKANLayer", "QVF", "QuantConv2d", "QuantLinear",
+    "QuantumLayer", "ReuploadingClassifier", "X_each", "Y_each", "ZZ_chain", "Z_each", "calibrate", "pauli_each",
+    "quant", "quantization_report", "to_integer",
 ]
