@@ -33,6 +33,10 @@ class FakeQuantize(nn.Module):
     asymmetric grid, an integer-valued zero point. A quantizer that has never been fitted takes
     min-max values from the first tensor it sees.
 
+    The step size is learned as its logarithm (``log_scale``, as in TQT, Jain et al. 2020), so
+    no optimizer step can make it negative and Adam moves it by relative amounts; its gradient
+    is LSQ's (scaled by ``1 / sqrt(N Qp)``) times ``s`` by the chain rule.
+
     Args:
         bits: Bit width, 2 to 8.
         symmetric: Zero-centred grid with zero point 0, else a grid with a zero point.
@@ -64,7 +68,7 @@ class FakeQuantize(nn.Module):
         self.channels = channels
         size = 1 if channels is None else channels
         factory = {"device": device, "dtype": dtype}
-        self.scale = nn.Parameter(torch.empty(size, **factory), requires_grad=learn_scale)
+        self.log_scale = nn.Parameter(torch.empty(size, **factory), requires_grad=learn_scale)
         if symmetric:
             self.register_parameter("zero_point", None)
         else:
@@ -76,7 +80,7 @@ class FakeQuantize(nn.Module):
     def reset_parameters(self) -> None:
         """Forget the range: step 1, zero point 0; the next tensor seen sets them (min-max)."""
         with torch.no_grad():
-            self.scale.fill_(1.0)
+            self.log_scale.zero_()
             if self.zero_point is not None:
                 self.zero_point.zero_()
             self.initialized.fill_(False)
@@ -86,6 +90,11 @@ class FakeQuantize(nn.Module):
         """Bit width."""
         return self.grid.bits
 
+    @property
+    def scale(self) -> Tensor:
+        """Step size(s), ``exp(log_scale)``, shape ``(C,)`` or ``(1,)``."""
+        return self.log_scale.exp()
+
     def forward(self, x: Tensor, *, values_per_scale: int | None = None) -> Tensor:
         """Fake-quantize ``x``; ``values_per_scale`` is LSQ's ``N`` (default: elements per step size)."""
         if self.bypassed:
@@ -94,7 +103,7 @@ class FakeQuantize(nn.Module):
         if not bool(self.initialized):
             self.fit(x)
         scale, zero_point = self._broadcast(x)
-        n = values_per_scale if values_per_scale is not None else x.numel() // self.scale.numel()
+        n = values_per_scale if values_per_scale is not None else x.numel() // self.log_scale.numel()
         return fake_quantize(x, scale, zero_point, self.grid, grad_scale=self.grid.grad_scale(n))
 
     def fit(self, x: Tensor, *, method: RangeMethod = "minmax", percentile: float = 99.9) -> None:
@@ -104,7 +113,7 @@ class FakeQuantize(nn.Module):
             x, self.grid, method=method, per_channel=self.channels is not None, percentile=percentile
         )
         with torch.no_grad():
-            self.scale.copy_(scale)
+            self.log_scale.copy_(scale.log())
             if self.zero_point is not None:
                 self.zero_point.copy_(zero_point)
             self.initialized.fill_(True)
@@ -143,7 +152,7 @@ class FakeQuantize(nn.Module):
         self._check(x)
         shape = (-1,) + (1,) * (x.dim() - 1) if self.channels is not None else (-1,)
         zero_point = None if self.zero_point is None else self.zero_point.view(shape)
-        return self.scale.view(shape), zero_point
+        return self.log_scale.view(shape).exp(), zero_point
 
     def _check(self, x: Tensor) -> None:
         if self.channels is not None and (x.dim() == 0 or x.shape[0] != self.channels):
@@ -203,7 +212,15 @@ class Conv2dOp:
         mode = "constant" if self.padding_mode == "zeros" else self.padding_mode
         if any(self.padding):
             x = F.pad(x, self.padding, mode=mode)
-        return F.conv2d(x, weight, bias, self.stride, 0, self.dilation, self.groups)
+        dilation = self.dilation
+        if not weight.is_floating_point() and dilation != (1, 1):
+            # CPU torch has no dilated integer convolution: spread the kernel out with zeros
+            dh, dw = dilation
+            kh, kw = weight.shape[-2:]
+            spread = weight.new_zeros(*weight.shape[:-2], (kh - 1) * dh + 1, (kw - 1) * dw + 1)
+            spread[..., ::dh, ::dw] = weight
+            weight, dilation = spread, (1, 1)
+        return F.conv2d(x, weight, bias, self.stride, 0, dilation, self.groups)
 
 
 class QuantLayer(nn.Module):

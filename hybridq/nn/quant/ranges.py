@@ -5,8 +5,9 @@ Three estimators, per tensor or per channel (axis 0):
 * ``"minmax"``: the grid spans the data's full range; no clipping, coarse steps.
 * ``"percentile"``: the grid spans the central ``percentile`` % of the data (for symmetric grids,
   of ``|x|``); outliers are clipped.
-* ``"mse"``: the range ``alpha * [lo, hi]`` of the min-max range that minimises the squared
-  error of fake quantization, ``alpha`` searched on a uniform grid in ``(0, 1]``.
+* ``"mse"``: the range ``alpha * [lo, hi]`` (``[lo, hi]`` the min-max range) that minimises
+  the squared error of fake quantization, ``alpha`` searched on a geometric grid in
+  ``[2**-10, 1]`` (geometric, as the best clipping of heavy tails can be far below the max).
 
 On heavy-tailed data the last two give much smaller error than min-max at low bit widths.
 """
@@ -24,6 +25,7 @@ from hybridq.nn.quant.grid import QuantGrid, fake_quantize
 
 RangeMethod = Literal["minmax", "percentile", "mse"]
 METHODS: tuple[str, ...] = get_args(RangeMethod)
+_MSE_OCTAVES = 10
 
 
 def fit_range(
@@ -94,13 +96,12 @@ def _bounds(rows: Tensor, grid: QuantGrid, percentile: float) -> tuple[Tensor, T
 
 
 def _mse_clip_ratio(rows: Tensor, lo: Tensor, hi: Tensor, grid: QuantGrid, steps: int) -> Tensor:
-    """Per-row ratio ``alpha`` in (0, 1] minimising the error of quantizing on ``alpha * [lo, hi]``."""
-    if steps < 1:
-        raise ParameterError(f"search_steps must be >= 1, got {steps}")
+    """Per-row ratio ``alpha`` in [2**-10, 1] minimising the error of quantizing on ``alpha * [lo, hi]``."""
+    if steps < 2:
+        raise ParameterError(f"search_steps must be >= 2, got {steps}")
     best_err = torch.full_like(lo, math.inf)
     best_alpha = torch.ones_like(lo)
-    for i in range(1, steps + 1):
-        alpha = i / steps
+    for alpha in torch.logspace(-_MSE_OCTAVES, 0, steps, base=2.0).tolist():
         scale, zero_point = range_to_params(lo * alpha, hi * alpha, grid)
         approx = fake_quantize(rows, scale[:, None], zero_point[:, None], grid)
         err = (approx - rows).square().sum(dim=1)

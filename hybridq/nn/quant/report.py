@@ -64,7 +64,7 @@ def storage_bytes(model: nn.Module) -> int:
             total += math.ceil(module.weight.numel() * module.weight_quant.bits / 8)
             total += 0 if module.bias is None else module.bias.numel() * _INT32_BYTES
         elif isinstance(module, FakeQuantize):
-            total += module.scale.numel() * module.scale.element_size()
+            total += module.log_scale.numel() * module.log_scale.element_size()
             total += 0 if module.zero_point is None else module.zero_point.numel()
         elif isinstance(module, IntegerLayer):
             total += sum(b.numel() * b.element_size() for b in module.buffers(recurse=False))
