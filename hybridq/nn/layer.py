@@ -102,6 +102,10 @@ class QuantumLayer(nn.Module):
         if output == "expval":
             self.observable, readout = _readout(observables, circuit.n_qubits)
             self.register_buffer("readout", readout.to(device=device, dtype=self.weight.dtype), persistent=False)
+            diagonal = not self.observable.x.any() and circuit.n_qubits <= _DIAGONAL_MAX_QUBITS
+            signs = _z_signs(self.observable.z) @ readout if diagonal else None
+            self.register_buffer("diagonal_readout", None if signs is None else signs.to(device=device, dtype=self.weight.dtype),
+                                 persistent=False)
         self.reset_parameters()
 
     @property
@@ -146,8 +150,10 @@ class QuantumLayer(nn.Module):
             out = state
         elif self.output == "probs":
             out = probabilities(state, self.qubits)
+        elif self.diagonal_readout is not None:  # Z-type observables: one matrix product, compile-friendly
+            out = probabilities(state) @ self.diagonal_readout
         else:
-            out = expval_terms(state, self.observable) @ self.readout
+            out = _expval_terms(state, self.observable) @ self.readout
         return out.reshape(*lead, out.shape[-1]) if lead is not None else out
 
     def _flatten(self, inputs: Tensor | None) -> tuple[tuple[int, ...] | None, Tensor | None]:
@@ -165,6 +171,23 @@ class QuantumLayer(nn.Module):
         c = self.circuit
         return (f"n_qubits={c.n_qubits}, n_inputs={c.n_inputs}, n_weights={self.weight.numel()}, "
                 f"output={self.output!r}, n_outputs={self.n_outputs}")
+
+
+#: Largest qubit count for which Z-type read-outs use a dense ``(2**n, k)`` sign matrix.
+_DIAGONAL_MAX_QUBITS = 14
+
+
+@torch.compiler.disable
+def _expval_terms(state: Tensor, observable: PauliSum) -> Tensor:
+    return expval_terms(state, observable)
+
+
+def _z_signs(z: np.ndarray) -> Tensor:
+    """``(-1)**popcount(i & z_t)`` as a ``(2**n, T)`` table (qubit 0 = most significant bit)."""
+    n = z.shape[1]
+    bits = (torch.arange(2**n).unsqueeze(1) >> torch.arange(n - 1, -1, -1)) & 1  # (2**n, n)
+    parity = (bits.to(torch.float64) @ torch.tensor(z, dtype=torch.float64).T) % 2
+    return 1 - 2 * parity
 
 
 def _complex(dtype: torch.dtype) -> torch.dtype:
@@ -195,7 +218,7 @@ def _readout(observables: Observables, n_qubits: int) -> tuple[PauliSum, Tensor]
     readout = torch.zeros(len(coeffs), k, dtype=torch.float64)
     rows = torch.arange(len(coeffs))
     cols = rows if per_term else torch.repeat_interleave(torch.arange(k), torch.tensor(counts))
-    readout[rows, cols] = torch.as_tensor(coeffs.real)
+    readout[rows, cols] = torch.tensor(coeffs.real)
     return PauliSum.from_masks(x, z, np.ones(len(coeffs))), readout
 
 
