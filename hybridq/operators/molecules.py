@@ -146,6 +146,8 @@ def build_molecule(
 
     Spin orbitals are interleaved (OpenFermion's order); the nuclear repulsion is in the
     identity term, so ``static_energy`` is 0.0. FCI is computed up to 10 spatial orbitals.
+    Orbital signs are fixed (first large AO coefficient positive) so that rebuilding gives the
+    same terms, except within degenerate orbital levels.
 
     Args:
         geometry: atoms and positions in Angstrom.
@@ -164,7 +166,7 @@ def build_molecule(
     mf.kernel()
     if not mf.converged:
         raise HybridqError(f"PySCF Hartree-Fock did not converge for {atoms} in basis {basis!r}")
-    orbitals = mf.mo_coeff
+    orbitals = _fix_signs(mf.mo_coeff)
     n_orb = orbitals.shape[1]
     one_body = orbitals.T @ mf.get_hcore() @ orbitals
     two_body = ao2mo.restore(1, ao2mo.full(mol, orbitals), n_orb).transpose(0, 2, 3, 1)
@@ -213,6 +215,16 @@ def encode_occupation(occupation: str, encoding: Encoding) -> str:
     elif tag == "bk":
         bits = (_bravyi_kitaev_matrix(len(bits)) @ bits) % 2
     return "".join(map(str, bits.tolist()))
+
+
+def _fix_signs(orbitals: np.ndarray) -> np.ndarray:
+    """Make each orbital's first large AO coefficient positive, so repeated builds agree.
+
+    Orbitals of a degenerate level may still come out rotated, which leaves the spectrum alone.
+    """
+    magnitude = np.abs(orbitals)
+    pivot = np.argmax(magnitude > 0.5 * magnitude.max(axis=0), axis=0)
+    return orbitals * np.sign(orbitals[pivot, np.arange(orbitals.shape[1])])
 
 
 def _formula(atoms: Sequence[tuple[str, object]]) -> str:

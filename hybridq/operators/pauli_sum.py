@@ -312,7 +312,8 @@ class PauliSum:
 
     def __mul__(self, other):
         if isinstance(other, Number):
-            return self._with(self._xw, self._zw, self._coeffs * complex(other)).simplify(0.0)
+            scale = sym.as_coeffs([other], 1)[0]
+            return self._with(self._xw, self._zw, self._coeffs * scale).simplify(0.0)
         other = self._coerce(other)
         if other is None:
             return NotImplemented
