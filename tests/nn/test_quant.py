@@ -464,3 +464,18 @@ def test_digits_post_training_quantization():
     report = quantization_report(float_model, quant, x_test, y_test)
     assert report.rows[1].accuracy > report.rows[0].accuracy - 0.05
     assert report.rows[2].accuracy == report.rows[1].accuracy
+
+
+def test_quantized_head_after_a_quantum_layer():
+    import hybridq as hq
+    from hybridq.nn import QuantumLayer
+
+    torch.manual_seed(12)
+    circ = hq.Circuit(2).ry(hq.Input(0), 0).ry(hq.Input(1), 1).cz(0, 1).ry(hq.Weight("a"), 0)
+    model = nn.Sequential(nn.Linear(4, 2), QuantumLayer(circ), QuantLinear(2, 3, weight_bits=4, act_bits=8))
+    x = torch.rand(16, 4)
+    calibrate(model, x)
+    fake = model(x)
+    assert torch.allclose(to_integer(model)(x), fake, atol=1e-5)
+    fake.square().sum().backward()
+    assert model[0].weight.grad.abs().sum() > 0

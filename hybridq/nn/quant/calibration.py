@@ -3,7 +3,8 @@
 Weight quantizers are fitted to the weights. Input quantizers are fitted to the inputs their
 layer receives when the calibration data runs through the model in eval mode with input
 quantization bypassed (the usual observer pass), so no layer's range depends on the order in
-which the others were fitted.
+which the others were fitted. Observed inputs are kept in memory until fitted, so pass a
+calibration set of modest size (a few hundred to a few thousand samples).
 """
 
 from __future__ import annotations

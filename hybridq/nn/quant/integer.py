@@ -8,9 +8,9 @@ A layer with an input quantizer computes, per output channel ``c``::
 where ``q_x`` are the input's int8 codes and ``b_int = round(b / (s_x s_w))``, the bias grid the
 fake-quantized layer already uses; so outputs equal the fake-quantized ones up to float32
 rounding of the latter. The integer products run through torch's ``F.linear`` / ``F.conv2d``
-on int32 tensors (exact on CPU); int64 is used instead when a layer's worst case could
-overflow int32. A layer without an input quantizer keeps float inputs (weight-only
-quantization): ``y = op(x, q_w - z_w) * s_w + b``.
+on int32 tensors (exact; CPU only, as torch has no integer matmul/convolution on CUDA);
+int64 is used instead when a layer's worst case could overflow int32. A layer without an
+input quantizer keeps float inputs (weight-only quantization): ``y = op(x, q_w - z_w) * s_w + b``.
 """
 
 from __future__ import annotations

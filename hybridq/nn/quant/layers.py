@@ -35,7 +35,8 @@ class FakeQuantize(nn.Module):
 
     The step size is learned as its logarithm (``log_scale``, as in TQT, Jain et al. 2020), so
     no optimizer step can make it negative and Adam moves it by relative amounts; its gradient
-    is LSQ's (scaled by ``1 / sqrt(N Qp)``) times ``s`` by the chain rule.
+    is LSQ's (scaled by ``1 / sqrt(N Qp)``) times ``s`` by the chain rule. Leave ``log_scale``
+    and ``zero_point`` out of weight decay (decay would pull the step size towards 1).
 
     Args:
         bits: Bit width, 2 to 8.
@@ -224,7 +225,7 @@ class Conv2dOp:
 
 
 class QuantLayer(nn.Module):
-    """What QuantLinear and QuantConv2d share: quantizers, forward, bias grid, float conversion."""
+    """What QuantLinear and QuantConv2d share: weight, bias, quantizers, forward, bias grid."""
 
     op: LinearOp | Conv2dOp
 
@@ -427,6 +428,8 @@ class QuantConv2d(QuantLayer):
 
 def quantize_model(model: nn.Module, **options) -> nn.Module:
     """A copy of ``model`` with every nn.Linear / nn.Conv2d replaced by its quantized version.
+
+    Only modules of exactly those types are replaced (not subclasses).
 
     ``options`` are QuantLinear's quantization keywords (``weight_bits``, ``act_bits``, ...).
     The copy's quantizers start unfitted: :func:`calibrate` it, or train it.

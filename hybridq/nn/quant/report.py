@@ -81,7 +81,8 @@ def accuracy(model: nn.Module, data: Tensor, targets: Tensor) -> float:
     """
     if targets.dim() != 1 or data.dim() == 0 or data.shape[0] != targets.shape[0]:
         raise ShapeError(
-            f"expected data (N, ...) and integer targets (N,), got shapes {tuple(data.shape)} and {tuple(targets.shape)}"
+            f"expected data (N, ...) and integer targets (N,), "
+            f"got shapes {tuple(data.shape)} and {tuple(targets.shape)}"
         )
     was_training = model.training
     model.eval()
