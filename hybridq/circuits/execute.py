@@ -17,6 +17,7 @@ import torch
 
 from ..errors import DTypeError, ParameterError, ShapeError
 from ..sim import ops as simops
+from ..sim.fusion import fuse
 from ..sim.program import Op, run
 from ..sim.state import available_memory, check_memory, zero_state
 from .circuit import Circuit
@@ -90,6 +91,7 @@ def simulate(
     dtype: torch.dtype | None = None,
     device=None,
     method: Method = "auto",
+    fusion: bool = True,
 ) -> Tensor:
     """Simulate ``circuit`` and return the final states, shape ``(B, 2**n)``, differentiable.
 
@@ -104,6 +106,7 @@ def simulate(
         method: ``"autograd"``, ``"adjoint"`` (O(1) states in memory during backward) or
             ``"auto"``, which picks adjoint when autograd's stored states would not fit
             comfortably in memory. Defaults to auto.
+        fusion: merge gates into fewer passes (:mod:`hybridq.sim.fusion`). Defaults to True.
     """
     x = _inputs(circuit, inputs)
     n = circuit.n_qubits
@@ -126,6 +129,8 @@ def simulate(
         x = x.to(device=device, dtype=simops.real_dtype(dtype))
     w = {k: v.to(device) for k, v in weight_values(circuit, weights).items()}
     program = compile_ops(circuit, x, w, batch=B, dtype=dtype, device=device)
+    if fusion:
+        program = fuse(program, n, dtype=dtype, device=device)
     state = s0.to(device=device, dtype=dtype) if s0 is not None else zero_state(n, 1, dtype=dtype, device=device)
     if state.shape[0] != B and not program:
         state = state.expand(B, -1)

@@ -208,3 +208,86 @@ def apply_pauli_rotation(
         return (cc * flat - 1j * ss * p_psi).reshape(psi.shape)
 
     return _controlled(state, qubits, controls, control_values, batch, act)
+
+
+def kron_block_sizes(qubits: Sequence[int], n: int) -> list[list[int]]:
+    """Split sorted ``qubits`` into runs of adjacent qubits, each at most 5 (n <= 10) or 4 long."""
+    limit = 5 if n <= 10 else 4
+    blocks: list[list[int]] = []
+    for q in qubits:
+        if blocks and q == blocks[-1][-1] + 1 and len(blocks[-1]) < limit:
+            blocks[-1].append(q)
+        else:
+            blocks.append([q])
+    return blocks
+
+
+def kron_matrices(mats: Tensor) -> Tensor:
+    """Kronecker product of ``(..., m, 2, 2)`` one-qubit matrices: ``(..., 2**m, 2**m)``.
+
+    Built as a balanced tree of pairwise products (einsum), whose backward is a few small
+    batched matmuls rather than reductions over broadcast axes.
+    """
+    m = mats.shape[-3]
+    if m == 1:
+        return mats[..., 0, :, :]
+    a, b = kron_matrices(mats[..., : m // 2, :, :]), kron_matrices(mats[..., m // 2 :, :, :])
+    d = a.shape[-1] * b.shape[-1]
+    return torch.einsum("...ij,...kl->...ikjl", a, b).reshape(*a.shape[:-2], d, d)
+
+
+def apply_kron(state: Tensor, mats: Tensor, qubits: Sequence[int], real: bool = False) -> Tensor:
+    """Apply one-qubit matrices ``mats[..., j]`` to ``qubits[j]`` (ascending), a block at a time.
+
+    Each block of adjacent qubits becomes one Kronecker matrix applied by a batched matmul.
+    When the op covers every qubit, each block is a plain ``bmm`` of the transposed
+    ``(B, 2**k, rest)`` view, which also rotates the qubit order by ``k``; after the last block
+    the order is back where it started. Otherwise blocks act on ``(B, left, 2**k, right)``
+    views. With ``real=True`` (all matrices real) a partial layer on a complex state uses real
+    arithmetic on (re, im) pairs.
+
+    Shape: ``mats`` is ``(m, 2, 2)`` shared or ``(B, m, 2, 2)`` per sample.
+    """
+    n = n_qubits_of(state)
+    batch = _batch(state, mats, 3)
+    psi = state if state.shape[0] == batch else state.expand(batch, -1)
+    per_sample = mats.dim() == 4
+    pos = {q: j for j, q in enumerate(qubits)}
+    blocks = kron_block_sizes(qubits, n)
+    if len(qubits) == n:
+        for block in blocks:
+            m = kron_matrices(mats[..., [pos[q] for q in block], :, :])
+            psi = (psi.reshape(batch, 2 ** len(block), -1).transpose(1, 2) @ m.transpose(-1, -2)).reshape(batch, -1)
+        return psi
+    for block in blocks:
+        k = len(block)
+        m = kron_matrices(mats[..., [pos[q] for q in block], :, :])
+        left, right = 2 ** block[0], 2 ** (n - block[-1] - 1)
+        if real and psi.is_complex():
+            m = m.real
+            view = torch.view_as_real(psi.reshape(batch, left, 2**k, right)).reshape(batch, left, 2**k, 2 * right)
+            out = (m[:, None] if per_sample else m) @ view
+            psi = torch.view_as_complex(out.reshape(batch, left, 2**k, right, 2)).reshape(batch, -1)
+        elif right == 1:
+            psi = (psi.reshape(batch, left, 2**k) @ m.transpose(-1, -2)).reshape(batch, -1)
+        else:
+            psi = ((m[:, None] if per_sample else m) @ psi.reshape(batch, left, 2**k, right)).reshape(batch, -1)
+    return psi
+
+
+class _Permute(torch.autograd.Function):
+    """``out[:, i] = state[:, index[i]]``; the backward gathers with the inverse permutation."""
+
+    @staticmethod
+    def forward(ctx, state, index, inverse):
+        ctx.inverse = inverse
+        return state.index_select(1, index)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.index_select(1, ctx.inverse), None, None
+
+
+def apply_permutation(state: Tensor, index: Tensor, inverse: Tensor) -> Tensor:
+    """Permute basis states: ``out[:, i] = state[:, index[i]]`` (``inverse`` is its inverse)."""
+    return _Permute.apply(state, index, inverse)

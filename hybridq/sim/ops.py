@@ -108,8 +108,7 @@ def gate_op(
         raise QubitIndexError(f"controls {list(controls)} overlap targets {list(qubits)}")
     angles = [angle_tensor(p, batch, dtype, device) for p in params]
     data = spec.build(angles, dtype, device)
-    kind = spec.kind
-    return Op(kind, qubits, controls, _values(control_values, controls), data)
+    return Op(spec.kind, qubits, controls, _values(control_values, controls), data, real=spec.real)
 
 
 def _values(control_values: Sequence[int] | None, controls: Sequence[int]) -> tuple[int, ...] | None:

@@ -28,7 +28,7 @@ import torch
 from . import kernels
 
 Tensor = torch.Tensor
-OpKind = Literal["dense", "diagonal", "flip", "swap", "pauli_rotation"]
+OpKind = Literal["dense", "diagonal", "flip", "swap", "pauli_rotation", "kron", "permutation"]
 Method = Literal["autograd", "adjoint"]
 
 
@@ -38,11 +38,15 @@ class Op:
 
     Attributes:
         kind: ``"dense"`` (data: matrix), ``"diagonal"`` (data: diagonal), ``"flip"`` (X on each
-            target), ``"swap"``, or ``"pauli_rotation"`` (data: angle, with ``pauli``).
+            target), ``"swap"``, ``"pauli_rotation"`` (data: angle, with ``pauli``), ``"kron"``
+            (data: ``(..., m, 2, 2)`` one-qubit matrices on ascending ``qubits``) or
+            ``"permutation"`` (``index``: a basis-state gather over all qubits).
         qubits: target qubits, the first is the most significant bit of the data's index.
         controls: control qubits; ``control_values`` their required values (default all 1).
         data: the gate's tensor, shared or with a leading batch axis.
         pauli: the Pauli string of a ``pauli_rotation``.
+        index: ``(gather index, inverse)`` of a ``permutation``.
+        real: whether the data is known to be real (lets kernels use real arithmetic).
     """
 
     kind: OpKind
@@ -51,6 +55,8 @@ class Op:
     control_values: tuple[int, ...] | None = None
     data: Tensor | None = None
     pauli: str | None = None
+    index: tuple[Tensor, Tensor] | None = None
+    real: bool = False
 
     def apply(self, state: Tensor, data: Tensor | None = None) -> Tensor:
         """Apply to a ``(B, 2**n)`` state; ``data`` overrides the stored data."""
@@ -64,14 +70,20 @@ class Op:
             return kernels.apply_flip(state, self.qubits, c, cv)
         if self.kind == "swap":
             return kernels.apply_swap(state, self.qubits, c, cv)
+        if self.kind == "kron":
+            return kernels.apply_kron(state, d, self.qubits, self.real)
+        if self.kind == "permutation":
+            return kernels.apply_permutation(state, *self.index)
         return kernels.apply_pauli_rotation(state, d, self.pauli, self.qubits, c, cv)
 
     def inverse(self) -> Op:
         """The inverse gate (data detached from autograd)."""
+        if self.kind == "permutation":
+            return replace(self, index=self.index[::-1])
         if self.data is None:
             return self
         d = self.data.detach()
-        if self.kind == "dense":
+        if self.kind in ("dense", "kron"):
             d = d.conj().transpose(-1, -2)
         elif self.kind == "diagonal":
             d = d.conj()
