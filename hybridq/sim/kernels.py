@@ -281,11 +281,18 @@ class _Permute(torch.autograd.Function):
     @staticmethod
     def forward(ctx, state, index, inverse):
         ctx.inverse = inverse
-        return state.index_select(1, index)
+        return _gather(state, index)
 
     @staticmethod
     def backward(ctx, grad):
-        return grad.index_select(1, ctx.inverse), None, None
+        return _gather(grad, ctx.inverse), None, None
+
+
+def _gather(state: Tensor, index: Tensor) -> Tensor:
+    """``state[:, index]``; complex64 moves as float64 words, which CPU gathers much faster."""
+    if state.dtype == torch.complex64:
+        return state.contiguous().view(torch.float64).index_select(1, index).view(torch.complex64)
+    return state.index_select(1, index)
 
 
 def apply_permutation(state: Tensor, index: Tensor, inverse: Tensor) -> Tensor:
