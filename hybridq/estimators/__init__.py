@@ -1,0 +1,25 @@
+"""Measurement-efficient estimation of Pauli-sum expectation values (molecular energies).
+
+Every method shares one interface (:class:`~hybridq.estimators.base.Estimator`): ``fit()``
+proposes the measurement distribution, ``bases(shots, seed)`` the Pauli bases (codes X=1, Y=2,
+Z=3, qubit 0 first), ``estimate(bases, outcomes)`` the energy, ``variance(state)`` the exact
+single-shot variance, and ``run(state, shots)`` all of it on the simulator.
+
+>>> import numpy as np
+>>> from hybridq.operators import PauliSum
+>>> H = PauliSum.from_list([("ZZ", 1.0), ("XX", 0.5)])
+>>> bell = np.array([1, 0, 0, 1]) / 2 ** 0.5
+>>> round(LocallyBiasedShadows(H).fit().run(bell, 2000, seed=0).value, 1)
+1.5
+"""
+
+from .base import Estimator, ImportanceEstimator, ScheduleEstimator
+from .measure import measure_bases
+from .result import CHEMICAL_ACCURACY, EstimateResult, shots_to_accuracy
+from .shadows import ClassicalShadows, LocallyBiasedShadows
+from .terms import PauliTerms
+
+__all__ = [
+    "CHEMICAL_ACCURACY", "ClassicalShadows", "EstimateResult", "Estimator", "ImportanceEstimator",
+    "LocallyBiasedShadows", "PauliTerms", "ScheduleEstimator", "measure_bases", "shots_to_accuracy",
+]

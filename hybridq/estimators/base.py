@@ -1,0 +1,218 @@
+"""The interface shared by every measurement method, and its two estimator families.
+
+Every method answers the same calls:
+
+* ``fit()`` proposes the measurement distribution or schedule (done lazily if skipped);
+* ``bases(shots, seed)`` returns ``(shots, n)`` basis codes (X=1, Y=2, Z=3, qubit 0 first);
+* ``estimate(bases, outcomes)`` turns measured outcomes into an :class:`EstimateResult`;
+* ``variance(state)`` is the exact single-shot variance on a state, so
+  ``shots_to_accuracy(state)`` needs no sampling;
+* ``run(state, shots, backend=..., seed=...)`` does bases -> measurement -> estimate.
+
+:class:`ImportanceEstimator` (random bases with a known covering probability ``zeta``) averages
+the unbiased per-shot values ``sum_Q a_Q mu_Q / zeta(Q)``; :class:`ScheduleEstimator`
+(deterministic or adaptive bases) averages each term over the shots that cover it.
+
+>>> import numpy as np
+>>> from hybridq.estimators import ClassicalShadows
+>>> from hybridq.estimators.terms import PauliTerms, Z
+>>> est = ClassicalShadows(PauliTerms.from_codes(np.array([[Z]]), np.array([1.0])))
+>>> est.run(np.array([1.0, 0.0]), 300, seed=1).value
+1.0
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Callable, Union
+
+import numpy as np
+import torch
+
+from ..errors import ShapeError
+from .measure import measure_bases
+from .postprocess import Shots, cover_fractions, shot_sums, term_sums
+from .result import CHEMICAL_ACCURACY, EstimateResult, shots_to_accuracy
+from .terms import PauliTerms, pack_codes
+from .variance import as_state, exact_value, importance_variance, ratio_variance
+
+Measure = Callable[[object, np.ndarray, Union[torch.Generator, None]], np.ndarray]
+Seed = Union[int, np.random.Generator, None]
+
+
+def as_rng(seed: Seed) -> np.random.Generator:
+    """A numpy generator from an int seed, a generator (returned as is) or None (fresh)."""
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
+class Estimator(ABC):
+    """Base class of the measurement methods (see the module docstring for the protocol).
+
+    Args:
+        hamiltonian: a Hermitian :class:`hybridq.operators.PauliSum` (or
+            :class:`~hybridq.estimators.terms.PauliTerms`).
+    """
+
+    def __init__(self, hamiltonian) -> None:
+        self.terms = PauliTerms.from_operator(hamiltonian)
+        self._fitted = False
+
+    @property
+    def n_qubits(self) -> int:
+        """Number of qubits of the Hamiltonian."""
+        return self.terms.n_qubits
+
+    @property
+    def name(self) -> str:
+        """The method's name, as reported in results."""
+        return type(self).__name__
+
+    def fit(self):
+        """Propose the measurement distribution or schedule; returns ``self``."""
+        self._fit()
+        self._fitted = True
+        return self
+
+    def _fit(self) -> None:
+        """Method-specific proposal step (nothing by default)."""
+
+    def _ensure_fitted(self) -> None:
+        if not self._fitted:
+            self.fit()
+
+    @abstractmethod
+    def bases(self, shots: int, seed: Seed = None) -> np.ndarray:
+        """``(shots, n)`` uint8 basis codes (X=1, Y=2, Z=3) to measure."""
+
+    @abstractmethod
+    def estimate(self, bases, outcomes) -> EstimateResult:
+        """Estimate ``<H>`` from ``bases`` ``(S, n)`` and ``outcomes`` (indices ``(S,)`` or bits
+        ``(S, n)``, qubit 0 most significant)."""
+
+    @abstractmethod
+    def coverage(self, codes: np.ndarray) -> np.ndarray:
+        """Probability (or fraction of shots) that a basis covers each string ``codes`` ``(M, n)``."""
+
+    @abstractmethod
+    def variance(self, state) -> float:
+        """Exact single-shot variance (``shots * Var(estimate)``) on ``state``."""
+
+    def exact(self, state) -> float:
+        """Exact ``<psi|H|psi>`` (for reference)."""
+        return exact_value(self.terms, state)
+
+    def shots_to_accuracy(self, state, accuracy: float = CHEMICAL_ACCURACY) -> float:
+        """Shots needed for a standard error of ``accuracy`` Hartree on ``state``."""
+        return shots_to_accuracy(self.variance(state), accuracy)
+
+    def run(self, state, shots: int, *, backend: str | Measure = "local", seed: Seed = None) -> EstimateResult:
+        """Propose bases, measure ``state`` in them and estimate ``<H>``.
+
+        Args:
+            state: state vector ``(2**n,)`` or ``(1, 2**n)``.
+            shots: number of shots.
+            backend: ``"local"`` (the hybridq simulator, :func:`measure_bases`) or a function
+                with the same signature ``(state, bases, generator) -> outcomes``.
+            seed: seed for bases and outcomes (same seed -> same result).
+
+        Raises:
+            ShapeError: the state's qubit count differs from the Hamiltonian's.
+        """
+        as_state(state, self.n_qubits)  # validates the qubit count before any work
+        if backend == "local":
+            backend = measure_bases
+        elif not callable(backend):
+            raise ValueError(f"backend must be 'local' or a measure function, got {backend!r}")
+        seeds = np.random.SeedSequence(seed if isinstance(seed, (int, np.integer)) else None).spawn(2)
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seeds[0])
+        generator = torch.Generator().manual_seed(int(seeds[1].generate_state(1)[0]))
+        bases = self.bases(shots, rng)
+        return self.estimate(bases, backend(state, bases, generator))
+
+    def _shots(self, bases, outcomes) -> Shots:
+        bases = np.asarray(bases)
+        if bases.ndim != 2 or bases.shape[1] != self.n_qubits:
+            raise ShapeError(
+                f"bases must have shape (shots, {self.n_qubits}) for this {self.n_qubits}-qubit "
+                f"Hamiltonian, got {bases.shape}"
+            )
+        return Shots.from_arrays(bases, outcomes)
+
+
+class ImportanceEstimator(Estimator):
+    """Random bases with known covering probabilities; unbiased importance-weighted mean.
+
+    Args:
+        hamiltonian: the Hamiltonian.
+        batches: keyword-only; with ``batches > 2`` the value is the median of that many
+            batch means (median of means, robust to heavy tails; then slightly biased for
+            skewed per-shot values). Its ``stderr`` is the asymptotic ``sqrt(pi/2)`` times the
+            mean's. Defaults to 1 (plain mean).
+    """
+
+    def __init__(self, hamiltonian, *, batches: int = 1) -> None:
+        super().__init__(hamiltonian)
+        if int(batches) < 1:
+            raise ValueError(f"batches must be a positive integer, got {batches}")
+        self.batches = int(batches)
+
+    def estimate(self, bases, outcomes) -> EstimateResult:
+        self._ensure_fitted()
+        shots = self._shots(bases, outcomes)
+        n = shots.total
+        values, _ = shot_sums(self.terms, shots, self.terms.coeffs / self.coverage(self.terms.codes))
+        mean = float(shots.counts @ values) / n
+        spread = float(shots.counts @ (values - mean) ** 2) / max(n - 1, 1)
+        stderr = float(np.sqrt(spread / n))
+        if self.batches > 2 and n >= self.batches:
+            per_shot = values[shots.inverse]
+            mean = float(np.median([b.mean() for b in np.array_split(per_shot, self.batches)]))
+            stderr *= float(np.sqrt(np.pi / 2))
+        return EstimateResult(self.terms.offset + mean, stderr, n, self.name)
+
+    def variance(self, state) -> float:
+        self._ensure_fitted()
+        return importance_variance(self.terms, self.coverage, state)
+
+
+class ScheduleEstimator(Estimator):
+    """A schedule of bases (``schedule`` rows with ``fractions`` of the shots); hit-count
+    ratio estimator: each term is the mean of its outcomes over the shots that cover it.
+
+    Subclasses set ``self.schedule`` ``(K, n)`` and ``self.fractions`` ``(K,)`` in ``_fit``.
+    The default :meth:`bases` rounds ``shots * fractions`` (largest remainders) in schedule
+    order; the estimator is unbiased whenever every term is covered at least once.
+    """
+
+    schedule: np.ndarray
+    fractions: np.ndarray
+
+    def bases(self, shots: int, seed: Seed = None) -> np.ndarray:
+        self._ensure_fitted()
+        shots = int(shots)
+        exact = shots * self.fractions
+        counts = np.floor(exact).astype(np.int64)
+        extra = shots - int(counts.sum())
+        counts[np.argsort(counts - exact, kind="stable")[:extra]] += 1
+        return np.repeat(self.schedule, counts, axis=0)
+
+    def coverage(self, codes: np.ndarray) -> np.ndarray:
+        self._ensure_fitted()
+        bx, bz = pack_codes(self.schedule)
+        return cover_fractions(codes, bx, bz, self.fractions)
+
+    def estimate(self, bases, outcomes) -> EstimateResult:
+        self._ensure_fitted()
+        shots = self._shots(bases, outcomes)
+        hits, sums = term_sums(self.terms, shots)
+        seen = hits > 0
+        means = np.divide(sums, hits, out=np.zeros_like(sums), where=seen)
+        scale = np.divide(self.terms.coeffs, hits, out=np.zeros_like(sums), where=seen)
+        signed, centred = shot_sums(self.terms, shots, scale, scale * means)
+        spread = float(shots.counts @ (signed - centred) ** 2)
+        value = self.terms.offset + float(self.terms.coeffs @ means)
+        return EstimateResult(value, float(np.sqrt(spread)), shots.total, self.name, int((~seen).sum()))
+
+    def variance(self, state) -> float:
+        self._ensure_fitted()
+        return ratio_variance(self.terms, self.coverage, state)
