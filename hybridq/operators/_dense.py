@@ -2,7 +2,8 @@
 
 Matrix elements: for a term ``c * P`` with masks (x, z), ``<b ^ x| P |b> = i**|x&z| (-1)**(z.b)``
 with basis indices ``b`` whose most significant bit is qubit 0. Terms sharing an X mask share
-their non-zero pattern, so each distinct X mask contributes one permuted diagonal.
+their non-zero pattern, so each distinct X mask contributes one permuted diagonal, and the Z
+signs of a whole group come from one Walsh-Hadamard transform.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from hybridq.operators import _symplectic as sym
 
 MAX_DENSE_QUBITS = 14
 MAX_INDEX_QUBITS = 26  # dense states and diagonals of 2**26 complex numbers take 1 GiB each
-_CHUNK_ELEMENTS = 1 << 22  # terms x basis states evaluated per block
 
 
 def check_qubits(n_qubits: int, limit: int, what: str) -> None:
@@ -27,25 +27,44 @@ def check_qubits(n_qubits: int, limit: int, what: str) -> None:
         )
 
 
-def flip_diagonals(
+def walsh_hadamard(values: np.ndarray) -> np.ndarray:
+    """``out[..., k] = sum_b values[..., b] * (-1)**popcount(k & b)`` over the last axis (2**n)."""
+    out = np.array(values, dtype=np.complex128)
+    lead, dim, half = out.shape[:-1], out.shape[-1], 1
+    while half < dim:
+        pairs = out.reshape(*lead, -1, 2, half)
+        low = pairs[..., 0, :].copy()
+        pairs[..., 0, :] += pairs[..., 1, :]
+        pairs[..., 1, :] = low - pairs[..., 1, :]
+        half *= 2
+    return out
+
+
+def _flip_groups(
     n_qubits: int, x: np.ndarray, z: np.ndarray, coeffs: np.ndarray
-) -> Iterator[tuple[int, np.ndarray]]:
-    """Yield ``(flip, d)`` per distinct X mask: ``H = sum_flip sum_b d[b] |b ^ flip><b|``."""
+) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """Yield ``(flip, z_index_masks, phased_coeffs)`` per distinct X mask (coefficient times i**|x&z|)."""
     check_qubits(n_qubits, MAX_INDEX_QUBITS, "dense evaluation of a PauliSum")
-    dim = 1 << n_qubits
-    basis = np.arange(dim, dtype=np.int64)
     flips = sym.index_masks(x, n_qubits)
     zmasks = sym.index_masks(z, n_qubits)
     phased = coeffs * sym.PHASES[sym.popcount(x & z) % 4]
     first, group_id = sym.group_rows(x)
-    chunk = max(1, _CHUNK_ELEMENTS // dim)
     for rows in sym.members(group_id, len(first)):
-        d = np.zeros(dim, dtype=np.complex128)
-        for start in range(0, len(rows), chunk):
-            part = rows[start : start + chunk]
-            odd = sym.popcount((basis[None, :] & zmasks[part, None])[..., None]) & 1
-            d += phased[part] @ (1 - 2 * odd).astype(np.float64)
-        yield int(flips[rows[0]]), d
+        yield int(flips[rows[0]]), zmasks[rows], phased[rows]
+
+
+def flip_diagonals(
+    n_qubits: int, x: np.ndarray, z: np.ndarray, coeffs: np.ndarray
+) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield ``(flip, d)`` per distinct X mask: ``H = sum_flip sum_b d[b] |b ^ flip><b|``.
+
+    ``d[b] = sum_t c_t i**|y_t| (-1)**(z_t . b)`` is a Walsh-Hadamard transform of the
+    coefficients placed at their Z masks.
+    """
+    for flip, zmasks, phased in _flip_groups(n_qubits, x, z, coeffs):
+        spectrum = np.zeros(1 << n_qubits, dtype=np.complex128)
+        np.add.at(spectrum, zmasks, phased)
+        yield flip, walsh_hadamard(spectrum)
 
 
 def dense_matrix(n_qubits: int, x: np.ndarray, z: np.ndarray, coeffs: np.ndarray) -> np.ndarray:
@@ -94,9 +113,14 @@ def as_state_array(state, n_qubits: int) -> tuple[np.ndarray, bool]:
 
 
 def expectation(n_qubits: int, x: np.ndarray, z: np.ndarray, coeffs: np.ndarray, psi: np.ndarray) -> np.ndarray:
-    """``<psi|H|psi>`` for each row of ``psi`` (B, 2**n); complex, shape (B,)."""
+    """``<psi|H|psi>`` for each row of ``psi`` (B, 2**n); complex, shape (B,).
+
+    Per X mask ``f``: with ``v[b] = conj(psi[b ^ f]) psi[b]``, every term of the group is
+    ``c i**|y| WHT(v)[z]``, so one transform serves the whole group.
+    """
     cols = np.arange(psi.shape[-1])
     total = np.zeros(psi.shape[0], dtype=np.complex128)
-    for flip, d in flip_diagonals(n_qubits, x, z, coeffs):
-        total += np.einsum("bi,i,bi->b", psi[:, cols ^ flip].conj(), d, psi)
+    for flip, zmasks, phased in _flip_groups(n_qubits, x, z, coeffs):
+        overlaps = walsh_hadamard(psi[:, cols ^ flip].conj() * psi)
+        total += overlaps[:, zmasks] @ phased
     return total

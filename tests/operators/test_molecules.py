@@ -5,7 +5,9 @@ from hybridq.errors import HybridqError
 from hybridq.operators import PauliSum
 from hybridq.operators.molecules import available_molecules, encode_occupation, molecule_info
 
-BENCHMARK = ["H2_STO-3G", "H2_6-31G", "LiH_STO-3G", "BeH2_STO-3G", "H2O_STO-3G", "NH3_STO-3G", "C2_STO-3G", "HCl_STO-3G"]
+BENCHMARK = [
+    "H2_STO-3G", "H2_6-31G", "LiH_STO-3G", "BeH2_STO-3G", "H2O_STO-3G", "NH3_STO-3G", "C2_STO-3G", "HCl_STO-3G"
+]
 SHIPPED = [(name, "jordan-wigner") for name in ["H2", "LiH", "BeH2", "H2O", "NH3"]] + [
     (name, encoding) for name in BENCHMARK for encoding in ["jordan-wigner", "parity", "bravyi-kitaev"]
 ]

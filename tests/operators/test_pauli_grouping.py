@@ -45,7 +45,10 @@ def test_method_and_function_agree_and_sorted_insertion_starts_with_the_largest_
 
 @pytest.mark.parametrize(
     ("name", "n_groups"),
-    [("H2_STO-3G", 5), ("H2_6-31G", 46), ("LiH_STO-3G", 136), ("BeH2_STO-3G", 140), ("H2O_STO-3G", 224), ("NH3_STO-3G", 618)],
+    [
+        ("H2_STO-3G", 5), ("H2_6-31G", 46), ("LiH_STO-3G", 136), ("BeH2_STO-3G", 140), ("H2O_STO-3G", 224),
+        ("NH3_STO-3G", 618),
+    ],
 )
 def test_largest_degree_first_matches_the_benchmark_group_counts(name, n_groups):
     # The benchmark set ships largest-degree-first groupings (jw_grouped.txt) with these sizes.
