@@ -5,11 +5,19 @@ batched, differentiable PyTorch state-vector simulator.
 >>> c = hq.Circuit(2).h(0).cx(0, 1)
 >>> hq.sim.probabilities(hq.simulate(c))
 tensor([[0.5000, 0.0000, 0.0000, 0.5000]])
+>>> H = hq.PauliSum.from_list([("ZZ", 1.0), ("XX", 0.5)])
+>>> hq.sim.expval(hq.simulate(c), H)
+tensor([1.5000])
 """
 
 from . import errors, sim
-from .circuits import Circuit, Input, Weight, simulate
+from .circuits import Circuit, Input, Weight, ansatz, simulate
+from .nn import observables as paulis
+from .operators import PauliString, PauliSum
 
 __version__ = "0.1.0"
 
-__all__ = ["Circuit", "Input", "Weight", "errors", "sim", "simulate", "__version__"]
+__all__ = [
+    "Circuit", "Input", "PauliString", "PauliSum", "Weight", "ansatz", "errors", "paulis", "sim", "simulate",
+    "__version__",
+]
