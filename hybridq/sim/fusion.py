@@ -58,14 +58,46 @@ def _kron_op(pending: dict[int, tuple[Tensor, bool]]) -> Op:
     return Op("kron", tuple(qubits), data=data, real=all(pending[q][1] for q in qubits))
 
 
+def _source_index(op: Op, j: Tensor, n: int) -> Tensor:
+    """Where a flip or swap op reads each output index from: ``sigma(j)`` by bit arithmetic."""
+    bit = lambda q: 1 << (n - 1 - q)  # noqa: E731
+    active = torch.ones_like(j, dtype=torch.bool)
+    values = op.control_values or (1,) * len(op.controls)
+    for c, v in zip(op.controls, values):
+        active &= ((j & bit(c)) != 0) == bool(v)
+    if op.kind == "flip":
+        change = sum(bit(q) for q in op.qubits)
+    else:
+        a, b = op.qubits
+        differ = ((j >> (n - 1 - a)) ^ (j >> (n - 1 - b))) & 1
+        change = differ * (bit(a) | bit(b))
+    return j ^ (active * change)
+
+
+def _is_affine(op: Op) -> bool:
+    """X and CNOT (one control) and uncontrolled SWAP act on bits as affine maps over GF(2)."""
+    return (op.kind == "flip" and len(op.controls) <= 1) or (op.kind == "swap" and not op.controls)
+
+
 def _permutation_op(run: list[Op], n: int, device) -> Op:
-    index = torch.arange(2**n, device=device).reshape(1, -1)
-    for op in run:
-        index = op.apply(index)
-    index = index.reshape(-1)
+    """Compose a run of flips and swaps into one gather: out[i] = in[sigma_1(...sigma_k(i))]."""
+
+    def compose(j: Tensor) -> Tensor:
+        for op in reversed(run):
+            j = _source_index(op, j, n)
+        return j
+
+    if all(_is_affine(op) for op in run):
+        low = n // 2  # affine: sigma(hi ^ lo) = sigma(hi) ^ sigma(lo) ^ sigma(0)
+        hi = compose(torch.arange(2 ** (n - low), device=device) << low)
+        lo = compose(torch.arange(2**low, device=device)) ^ compose(torch.zeros(1, dtype=torch.long, device=device))
+        index = (hi[:, None] ^ lo[None, :]).reshape(-1)
+    else:
+        index = compose(torch.arange(2**n, device=device))
     inverse = torch.empty_like(index)
     inverse[index] = torch.arange(2**n, device=device)
-    return Op("permutation", tuple(range(n)), index=(index, inverse), real=True)
+    small = torch.int32 if n < 31 else torch.int64
+    return Op("permutation", tuple(range(n)), index=(index.to(small), inverse.to(small)), real=True)
 
 
 def fuse(ops: Sequence[Op], n_qubits: int, *, dtype: torch.dtype = torch.complex64, device=None) -> list[Op]:
