@@ -88,7 +88,12 @@ def _operation(op: Operation, angle, wires: list, qml):
     name = GATES[op.name]
     if name.startswith("Adjoint("):
         return qml.adjoint(getattr(qml, name[8:-1])(wires=wires))
-    return getattr(qml, name)(*(angle(p) for p in op.params), wires=wires)
+    params = [angle(p) for p in op.params]
+    tensors = [p for p in params if hasattr(p, "dtype")]
+    if tensors:  # PennyLane cannot mix numbers and tensors in one gate (U3)
+        torch = require("torch", "core")
+        params = [torch.as_tensor(p, dtype=tensors[0].dtype) for p in params]
+    return getattr(qml, name)(*params, wires=wires)
 
 
 def from_pennylane(source, *args, wires: Sequence | None = None, **kwargs) -> Circuit:

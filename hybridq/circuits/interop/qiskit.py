@@ -93,7 +93,7 @@ def _gate(op: Operation, angle, lib):
         gate = lib.PauliEvolutionGate(pauli, time=angle(op.params[0]) / 2)
     else:
         gate = getattr(lib, GATES[op.name])(*(angle(p) for p in op.params))
-    return gate.control(len(op.controls)) if op.controls else gate
+    return gate.control(len(op.controls), annotated=False) if op.controls else gate
 
 
 def from_qiskit(qc, *, input_vector: str = "x") -> Circuit:
@@ -166,6 +166,8 @@ class _Reader:
             return [Operation("Diagonal", tuple(qubits), matrix=_reverse_matrix(d))], 0.0
         if kind is lib.PauliEvolutionGate:
             return self._evolution(op, qubits), 0.0
+        if isinstance(op, require("qiskit.circuit", "qiskit").AnnotatedOperation):
+            return self._annotated(op, qubits), 0.0
         if getattr(op, "base_gate", None) is not None and hasattr(op, "ctrl_state"):
             k = op.num_ctrl_qubits
             ops, phase = self.convert(op.base_gate, qubits[k:])
@@ -186,6 +188,26 @@ class _Reader:
             ops += sub
             phase = phase + as_expr(sub_phase)
         return ops, simplified(phase)
+
+    def _annotated(self, op, qubits: list[int]) -> list[Operation]:
+        """An ``AnnotatedOperation``: modifiers apply in order, each control prepends its qubits."""
+        circuit = require("qiskit.circuit", "qiskit")
+        start = sum(m.num_ctrl_qubits for m in op.modifiers if isinstance(m, circuit.ControlModifier))
+        ops, phase = self.convert(op.base_op, qubits[start:])
+        for modifier in op.modifiers:
+            if isinstance(modifier, circuit.InverseModifier):
+                ops, phase = [o.inverse() for o in reversed(ops)], -as_expr(phase)
+            elif isinstance(modifier, circuit.ControlModifier):
+                k = modifier.num_ctrl_qubits
+                values = [(modifier.ctrl_state >> i) & 1 for i in range(k)]
+                ops, phase, start = controlled(ops, qubits[start - k:start], values, phase), 0.0, start - k
+            elif float(modifier.power).is_integer():
+                power = int(modifier.power)
+                ops = ops * power if power >= 0 else [o.inverse() for o in reversed(ops)] * -power
+                phase = power * as_expr(phase)
+            else:
+                raise UnknownGateError(f"cannot convert {op.name!r}: a non-integer power of a gate")
+        return ops + phase_ops(simplified(phase), ())
 
     def _evolution(self, op, qubits: list[int]) -> list[Operation]:
         quantum_info = require("qiskit.quantum_info", "qiskit")
