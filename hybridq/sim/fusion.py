@@ -20,6 +20,7 @@ Three rewrites, each exact:
 
 from __future__ import annotations
 
+import functools
 from typing import Sequence
 
 import torch
@@ -81,6 +82,15 @@ def _is_affine(op: Op) -> bool:
 
 def _permutation_op(run: list[Op], n: int, device) -> Op:
     """Compose a run of flips and swaps into one gather: out[i] = in[sigma_1(...sigma_k(i))]."""
+    signature = tuple((op.kind, op.qubits, op.controls, op.control_values) for op in run)
+    index = _composed_index(signature, n, str(device or "cpu"))
+    return Op("permutation", tuple(range(n)), index=index, real=True)
+
+
+@functools.lru_cache(maxsize=4)
+def _composed_index(signature: tuple, n: int, device: str) -> tuple[Tensor, Tensor]:
+    """Gather index and its inverse for a run of flips and swaps (cached: layers repeat)."""
+    run = [Op(kind, qubits, controls, values) for kind, qubits, controls, values in signature]
 
     def compose(j: Tensor) -> Tensor:
         for op in reversed(run):
@@ -97,7 +107,7 @@ def _permutation_op(run: list[Op], n: int, device) -> Op:
     inverse = torch.empty_like(index)
     inverse[index] = torch.arange(2**n, device=device)
     small = torch.int32 if n < 31 else torch.int64
-    return Op("permutation", tuple(range(n)), index=(index.to(small), inverse.to(small)), real=True)
+    return index.to(small), inverse.to(small)
 
 
 def fuse(ops: Sequence[Op], n_qubits: int, *, dtype: torch.dtype = torch.complex64, device=None) -> list[Op]:

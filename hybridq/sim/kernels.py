@@ -210,9 +210,10 @@ def apply_pauli_rotation(
     return _controlled(state, qubits, controls, control_values, batch, act)
 
 
-def kron_block_sizes(qubits: Sequence[int], n: int) -> list[list[int]]:
-    """Split sorted ``qubits`` into runs of adjacent qubits, each at most 5 (n <= 10) or 4 long."""
-    limit = 5 if n <= 10 else 4
+def kron_block_sizes(qubits: Sequence[int], n: int, per_sample: bool = False) -> list[list[int]]:
+    """Split sorted ``qubits`` into runs of adjacent qubits of at most 5 (4 for per-sample
+    matrices on more than 10 qubits, where the arithmetic of larger blocks starts to dominate)."""
+    limit = 4 if per_sample and n > 10 else 5
     blocks: list[list[int]] = []
     for q in qubits:
         if blocks and q == blocks[-1][-1] + 1 and len(blocks[-1]) < limit:
@@ -253,7 +254,7 @@ def apply_kron(state: Tensor, mats: Tensor, qubits: Sequence[int], real: bool = 
     psi = state if state.shape[0] == batch else state.expand(batch, -1)
     per_sample = mats.dim() == 4
     pos = {q: j for j, q in enumerate(qubits)}
-    blocks = kron_block_sizes(qubits, n)
+    blocks = kron_block_sizes(qubits, n, per_sample)
     if len(qubits) == n:
         for block in blocks:
             m = kron_matrices(mats[..., [pos[q] for q in block], :, :])
