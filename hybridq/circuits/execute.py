@@ -41,8 +41,9 @@ def weight_values(circuit: Circuit, weights) -> dict[str, Tensor]:
         unknown = [w for w in weights if w not in set(names)]
         if unknown:
             raise ParameterError(f"unknown weight(s) {unknown}; the circuit's weights are {names}")
-        return {k: v if isinstance(v, torch.Tensor) else torch.tensor(float(v)) for k, v in weights.items()}
-    w = torch.as_tensor(weights)
+        return {k: v if isinstance(v, torch.Tensor) else torch.tensor(float(v), dtype=torch.float64)
+                for k, v in weights.items()}
+    w = weights if isinstance(weights, torch.Tensor) else torch.as_tensor(weights, dtype=torch.float64)
     if w.dim() != 1 or w.shape[0] != len(names):
         raise ParameterError(f"weights must be a 1-D tensor of length {len(names)} (circuit.weight_names order), got shape {tuple(w.shape)}")
     return {name: w[i] for i, name in enumerate(names)}
@@ -127,7 +128,8 @@ def simulate(
     itemsize = check_memory(n, B, dtype=dtype, device=device)
     if x is not None:
         x = x.to(device=device, dtype=simops.real_dtype(dtype))
-    w = {k: v.to(device) for k, v in weight_values(circuit, weights).items()}
+    rdt = simops.real_dtype(dtype)
+    w = {k: v.to(device=device, dtype=rdt) for k, v in weight_values(circuit, weights).items()}
     program = compile_ops(circuit, x, w, batch=B, dtype=dtype, device=device)
     if fusion:
         program = fuse(program, n, dtype=dtype, device=device)
