@@ -226,15 +226,17 @@ def kron_block_sizes(qubits: Sequence[int], n: int, per_sample: bool = False) ->
 def kron_matrices(mats: Tensor) -> Tensor:
     """Kronecker product of ``(..., m, 2, 2)`` one-qubit matrices: ``(..., 2**m, 2**m)``.
 
-    Built as a balanced tree of pairwise products (einsum), whose backward is a few small
-    batched matmuls rather than reductions over broadcast axes.
+    Built as a balanced tree of pairwise products, each an outer product by batched matmul
+    and one transpose, whose backward is again matmuls (not reductions over broadcast axes).
     """
     m = mats.shape[-3]
     if m == 1:
         return mats[..., 0, :, :]
     a, b = kron_matrices(mats[..., : m // 2, :, :]), kron_matrices(mats[..., m // 2 :, :, :])
-    d = a.shape[-1] * b.shape[-1]
-    return torch.einsum("...ij,...kl->...ikjl", a, b).reshape(*a.shape[:-2], d, d)
+    da, db = a.shape[-1], b.shape[-1]
+    lead = a.shape[:-2]
+    outer = a.reshape(-1, da * da, 1) @ b.reshape(-1, 1, db * db)
+    return outer.reshape(*lead, da, da, db, db).transpose(-3, -2).reshape(*lead, da * db, da * db)
 
 
 def apply_kron(state: Tensor, mats: Tensor, qubits: Sequence[int], real: bool = False) -> Tensor:
