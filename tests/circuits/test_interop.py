@@ -257,6 +257,12 @@ def test_pennylane_wire_labels_and_errors():
     c = from_pennylane(labelled)
     assert c.n_qubits == 2 and c.ops[1].controls == (0,)
     assert from_pennylane(labelled, wires=["b", "a"]).ops[1].controls == (1,)
+    @qml.qnode(qml.device("default.qubit", wires=2))
+    def node(theta):
+        qml.RX(theta, 0)
+        return qml.state()
+
+    assert from_pennylane(node, 0.3).ops[0].params == (0.3,)
     tape = qml.tape.QuantumScript([qml.RX(np.array([0.1, 0.2]), wires=0)])
     with pytest.raises(ParameterError, match="broadcast"):
         from_pennylane(tape)

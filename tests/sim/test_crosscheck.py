@@ -46,7 +46,8 @@ def random_angle(rng: np.random.Generator):
     return [c, w, c * x + 0.5, w * x + v, (x + c) * w, x][int(rng.integers(6))]
 
 
-def random_circuit(rng: np.random.Generator, n: int, n_ops: int, *, matrices: bool = True, max_controls: int = 3) -> Circuit:
+def random_circuit(rng: np.random.Generator, n: int, n_ops: int, *, matrices: bool = True,
+                   max_controls: int = 3) -> Circuit:
     """``n_ops`` random operations on ``n`` qubits: every base gate, PauliRot and (if
     ``matrices``) Unitary and Diagonal, with up to ``max_controls`` controls."""
     names = list(GATES) + ["PauliRot", "PauliRot"] + (["Unitary", "Diagonal"] if matrices else [])

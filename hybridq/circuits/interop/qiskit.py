@@ -160,7 +160,8 @@ class _Reader:
         if kind is lib.GlobalPhaseGate:
             return [], self.angle(op.params[0])
         if kind is lib.UnitaryGate:
-            return [Operation("Unitary", tuple(qubits), matrix=_reverse_matrix(np.asarray(op.params[0], dtype=complex)))], 0.0
+            matrix = _reverse_matrix(np.asarray(op.params[0], dtype=complex))
+            return [Operation("Unitary", tuple(qubits), matrix=matrix)], 0.0
         if kind is lib.DiagonalGate:
             d = np.asarray([complex(v) for v in op.params])
             return [Operation("Diagonal", tuple(qubits), matrix=_reverse_matrix(d))], 0.0
@@ -212,7 +213,8 @@ class _Reader:
     def _evolution(self, op, qubits: list[int]) -> list[Operation]:
         quantum_info = require("qiskit.quantum_info", "qiskit")
         if isinstance(op.operator, list):
-            raise UnknownGateError("cannot convert a PauliEvolutionGate of several operators; combine them into one SparsePauliOp")
+            raise UnknownGateError("cannot convert a PauliEvolutionGate of several operators; "
+                                   "combine them into one SparsePauliOp")
         sparse = quantum_info.SparsePauliOp(op.operator)
         paulis, coeffs = sparse.paulis, sparse.coeffs
         if np.abs(np.imag(coeffs)).max() > 1e-12:
