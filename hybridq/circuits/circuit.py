@@ -248,6 +248,41 @@ class Circuit:
         return (f"Circuit(n_qubits={self.n_qubits}, ops={len(self.ops)}, n_inputs={self.n_inputs}, "
                 f"weights={self.weight_names})")
 
+    # ----- conversions (see :mod:`hybridq.circuits.interop`)
+    def to_qiskit(self, **kwargs):
+        """This circuit as a Qiskit ``QuantumCircuit`` (:func:`~hybridq.circuits.interop.to_qiskit`)."""
+        from .interop import to_qiskit
+
+        return to_qiskit(self, **kwargs)
+
+    def to_cirq(self):
+        """This circuit as a ``cirq.Circuit`` (:func:`~hybridq.circuits.interop.to_cirq`)."""
+        from .interop import to_cirq
+
+        return to_cirq(self)
+
+    def to_pennylane(self, **kwargs):
+        """A PennyLane quantum function ``qfunc(inputs, weights)`` (:func:`~hybridq.circuits.interop.to_pennylane`)."""
+        from .interop import to_pennylane
+
+        return to_pennylane(self, **kwargs)
+
+    def to_qasm(self, **kwargs) -> str:
+        """OpenQASM 2 (or 3 with ``version=3``) text (:func:`~hybridq.circuits.interop.to_qasm`).
+
+        >>> print(Circuit(1).h(0).to_qasm().splitlines()[-1])
+        h q[0];
+        """
+        from .interop import to_qasm
+
+        return to_qasm(self, **kwargs)
+
+    def bind(self, inputs=None, weights=None) -> Circuit:
+        """A copy with input and weight values substituted (:func:`~hybridq.circuits.interop.bind_parameters`)."""
+        from .interop import bind_parameters
+
+        return bind_parameters(self, inputs=inputs, weights=weights)
+
     def draw(self) -> str:
         """A text drawing, one line per qubit (see :func:`hybridq.circuits.draw.draw`)."""
         from .draw import draw
