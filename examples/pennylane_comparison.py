@@ -3,7 +3,7 @@
 Model: Linear(64, n) -> tanh * pi -> [angle embedding (RY) + strongly entangling layers,
 <Z> on each qubit] -> Linear(n, 10), trained on sklearn digits with Adam. Both quantum layers
 get the same initial weights, the same batches and the same number of torch threads, in one
-run. TorchQuantum is timed too when it is installed. Run:
+run (TorchQuantum is compared under benchmarks/, which imports it behind stand-ins). Run:
 
     python examples/pennylane_comparison.py --epochs 3 --qubits 6
 
