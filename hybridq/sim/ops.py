@@ -58,6 +58,15 @@ def check_qubits(qubits: Sequence[int], n_qubits: int, what: str = "qubit") -> t
     return tuple(out)
 
 
+def check_wires(qubits: Sequence[int], controls: Sequence[int], n_qubits: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Validate targets and controls together: in range, distinct, not overlapping."""
+    qubits = check_qubits(qubits, n_qubits)
+    controls = check_qubits(controls, n_qubits, "control")
+    if set(controls) & set(qubits):
+        raise QubitIndexError(f"controls {list(controls)} overlap targets {list(qubits)}")
+    return qubits, controls
+
+
 def angle_tensor(value: Angle, batch: int, dtype: torch.dtype, device) -> Tensor:
     """An angle as a real tensor of shape ``()`` or ``(B,)`` on the state's device."""
     rdt = real_dtype(dtype)
@@ -102,10 +111,7 @@ def gate_op(
         raise QubitIndexError(f"{name} acts on {spec.n_qubits + implied} qubit(s), got {len(qubits) + implied}")
     if len(params) != spec.n_params:
         raise ShapeError(f"{name} takes {spec.n_params} angle(s), got {len(params)}")
-    qubits = check_qubits(qubits, n_qubits)
-    controls = check_qubits(controls, n_qubits, "control")
-    if set(controls) & set(qubits):
-        raise QubitIndexError(f"controls {list(controls)} overlap targets {list(qubits)}")
+    qubits, controls = check_wires(qubits, controls, n_qubits)
     angles = [angle_tensor(p, batch, dtype, device) for p in params]
     data = spec.build(angles, dtype, device)
     return Op(spec.kind, qubits, controls, _values(control_values, controls), data, real=spec.real)
@@ -135,10 +141,7 @@ def matrix_op(
     atol: float | None = None,
 ) -> Op:
     """Build the :class:`Op` for a user matrix ``(2**k, 2**k)`` / ``(B, 2**k, 2**k)`` or diagonal."""
-    qubits = check_qubits(qubits, n_qubits)
-    controls = check_qubits(controls, n_qubits, "control")
-    if set(controls) & set(qubits):
-        raise QubitIndexError(f"controls {list(controls)} overlap targets {list(qubits)}")
+    qubits, controls = check_wires(qubits, controls, n_qubits)
     m = torch.as_tensor(matrix, device=device)
     if m.device != torch.device(device or "cpu") and device is not None:
         raise DTypeError(f"matrix is on {m.device} but the state is on {device}")
@@ -187,8 +190,7 @@ def pauli_rotation_op(
         raise ShapeError(f"Pauli string must use I, X, Y, Z and match {len(qubits)} qubit(s), got {pauli!r}")
     if not dtype.is_complex:
         raise DTypeError(f"Pauli rotations need a complex state, got {dtype}")
-    qubits = check_qubits(qubits, n_qubits)
-    controls = check_qubits(controls, n_qubits, "control")
+    qubits, controls = check_wires(qubits, controls, n_qubits)
     return Op("pauli_rotation", qubits, controls, None, angle_tensor(theta, batch, dtype, device), pauli)
 
 
