@@ -4,7 +4,7 @@ A 32x32 RGB crop of scikit-learn's bundled ``china.jpg`` is fitted as a coordina
 (x, y) -> MLP -> energies -> Boltzmann amplitudes -> real RY/CNOT ansatz -> <Z_0>, <Z_1>, <Z_2>
 as the three colour channels (Wang, Theobalt, Golyanik, NeurIPS 2025). Reports PSNR. Run:
 
-    python examples/qvf_image.py --epochs 500
+    python examples/qvf_image.py --epochs 2000
 
 Writes ``qvf.png`` (loss / PSNR curves), ``qvf_image.png`` (target vs fit) and ``qvf.json``.
 """
@@ -37,7 +37,7 @@ def psnr(mse: float) -> float:
 
 
 def main(argv=None) -> dict:
-    p = parser(__doc__.splitlines()[0], epochs=500)
+    p = parser(__doc__.splitlines()[0], epochs=2000)
     p.add_argument("--size", type=int, default=32)
     p.add_argument("--hidden", type=int, default=128)
     p.add_argument("--layers", type=int, default=5)

@@ -14,6 +14,7 @@ torch.Size([10, 3])
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Literal
 
@@ -44,6 +45,14 @@ def positional_encoding(x: Tensor, frequencies: int) -> Tensor:
     scales = (2.0 ** torch.arange(frequencies, dtype=x.dtype, device=x.device)) * math.pi
     angles = (x.unsqueeze(-1) * scales).flatten(-2)
     return torch.cat([x, angles.sin(), angles.cos()], dim=-1)
+
+
+def _gauss(t: Tensor, std: float) -> Tensor:
+    return torch.randn_like(t) * std
+
+
+def _uniform_angle(t: Tensor) -> Tensor:
+    return torch.rand_like(t) * (2 * math.pi)
 
 
 class QVF(nn.Module):
@@ -81,8 +90,7 @@ class QVF(nn.Module):
         mods.append(nn.Linear(width, 2**n_qubits, **kw))
         self.energy = nn.Sequential(*mods)
         circuit = qvf_ansatz(n_qubits, layers, identity_init=init == "identity")
-        std = 1 / math.sqrt(layers)
-        rule = (lambda t: torch.randn_like(t) * std) if init == "gauss" else (lambda t: torch.rand_like(t) * 2 * math.pi)
+        rule = functools.partial(_gauss, std=1 / math.sqrt(layers)) if init == "gauss" else _uniform_angle
         self.quantum = QuantumLayer(circuit, Z_each(n_qubits, range(out_channels)), init={"*": rule}, **kw)
         self.reset_parameters()
 

@@ -97,6 +97,10 @@ def test_state_dict_round_trip_through_torch_save():
     x = torch.rand(7, 3)
     assert torch.equal(other(x), layer(x))
     assert list(layer.state_dict()) == ["weight"]
+    buf = io.BytesIO()
+    torch.save(layer, buf)  # whole-module pickling (circuit and observables included)
+    buf.seek(0)
+    assert torch.equal(torch.load(buf, weights_only=False)(x), layer(x))
 
 
 def test_inside_sequential_training_reduces_loss():
