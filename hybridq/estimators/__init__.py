@@ -13,13 +13,18 @@ single-shot variance, and ``run(state, shots)`` all of it on the simulator.
 1.5
 """
 
+from .adaptive import AdaptivePauliShadows
 from .base import Estimator, ImportanceEstimator, ScheduleEstimator
+from .decision_diagram import DecisionDiagram
+from .derandomized import Derandomized, DerandomizedDecisionDiagram
+from .grouping import Grouping
 from .measure import measure_bases
 from .result import CHEMICAL_ACCURACY, EstimateResult, shots_to_accuracy
 from .shadows import ClassicalShadows, LocallyBiasedShadows
 from .terms import PauliTerms
 
 __all__ = [
-    "CHEMICAL_ACCURACY", "ClassicalShadows", "EstimateResult", "Estimator", "ImportanceEstimator",
+    "CHEMICAL_ACCURACY", "AdaptivePauliShadows", "ClassicalShadows", "DecisionDiagram", "Derandomized",
+    "DerandomizedDecisionDiagram", "EstimateResult", "Estimator", "Grouping", "ImportanceEstimator",
     "LocallyBiasedShadows", "PauliTerms", "ScheduleEstimator", "measure_bases", "shots_to_accuracy",
 ]

@@ -45,6 +45,27 @@ def as_rng(seed: Seed) -> np.random.Generator:
     return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
 
+def allocate(shots: int, fractions: np.ndarray) -> np.ndarray:
+    """Integer shot counts close to ``shots * fractions`` (largest remainders), with at least
+    one shot per entry when ``shots >= len(fractions)``.
+
+    >>> allocate(10, np.array([0.9, 0.05, 0.05])).tolist()
+    [8, 1, 1]
+    """
+    exact = shots * np.asarray(fractions, dtype=float)
+    counts = np.floor(exact).astype(np.int64)
+    if shots >= len(counts):
+        counts = np.maximum(counts, 1)
+    while (diff := shots - int(counts.sum())) != 0:
+        slack = counts - exact
+        if diff > 0:
+            counts[np.argsort(slack, kind="stable")[:diff]] += 1
+        else:
+            donors = np.flatnonzero(counts > 1)
+            counts[donors[np.argsort(-slack[donors], kind="stable")[:-diff]]] -= 1
+    return counts
+
+
 class Estimator(ABC):
     """Base class of the measurement methods (see the module docstring for the protocol).
 
@@ -180,8 +201,13 @@ class ScheduleEstimator(Estimator):
     ratio estimator: each term is the mean of its outcomes over the shots that cover it.
 
     Subclasses set ``self.schedule`` ``(K, n)`` and ``self.fractions`` ``(K,)`` in ``_fit``.
-    The default :meth:`bases` rounds ``shots * fractions`` (largest remainders) in schedule
+    The default :meth:`bases` rounds ``shots * fractions`` (see :func:`allocate`) in schedule
     order; the estimator is unbiased whenever every term is covered at least once.
+
+    The standard error is the plug-in ``sqrt(sum_s r_s**2)`` over the shots' residuals
+    ``r_s = sum_{Q covered} (a_Q / h_Q) (mu_Q - mean_Q) sqrt(h_Q / (h_Q - 1))``; the last factor
+    undoes the shrinkage of residuals around a fitted mean (exact for a term's own variance).
+    A term seen once has no residual; its variance is bounded by ``a_Q**2`` (``|mu| = 1``).
     """
 
     schedule: np.ndarray
@@ -189,12 +215,7 @@ class ScheduleEstimator(Estimator):
 
     def bases(self, shots: int, seed: Seed = None) -> np.ndarray:
         self._ensure_fitted()
-        shots = int(shots)
-        exact = shots * self.fractions
-        counts = np.floor(exact).astype(np.int64)
-        extra = shots - int(counts.sum())
-        counts[np.argsort(counts - exact, kind="stable")[:extra]] += 1
-        return np.repeat(self.schedule, counts, axis=0)
+        return np.repeat(self.schedule, allocate(int(shots), self.fractions), axis=0)
 
     def coverage(self, codes: np.ndarray) -> np.ndarray:
         self._ensure_fitted()
@@ -208,8 +229,10 @@ class ScheduleEstimator(Estimator):
         seen = hits > 0
         means = np.divide(sums, hits, out=np.zeros_like(sums), where=seen)
         scale = np.divide(self.terms.coeffs, hits, out=np.zeros_like(sums), where=seen)
+        scale *= np.sqrt(np.divide(hits, hits - 1, out=np.ones_like(sums), where=hits > 1))
         signed, centred = shot_sums(self.terms, shots, scale, scale * means)
         spread = float(shots.counts @ (signed - centred) ** 2)
+        spread += float(np.sum(self.terms.coeffs[hits == 1] ** 2))  # unestimable: Var(mu) <= 1
         value = self.terms.offset + float(self.terms.coeffs @ means)
         return EstimateResult(value, float(np.sqrt(spread)), shots.total, self.name, int((~seen).sum()))
 

@@ -11,7 +11,7 @@ point ``beta[i, p] <- sum_{Q: Q_i = p} a_Q**2/zeta(Q) / sum_{Q: Q_i != I} a_Q**2
 >>> from hybridq.estimators.terms import PauliTerms, X, Z
 >>> t = PauliTerms.from_codes(np.array([[Z, Z], [X, X]]), np.array([1.0, 0.1]))
 >>> LocallyBiasedShadows(t).fit().beta.round(2).tolist()
-[[0.09, 0.0, 0.91], [0.09, 0.0, 0.91]]
+[[0.18, 0.0, 0.82], [0.18, 0.0, 0.82]]
 """
 
 from __future__ import annotations
