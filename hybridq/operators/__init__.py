@@ -5,7 +5,27 @@
 ['XZ']
 """
 
+from hybridq.operators.grouping import FlipGroup, MeasurementGroup, flip_mask_groups, qwc_groups
+from hybridq.operators.molecules import (
+    MoleculeInfo,
+    available_molecules,
+    build_molecule,
+    encode_occupation,
+    molecule_info,
+)
 from hybridq.operators.pauli_string import PauliString
 from hybridq.operators.pauli_sum import PauliSum
 
-__all__ = ["PauliString", "PauliSum"]
+__all__ = [
+    "FlipGroup",
+    "MeasurementGroup",
+    "MoleculeInfo",
+    "PauliString",
+    "PauliSum",
+    "available_molecules",
+    "build_molecule",
+    "encode_occupation",
+    "flip_mask_groups",
+    "molecule_info",
+    "qwc_groups",
+]

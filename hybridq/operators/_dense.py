@@ -64,7 +64,9 @@ def flip_diagonals(
     for flip, zmasks, phased in _flip_groups(n_qubits, x, z, coeffs):
         spectrum = np.zeros(1 << n_qubits, dtype=np.complex128)
         np.add.at(spectrum, zmasks, phased)
-        yield flip, walsh_hadamard(spectrum)
+        d = walsh_hadamard(spectrum)
+        d[np.abs(d) <= 8 * np.finfo(float).eps * np.abs(phased).sum()] = 0  # exact cancellations
+        yield flip, d
 
 
 def dense_matrix(n_qubits: int, x: np.ndarray, z: np.ndarray, coeffs: np.ndarray) -> np.ndarray:

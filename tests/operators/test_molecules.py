@@ -55,7 +55,8 @@ def test_benchmark_energies_are_electronic(name, electronic_hf, static):
 def test_ground_energy_of_the_operator_is_the_fci_energy(name):
     scipy_linalg = pytest.importorskip("scipy.sparse.linalg")
     hamiltonian = PauliSum.from_molecule(name)
-    lowest = scipy_linalg.eigsh(hamiltonian.to_matrix(sparse=True), k=1, which="SA")[0][0]
+    matrix = hamiltonian.to_matrix(sparse=True)
+    lowest = scipy_linalg.eigsh(matrix, k=1, which="SA", v0=np.ones(matrix.shape[0]))[0][0]
     assert lowest == pytest.approx(molecule_info(name).e_fci, abs=1e-8)
 
 
