@@ -19,7 +19,7 @@ from ..errors import DTypeError, ParameterError, ShapeError
 from ..sim import ops as simops
 from ..sim.fusion import fuse
 from ..sim.program import Op, run
-from ..sim.state import available_memory, check_memory, zero_state
+from ..sim.state import ALWAYS_FITS, available_memory, check_memory, zero_state
 from .circuit import Circuit
 from .expr import evaluate
 
@@ -138,6 +138,6 @@ def simulate(
         state = state.expand(B, -1)
     if method == "auto":
         stored = (len(program) + 2) * itemsize * 2
-        method = "adjoint" if stored > 0.25 * available_memory(device) else "autograd"
+        method = "adjoint" if stored > ALWAYS_FITS and stored > 0.25 * available_memory(device) else "autograd"
     out = run(state, program, method=method)
     return out if out.shape[0] == B else out.expand(B, -1)

@@ -80,6 +80,7 @@ def _is_affine(op: Op) -> bool:
     return (op.kind == "flip" and len(op.controls) <= 1) or (op.kind == "swap" and not op.controls)
 
 
+@torch.compiler.disable
 def _permutation_op(run: list[Op], n: int, device) -> Op:
     """Compose a run of flips and swaps into one gather: out[i] = in[sigma_1(...sigma_k(i))]."""
     signature = tuple((op.kind, op.qubits, op.controls, op.control_values) for op in run)

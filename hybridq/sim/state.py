@@ -22,6 +22,8 @@ Tensor = torch.Tensor
 
 #: Out-of-place gates hold input, output and a temporary at the same time.
 WORKING_COPIES = 3
+#: Below this many bytes no memory query is made (it costs about a millisecond).
+ALWAYS_FITS = 256 * 2**20
 
 
 def available_memory(device: torch.device | str | None = None) -> int:
@@ -48,6 +50,8 @@ def check_memory(n_qubits: int, batch: int = 1, *, dtype=torch.complex64, device
     """
     itemsize = torch.empty((), dtype=dtype).element_size()
     need = batch * (2**n_qubits) * itemsize
+    if need * copies <= ALWAYS_FITS:
+        return need
     free = available_memory(device)
     if need * copies > free:
         raise StateTooLargeError(
