@@ -51,6 +51,10 @@ class ParameterError(HybridqError, ValueError):
     """A circuit's inputs or weights are missing, unknown or of the wrong shape."""
 
 
+class MoleculeError(HybridqError, ValueError):
+    """A molecule, basis or encoding is unknown or cannot be built."""
+
+
 class MissingDependencyError(HybridqError, ImportError):
     """An optional dependency is not installed; the message names the extra to install."""
 

@@ -28,7 +28,7 @@ from typing import Literal
 
 import numpy as np
 
-from hybridq.errors import HybridqError, require
+from hybridq.errors import MoleculeError, require
 from hybridq.operators.files import pauli_sum_from_json
 from hybridq.operators.interop import from_openfermion
 from hybridq.operators.pauli_sum import PauliSum
@@ -96,7 +96,7 @@ def molecule_info(name: str, *, encoding: Encoding = "jordan-wigner") -> Molecul
     """
     stem = _find_stem(name, _tag(encoding))
     if stem is None:
-        raise HybridqError(f"{name!r} is shipped only in {_shipped_encodings(name)}; got encoding={encoding!r}")
+        raise MoleculeError(f"{name!r} is shipped only in {_shipped_encodings(name)}; got encoding={encoding!r}")
     return _info_from_json(_read_json(stem))
 
 
@@ -126,7 +126,7 @@ def molecule_hamiltonian(
     if stem is not None and (basis is None or _key(basis) == _key(reference["basis"])):
         return pauli_sum_from_json(_read_json(stem), source=stem)
     if reference["geometry"] is None:
-        raise HybridqError(
+        raise MoleculeError(
             f"{name_or_geometry!r} is shipped without a geometry (basis {reference['basis']!r}, encodings "
             f"{_shipped_encodings(name_or_geometry)}), so basis={basis!r}, encoding={encoding!r} cannot be "
             f"built; pass a geometry instead"
@@ -165,7 +165,7 @@ def build_molecule(
     mf = (scf.RHF if spin == 0 else scf.ROHF)(mol)
     mf.kernel()
     if not mf.converged:
-        raise HybridqError(f"PySCF Hartree-Fock did not converge for {atoms} in basis {basis!r}")
+        raise MoleculeError(f"PySCF Hartree-Fock did not converge for {atoms} in basis {basis!r}")
     orbitals = _fix_signs(mf.mo_coeff)
     n_orb = orbitals.shape[1]
     one_body = orbitals.T @ mf.get_hcore() @ orbitals
@@ -248,7 +248,7 @@ def _tag(encoding: str) -> str:
     try:
         return _TAGS[encoding.lower()]
     except (KeyError, AttributeError):
-        raise HybridqError(f"encoding must be one of {sorted(_LONG.values())}; got {encoding!r}") from None
+        raise MoleculeError(f"encoding must be one of {sorted(_LONG.values())}; got {encoding!r}") from None
 
 
 def _key(name: str) -> str:
@@ -268,7 +268,7 @@ def _find_stem(name: str, tag: str) -> str | None:
     """File stem of a shipped molecule in an encoding; None if that encoding is not shipped."""
     stems = [s for s in _shipped_stems() if _key(s.rsplit("_", 1)[0]) == _key(name)]
     if not stems:
-        raise HybridqError(f"unknown molecule {name!r}; shipped: {available_molecules()} (or pass a geometry)")
+        raise MoleculeError(f"unknown molecule {name!r}; shipped: {available_molecules()} (or pass a geometry)")
     return next((s for s in stems if s.rsplit("_", 1)[1] == tag), None)
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from hybridq.errors import HybridqError
+from hybridq.errors import MoleculeError
 from hybridq.operators import PauliSum
 from hybridq.operators.molecules import available_molecules, encode_occupation, molecule_info
 
@@ -77,13 +77,13 @@ def test_names_are_case_and_separator_insensitive_and_encodings_have_aliases():
 
 
 def test_unknown_names_encodings_and_unbuildable_requests_are_refused():
-    with pytest.raises(HybridqError, match="unknown molecule 'CH4'.*H2O"):
+    with pytest.raises(MoleculeError, match="unknown molecule 'CH4'.*H2O"):
         PauliSum.from_molecule("CH4")
-    with pytest.raises(HybridqError, match="encoding must be one of"):
+    with pytest.raises(ValueError, match="encoding must be one of"):
         PauliSum.from_molecule("H2", encoding="ternary")
-    with pytest.raises(HybridqError, match="without a geometry"):
+    with pytest.raises(MoleculeError, match="without a geometry"):
         PauliSum.from_molecule("H2_6-31G", basis="sto-3g")
-    with pytest.raises(HybridqError, match="shipped only in"):
+    with pytest.raises(MoleculeError, match="shipped only in"):
         molecule_info("H2O", encoding="parity")
 
 
