@@ -1,5 +1,6 @@
 """The ``hybridq`` command.
 
+``hybridq train`` trains a hybrid classifier with a quantized head on the bundled digits;
 ``hybridq demo`` simulates a bundled example circuit and prints its probabilities and
 expectation values; ``hybridq info`` prints versions, devices and installed backends.
 
@@ -51,6 +52,53 @@ def demo(args) -> int:
     return 0
 
 
+class _LogProbs(torch.nn.Module):
+    """Class probabilities -> log-probabilities, the input of a classical head."""
+
+    def forward(self, p: torch.Tensor) -> torch.Tensor:
+        return p.clamp_min(1e-6).log()
+
+
+def digits_model(layers: int, bits: int) -> torch.nn.Sequential:
+    """Hamiltonian embedding of 8x8 digits on 3 qubits, then a ``bits``-bit quantized head."""
+    from .nn import HamiltonianEmbeddingClassifier, QuantLinear
+
+    return torch.nn.Sequential(HamiltonianEmbeddingClassifier(3, layers=layers, n_classes=8), _LogProbs(),
+                               QuantLinear(8, 8, weight_bits=bits))
+
+
+def train(args) -> int:
+    import json
+    from pathlib import Path
+
+    from .datasets import load_digits
+    from .nn import to_integer
+    from .plotting import plot_curves
+    from .training import accuracy, train_classifier
+
+    torch.manual_seed(args.seed)
+    layers, epochs = (3, 2) if args.quick else (args.layers, args.epochs)
+    x_tr, y_tr, x_te, y_te = (t.to(args.device) for t in load_digits(classes=8, seed=args.seed))
+    model = digits_model(layers, args.bits).to(args.device)
+    print(f"Training on digits 0-7 ({len(y_tr)} train / {len(y_te)} test images, 3 qubits, {layers} layers, "
+          f"{args.bits}-bit head) for {epochs} epochs on {args.device}")
+    history = train_classifier(model, x_tr, y_tr, x_te, y_te, epochs=epochs, lr=args.lr, batch=100)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), out / "digits_model.pt")
+    plot_curves({"train loss": history.losses, "test accuracy": history.test_accuracy}, out / "digits_training.png",
+                title=f"digits 0-7: Hamiltonian embedding, {layers} layers, {args.bits}-bit head")
+    integer_acc = accuracy(torch.nn.Sequential(*model[:-1], to_integer(model[-1].cpu()).to(args.device)), x_te, y_te) \
+        if args.device == "cpu" else None
+    result = {"test_accuracy": history.test_accuracy[-1], "integer_head_test_accuracy": integer_acc,
+              "seconds_per_epoch": history.seconds_per_epoch, "epochs": epochs, "layers": layers, "bits": args.bits}
+    (out / "digits_training.json").write_text(json.dumps(result, indent=2))
+    print(f"test accuracy {result['test_accuracy']:.3f}"
+          + (f" (int8 head: {integer_acc:.3f})" if integer_acc is not None else "")
+          + f"; {history.seconds_per_epoch:.2f} s/epoch; model, curves and results in {out}/")
+    return 0
+
+
 def info(args) -> int:
     print(f"hybridq {_version('hybridq')}")
     print(f"python {sys.version.split()[0]}, torch {torch.__version__}")
@@ -76,6 +124,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="smallest settings (used in CI)")
     p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     p.set_defaults(func=demo)
+    p = sub.add_parser("train", help="train a hybrid classifier with a quantized head on the bundled digits")
+    p.add_argument("--layers", type=int, default=15, help="Hamiltonian-embedding layers (default 15)")
+    p.add_argument("--epochs", type=int, default=40, help="training epochs (default 40)")
+    p.add_argument("--bits", type=int, default=4, help="weight bits of the classical head (default 4)")
+    p.add_argument("--lr", type=float, default=0.05, help="Adam learning rate (default 0.05)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    p.add_argument("--out", default="hybridq_output", help="folder for the model, plot and results")
+    p.add_argument("--quick", action="store_true", help="smallest settings (used in CI)")
+    p.set_defaults(func=train)
     p = sub.add_parser("info", help="versions, devices and installed backends")
     p.set_defaults(func=info)
     return parser
