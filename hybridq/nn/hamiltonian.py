@@ -43,8 +43,8 @@ class HamiltonianEmbeddingClassifier(nn.Module):
         the paper does.
 
     Attributes:
-        times: ``(L,)`` evolution times. ``angles``: ``(L, blocks, 4**k - 1)`` block angles.
-        Both start ``N(0, 1)`` as in the paper.
+        times: ``(L,)`` evolution times, initialised ``N(0, 1)`` as in the paper.
+        angles: ``(L, blocks, 4**k - 1)`` block angles, initialised ``N(0, 1)`` as in the paper.
     """
 
     def __init__(self, n_qubits: int, layers: int, n_classes: int, *, block: Block = "su4", device=None,

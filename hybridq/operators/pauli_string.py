@@ -129,7 +129,7 @@ class PauliString:
         return PauliSum.from_list([(self.label, self._coeff)])
 
     def to_matrix(self) -> np.ndarray:
-        """Dense matrix (2**n, 2**n), qubit 0 the most significant bit of the index."""
+        """Dense matrix ``(2**n, 2**n)``, qubit 0 the most significant bit of the index."""
         return self.to_sum().to_matrix()
 
     def __mul__(self, other):

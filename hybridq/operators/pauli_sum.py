@@ -350,7 +350,7 @@ class PauliSum:
 
     # ----------------------------------------------------------------- evaluation
     def to_matrix(self, *, sparse: bool = False):
-        """Matrix (2**n, 2**n) with qubit 0 the most significant bit of the index.
+        """Matrix ``(2**n, 2**n)`` with qubit 0 the most significant bit of the index.
 
         Dense numpy (complex128) up to 14 qubits; with ``sparse=True`` a scipy CSR matrix.
         Raises :class:`~hybridq.errors.StateTooLargeError` above those limits.
@@ -363,7 +363,7 @@ class PauliSum:
         return build(self._n, self._xw, self._zw, self._coeffs)
 
     def expectation(self, state) -> float | np.ndarray:
-        """``<psi|H|psi>`` on a dense state (2**n,) or batch (B, 2**n), numpy or torch.
+        """``<psi|H|psi>`` on a dense state ``(2**n,)`` or batch ``(B, 2**n)``, numpy or torch.
 
         A reference evaluation for tests and small checks (numpy, float64; cost about
         ``n_flip_masks * n * 2**n``, e.g. 2 s for NH3 on 16 qubits): use the simulator for

@@ -117,7 +117,8 @@ def fuse(ops: Sequence[Op], n_qubits: int, *, dtype: torch.dtype = torch.complex
     Args:
         ops: the program.
         n_qubits: number of qubits of the state it runs on.
-        dtype, device: those of the state (for constant matrices and permutation indices).
+        dtype: the state's dtype (for constant matrices).
+        device: the state's device (for constant matrices and permutation indices).
     """
     out: list[Op] = []
     pending: dict[int, tuple[Tensor, bool]] = {}

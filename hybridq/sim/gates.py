@@ -135,6 +135,7 @@ def _rzz(params, dtype, device):
 
 _S2 = 1 / math.sqrt(2)
 
+#: The gate set by name (controlled gates are base gates with controls; see ALIASES).
 GATES: dict[str, GateSpec] = {
     g.name: g
     for g in [
