@@ -2,8 +2,9 @@
 
 A small CNN maps each 8x8 digit to ``n`` angles, a ``QuantumLayer`` (angle embedding +
 strongly entangling layers, <Z> on each qubit) turns them into ``n`` features and a linear head
-gives the 10 class scores. The head is trained in float, then converted to a 4-bit
-``QuantLinear``, calibrated and fine-tuned (quantization-aware, the rest frozen). ``--dataset mnist`` or
+gives the 10 class scores. The model is trained in float (``hybridq.training.train_classifier``:
+Adam, cosine schedule), then its head is converted to a 4-bit ``QuantLinear``, calibrated and
+fine-tuned (quantization-aware, the rest frozen). ``--dataset mnist`` or
 ``fashion`` uses torchvision's MNIST / FashionMNIST instead (downloads; not run in CI). Run:
 
     python examples/hybrid_cnn_quant.py --epochs 20
@@ -15,15 +16,15 @@ from __future__ import annotations
 
 import copy
 import math
-import time
 
-import torch
 from torch import nn
 
-from _common import parser, plot_curves, progress, save_results, seed_everything, setup
-from example_data import load_digits, load_mnist
+from _common import parser, save_results, seed_everything, setup
 from hybridq.circuits import ansatz
+from hybridq.datasets import load_digits, load_mnist
 from hybridq.nn import QuantLinear, QuantumLayer, Z_each, calibrate, quantization_report
+from hybridq.plotting import plot_curves
+from hybridq.training import accuracy, train_classifier
 
 
 def build_model(n_qubits: int, layers: int) -> nn.Sequential:
@@ -47,30 +48,6 @@ class Scale(nn.Module):
         return x * self.factor
 
 
-def fit(model, data, epochs: int, lr: float, batch: int, desc: str, disable: bool, params=None):
-    x_tr, y_tr, x_te, y_te = data
-    opt = torch.optim.Adam(model.parameters() if params is None else params, lr=lr)
-    losses, accs, times = [], [], []
-    for _ in progress(range(epochs), desc=desc, disable=disable):
-        model.train()
-        start = time.perf_counter()
-        perm = torch.randperm(len(y_tr))
-        total = 0.0
-        for i in range(0, len(perm), batch):
-            idx = perm[i : i + batch]
-            loss = nn.functional.cross_entropy(model(x_tr[idx]), y_tr[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
-        times.append(time.perf_counter() - start)
-        losses.append(total / len(y_tr))
-        model.eval()
-        with torch.no_grad():
-            accs.append((model(x_te).argmax(1) == y_te).float().mean().item())
-    return losses, accs, times
-
-
 def main(argv=None) -> dict:
     p = parser(__doc__.splitlines()[0], epochs=20)
     p.add_argument("--dataset", choices=["digits", "mnist", "fashion"], default="digits")
@@ -86,24 +63,28 @@ def main(argv=None) -> dict:
         data = load_digits()
     else:
         data = load_mnist(fashion=args.dataset == "fashion", limit=20000)
+    x_tr, y_tr, x_te, y_te = data
+    x_tr, x_te = x_tr.unsqueeze(1), x_te.unsqueeze(1)  # one channel: (N, 1, H, W)
     model = build_model(args.qubits, args.layers)
-    losses, accs, times = fit(model, data, args.epochs, args.lr, args.batch, "float", args.no_progress)
+    options = {"batch": args.batch, "progress": not args.no_progress}
+    float_history = train_classifier(model, x_tr, y_tr, x_te, y_te, epochs=args.epochs, lr=args.lr, desc="float",
+                                     **options)
 
     quant = copy.deepcopy(model)
     quant[-1] = QuantLinear.from_float(model[-1], weight_bits=4)
-    x_tr, y_tr, x_te, y_te = data
     calibrate(quant, x_tr[:512])
-    quant.eval()
-    with torch.no_grad():
-        ptq = (quant(x_te).argmax(1) == y_te).float().mean().item()
-    q_losses, q_accs, _ = fit(quant, data, args.qat_epochs, args.lr / 10, args.batch, "4-bit head", args.no_progress,
-                             params=quant[-1].parameters())  # only the head is fine-tuned
+    ptq = accuracy(quant, x_te, y_te)
+    quant[:-1].requires_grad_(False)  # only the head is fine-tuned
+    qat_history = train_classifier(quant, x_tr, y_tr, x_te, y_te, epochs=args.qat_epochs, lr=args.lr / 10,
+                                   desc="4-bit head", **options)
     report = quantization_report(model, quant, x_te, y_te)
     rows = {row.name: row.accuracy for row in report.rows}
-    results = {"float_accuracy": accs[-1], "quantized_ptq_accuracy": ptq, "quantized_qat_accuracy": rows["quantized"],
-               "integer_accuracy": rows.get("integer"), "dataset": args.dataset, "qubits": args.qubits,
-               "epochs": args.epochs, "seconds_per_epoch": sum(times) / max(1, len(times))}
-    plot_curves({"train loss": losses + q_losses, "test accuracy": accs + q_accs}, args.out / "hybrid.png",
+    results = {"float_accuracy": float_history.test_accuracy[-1], "quantized_ptq_accuracy": ptq,
+               "quantized_qat_accuracy": rows["quantized"], "integer_accuracy": rows.get("integer"),
+               "dataset": args.dataset, "qubits": args.qubits, "epochs": args.epochs,
+               "seconds_per_epoch": float_history.seconds_per_epoch}
+    plot_curves({"train loss": float_history.losses + qat_history.losses,
+                 "test accuracy": float_history.test_accuracy + qat_history.test_accuracy}, args.out / "hybrid.png",
                 title=f"CNN + {args.qubits}-qubit layer + head (last {args.qat_epochs} epochs: 4-bit QAT)")
     save_results(results, args.out / "hybrid.json")
     print(report)

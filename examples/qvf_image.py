@@ -17,14 +17,15 @@ import time
 import numpy as np
 import torch
 
-from _common import parser, plot_curves, progress, save_results, seed_everything, setup
+from _common import parser, save_results, seed_everything, setup
+from hybridq.errors import require
 from hybridq.nn import QVF
+from hybridq.plotting import plot_curves
+from hybridq.progress import progress
 
 
 def load_crop(size: int) -> torch.Tensor:
     """A ``(size, size, 3)`` crop in [0, 1] of scikit-learn's sample image (downsampled 4x)."""
-    from hybridq.errors import require
-
     datasets = require("sklearn.datasets", "notebook")
     img = torch.tensor(datasets.load_sample_image("china.jpg"), dtype=torch.float32) / 255.0
     img = torch.nn.functional.avg_pool2d(img.permute(2, 0, 1).unsqueeze(0), 4)[0].permute(1, 2, 0)  # (106, 160, 3)
@@ -79,13 +80,8 @@ def main(argv=None) -> dict:
 
 
 def _save_images(target: torch.Tensor, fit: torch.Tensor, path) -> None:
-    try:
-        import matplotlib
+    import matplotlib.pyplot as plt
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return
     fig, axes = plt.subplots(1, 2, figsize=(6, 3))
     for ax, img, title in zip(axes, (target, fit), ("target", "QVF")):
         ax.imshow(np.asarray(img))

@@ -17,8 +17,10 @@ import time
 import numpy as np
 import torch
 
-from _common import parser, plot_curves, progress, save_results, seed_everything, setup
+from _common import parser, save_results, seed_everything, setup
 from hybridq.nn import ReuploadingClassifier
+from hybridq.plotting import plot_curves
+from hybridq.progress import progress
 
 
 def circle_data(n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -53,13 +55,8 @@ def train(seed: int, args) -> dict:
 
 
 def plot_decision(model: ReuploadingClassifier, path) -> None:
-    try:
-        import matplotlib
+    import matplotlib.pyplot as plt
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return
     grid = torch.linspace(-1, 1, 101)
     xx, yy = torch.meshgrid(grid, grid, indexing="xy")
     with torch.no_grad():
