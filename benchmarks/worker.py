@@ -111,9 +111,12 @@ def main(spec: dict) -> dict:
         import torch  # noqa: F401
     else:
         load(spec["lib"]).preload(spec["workload"])
-    cuda = spec["device"] == "cuda"
+    cuda = spec["device"] == "cuda" and "torch" in sys.modules
     if cuda:
         import torch
+
+        cuda = torch.cuda.is_available()
+    if cuda:
 
         torch.cuda.init()
         torch.cuda.reset_peak_memory_stats()

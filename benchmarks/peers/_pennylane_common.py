@@ -10,12 +10,12 @@ def w1_circuit(n: int, layers: int):
     import pennylane as qml
 
     def circuit(angles, t):
-        for l in range(layers):
+        for k in range(layers):
             for i in range(n):
-                qml.RY(angles[:, l, i], wires=i)
+                qml.RY(angles[:, k, i], wires=i)
             for i in range(n):
-                qml.RZ(t[l, i, 0], wires=i)
-                qml.RY(t[l, i, 1], wires=i)
+                qml.RZ(t[k, i, 0], wires=i)
+                qml.RY(t[k, i, 1], wires=i)
             for i in range(n):
                 qml.CNOT(wires=[i, (i + 1) % n])
         return [qml.expval(qml.PauliZ(i)) for i in range(n)]

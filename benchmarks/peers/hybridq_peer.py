@@ -13,12 +13,12 @@ def w1_circuit(n: int, layers: int):
     from hybridq.circuits import Circuit, Input, Weight
 
     circuit = Circuit(n)
-    for l in range(layers):
+    for k in range(layers):
         for i in range(n):
-            circuit.ry(Weight(f"w_{l}_{i}") * Input(i) + Weight(f"b_{l}_{i}"), i)
+            circuit.ry(Weight(f"w_{k}_{i}") * Input(i) + Weight(f"b_{k}_{i}"), i)
         for i in range(n):
-            circuit.rz(Weight(f"t_{l}_{i}_0"), i)
-            circuit.ry(Weight(f"t_{l}_{i}_1"), i)
+            circuit.rz(Weight(f"t_{k}_{i}_0"), i)
+            circuit.ry(Weight(f"t_{k}_{i}_1"), i)
         for i in range(n):
             circuit.cx(i, (i + 1) % n)
     return circuit

@@ -20,7 +20,8 @@ def prepare(workload: str, case: dict, device: str) -> Bench:
 
     if workload == "W1":
         dev = tu.torch_device(device)
-        qnode = qml.QNode(plc.w1_circuit(case["n"], case["L"]), qml.device("default.qubit"), interface="torch", diff_method="backprop")
+        circuit = plc.w1_circuit(case["n"], case["L"])
+        qnode = qml.QNode(circuit, qml.device("default.qubit"), interface="torch", diff_method="backprop")
         return Bench(plc.w1_step(qnode, w1_data(case), dev), dev.type, "complex128")
     if workload == "W3":
         qnode = qml.QNode(plc.w3_circuit(case), qml.device("default.qubit"))

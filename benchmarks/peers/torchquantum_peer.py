@@ -103,12 +103,12 @@ def prepare(workload: str, case: dict, device: str) -> Bench:
         for p in (w, b, t):
             p.grad = None
         qdev.reset_states(batch)
-        for l in range(layers):
+        for k in range(layers):
             for i in range(n):
-                tqf.ry(qdev, wires=i, params=w[l, i] * x[:, i] + b[l, i])
+                tqf.ry(qdev, wires=i, params=w[k, i] * x[:, i] + b[k, i])
             for i in range(n):
-                tqf.rz(qdev, wires=i, params=t[l, i, 0])
-                tqf.ry(qdev, wires=i, params=t[l, i, 1])
+                tqf.rz(qdev, wires=i, params=t[k, i, 0])
+                tqf.ry(qdev, wires=i, params=t[k, i, 1])
             for i in range(n):
                 tqf.cnot(qdev, wires=[i, (i + 1) % n])
         out = tq.measurement.expval(qdev, list(range(n)), observables)
