@@ -1,0 +1,243 @@
+"""Submitting work to a backend: batching into jobs, retries with back-off, a timeout, and a
+resumable record on disk.
+
+A batch of tasks (one circuit each) is cut into jobs of at most ``max_circuits`` tasks. Each job
+has a key: a hash of the backend's identity, the seed and the tasks (circuit, shots, read-out).
+A :class:`JobStore` appends one JSON line when a job is submitted (with the provider's job id)
+and one when its results arrive, so a run that is interrupted (an exception, a killed process)
+and started again with the same store reuses every finished job, re-attaches to submitted ones
+the provider can look up by id, and submits only the rest. All jobs of a batch are submitted
+before any result is awaited, so a provider can queue them together.
+
+>>> import tempfile, os
+>>> store = JobStore(os.path.join(tempfile.mkdtemp(), "jobs.jsonl"))
+>>> store.record_done("k1", [np.array([0, 3, 3])])
+>>> JobStore(store.path).done("k1")[0].tolist()
+[0, 3, 3]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Protocol, Sequence
+
+import numpy as np
+
+from ..errors import HybridqError
+
+
+class BackendError(HybridqError, RuntimeError):
+    """A backend could not run a job (missing credentials, circuit too wide, job failed, time-out)."""
+
+
+class TransientBackendError(BackendError):
+    """A failure worth retrying (a dropped connection, a busy service)."""
+
+
+class CredentialsError(BackendError):
+    """No credentials were found for a service that needs them (the message never shows a token)."""
+
+
+class Job(Protocol):
+    """A submitted job: ``job_id()`` (None if the provider has none) and ``result(timeout)``,
+    which returns one array per task or raises ``TimeoutError``."""
+
+    def job_id(self) -> str | None: ...
+
+    def result(self, timeout: float | None) -> list[np.ndarray]: ...
+
+
+@dataclass(frozen=True)
+class Done:
+    """A job that finished when it was submitted (local simulators)."""
+
+    results: list[np.ndarray]
+
+    def job_id(self) -> None:
+        return None
+
+    def result(self, timeout: float | None) -> list[np.ndarray]:
+        return self.results
+
+
+@dataclass(frozen=True)
+class SubmitPolicy:
+    """How jobs are cut and submitted.
+
+    Attributes:
+        max_circuits: tasks per job.
+        retries: resubmissions of a job after a transient failure.
+        backoff: seconds before the first retry; doubled each time, at most ``max_backoff``.
+        max_backoff: longest wait between retries, in seconds.
+        timeout: seconds to wait for one job's result (None: no limit). A job that times out
+            raises :class:`BackendError`; its id stays in the store, so a rerun re-attaches.
+    """
+
+    max_circuits: int = 300
+    retries: int = 3
+    backoff: float = 1.0
+    max_backoff: float = 60.0
+    timeout: float | None = None
+
+    def __post_init__(self):
+        if self.max_circuits < 1 or self.retries < 0 or self.backoff < 0:
+            raise ValueError(f"max_circuits must be >= 1 and retries, backoff >= 0; got {self}")
+
+
+class JobStore:
+    """A JSON-lines record of submitted and finished jobs, keyed by job key.
+
+    Lines are appended and flushed one at a time; a line cut short by a crash is ignored.
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self._done: dict[str, list[np.ndarray]] = {}
+        self._submitted: dict[str, str] = {}
+        if self.path.exists():
+            for line in self.path.read_text().splitlines():
+                try:
+                    entry = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if "results" in entry:
+                    self._done[entry["key"]] = [np.asarray(r) for r in entry["results"]]
+                elif entry.get("job_id"):
+                    self._submitted[entry["key"]] = entry["job_id"]
+
+    def done(self, key: str) -> list[np.ndarray] | None:
+        """The results of a finished job, or None."""
+        return self._done.get(key)
+
+    def submitted(self, key: str) -> str | None:
+        """The provider's id of a submitted, unfinished job, or None."""
+        return None if key in self._done else self._submitted.get(key)
+
+    def record_submitted(self, key: str, job_id: str | None) -> None:
+        """Note that the job ``key`` was submitted as ``job_id`` (nothing if it has no id)."""
+        if job_id:
+            self._submitted[key] = job_id
+            self._append({"key": key, "job_id": job_id})
+
+    def record_done(self, key: str, results: Sequence[np.ndarray]) -> None:
+        """Keep the results of job ``key``."""
+        self._done[key] = [np.asarray(r) for r in results]
+        self._append({"key": key, "results": [np.asarray(r).tolist() for r in results]})
+
+    def __len__(self) -> int:
+        return len(self._done)
+
+    def _append(self, entry: dict) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a") as f:
+            f.write(json.dumps(entry) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def digest(*parts: str) -> str:
+    """A short stable hash of strings (job and task keys)."""
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(p.encode())
+        h.update(b"\0")
+    return h.hexdigest()[:32]
+
+
+def job_seed(seed: int | None, key: str) -> int:
+    """The seed of one job: derived from the run's seed and the job's content (random if None)."""
+    if seed is None:
+        return int.from_bytes(os.urandom(4), "little") >> 1
+    return int(digest(str(seed), key)[:8], 16) >> 1
+
+
+def run_jobs(
+    task_keys: Sequence[str],
+    submit: Callable[[list[int], int], Job],
+    *,
+    identity: str,
+    seed: int | None,
+    policy: SubmitPolicy,
+    store: JobStore | None,
+    retrieve: Callable[[str], Job | None] = lambda job_id: None,
+    is_transient: Callable[[BaseException], bool] = lambda exc: False,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[np.ndarray]:
+    """Run tasks in jobs and return one result array per task, in order.
+
+    Args:
+        task_keys: a key per task (what it runs: circuit, shots, read-out).
+        submit: ``submit(task_indices, job_seed) -> Job``.
+        identity: the backend's identity (part of every job key).
+        seed: the run's seed (None: fresh randomness, and job keys without a seed).
+        policy: batching, retries, back-off, time-out.
+        store: where finished jobs are kept (None: nowhere).
+        retrieve: re-attach to a job by provider id (None when impossible).
+        is_transient: whether a failure is worth a retry.
+        sleep: the wait between retries (tests pass a stub).
+    """
+    chunks = [list(range(i, min(i + policy.max_circuits, len(task_keys))))
+              for i in range(0, len(task_keys), policy.max_circuits)]
+    keys = [digest(identity, "random" if seed is None else str(seed), *(task_keys[i] for i in c)) for c in chunks]
+    results: list[list[np.ndarray] | None] = [store.done(k) if store else None for k in keys]
+    jobs: dict[int, Job] = {}
+    for j, (chunk, key) in enumerate(zip(chunks, keys)):  # submit everything first
+        if results[j] is not None:
+            continue
+        job_id = store.submitted(key) if store else None
+        job = retrieve(job_id) if job_id else None
+        job = job if job is not None else _with_retries(lambda: _submit(submit, chunk, key, seed, store),
+                                                        policy, is_transient, sleep)
+        if isinstance(job, Done):  # finished already: keep it now, before later jobs run
+            results[j] = _finish(job.results, chunk, key, store)
+        else:
+            jobs[j] = job
+    for j, job in jobs.items():
+        chunk, key = chunks[j], keys[j]
+        attempt = 0
+        while True:
+            try:
+                out = job.result(policy.timeout)
+                break
+            except TimeoutError:
+                where = f"; its id {job.job_id()!r} is kept in {store.path}, run again to resume" if store else ""
+                raise BackendError(f"a job of {len(chunk)} circuit(s) did not finish within {policy.timeout} s{where}") from None
+            except Exception as exc:  # noqa: BLE001 - classified by is_transient
+                if attempt >= policy.retries or not is_transient(exc):
+                    raise
+                sleep(min(policy.max_backoff, policy.backoff * 2**attempt))
+                attempt += 1
+                job = _with_retries(lambda: _submit(submit, chunk, key, seed, store), policy, is_transient, sleep)
+        results[j] = _finish(out, chunk, key, store)
+    return [r for chunk_results in results for r in chunk_results]
+
+
+def _finish(out: list[np.ndarray], chunk: list[int], key: str, store: JobStore | None) -> list[np.ndarray]:
+    if len(out) != len(chunk):
+        raise BackendError(f"a job of {len(chunk)} circuit(s) returned {len(out)} result(s)")
+    if store:
+        store.record_done(key, out)
+    return out
+
+
+def _submit(submit, chunk: list[int], key: str, seed: int | None, store: JobStore | None) -> Job:
+    job = submit(chunk, job_seed(seed, key))
+    if store:
+        store.record_submitted(key, job.job_id())
+    return job
+
+
+def _with_retries(action: Callable[[], Job], policy: SubmitPolicy, is_transient, sleep) -> Job:
+    for attempt in range(policy.retries + 1):
+        try:
+            return action()
+        except Exception as exc:  # noqa: BLE001 - classified by is_transient
+            if attempt >= policy.retries or not is_transient(exc):
+                raise
+            sleep(min(policy.max_backoff, policy.backoff * 2**attempt))
+    raise AssertionError("unreachable")

@@ -1,0 +1,247 @@
+"""Noise on the engine: gate errors as density matrices (small n) or quantum trajectories.
+
+A :class:`NoiseModel` says which channels follow every gate, on the qubits the gate touches
+(its controls and targets), in this order:
+
+1. depolarizing on all of the gate's qubits together (``depolarizing`` after 1-qubit gates,
+   ``depolarizing_2q`` after 2-qubit gates; gates on 3+ qubits get the 1-qubit channel on each);
+2. amplitude damping (``amplitude_damping`` = gamma) on each of them;
+3. phase damping (``phase_damping`` = lambda) on each of them.
+
+Readout error flips a measured bit: 0 -> 1 with ``readout[0]``, 1 -> 0 with ``readout[1]``.
+Parameters follow Qiskit Aer's ``depolarizing_error``, ``amplitude_damping_error`` and
+``phase_damping_error``: depolarizing ``E(rho) = (1 - p) rho + p Tr(rho) I / 2**k``.
+
+Two ways to run a program (a list of unfused :class:`~hybridq.sim.program.Op`):
+
+* :func:`run_density`: the exact density matrix, as a vector on ``2n`` qubits (rows are qubits
+  ``0..n-1``, columns ``n..2n-1``): a gate ``U`` acts as ``U`` on the rows and ``conj(U)`` on the
+  columns, a channel as its superoperator ``sum_k K_k (x) conj(K_k)``. Memory ``4**n``.
+* :func:`run_trajectories`: each row of a state batch follows one random trajectory; after
+  every channel one Kraus operator is drawn with probability ``||K_k psi||**2`` (computed from
+  the reduced density matrix of the channel's qubits) and the state renormalised. The average
+  of ``|psi><psi|`` over trajectories is the density matrix.
+
+>>> import torch
+>>> from hybridq.sim import gate_op
+>>> noise = NoiseModel(depolarizing=0.3)
+>>> program = [gate_op("X", [0], n_qubits=1, dtype=torch.complex128)]
+>>> density_probabilities(run_density(zero_density(1), program, noise))
+tensor([[0.1500, 0.8500]], dtype=torch.float64)
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from ..errors import ShapeError
+from .kernels import apply_dense, n_qubits_of
+from .measure import reduced_density_matrix
+from .program import Op
+
+Tensor = torch.Tensor
+
+_PAULIS = {
+    "I": np.eye(2), "X": np.array([[0, 1], [1, 0]]), "Y": np.array([[0, -1j], [1j, 0]]), "Z": np.diag([1, -1]),
+}
+
+
+@dataclass(frozen=True)
+class NoiseModel:
+    """Errors after every gate and on every measured bit (see the module docstring).
+
+    Attributes:
+        depolarizing: depolarizing parameter after 1-qubit gates (and per qubit after 3+ qubit gates).
+        depolarizing_2q: 2-qubit depolarizing parameter after 2-qubit gates.
+        amplitude_damping: decay probability gamma per touched qubit.
+        phase_damping: dephasing parameter lambda per touched qubit.
+        readout: ``(P(read 1 | 0), P(read 0 | 1))``.
+
+    >>> NoiseModel(depolarizing=0.01, readout=(0.02, 0.03)).is_ideal
+    False
+    """
+
+    depolarizing: float = 0.0
+    depolarizing_2q: float = 0.0
+    amplitude_damping: float = 0.0
+    phase_damping: float = 0.0
+    readout: tuple[float, float] = (0.0, 0.0)
+
+    def __post_init__(self):
+        limits = {"depolarizing": 4 / 3, "depolarizing_2q": 16 / 15, "amplitude_damping": 1.0, "phase_damping": 1.0}
+        for name, top in limits.items():
+            value = getattr(self, name)
+            if not 0.0 <= float(value) <= top:
+                raise ShapeError(f"{name} must lie in [0, {top:.4g}], got {value!r}")
+        if len(self.readout) != 2 or not all(0.0 <= float(p) <= 1.0 for p in self.readout):
+            raise ShapeError(f"readout must be two probabilities (P(1|0), P(0|1)), got {self.readout!r}")
+        object.__setattr__(self, "readout", (float(self.readout[0]), float(self.readout[1])))
+
+    @property
+    def is_ideal(self) -> bool:
+        """Whether no channel and no readout error is set."""
+        return not (self.has_gate_noise or any(self.readout))
+
+    @property
+    def has_gate_noise(self) -> bool:
+        """Whether any channel follows the gates."""
+        return bool(self.depolarizing or self.depolarizing_2q or self.amplitude_damping or self.phase_damping)
+
+    def channels(self, wires: Sequence[int]) -> list[tuple[np.ndarray, tuple[int, ...]]]:
+        """The channels after a gate on ``wires``: ``(Kraus operators (K, d, d), qubits)`` in order."""
+        wires = tuple(wires)
+        out = []
+        if len(wires) == 2 and self.depolarizing_2q:
+            out.append((depolarizing_kraus(self.depolarizing_2q, 2), wires))
+        elif len(wires) != 2 and self.depolarizing:
+            out += [(depolarizing_kraus(self.depolarizing, 1), (q,)) for q in wires]
+        if self.amplitude_damping:
+            out += [(amplitude_damping_kraus(self.amplitude_damping), (q,)) for q in wires]
+        if self.phase_damping:
+            out += [(phase_damping_kraus(self.phase_damping), (q,)) for q in wires]
+        return out
+
+    def confusion(self) -> np.ndarray:
+        """Readout confusion matrix ``C[read, true]`` of one qubit."""
+        p01, p10 = self.readout
+        return np.array([[1 - p01, p10], [p01, 1 - p10]])
+
+
+@lru_cache(maxsize=8)
+def depolarizing_kraus(p: float, n_qubits: int) -> np.ndarray:
+    """Kraus operators ``(4**k, 2**k, 2**k)`` of the k-qubit depolarizing channel (Pauli form)."""
+    weight = p / 4**n_qubits
+    ops = []
+    for letters in itertools.product("IXYZ", repeat=n_qubits):
+        m = np.ones((1, 1))
+        for letter in letters:
+            m = np.kron(m, _PAULIS[letter])
+        identity = set(letters) == {"I"}
+        ops.append(math.sqrt((1 - p + weight) if identity else weight) * m)
+    return np.stack(ops).astype(np.complex128)
+
+
+@lru_cache(maxsize=8)
+def amplitude_damping_kraus(gamma: float) -> np.ndarray:
+    """Kraus operators of amplitude damping: ``|1> -> |0>`` with probability gamma."""
+    return np.array([[[1, 0], [0, math.sqrt(1 - gamma)]], [[0, math.sqrt(gamma)], [0, 0]]], dtype=np.complex128)
+
+
+@lru_cache(maxsize=8)
+def phase_damping_kraus(lam: float) -> np.ndarray:
+    """Kraus operators of phase damping (coherences scaled by ``sqrt(1 - lambda)``)."""
+    return np.array([[[1, 0], [0, math.sqrt(1 - lam)]], [[0, 0], [0, math.sqrt(lam)]]], dtype=np.complex128)
+
+
+# ----- density matrices
+
+
+def zero_density(n_qubits: int, batch: int = 1, *, dtype: torch.dtype = torch.complex128, device=None) -> Tensor:
+    """``|0..0><0..0|`` as a vectorised density matrix ``(B, 4**n)``."""
+    rho = torch.zeros(batch, 4**n_qubits, dtype=dtype, device=device)
+    rho[:, 0] = 1
+    return rho
+
+
+def run_density(rho: Tensor, ops: Sequence[Op], noise: NoiseModel) -> Tensor:
+    """Apply a program and its noise to vectorised density matrices ``(B, 4**n)``.
+
+    The ops must be unfused (no ``"permutation"`` ops, which act on every qubit at once).
+    """
+    n = _density_qubits(rho)
+    for op in ops:
+        rho = _mirror(op, n).apply(op.apply(rho))
+        for kraus, wires in noise.channels(op.controls + op.qubits):
+            k = torch.as_tensor(kraus, dtype=rho.dtype, device=rho.device)
+            superop = torch.einsum("kab,kcd->acbd", k, k.conj()).reshape(4 ** len(wires), -1)
+            rho = apply_dense(rho, superop, wires + tuple(q + n for q in wires))
+    return rho
+
+
+def density_probabilities(rho: Tensor) -> Tensor:
+    """Outcome probabilities ``(B, 2**n)`` (the real diagonal) of vectorised density matrices."""
+    n = _density_qubits(rho)
+    return rho.reshape(rho.shape[0], 2**n, 2**n).diagonal(dim1=1, dim2=2).real
+
+
+def _density_qubits(rho: Tensor) -> int:
+    n2 = n_qubits_of(rho)
+    if rho.dim() != 2 or n2 % 2 or rho.shape[1] != 1 << n2:
+        raise ShapeError(f"a vectorised density matrix has shape (B, 4**n), got {tuple(rho.shape)}")
+    return n2 // 2
+
+
+def _mirror(op: Op, n: int) -> Op:
+    """The op acting as ``conj(U)`` on the column qubits ``q + n``."""
+    if op.kind == "permutation":
+        raise ShapeError("run_density needs an unfused program (got a permutation op); compile without fusion")
+    data = op.data
+    if data is not None:
+        if op.kind == "pauli_rotation":
+            data = data if op.pauli.count("Y") % 2 else -data
+        else:
+            data = data.conj()
+    return replace(op, qubits=tuple(q + n for q in op.qubits), controls=tuple(c + n for c in op.controls), data=data)
+
+
+# ----- trajectories
+
+
+def run_trajectories(state: Tensor, ops: Sequence[Op], noise: NoiseModel, *,
+                     generator: torch.Generator | None = None) -> Tensor:
+    """Apply a program to ``(B, 2**n)`` states, each row following one random noise trajectory.
+
+    Args:
+        state: start states; repeat a state along the batch for several trajectories.
+        ops: the program.
+        noise: the noise model.
+        generator: torch generator drawing the Kraus operators (fixed seed -> same trajectories).
+    """
+    for op in ops:
+        state = op.apply(state)
+        for kraus, wires in noise.channels(op.controls + op.qubits):
+            state = _kraus_step(state, torch.as_tensor(kraus, dtype=state.dtype, device=state.device), wires, generator)
+    return state
+
+
+def _kraus_step(state: Tensor, kraus: Tensor, wires: tuple[int, ...], generator) -> Tensor:
+    rho = reduced_density_matrix(state, wires)  # (B, d, d)
+    effects = kraus.conj().transpose(1, 2) @ kraus  # (K, d, d)
+    p = torch.einsum("kij,bji->bk", effects, rho).real.clamp_min(0).to(torch.float64)
+    choice = torch.multinomial(p, 1, generator=generator).squeeze(1)
+    norm = p.gather(1, choice[:, None]).sqrt().to(state.real.dtype)
+    return apply_dense(state, kraus[choice], wires) / norm
+
+
+# ----- readout
+
+
+def readout_probabilities(probs: Tensor, noise: NoiseModel) -> Tensor:
+    """Outcome probabilities ``(B, 2**n)`` after independent readout errors on every qubit."""
+    if not any(noise.readout):
+        return probs
+    n = n_qubits_of(probs)
+    c = torch.as_tensor(noise.confusion(), dtype=probs.dtype, device=probs.device)
+    for q in range(n):
+        view = probs.reshape(probs.shape[0], 2**q, 2, -1)
+        probs = torch.einsum("ij,bajc->baic", c, view).reshape(probs.shape[0], -1)
+    return probs
+
+
+def apply_readout(outcomes: Tensor, n_qubits: int, noise: NoiseModel, *,
+                  generator: torch.Generator | None = None) -> Tensor:
+    """Flip the bits of int64 outcome indices (any shape) by the readout error rates."""
+    if not any(noise.readout):
+        return outcomes
+    shifts = torch.arange(n_qubits - 1, -1, -1, device=outcomes.device)
+    bits = (outcomes.unsqueeze(-1) >> shifts) & 1
+    rates = torch.tensor(noise.readout, dtype=torch.float64, device=outcomes.device)[bits]
+    flips = torch.rand(bits.shape, generator=generator, dtype=torch.float64, device=outcomes.device) < rates
+    return ((bits ^ flips.long()) << shifts).sum(-1)
