@@ -5,9 +5,10 @@ transpiled; measured bitstrings come back in Qiskit order and are turned into hy
 :func:`hybridq.qubit_order.from_qiskit_label`.
 
 * :class:`AerBackend`: ``AerSimulator``. A hybridq :class:`~hybridq.sim.noise.NoiseModel` is
-  turned into an Aer noise model with the same channel after every gate of the transpiled
-  circuit (transpiled gate for gate, at optimisation level 0), so that it matches
-  :class:`~hybridq.backends.LocalBackend` with the same model; ``device`` (a fake IBM device or
+  turned into an Aer noise model with the same channel after every hybridq gate (a gate that
+  Aer's density-matrix method lacks, a Pauli rotation say, is passed as one labelled unitary;
+  transpilation is at level 0), so that it matches :class:`~hybridq.backends.LocalBackend`
+  with the same model gate for gate; ``device`` (a fake IBM device or
   its name) takes the device's noise, basis gates and coupling map instead.
 * :class:`IBMBackend`: the Runtime Sampler (or Estimator), in batch, session or job mode,
   with circuits transpiled to the device's basis and layout. A device name needs credentials:
@@ -149,19 +150,18 @@ class AerBackend(Backend):
             return pm.run(circuits)
         return require("qiskit", "qiskit").transpile(circuits, self.simulator, optimization_level=0)
 
-    def _noisy(self, isa: list) -> tuple[list, dict]:
-        """Circuits and run options for the noise model (hybridq noise: exact density matrices)."""
-        if self.noise is None:
-            return isa, {}
-        if not isinstance(self.noise, NoiseModel):
-            return isa, {"noise_model": self.noise}
-        isa = [_density_ready(qc) for qc in isa]
+    def _compile(self, circuits: list) -> tuple[list, dict]:
+        """Transpiled circuits and run options (hybridq noise: exact density matrices, one
+        noisy instruction per hybridq gate)."""
+        if self.noise is None or not isinstance(self.noise, NoiseModel):
+            return self._transpile(circuits), {} if self.noise is None else {"noise_model": self.noise}
+        isa = self._transpile([_density_ready(qc) for qc in circuits])
         gates = {_noise_name(inst.operation): inst.operation.num_qubits for qc in isa for inst in qc.data
                  if inst.operation.name not in _NOT_GATES and not inst.operation.name.startswith("save_")}
         return isa, {"noise_model": aer_noise_model(self.noise, gates), "method": "density_matrix"}
 
     def _submit(self, circuits: list[Circuit], shots: list[int], seed: int) -> Job:
-        isa, options = self._noisy(self._transpile([_measured(c) for c in circuits]))
+        isa, options = self._compile([_measured(c) for c in circuits])
         out: list[np.ndarray | None] = [None] * len(circuits)
         for group in _by_shots(shots):
             result = self.simulator.run([isa[i] for i in group], shots=shots[group[0]], seed_simulator=seed,
@@ -171,10 +171,9 @@ class AerBackend(Backend):
         return Done(out)
 
     def _probabilities(self, circuits: list[Circuit]) -> np.ndarray:
-        isa = self._transpile([to_qiskit(c) for c in circuits])
+        isa, options = self._compile([to_qiskit(c) for c in circuits])
         for qc, c in zip(isa, circuits):
             qc.save_probabilities(qubits=_layout(qc, c.n_qubits))
-        isa, options = self._noisy(isa)
         result = self.simulator.run(isa, **options).result()
         out = []
         for k, c in enumerate(circuits):
@@ -196,7 +195,7 @@ def _density_ready(qc):
     out = qc.copy_empty_like()
     for inst in qc.data:
         op = inst.operation
-        if op.name not in _NOT_GATES and not op.name.startswith("save_") and (op.name not in supported or op.name == "unitary"):
+        if op.name not in _NOT_GATES and (op.name not in supported or op.name == "unitary"):
             matrix = require("qiskit.quantum_info", "qiskit").Operator(op).data
             op = library.UnitaryGate(matrix, label=f"{op.name}_{op.num_qubits}q")
         out.append(op, inst.qubits, inst.clbits)
