@@ -166,7 +166,7 @@ def run_jobs(
     store: JobStore | None,
     retrieve: Callable[[str], Job | None] = lambda job_id: None,
     is_transient: Callable[[BaseException], bool] = lambda exc: False,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
 ) -> list[np.ndarray]:
     """Run tasks in jobs and return one result array per task, in order.
 
@@ -179,17 +179,18 @@ def run_jobs(
         store: where finished jobs are kept (None: nowhere).
         retrieve: re-attach to a job by provider id (None when impossible).
         is_transient: whether a failure is worth a retry.
-        sleep: the wait between retries (tests pass a stub).
+        sleep: the wait between retries. Defaults to ``time.sleep``.
     """
+    sleep = sleep or time.sleep
     chunks = [list(range(i, min(i + policy.max_circuits, len(task_keys))))
               for i in range(0, len(task_keys), policy.max_circuits)]
     keys = [digest(identity, "random" if seed is None else str(seed), *(task_keys[i] for i in c)) for c in chunks]
-    results: list[list[np.ndarray] | None] = [store.done(k) if store else None for k in keys]
+    results: list[list[np.ndarray] | None] = [store.done(k) if store is not None else None for k in keys]
     jobs: dict[int, Job] = {}
     for j, (chunk, key) in enumerate(zip(chunks, keys)):  # submit everything first
         if results[j] is not None:
             continue
-        job_id = store.submitted(key) if store else None
+        job_id = store.submitted(key) if store is not None else None
         job = retrieve(job_id) if job_id else None
         job = job if job is not None else _with_retries(lambda: _submit(submit, chunk, key, seed, store),
                                                         policy, is_transient, sleep)
@@ -205,7 +206,7 @@ def run_jobs(
                 out = job.result(policy.timeout)
                 break
             except TimeoutError:
-                where = f"; its id {job.job_id()!r} is kept in {store.path}, run again to resume" if store else ""
+                where = f"; its id {job.job_id()!r} is kept in {store.path}, run again to resume" if store is not None else ""
                 raise BackendError(f"a job of {len(chunk)} circuit(s) did not finish within {policy.timeout} s{where}") from None
             except Exception as exc:  # noqa: BLE001 - classified by is_transient
                 if attempt >= policy.retries or not is_transient(exc):
@@ -220,14 +221,14 @@ def run_jobs(
 def _finish(out: list[np.ndarray], chunk: list[int], key: str, store: JobStore | None) -> list[np.ndarray]:
     if len(out) != len(chunk):
         raise BackendError(f"a job of {len(chunk)} circuit(s) returned {len(out)} result(s)")
-    if store:
+    if store is not None:
         store.record_done(key, out)
     return out
 
 
 def _submit(submit, chunk: list[int], key: str, seed: int | None, store: JobStore | None) -> Job:
     job = submit(chunk, job_seed(seed, key))
-    if store:
+    if store is not None:
         store.record_submitted(key, job.job_id())
     return job
 
