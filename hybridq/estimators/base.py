@@ -33,7 +33,7 @@ from ..errors import ShapeError
 from .measure import measure_bases
 from .postprocess import Shots, cover_fractions, shot_sums, term_sums
 from .result import CHEMICAL_ACCURACY, EstimateResult, shots_to_accuracy
-from .terms import PauliTerms, pack_codes
+from .terms import Z, PauliTerms, pack_codes
 from .variance import as_state, exact_value, importance_variance, ratio_variance
 
 Measure = Callable[[object, np.ndarray, Union[torch.Generator, None]], np.ndarray]
@@ -52,6 +52,8 @@ def allocate(shots: int, fractions: np.ndarray) -> np.ndarray:
     >>> allocate(10, np.array([0.9, 0.05, 0.05])).tolist()
     [8, 1, 1]
     """
+    if len(fractions) == 0:
+        raise ValueError("cannot allocate shots to an empty schedule")
     exact = shots * np.asarray(fractions, dtype=float)
     counts = np.floor(exact).astype(np.int64)
     if shots >= len(counts):
@@ -89,8 +91,13 @@ class Estimator(ABC):
         return type(self).__name__
 
     def fit(self):
-        """Propose the measurement distribution or schedule; returns ``self``."""
-        self._fit()
+        """Propose the measurement distribution or schedule; returns ``self``.
+
+        A Hamiltonian that is only a multiple of the identity needs no proposal: its value is
+        exact and any basis (the default one of each method) will do.
+        """
+        if len(self.terms):
+            self._fit()
         self._fitted = True
         return self
 
@@ -210,8 +217,10 @@ class ScheduleEstimator(Estimator):
     A term seen once has no residual; its variance is bounded by ``a_Q**2`` (``|mu| = 1``).
     """
 
-    schedule: np.ndarray
-    fractions: np.ndarray
+    def __init__(self, hamiltonian) -> None:
+        super().__init__(hamiltonian)
+        self.schedule = np.full((1, self.n_qubits), Z, dtype=np.uint8)
+        self.fractions = np.ones(1)
 
     def bases(self, shots: int, seed: Seed = None) -> np.ndarray:
         self._ensure_fitted()

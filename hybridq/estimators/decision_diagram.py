@@ -57,7 +57,7 @@ class DecisionDiagram(ImportanceEstimator):
         rtol: keyword-only; stop when the cost falls by less than this fraction. Defaults to 1e-3.
 
     Attributes:
-        diagram: the fitted :class:`~hybridq.estimators.diagram.Diagram`.
+        diagram: the fitted :class:`~hybridq.estimators.diagram.Diagram` (uniform before).
         history: diagonal cost ``sum a**2 / zeta`` before each optimisation step.
     """
 
@@ -65,7 +65,7 @@ class DecisionDiagram(ImportanceEstimator):
                  iterations: int = 25, damping: float = 0.6, rtol: float = 1e-3) -> None:
         super().__init__(hamiltonian, batches=batches)
         self.grouping, self.iterations, self.damping, self.rtol = grouping, int(iterations), float(damping), float(rtol)
-        self.diagram: dd.Diagram | None = None
+        self.diagram = dd.Diagram.product(np.full((self.n_qubits, 3), 1 / 3))
         self.history: list[float] = []
 
     def _fit(self) -> None:

@@ -77,7 +77,7 @@ def pair_table(terms: PauliTerms) -> PairTable:
     if terms.key in _PAIRS:
         _PAIRS.move_to_end(terms.key)
         return _PAIRS[terms.key]
-    ii, jj = [], []
+    ii, jj = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
     x, z, s = terms.x, terms.z, terms.support
     step = max(1, (1 << 22) // max(len(terms), 1))
     for start in range(0, len(terms), step):
