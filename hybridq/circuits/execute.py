@@ -21,6 +21,7 @@ from ..sim.fusion import fuse
 from ..sim.program import Op, run
 from ..sim.state import ALWAYS_FITS, available_memory, check_memory, zero_state
 from .circuit import Circuit
+from .compiled import CompiledCircuit
 from .expr import evaluate
 
 Tensor = torch.Tensor
@@ -107,7 +108,8 @@ def simulate(
         method: ``"autograd"``, ``"adjoint"`` (O(1) states in memory during backward) or
             ``"auto"``, which picks adjoint when autograd's stored states would not fit
             comfortably in memory. Defaults to auto.
-        fusion: merge gates into fewer passes (:mod:`hybridq.sim.fusion`). Defaults to True.
+        fusion: compile the circuit into a few batched, fused ops (:mod:`hybridq.circuits.compiled`,
+            :mod:`hybridq.sim.fusion`); False applies the gates one by one. Defaults to True.
     """
     x = _inputs(circuit, inputs)
     n = circuit.n_qubits
@@ -130,9 +132,13 @@ def simulate(
         x = x.to(device=device, dtype=simops.real_dtype(dtype))
     rdt = simops.real_dtype(dtype)
     w = {k: v.to(device=device, dtype=rdt) for k, v in weight_values(circuit, weights).items()}
-    program = compile_ops(circuit, x, w, batch=B, dtype=dtype, device=device)
-    if fusion:
-        program = fuse(program, n, dtype=dtype, device=device)
+    plan = CompiledCircuit.of(circuit) if fusion else None
+    if plan is not None and plan.ok:
+        program = plan.ops(x, w, batch=B, dtype=dtype, device=device)
+    else:
+        program = compile_ops(circuit, x, w, batch=B, dtype=dtype, device=device)
+        if fusion:
+            program = fuse(program, n, dtype=dtype, device=device)
     state = s0.to(device=device, dtype=dtype) if s0 is not None else zero_state(n, 1, dtype=dtype, device=device)
     if state.shape[0] != B and not program:
         state = state.expand(B, -1)

@@ -1,0 +1,249 @@
+"""Vectorised compilation: a circuit becomes a few batched tensor ops, not one per gate.
+
+Building each gate's matrix separately costs a dozen tiny kernels per gate; for hybrid
+circuits (hundreds of gates on a few qubits) that dispatch, not the arithmetic, dominates,
+most of all on a GPU. :class:`CompiledCircuit` analyses the circuit once and then, per call:
+
+1. evaluates every angle at once: each angle is a sum of monomials ``c * weight * input``
+   (affine forms such as ``w * x + b``), gathered and summed with one ``index_add``;
+2. builds the matrices of all gates of one kind in one call of the kind's builder;
+3. multiplies the chains of one-qubit gates of every qubit together (one batched matmul per
+   chain position) and emits one Kronecker op per layer, plus composed permutations, exactly
+   as :func:`hybridq.sim.fusion.fuse` would;
+4. builds the remaining gates (controlled rotations, custom matrices) one by one.
+
+The plan is cached on the circuit and rebuilt when its operations change. Circuits whose
+angles are not affine in that sense (e.g. products of two weights) use the gate-by-gate path.
+
+>>> import torch
+>>> from hybridq.circuits import Circuit, Input, Weight
+>>> c = Circuit(2).ry(Weight("w") * Input(0), 0).rz(Weight("t"), 0).cx(0, 1)
+>>> plan = CompiledCircuit.of(c)
+>>> [op.kind for op in plan.ops(torch.ones(3, 1), {"w": torch.tensor(1.0), "t": torch.tensor(0.5)},
+...                             batch=3, dtype=torch.complex64, device="cpu")]
+['dense', 'flip']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import torch
+
+from ..sim import ops as simops
+from ..sim.fusion import _kron_op, _permutation_op
+from ..sim.gates import GATES
+from ..sim.program import Op
+from .circuit import Circuit, Operation
+from .expr import Const, Expr, Input, Product, Sum, Weight, as_expr
+
+Tensor = torch.Tensor
+Monomial = tuple[float, str | None, int | None]  # coefficient, weight name, input column
+
+
+def _monomials(expr) -> list[Monomial] | None:
+    """``expr`` as a sum of ``c * weight * input`` terms, or None if it is not of that form."""
+    expr = as_expr(expr)
+    if isinstance(expr, Const):
+        return [(expr.value, None, None)]
+    if isinstance(expr, Weight):
+        return [(1.0, expr.name, None)]
+    if isinstance(expr, Input):
+        return [(1.0, None, expr.index)]
+    if isinstance(expr, Sum):
+        out: list[Monomial] = []
+        for term in expr.terms:
+            part = _monomials(term)
+            if part is None:
+                return None
+            out += part
+        return out
+    if isinstance(expr, Product):
+        out = [(1.0, None, None)]
+        for factor in expr.factors:
+            part = _monomials(factor)
+            if part is None:
+                return None
+            merged = []
+            for c1, w1, i1 in out:
+                for c2, w2, i2 in part:
+                    if (w1 and w2) or (i1 is not None and i2 is not None):
+                        return None
+                    merged.append((c1 * c2, w1 or w2, i1 if i1 is not None else i2))
+            out = merged
+        return out
+    return None
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One op of the compiled program: a kron layer, a permutation run, or a single operation."""
+
+    kind: str  # "kron", "permutation" or "single"
+    chains: tuple[tuple[int, tuple[int, ...]], ...] = ()  # kron: (qubit, one-qubit slots in time order)
+    run: tuple[Operation, ...] = ()  # permutation: flips and swaps
+    op: Operation | None = None  # single
+    slots: tuple[int, ...] = ()  # single: its angle slots
+
+
+class CompiledCircuit:
+    """The cached, vectorised program of a :class:`Circuit` (see the module docstring)."""
+
+    def __init__(self, circuit: Circuit):
+        self.n_qubits = circuit.n_qubits
+        self.signature = tuple(map(id, circuit.ops))
+        monomials: list[tuple[int, float, str | None, int | None]] = []
+        self.slot_ops: list[Operation] = []  # one slot per parametric angle, plus fixed one-qubit gates
+        steps: list[_Step] = []
+        pending: dict[int, list[int]] = {}
+        run: list[Operation] = []
+        run_wires: set[int] = set()
+        self.ok = True
+
+        def flush_pending():
+            if pending:
+                steps.append(_Step("kron", chains=tuple((q, tuple(s)) for q, s in sorted(pending.items()))))
+                pending.clear()
+
+        def flush_run():
+            if len(run) > 1:
+                steps.append(_Step("permutation", run=tuple(run)))
+            elif run:
+                steps.append(_Step("single", op=run[0]))
+            run.clear()
+            run_wires.clear()
+
+        for op in circuit.ops:
+            slots = []
+            for p in op.params:
+                terms = _monomials(p)
+                if terms is None:
+                    self.ok = False
+                    return
+                slot = len(self.slot_ops)
+                self.slot_ops.append(op)
+                slots.append(slot)
+                monomials += [(slot, c, w, i) for c, w, i in terms]
+            spec = GATES.get(op.name)
+            wires = set(op.wires)
+            one_qubit = spec is not None and spec.n_qubits == 1 and not op.controls
+            if one_qubit:
+                if wires & run_wires:
+                    flush_run()
+                if not slots:  # fixed gate: a slot without monomials
+                    slots = [len(self.slot_ops)]
+                    self.slot_ops.append(op)
+                pending.setdefault(op.qubits[0], []).append(slots[0])
+            elif spec is not None and spec.kind in ("flip", "swap"):
+                if wires & set(pending):
+                    flush_pending()
+                run.append(op)
+                run_wires |= wires
+            else:
+                flush_run()
+                flush_pending()
+                steps.append(_Step("single", op=op, slots=tuple(slots)))
+        flush_run()
+        flush_pending()
+        self.steps = steps
+        self.n_slots = len(self.slot_ops)
+        self.weight_names = list(dict.fromkeys(w for _, _, w, _ in monomials if w is not None))
+        self._mono_slot = torch.tensor([m[0] for m in monomials], dtype=torch.long)
+        self._mono_coef = torch.tensor([m[1] for m in monomials], dtype=torch.float64)
+        self._mono_weight = torch.tensor([self.weight_names.index(m[2]) if m[2] is not None else -1 for m in monomials],
+                                         dtype=torch.long)
+        self._mono_input = torch.tensor([m[3] if m[3] is not None else -1 for m in monomials], dtype=torch.long)
+        # one-qubit slots grouped by gate name, for one builder call per name
+        self._by_name: dict[str, list[int]] = {}
+        for step in steps:
+            for _, chain in step.chains:
+                for s in chain:
+                    self._by_name.setdefault(self.slot_ops[s].name, []).append(s)
+
+    @classmethod
+    def of(cls, circuit: Circuit) -> CompiledCircuit:
+        """The compiled program of ``circuit``, cached on it while its operations are unchanged."""
+        cached = getattr(circuit, "_compiled", None)
+        if cached is None or cached.signature != tuple(map(id, circuit.ops)):
+            cached = cls(circuit)
+            circuit._compiled = cached
+        return cached
+
+    def angles(self, inputs: Tensor | None, weights: Mapping[str, Tensor], rdt: torch.dtype, device) -> Tensor:
+        """Every angle slot at once: ``(B, slots)`` with inputs, else ``(1, slots)``."""
+        coef = self._mono_coef.to(device=device, dtype=rdt)
+        w = torch.stack([torch.as_tensor(weights[name]).to(device=device, dtype=rdt) for name in self.weight_names]) \
+            if self.weight_names else torch.zeros(0, dtype=rdt, device=device)
+        w = torch.cat([w, torch.ones(1, dtype=rdt, device=device)])
+        values = coef * w[self._mono_weight.to(device)]
+        if inputs is not None and bool((self._mono_input >= 0).any()):
+            x = torch.cat([inputs.to(rdt), torch.ones(inputs.shape[0], 1, dtype=rdt, device=device)], dim=1)
+            values = values * x[:, self._mono_input.to(device)]
+        else:
+            values = values.unsqueeze(0)
+        out = torch.zeros(values.shape[0], self.n_slots, dtype=rdt, device=device)
+        return out.index_add(1, self._mono_slot.to(device), values)
+
+    def ops(self, inputs: Tensor | None, weights: Mapping[str, Tensor], *, batch: int, dtype: torch.dtype,
+            device) -> list[Op]:
+        """The fused simulator program for these inputs and weights."""
+        rdt = simops.real_dtype(dtype)
+        theta = self.angles(inputs, weights, rdt, device)
+        mats = self._one_qubit_matrices(theta, dtype, device)
+        out: list[Op] = []
+        for step in self.steps:
+            if step.kind == "kron":
+                out.append(self._kron(step, mats))
+            elif step.kind == "permutation":
+                run = [simops.gate_op(op.name, op.qubits, (), n_qubits=self.n_qubits, controls=op.controls,
+                                      dtype=dtype, device=device) for op in step.run]
+                out.append(_permutation_op(run, self.n_qubits, device))
+            else:
+                out.append(self._single(step, theta, batch, dtype, device))
+        return out
+
+    def _one_qubit_matrices(self, theta: Tensor, dtype: torch.dtype, device) -> Tensor | None:
+        """``(B', slots + 1, 2, 2)``: each one-qubit slot's matrix, and the identity last."""
+        if not self._by_name:
+            return None
+        mats = torch.zeros(theta.shape[0], self.n_slots + 1, 2, 2, dtype=dtype, device=device)
+        mats[:, -1] = torch.eye(2, dtype=dtype, device=device)
+        for name, slots in self._by_name.items():
+            spec = GATES[name]
+            index = torch.tensor(slots, device=device)
+            params = [theta[:, index + j] for j in range(spec.n_params)]  # a gate's angle slots are consecutive
+            data = spec.build(params, dtype, device) if spec.builder is not None else None
+            if spec.kind == "flip":
+                data = torch.tensor([[0, 1], [1, 0]], dtype=dtype, device=device)
+            elif spec.kind == "diagonal":
+                data = torch.diag_embed(data)
+            mats = mats.index_copy(1, index, data.expand(theta.shape[0], len(slots), 2, 2).to(dtype))
+        return mats
+
+    def _kron(self, step: _Step, mats: Tensor) -> Op:
+        qubits = [q for q, _ in step.chains]
+        length = max(len(chain) for _, chain in step.chains)
+        index = torch.full((len(qubits), length), self.n_slots, dtype=torch.long)
+        for row, (_, chain) in enumerate(step.chains):
+            index[row, : len(chain)] = torch.tensor(chain)
+        factors = mats[:, index.to(mats.device)]  # (B', Q, length, 2, 2)
+        product = factors[:, :, 0]
+        for j in range(1, length):
+            product = factors[:, :, j] @ product
+        real = all(GATES[self.slot_ops[s].name].real for _, chain in step.chains for s in chain)
+        if product.shape[0] == 1:
+            product = product[0]
+        if len(qubits) == 1:
+            return Op("dense", (qubits[0],), data=product[..., 0, :, :], real=real)
+        return _kron_op({q: (product[..., i, :, :], real) for i, q in enumerate(qubits)})
+
+    def _single(self, step: _Step, theta: Tensor, batch: int, dtype: torch.dtype, device) -> Op:
+        op = step.op
+        params = [theta[:, s] if theta.shape[0] > 1 else theta[0, s] for s in step.slots]
+        common = dict(n_qubits=self.n_qubits, batch=batch, controls=op.controls, dtype=dtype, device=device)
+        if op.name in ("Unitary", "Diagonal"):
+            return simops.matrix_op(op.matrix, op.qubits, diagonal=op.name == "Diagonal", check_unitary=False, **common)
+        if op.name == "PauliRot":
+            return simops.pauli_rotation_op(params[0], op.pauli, op.qubits, **common)
+        return simops.gate_op(op.name, op.qubits, params, **common)
