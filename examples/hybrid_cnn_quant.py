@@ -28,24 +28,13 @@ from hybridq.training import accuracy, train_classifier
 
 
 def build_model(n_qubits: int, layers: int) -> nn.Sequential:
-    circuit = ansatz.angle_embedding(n_qubits) + ansatz.strongly_entangling(n_qubits, layers)
+    circuit = ansatz.angle_embedding(n_qubits, scale=math.pi) + ansatz.strongly_entangling(n_qubits, layers)
     return nn.Sequential(
         nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.AdaptiveAvgPool2d(4), nn.Flatten(),
-        nn.Linear(128, n_qubits), nn.Tanh(), Scale(math.pi),
+        nn.Linear(128, n_qubits), nn.Tanh(),  # angles pi * tanh in (-pi, pi)
         QuantumLayer(circuit, Z_each(n_qubits)),
         nn.Linear(n_qubits, 10),
     )
-
-
-class Scale(nn.Module):
-    """Multiply by a constant (maps tanh outputs to angles in (-pi, pi))."""
-
-    def __init__(self, factor: float) -> None:
-        super().__init__()
-        self.factor = factor
-
-    def forward(self, x):
-        return x * self.factor
 
 
 def main(argv=None) -> dict:

@@ -1,16 +1,28 @@
-"""The example scripts and notebooks run end to end on tiny settings."""
+"""The example scripts and notebooks run end to end and produce what they promise.
+
+Scripts run in-process with tiny arguments; notebooks run with their own (small) settings in a
+python3 kernel through nbclient, and their final ``results`` dict is checked.
+"""
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import os
 import sys
 from pathlib import Path
 
 import pytest
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(autouse=True)
+def _ci(monkeypatch):
+    monkeypatch.setenv("CI", "1")  # progress bars off
 
 
 def _run(script: str, args: list[str], out: Path) -> dict:
@@ -24,45 +36,126 @@ def _run(script: str, args: list[str], out: Path) -> dict:
         sys.path.remove(str(EXAMPLES))
 
 
+def _saved(out: Path, name: str, results: dict) -> dict:
+    """The JSON the script wrote, which must be what it returned."""
+    saved = json.loads((out / name).read_text())
+    assert saved == json.loads(json.dumps(results))
+    return saved
+
+
+def _assert_png(path: Path) -> None:
+    assert path.read_bytes()[:8] == PNG_SIGNATURE and path.stat().st_size > 1000
+
+
 def test_digits_hamiltonian_embedding(tmp_path):
-    res = _run("digits_hamiltonian_embedding", ["--epochs", "1", "--seeds", "2", "--layers", "2", "--train-size", "200"], tmp_path)
-    assert 0 <= res["test_accuracy_mean"] <= 1 and len(res["per_seed"]) == 2
-    assert json.loads((tmp_path / "digits_hamiltonian.json").read_text())["layers"] == 2
-    assert (tmp_path / "digits_hamiltonian.png").exists()
+    args = ["--epochs", "2", "--seeds", "2", "--layers", "2", "--train-size", "200"]
+    res = _run("digits_hamiltonian_embedding", args, tmp_path)
+    saved = _saved(tmp_path, "digits_hamiltonian.json", res)
+    assert {saved["layers"], saved["epochs"], saved["block"]} == {2, 2, "su4"}
+    assert len(saved["per_seed"]) == 2 and all(0 <= a <= 1 for a in saved["per_seed"])
+    assert saved["test_accuracy_mean"] == pytest.approx(sum(saved["per_seed"]) / 2)
+    assert saved["seconds_per_epoch"] > 0
+    _assert_png(tmp_path / "digits_hamiltonian.png")
 
 
 def test_reuploading_circle(tmp_path):
-    res = _run("reuploading_circle", ["--epochs", "2", "--layers", "2", "--test-size", "200"], tmp_path)
-    assert 0 <= res["test_accuracy_mean"] <= 1
-    assert (tmp_path / "circle_curves.png").exists() and (tmp_path / "circle_decision.png").exists()
+    res = _run("reuploading_circle", ["--epochs", "3", "--layers", "2", "--test-size", "400"], tmp_path)
+    saved = _saved(tmp_path, "circle.json", res)
+    assert saved["qubits"] == 1 and saved["layers"] == 2 and len(saved["per_seed"]) == 1
+    assert saved["test_accuracy_mean"] > 0.55  # better than the majority class (about 0.5) after 3 epochs
+    _assert_png(tmp_path / "circle_curves.png")
+    _assert_png(tmp_path / "circle_decision.png")
 
 
 def test_qvf_image(tmp_path):
-    res = _run("qvf_image", ["--epochs", "2", "--size", "8", "--hidden", "16", "--layers", "2"], tmp_path)
-    assert res["psnr_db"] > 0 and (tmp_path / "qvf_image.png").exists()
+    res = _run("qvf_image", ["--epochs", "30", "--size", "8", "--hidden", "16", "--layers", "2"], tmp_path)
+    saved = _saved(tmp_path, "qvf.json", res)
+    assert saved["psnr_db"] == pytest.approx(10 * math.log10(1 / saved["mse"]))
+    assert saved["psnr_db"] > 10 and saved["size"] == 8
+    assert 0 < saved["quantum_parameters"] < saved["parameters"]
+    _assert_png(tmp_path / "qvf.png")
+    _assert_png(tmp_path / "qvf_image.png")
 
 
 def test_hybrid_cnn_quant(tmp_path):
-    res = _run("hybrid_cnn_quant", ["--epochs", "1", "--qat-epochs", "1", "--qubits", "3", "--layers", "1"], tmp_path)
-    assert 0 <= res["float_accuracy"] <= 1 and 0 <= res["quantized_qat_accuracy"] <= 1
-    assert (tmp_path / "hybrid.png").exists()
+    res = _run("hybrid_cnn_quant", ["--epochs", "2", "--qat-epochs", "1", "--qubits", "3", "--layers", "1"], tmp_path)
+    saved = _saved(tmp_path, "hybrid.json", res)
+    accuracies = [saved[k] for k in ("float_accuracy", "quantized_ptq_accuracy", "quantized_qat_accuracy")]
+    assert all(0.15 < a <= 1 for a in accuracies)  # 10 classes: chance is 0.1
+    assert saved["integer_accuracy"] == pytest.approx(saved["quantized_qat_accuracy"], abs=0.01)
+    _assert_png(tmp_path / "hybrid.png")
 
 
 def test_pennylane_comparison(tmp_path):
     pytest.importorskip("pennylane")
     res = _run("pennylane_comparison", ["--epochs", "1", "--qubits", "3", "--layers", "1", "--batch", "256"], tmp_path)
+    saved = _saved(tmp_path, "pennylane_comparison.json", res)
     # same model, same initial weights and batches: the two frameworks must agree
-    assert abs(res["hybridq"]["test_accuracy"] - res["pennylane"]["test_accuracy"]) < 0.02
-    assert res["pennylane_over_hybridq"] > 0
+    assert saved["hybridq"]["test_accuracy"] == pytest.approx(saved["pennylane"]["test_accuracy"], abs=0.02)
+    assert saved["pennylane_over_hybridq"] == pytest.approx(
+        saved["pennylane"]["seconds_per_epoch"] / saved["hybridq"]["seconds_per_epoch"])
 
 
-@pytest.mark.parametrize("notebook", sorted(p.name for p in EXAMPLES.glob("*.ipynb")))
+def _check_quickstart(r: dict) -> None:
+    assert r["circle_accuracy"] > 0.85 and r["kernel_svm_accuracy"] >= 0.6
+
+
+def _check_hybrid_classifier(r: dict) -> None:
+    assert r["float_accuracy"] > 0.6  # 10 classes
+    assert set(r["ptq_accuracy"]) == {"2", "3", "4", "6", "8"}
+    assert r["ptq_accuracy"]["8"] == pytest.approx(r["float_accuracy"], abs=0.02)
+    assert r["qat_accuracy"] > r["float_accuracy"] - 0.05
+    assert r["integer_accuracy"] == pytest.approx(r["qat_accuracy"], abs=0.01)
+
+
+def _check_hamiltonian_embedding_digits(r: dict) -> None:
+    assert r["test_accuracy"] > 0.8 and len(r["per_class_accuracy"]) == 8  # 8 classes
+    assert min(r["per_class_accuracy"]) > 0.5
+
+
+def _check_qvf_image_fit(r: dict) -> None:
+    assert r["psnr_db"] > 25 and r["psnr_history_db"][-1] > r["psnr_history_db"][0]
+    assert 0 < r["quantum_parameters"] < r["parameters"]
+
+
+CHECKS = {
+    "quickstart.ipynb": _check_quickstart,
+    "hybrid_classifier.ipynb": _check_hybrid_classifier,
+    "hamiltonian_embedding_digits.ipynb": _check_hamiltonian_embedding_digits,
+    "qvf_image_fit.ipynb": _check_qvf_image_fit,
+}
+
+
+def test_every_notebook_has_a_check():
+    assert sorted(CHECKS) == sorted(p.name for p in EXAMPLES.glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("notebook", sorted(CHECKS))
 def test_notebook_executes(notebook, monkeypatch):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
-    monkeypatch.setenv("HYBRIDQ_EXAMPLE_EPOCHS", "1")
-    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")  # plots become outputs
     nb = nbformat.read(EXAMPLES / notebook, as_version=4)
-    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(EXAMPLES)}}).execute()
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
-    assert not errors
+    nb.cells.append(nbformat.v4.new_code_cell("import json\nprint(json.dumps(results))"))
+    client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+                                     resources={"metadata": {"path": str(EXAMPLES)}})
+    client.execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert any("image/png" in o.get("data", {}) for o in outputs), "the notebook shows no plot"
+    printed = "".join(o.text for o in nb.cells[-1].outputs if o.output_type == "stream" and o.name == "stdout")
+    CHECKS[notebook](json.loads(printed))
+
+
+def _notebooks_in_repo() -> list[Path]:
+    found = []
+    for folder, subfolders, files in os.walk(ROOT):
+        subfolders[:] = [d for d in subfolders if not d.startswith(".") and d not in ("site", "build", "node_modules")]
+        found += [Path(folder) / f for f in files if f.endswith(".ipynb")]
+    return sorted(found)
+
+
+@pytest.mark.parametrize("path", _notebooks_in_repo(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_notebook_outputs_are_stripped(path):
+    nb = json.loads(path.read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert code and all(c["outputs"] == [] and c["execution_count"] is None for c in code)
