@@ -6,7 +6,8 @@ points, fidelity cost with label states |0>, |1>. Run:
 
     python examples/reuploading_circle.py --layers 8 --epochs 100 --seeds 3
 
-Writes ``circle.png`` (loss / accuracy curves and the decision map) and ``circle.json``.
+Writes ``circle_curves.png`` (loss / accuracy curves), ``circle_decision.png`` (the decision map)
+and ``circle.json``.
 """
 
 from __future__ import annotations
