@@ -50,7 +50,10 @@ class PennyLaneBackend(Backend):
 
     def _execute(self, tapes: list, seed: int | None):
         wires = max(t.num_wires for t in tapes) if tapes else 1
-        device = self.qml.device(self.device_name, wires=max(wires, 1), seed=seed, **self.device_options)
+        try:
+            device = self.qml.device(self.device_name, wires=max(wires, 1), seed=seed, **self.device_options)
+        except TypeError:  # a device without a seed option
+            device = self.qml.device(self.device_name, wires=max(wires, 1), **self.device_options)
         try:
             return self.qml.execute(tapes, device)
         except require("pennylane.exceptions", "pennylane").DeviceError as exc:

@@ -284,16 +284,20 @@ class IBMBackend(Backend):
 
     def _submit(self, circuits: list[Circuit], shots: list[int], seed: int) -> Job:
         isa = self._transpile([_measured(c) for c in circuits])
-        groups = _by_shots(shots)
-        jobs = [self._primitive("sampler", seed).run([isa[i] for i in g], shots=shots[g[0]]) for g in groups]
-        return _RuntimeJobs(jobs, groups, len(circuits), _sampled)
+        # the Sampler takes one shot count per call: different counts are rounded up to powers
+        # of two (at most twice the shots, few calls) and the extra shots dropped
+        run = shots if len(set(shots)) == 1 else [1 << (int(s) - 1).bit_length() for s in shots]
+        groups = _by_shots(run)
+        jobs = [self._primitive("sampler", seed).run([isa[i] for i in g], shots=run[g[0]]) for g in groups]
+        return _RuntimeJobs(jobs, groups, len(circuits), _sampled, list(shots))
 
     def _retrieve(self, job_id: str) -> Job | None:
         if self.service is None:
             return None
         record = json.loads(job_id)
         decode = _sampled if record["kind"] == "sampler" else _estimated
-        return _RuntimeJobs([self.service.job(i) for i in record["ids"]], record["groups"], record["count"], decode)
+        return _RuntimeJobs([self.service.job(i) for i in record["ids"]], record["groups"], record["count"], decode,
+                            record.get("shots"))
 
     def expectations(self, circuits, observable, *, shots: int | None = None, seed: int | None = None) -> np.ndarray:
         if self.primitive != "estimator" or shots is None:
@@ -322,13 +326,14 @@ class IBMBackend(Backend):
 class _RuntimeJobs:
     """Runtime jobs (one per shot count) seen as one :class:`~hybridq.backends.jobs.Job`."""
 
-    def __init__(self, jobs: list, groups: list[list[int]], count: int, decode) -> None:
-        self.jobs, self.groups, self.count, self.decode = jobs, groups, count, decode
+    def __init__(self, jobs: list, groups: list[list[int]], count: int, decode, shots: list[int] | None = None) -> None:
+        self.jobs, self.groups, self.count, self.decode, self.shots = jobs, groups, count, decode, shots
 
     def job_id(self) -> str | None:
         ids = [j.job_id() for j in self.jobs]
         kind = "sampler" if self.decode is _sampled else "estimator"
-        return json.dumps({"ids": ids, "groups": self.groups, "count": self.count, "kind": kind}) if all(ids) else None
+        record = {"ids": ids, "groups": self.groups, "count": self.count, "kind": kind, "shots": self.shots}
+        return json.dumps(record) if all(ids) else None
 
     def result(self, timeout: float | None) -> list[np.ndarray]:
         out: list[np.ndarray | None] = [None] * self.count
@@ -342,7 +347,7 @@ class _RuntimeJobs:
             except errors.RuntimeJobFailureError as exc:
                 raise BackendError(f"job {job.job_id()} failed: {exc}") from None
             for pub, i in zip(result, group):
-                out[i] = self.decode(pub)
+                out[i] = self.decode(pub) if self.shots is None else self.decode(pub)[:self.shots[i]]
         return out
 
 
