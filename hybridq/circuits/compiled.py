@@ -19,16 +19,14 @@ angles are not affine in that sense (e.g. products of two weights) use the gate-
 >>> from hybridq.circuits import Circuit, Input, Weight
 >>> c = Circuit(2).ry(Weight("w") * Input(0), 0).rz(Weight("t"), 0).cx(0, 1)
 >>> plan = CompiledCircuit.of(c)
->>> [op.kind for op in plan.ops(torch.ones(3, 1), {"w": torch.tensor(1.0), "t": torch.tensor(0.5)},
-...                             batch=3, dtype=torch.complex64, device="cpu")]
+>>> [op.kind for op in plan.ops(torch.ones(3, 1), torch.tensor([1.0, 0.5]), batch=3,
+...                             dtype=torch.complex64, device="cpu")]
 ['dense', 'flip']
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
-
 import torch
 
 from ..sim import ops as simops
@@ -148,10 +146,10 @@ class CompiledCircuit:
         flush_pending()
         self.steps = steps
         self.n_slots = len(self.slot_ops)
-        self.weight_names = list(dict.fromkeys(w for _, _, w, _ in monomials if w is not None))
+        names = circuit.weight_names
         self._mono_slot = torch.tensor([m[0] for m in monomials], dtype=torch.long)
         self._mono_coef = torch.tensor([m[1] for m in monomials], dtype=torch.float64)
-        self._mono_weight = torch.tensor([self.weight_names.index(m[2]) if m[2] is not None else -1 for m in monomials],
+        self._mono_weight = torch.tensor([names.index(m[2]) if m[2] is not None else -1 for m in monomials],
                                          dtype=torch.long)
         self._mono_input = torch.tensor([m[3] if m[3] is not None else -1 for m in monomials], dtype=torch.long)
         # one-qubit slots grouped by gate name, for one builder call per name
@@ -170,12 +168,13 @@ class CompiledCircuit:
             circuit._compiled = cached
         return cached
 
-    def angles(self, inputs: Tensor | None, weights: Mapping[str, Tensor], rdt: torch.dtype, device) -> Tensor:
-        """Every angle slot at once: ``(B, slots)`` with inputs, else ``(1, slots)``."""
+    def angles(self, inputs: Tensor | None, weights: Tensor, rdt: torch.dtype, device) -> Tensor:
+        """Every angle slot at once: ``(B, slots)`` with inputs, else ``(1, slots)``.
+
+        ``weights`` is the flat weight vector in ``circuit.weight_names`` order.
+        """
         coef = self._mono_coef.to(device=device, dtype=rdt)
-        w = torch.stack([torch.as_tensor(weights[name]).to(device=device, dtype=rdt) for name in self.weight_names]) \
-            if self.weight_names else torch.zeros(0, dtype=rdt, device=device)
-        w = torch.cat([w, torch.ones(1, dtype=rdt, device=device)])
+        w = torch.cat([weights.to(device=device, dtype=rdt), torch.ones(1, dtype=rdt, device=device)])
         values = coef * w[self._mono_weight.to(device)]
         if inputs is not None and bool((self._mono_input >= 0).any()):
             x = torch.cat([inputs.to(rdt), torch.ones(inputs.shape[0], 1, dtype=rdt, device=device)], dim=1)
@@ -185,9 +184,8 @@ class CompiledCircuit:
         out = torch.zeros(values.shape[0], self.n_slots, dtype=rdt, device=device)
         return out.index_add(1, self._mono_slot.to(device), values)
 
-    def ops(self, inputs: Tensor | None, weights: Mapping[str, Tensor], *, batch: int, dtype: torch.dtype,
-            device) -> list[Op]:
-        """The fused simulator program for these inputs and weights."""
+    def ops(self, inputs: Tensor | None, weights: Tensor, *, batch: int, dtype: torch.dtype, device) -> list[Op]:
+        """The fused simulator program for these inputs and the flat weight vector."""
         rdt = simops.real_dtype(dtype)
         theta = self.angles(inputs, weights, rdt, device)
         mats = self._one_qubit_matrices(theta, dtype, device)

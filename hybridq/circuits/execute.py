@@ -50,6 +50,17 @@ def weight_values(circuit: Circuit, weights) -> dict[str, Tensor]:
     return {name: w[i] for i, name in enumerate(names)}
 
 
+def weight_vector(circuit: Circuit, weights, dtype: torch.dtype, device) -> Tensor:
+    """The weights as one flat tensor in ``circuit.weight_names`` order (validated)."""
+    names = circuit.weight_names
+    if isinstance(weights, torch.Tensor) and weights.dim() == 1 and weights.shape[0] == len(names):
+        return weights.to(device=device, dtype=dtype)
+    values = weight_values(circuit, weights)
+    if not names:
+        return torch.zeros(0, dtype=dtype, device=device)
+    return torch.stack([values[name].to(device=device, dtype=dtype) for name in names])
+
+
 def _inputs(circuit: Circuit, inputs) -> Tensor | None:
     need = circuit.n_inputs
     if inputs is None:
@@ -131,11 +142,11 @@ def simulate(
     if x is not None:
         x = x.to(device=device, dtype=simops.real_dtype(dtype))
     rdt = simops.real_dtype(dtype)
-    w = {k: v.to(device=device, dtype=rdt) for k, v in weight_values(circuit, weights).items()}
     plan = CompiledCircuit.of(circuit) if fusion else None
     if plan is not None and plan.ok:
-        program = plan.ops(x, w, batch=B, dtype=dtype, device=device)
+        program = plan.ops(x, weight_vector(circuit, weights, rdt, device), batch=B, dtype=dtype, device=device)
     else:
+        w = {k: v.to(device=device, dtype=rdt) for k, v in weight_values(circuit, weights).items()}
         program = compile_ops(circuit, x, w, batch=B, dtype=dtype, device=device)
         if fusion:
             program = fuse(program, n, dtype=dtype, device=device)
