@@ -31,7 +31,7 @@ import torch
 
 from ..errors import ShapeError
 from .measure import measure_bases
-from .postprocess import Shots, cover_fractions, shot_sums, term_sums
+from .postprocess import Shots, basis_groups, cover_fractions, shot_sums, term_sums
 from .result import CHEMICAL_ACCURACY, EstimateResult, shots_to_accuracy
 from .terms import Z, PauliTerms, pack_codes
 from .variance import as_state, exact_value, importance_variance, ratio_variance
@@ -211,10 +211,11 @@ class ScheduleEstimator(Estimator):
     The default :meth:`bases` rounds ``shots * fractions`` (see :func:`allocate`) in schedule
     order; the estimator is unbiased whenever every term is covered at least once.
 
-    The standard error is the plug-in ``sqrt(sum_s r_s**2)`` over the shots' residuals
-    ``r_s = sum_{Q covered} (a_Q / h_Q) (mu_Q - mean_Q) sqrt(h_Q / (h_Q - 1))``; the last factor
-    undoes the shrinkage of residuals around a fitted mean (exact for a term's own variance).
-    A term seen once has no residual; its variance is bounded by ``a_Q**2`` (``|mu| = 1``).
+    Standard error: the estimate is a sum over shots of ``y_s = sum_{Q covered} (a_Q/h_Q) mu_Q``,
+    independent and identically distributed among the shots of one basis, so bases measured
+    at least twice contribute their unbiased within-basis variance. Bases measured once use
+    residuals ``r_s = sum_{Q covered} (a_Q/h_Q) (mu_Q - mean_Q) sqrt(h_Q/(h_Q - 1))`` (the factor
+    undoes the shrinkage around a fitted mean), and a term seen once adds its bound ``a_Q**2``.
     """
 
     def __init__(self, hamiltonian) -> None:
@@ -237,13 +238,30 @@ class ScheduleEstimator(Estimator):
         hits, sums = term_sums(self.terms, shots)
         seen = hits > 0
         means = np.divide(sums, hits, out=np.zeros_like(sums), where=seen)
-        scale = np.divide(self.terms.coeffs, hits, out=np.zeros_like(sums), where=seen)
-        scale *= np.sqrt(np.divide(hits, hits - 1, out=np.ones_like(sums), where=hits > 1))
-        signed, centred = shot_sums(self.terms, shots, scale, scale * means)
-        spread = float(shots.counts @ (signed - centred) ** 2)
-        spread += float(np.sum(self.terms.coeffs[hits == 1] ** 2))  # unestimable: Var(mu) <= 1
         value = self.terms.offset + float(self.terms.coeffs @ means)
+        spread = self._spread(shots, hits, means)
         return EstimateResult(value, float(np.sqrt(spread)), shots.total, self.name, int((~seen).sum()))
+
+    def _spread(self, shots: Shots, hits: np.ndarray, means: np.ndarray) -> float:
+        """Estimated ``Var(E)``: the estimate is ``sum_s y_s`` with ``y_s = sum_Q (a_Q/h_Q) mu_Q``,
+        independent across shots and identically distributed within a basis."""
+        scale = np.divide(self.terms.coeffs, hits, out=np.zeros_like(hits), where=hits > 0)
+        y, _ = shot_sums(self.terms, shots, scale)
+        _, basis = basis_groups(shots.x, shots.z, self.n_qubits)
+        m = np.bincount(basis, weights=shots.counts)
+        centre = np.bincount(basis, weights=shots.counts * y) / m
+        squares = np.bincount(basis, weights=shots.counts * (y - centre[basis]) ** 2)
+        repeated = m > 1
+        spread = float(np.sum(m[repeated] / (m[repeated] - 1) * squares[repeated]))
+        single = ~repeated[basis]
+        if single.any():  # bases measured once: residuals around the term means
+            alone = Shots(shots.x[single], shots.z[single], shots.outcome[single], shots.counts[single],
+                          np.arange(int(single.sum())))
+            scale = scale * np.sqrt(np.divide(hits, hits - 1, out=np.ones_like(hits), where=hits > 1))
+            signed, centred = shot_sums(self.terms, alone, scale, scale * means)
+            spread += float(np.sum((signed - centred) ** 2))
+            spread += float(np.sum(self.terms.coeffs[hits == 1] ** 2))  # unestimable: Var(mu) <= 1
+        return spread
 
     def variance(self, state) -> float:
         self._ensure_fitted()

@@ -18,7 +18,8 @@ import numpy as np
 import torch
 
 from ..errors import ShapeError
-from .terms import X, Y, check_bases
+from .postprocess import basis_groups
+from .terms import X, Y, check_bases, pack_codes
 
 BATCH_ELEMENTS = 1 << 22
 BLOCK = 4
@@ -64,8 +65,8 @@ def measure_bases(state, bases, generator: torch.Generator | None = None) -> np.
     psi = _as_batch(state)
     n = int(psi.shape[1]).bit_length() - 1
     bases = check_bases(bases, n)
-    uniq, inverse = np.unique(bases, axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
+    first, inverse = basis_groups(*pack_codes(bases), n)
+    uniq = bases[first]
     order = np.argsort(inverse, kind="stable")
     counts = np.bincount(inverse, minlength=len(uniq))
     starts = np.concatenate([[0], np.cumsum(counts)])

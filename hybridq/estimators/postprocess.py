@@ -95,6 +95,17 @@ class Shots:
         return int(self.counts.sum())
 
 
+def basis_groups(x: np.ndarray, z: np.ndarray, n_qubits: int) -> tuple[np.ndarray, np.ndarray]:
+    """Group bases given by masks ``(x, z)``: index of the first row of each distinct basis and
+    the group of every row (sorting one integer key per row when ``2 n <= 64``)."""
+    if 2 * n_qubits <= 64:
+        key = (x.astype(np.uint64) << np.uint64(n_qubits)) | z.astype(np.uint64)
+        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    else:
+        _, first, inverse = np.unique(np.stack([x, z], axis=1), axis=0, return_index=True, return_inverse=True)
+    return first, inverse.reshape(-1)
+
+
 def covered_pairs(terms: PauliTerms, shots: Shots) -> Iterator[tuple[slice, np.ndarray, np.ndarray, np.ndarray]]:
     """Yield ``(chunk, rows, cols, signs)`` per chunk of rows: the covered (row, term) pairs.
 
