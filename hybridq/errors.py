@@ -55,6 +55,18 @@ class MoleculeError(HybridqError, ValueError):
     """A molecule, basis or encoding is unknown or cannot be built."""
 
 
+class BackendError(HybridqError, RuntimeError):
+    """A backend could not run a job (missing credentials, circuit too wide, job failed, time-out)."""
+
+
+class TransientBackendError(BackendError):
+    """A failure worth retrying (a dropped connection, a busy service)."""
+
+
+class CredentialsError(BackendError):
+    """No credentials were found for a service that needs them (the message never shows a token)."""
+
+
 class MissingDependencyError(HybridqError, ImportError):
     """An optional dependency is not installed; the message names the extra to install."""
 

@@ -22,7 +22,7 @@ DOCS_TOOLS = ["mkdocs", "material", "mkdocstrings", "mkdocstrings_handlers.pytho
 
 PAGES = ["index.html", "getting-started/index.html", "conventions/index.html", "performance/index.html",
          "api/index.html"] + [f"api/{p}/index.html" for p in [
-             "hybridq", "sim", "circuits", "ansatz", "interop", "operators", "estimators", "nn", "quant", "errors",
+             "hybridq", "sim", "circuits", "ansatz", "interop", "backends", "operators", "estimators", "nn", "quant", "errors",
              "qubit_order", "cli"]]
 
 #: page -> objects whose API entry (an element with the object's path as id) it must have

@@ -28,19 +28,7 @@ from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
-from ..errors import HybridqError
-
-
-class BackendError(HybridqError, RuntimeError):
-    """A backend could not run a job (missing credentials, circuit too wide, job failed, time-out)."""
-
-
-class TransientBackendError(BackendError):
-    """A failure worth retrying (a dropped connection, a busy service)."""
-
-
-class CredentialsError(BackendError):
-    """No credentials were found for a service that needs them (the message never shows a token)."""
+from ..errors import BackendError, CredentialsError, TransientBackendError  # noqa: F401  (re-exported)
 
 
 class Job(Protocol):

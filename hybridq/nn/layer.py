@@ -53,6 +53,10 @@ class QuantumLayer(nn.Module):
             start at 1 if they scale an input (``w * x``) and uniform in ``[0, 2 pi)`` otherwise.
         method: gradient method passed to :func:`hybridq.simulate`. Defaults to ``"auto"``,
             which chooses autograd or the adjoint method by memory.
+        backend: run on a backend instead (a :class:`hybridq.backends.Backend` or a name for
+            :func:`hybridq.backends.get_backend`, e.g. ``"aer"``); gradients then come from
+            parameter-shift rules. Defaults to the built-in exact simulator.
+        shots: shots per circuit on a backend (None: exact where the backend can).
 
     Shape:
         Input ``(*, n_inputs)`` (``n_inputs`` = ``circuit.n_inputs``); output ``(*, k)``.
@@ -78,6 +82,8 @@ class QuantumLayer(nn.Module):
         qubits: Sequence[int] | None = None,
         init: Mapping[str, Init] | None = None,
         method: Literal["auto", "autograd", "adjoint"] = "auto",
+        backend=None,
+        shots: int | None = None,
         device=None,
         dtype: torch.dtype | None = None,
     ) -> None:
@@ -92,6 +98,12 @@ class QuantumLayer(nn.Module):
         self.output = output
         self.qubits = None if qubits is None else [int(q) for q in qubits]
         self.method = method
+        if backend is not None and output != "expval":
+            raise ParameterError(f"a backend serves output='expval' only, got output={output!r}")
+        from ..backends import get_backend
+
+        self.backend = None if backend is None else get_backend(backend)
+        self.shots = shots
         self.init = dict(init or {})
         names = circuit.weight_names
         unknown = [p for p in self.init if not fnmatch.filter(names, p)]
@@ -140,6 +152,13 @@ class QuantumLayer(nn.Module):
         is the simulation dtype (a real one for circuits of RY/CNOT/CZ gates only).
         """
         lead, x = self._flatten(inputs)
+        if self.backend is not None:
+            if initial_state is not None:
+                raise ParameterError("initial_state is not supported with a backend; prepare it in the circuit")
+            from ..backends import expectation
+
+            out = expectation(self.circuit, x, self.weight, self.observable, self.backend, self.shots) @ self.readout
+            return out.reshape(*lead, out.shape[-1]) if lead is not None else out
         if initial_state is not None and initial_state.dim() > 2:
             initial_state = initial_state.reshape(-1, initial_state.shape[-1])
         dtype = initial_state.dtype if initial_state is not None else _complex(self.weight.dtype)

@@ -177,3 +177,22 @@ def test_torch_compile_gives_the_same_output():
     x = torch.rand(4, 1)
     compiled = torch.compile(layer, backend="eager")
     assert torch.allclose(compiled(x), layer(x))
+
+
+def test_quantum_layer_on_a_shot_backend_matches_exact_gradients():
+    import hybridq as hq
+    from hybridq.nn import QuantumLayer
+
+    c = hq.Circuit(2).ry(hq.Weight("a") * hq.Input(0), 0).cx(0, 1).rx(hq.Weight("b"), 1)
+    exact = QuantumLayer(c)
+    shots = QuantumLayer(c, backend="local", shots=20000)
+    shots.load_state_dict(exact.state_dict())
+    x = torch.tensor([[0.7], [1.3]])
+    (ge,) = torch.autograd.grad(exact(x).sum(), exact.weight)
+    (gs,) = torch.autograd.grad(shots(x).sum(), shots.weight)
+    # 2 samples x 2 outputs, shift rules: each gradient entry has a std. error of about 0.02
+    assert torch.allclose(ge, gs.to(ge.dtype), atol=0.1)
+    import pytest
+
+    with pytest.raises(ValueError, match="expval"):
+        QuantumLayer(c, output="probs", backend="local")
