@@ -212,7 +212,8 @@ class IBMBackend(Backend):
         primitive: ``"sampler"`` (shots, any read-out) or ``"estimator"`` (:meth:`expectations`
             through the Runtime Estimator at precision ``1/sqrt(shots)``). Defaults to sampler.
         optimization_level: transpiler level. Defaults to 1.
-        channel, instance: passed to ``QiskitRuntimeService`` for a device name.
+        channel: passed to ``QiskitRuntimeService`` for a device name.
+        instance: passed to ``QiskitRuntimeService`` for a device name.
         **options: ``seed``, ``store``, ``policy`` (see :class:`~hybridq.backends.base.Backend`).
 
     Raises:
