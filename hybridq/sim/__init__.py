@@ -9,6 +9,7 @@ significant bit of an index. See :mod:`hybridq.sim.kernels` for the shape contra
 tensor([[0.5000, 0.0000, 0.0000, 0.5000]])
 """
 
+from .eigen import ground_state
 from .gates import ALIASES, GATES, GateSpec, resolve
 from .measure import expval, expval_terms, expval_z, probabilities, reduced_density_matrix, sample
 from .ops import (
@@ -26,6 +27,6 @@ from .state import available_memory, basis_state, check_memory, from_amplitudes,
 __all__ = [
     "ALIASES", "GATES", "GateSpec", "Op", "apply_diagonal", "apply_gate", "apply_matrix",
     "apply_pauli_rotation", "available_memory", "basis_state", "check_memory", "expval",
-    "expval_terms", "expval_z", "from_amplitudes", "gate_op", "matrix_op", "pauli_rotation_op",
+    "expval_terms", "expval_z", "from_amplitudes", "gate_op", "ground_state", "matrix_op", "pauli_rotation_op",
     "probabilities", "reduced_density_matrix", "resolve", "run", "sample", "zero_state",
 ]
