@@ -20,6 +20,10 @@ def prepare(workload: str, case: dict, device: str) -> Bench:
 
     if workload == "W1":
         dev = tu.torch_device(device)
+        if dev.type == "cuda":
+            import torch
+
+            torch.set_default_device(dev)  # default.qubit builds its initial state with torch's default device
         circuit = plc.w1_circuit(case["n"], case["L"])
         qnode = qml.QNode(circuit, qml.device("default.qubit"), interface="torch", diff_method="backprop")
         return Bench(plc.w1_step(qnode, w1_data(case), dev), dev.type, "complex128")
