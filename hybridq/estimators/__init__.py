@@ -9,8 +9,9 @@ single-shot variance, and ``run(state, shots)`` all of it on the simulator.
 >>> from hybridq.operators import PauliSum
 >>> H = PauliSum.from_list([("ZZ", 1.0), ("XX", 0.5)])
 >>> bell = np.array([1, 0, 0, 1]) / 2 ** 0.5
->>> round(LocallyBiasedShadows(H).fit().run(bell, 2000, seed=0).value, 1)
-1.5
+>>> est = DecisionDiagram(H, estimator="ratio").fit()
+>>> est.run(bell, 100, seed=0).value, est.variance(bell)
+(1.5, 0.0)
 """
 
 from .adaptive import AdaptivePauliShadows

@@ -24,20 +24,22 @@ the unbiased per-shot values ``sum_Q a_Q mu_Q / zeta(Q)``; :class:`ScheduleEstim
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Callable, Union
+from typing import Callable, Literal, Union
 
 import numpy as np
 import torch
 
 from ..errors import ShapeError
 from .measure import measure_bases
-from .postprocess import Shots, basis_groups, cover_fractions, shot_sums, term_sums
+from .postprocess import Shots, cover_fractions, shot_sums
+from .ratio import ratio_estimate
 from .result import CHEMICAL_ACCURACY, EstimateResult, shots_to_accuracy
 from .terms import Z, PauliTerms, pack_codes
 from .variance import as_state, exact_value, importance_variance, ratio_variance
 
 Measure = Callable[[object, np.ndarray, Union[torch.Generator, None]], np.ndarray]
 Seed = Union[int, np.random.Generator, None]
+EstimatorKind = Literal["importance", "ratio"]
 
 
 def as_rng(seed: Seed) -> np.random.Generator:
@@ -151,9 +153,8 @@ class Estimator(ABC):
             backend = measure_bases
         elif not callable(backend):
             raise ValueError(f"backend must be 'local' or a measure function, got {backend!r}")
-        seeds = np.random.SeedSequence(seed if isinstance(seed, (int, np.integer)) else None).spawn(2)
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seeds[0])
-        generator = torch.Generator().manual_seed(int(seeds[1].generate_state(1)[0]))
+        rng = as_rng(seed)
+        generator = torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
         bases = self.bases(shots, rng)
         return self.estimate(bases, backend(state, bases, generator))
 
@@ -168,7 +169,7 @@ class Estimator(ABC):
 
 
 class ImportanceEstimator(Estimator):
-    """Random bases with known covering probabilities; unbiased importance-weighted mean.
+    """Random bases with known covering probabilities ``zeta``.
 
     Args:
         hamiltonian: the Hamiltonian.
@@ -176,17 +177,31 @@ class ImportanceEstimator(Estimator):
             batch means (median of means, robust to heavy tails; then slightly biased for
             skewed per-shot values). Its ``stderr`` is the asymptotic ``sqrt(pi/2)`` times the
             mean's. Defaults to 1 (plain mean).
+        estimator: keyword-only; ``"importance"``: the unbiased mean of
+            ``sum_Q a_Q mu_Q / zeta(Q)``; ``"ratio"``: the hit-count estimator (each term
+            averaged over the shots that cover it; unbiased once every term is covered, and
+            without the variance that random coverage adds, often several times fewer shots
+            on near-classical states). Defaults to ``"importance"``.
     """
 
-    def __init__(self, hamiltonian, *, batches: int = 1) -> None:
+    def __init__(self, hamiltonian, *, batches: int = 1, estimator: EstimatorKind = "importance") -> None:
         super().__init__(hamiltonian)
         if int(batches) < 1:
             raise ValueError(f"batches must be a positive integer, got {batches}")
+        if estimator not in ("importance", "ratio"):
+            raise ValueError(f"estimator must be 'importance' or 'ratio', got {estimator!r}")
         self.batches = int(batches)
+        self.estimator = estimator
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__ + ("(ratio)" if self.estimator == "ratio" else "")
 
     def estimate(self, bases, outcomes) -> EstimateResult:
         self._ensure_fitted()
         shots = self._shots(bases, outcomes)
+        if self.estimator == "ratio":
+            return ratio_estimate(self.terms, shots, self.name)
         n = shots.total
         values, _ = shot_sums(self.terms, shots, self.terms.coeffs / self.coverage(self.terms.codes))
         mean = float(shots.counts @ values) / n
@@ -199,23 +214,19 @@ class ImportanceEstimator(Estimator):
         return EstimateResult(self.terms.offset + mean, stderr, n, self.name)
 
     def variance(self, state) -> float:
+        """Exact single-shot variance (asymptotic in the shots for ``estimator="ratio"``)."""
         self._ensure_fitted()
-        return importance_variance(self.terms, self.coverage, state)
+        formula = ratio_variance if self.estimator == "ratio" else importance_variance
+        return formula(self.terms, self.coverage, state)
 
 
 class ScheduleEstimator(Estimator):
-    """A schedule of bases (``schedule`` rows with ``fractions`` of the shots); hit-count
-    ratio estimator: each term is the mean of its outcomes over the shots that cover it.
+    """A schedule of bases (``schedule`` rows with ``fractions`` of the shots) and the
+    hit-count estimator (:func:`~hybridq.estimators.ratio.ratio_estimate`).
 
     Subclasses set ``self.schedule`` ``(K, n)`` and ``self.fractions`` ``(K,)`` in ``_fit``.
     The default :meth:`bases` rounds ``shots * fractions`` (see :func:`allocate`) in schedule
     order; the estimator is unbiased whenever every term is covered at least once.
-
-    Standard error: the estimate is a sum over shots of ``y_s = sum_{Q covered} (a_Q/h_Q) mu_Q``,
-    independent and identically distributed among the shots of one basis, so bases measured
-    at least twice contribute their unbiased within-basis variance. Bases measured once use
-    residuals ``r_s = sum_{Q covered} (a_Q/h_Q) (mu_Q - mean_Q) sqrt(h_Q/(h_Q - 1))`` (the factor
-    undoes the shrinkage around a fitted mean), and a term seen once adds its bound ``a_Q**2``.
     """
 
     def __init__(self, hamiltonian) -> None:
@@ -234,34 +245,7 @@ class ScheduleEstimator(Estimator):
 
     def estimate(self, bases, outcomes) -> EstimateResult:
         self._ensure_fitted()
-        shots = self._shots(bases, outcomes)
-        hits, sums = term_sums(self.terms, shots)
-        seen = hits > 0
-        means = np.divide(sums, hits, out=np.zeros_like(sums), where=seen)
-        value = self.terms.offset + float(self.terms.coeffs @ means)
-        spread = self._spread(shots, hits, means)
-        return EstimateResult(value, float(np.sqrt(spread)), shots.total, self.name, int((~seen).sum()))
-
-    def _spread(self, shots: Shots, hits: np.ndarray, means: np.ndarray) -> float:
-        """Estimated ``Var(E)``: the estimate is ``sum_s y_s`` with ``y_s = sum_Q (a_Q/h_Q) mu_Q``,
-        independent across shots and identically distributed within a basis."""
-        scale = np.divide(self.terms.coeffs, hits, out=np.zeros_like(hits), where=hits > 0)
-        y, _ = shot_sums(self.terms, shots, scale)
-        _, basis = basis_groups(shots.x, shots.z, self.n_qubits)
-        m = np.bincount(basis, weights=shots.counts)
-        centre = np.bincount(basis, weights=shots.counts * y) / m
-        squares = np.bincount(basis, weights=shots.counts * (y - centre[basis]) ** 2)
-        repeated = m > 1
-        spread = float(np.sum(m[repeated] / (m[repeated] - 1) * squares[repeated]))
-        single = ~repeated[basis]
-        if single.any():  # bases measured once: residuals around the term means
-            alone = Shots(shots.x[single], shots.z[single], shots.outcome[single], shots.counts[single],
-                          np.arange(int(single.sum())))
-            scale = scale * np.sqrt(np.divide(hits, hits - 1, out=np.ones_like(hits), where=hits > 1))
-            signed, centred = shot_sums(self.terms, alone, scale, scale * means)
-            spread += float(np.sum((signed - centred) ** 2))
-            spread += float(np.sum(self.terms.coeffs[hits == 1] ** 2))  # unestimable: Var(mu) <= 1
-        return spread
+        return ratio_estimate(self.terms, self._shots(bases, outcomes), self.name)
 
     def variance(self, state) -> float:
         self._ensure_fitted()

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import diagram as dd
-from .base import ImportanceEstimator, Seed, as_rng
+from .base import EstimatorKind, ImportanceEstimator, Seed, as_rng
 from .grouping import Strategy, qwc_partition
 from .progress import progress
 
@@ -49,6 +49,9 @@ class DecisionDiagram(ImportanceEstimator):
     Args:
         hamiltonian: the Hamiltonian.
         batches: keyword-only; median of means if > 2. Defaults to 1.
+        estimator: keyword-only; ``"importance"`` (exact ``zeta`` weights) or ``"ratio"``
+            (hit counts; usually fewer shots, see
+            :class:`~hybridq.estimators.base.ImportanceEstimator`). Defaults to importance.
         grouping: keyword-only; QWC strategy that seeds the diagram's paths. Defaults to
             ``"largest-degree-first"``.
         iterations: keyword-only; cap on optimisation steps (0 keeps the coefficient
@@ -61,9 +64,10 @@ class DecisionDiagram(ImportanceEstimator):
         history: diagonal cost ``sum a**2 / zeta`` before each optimisation step.
     """
 
-    def __init__(self, hamiltonian, *, batches: int = 1, grouping: Strategy = "largest-degree-first",
-                 iterations: int = 25, damping: float = 0.6, rtol: float = 1e-3) -> None:
-        super().__init__(hamiltonian, batches=batches)
+    def __init__(self, hamiltonian, *, batches: int = 1, estimator: EstimatorKind = "importance",
+                 grouping: Strategy = "largest-degree-first", iterations: int = 25, damping: float = 0.6,
+                 rtol: float = 1e-3) -> None:
+        super().__init__(hamiltonian, batches=batches, estimator=estimator)
         self.grouping, self.iterations, self.damping, self.rtol = grouping, int(iterations), float(damping), float(rtol)
         self.diagram = dd.Diagram.product(np.full((self.n_qubits, 3), 1 / 3))
         self.history: list[float] = []

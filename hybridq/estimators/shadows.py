@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import ImportanceEstimator, Seed, as_rng
+from .base import EstimatorKind, ImportanceEstimator, Seed, as_rng
 from .terms import I
 
 
@@ -42,6 +42,8 @@ class ClassicalShadows(ImportanceEstimator):
         hamiltonian: the Hamiltonian.
         batches: keyword-only; median of ``batches`` means if > 2 (see
             :class:`~hybridq.estimators.base.ImportanceEstimator`). Defaults to 1.
+        estimator: keyword-only; ``"importance"`` (``3**|Q|`` weights) or ``"ratio"``.
+            Defaults to importance.
 
     >>> import numpy as np
     >>> from hybridq.estimators.terms import PauliTerms, Z
@@ -68,6 +70,8 @@ class LocallyBiasedShadows(ImportanceEstimator):
     Args:
         hamiltonian: the Hamiltonian.
         batches: keyword-only; median of means if > 2. Defaults to 1.
+        estimator: keyword-only; ``"importance"`` or ``"ratio"`` (see
+            :class:`~hybridq.estimators.base.ImportanceEstimator`). Defaults to importance.
         damping: keyword-only; step ``w`` of the fixed-point update. Defaults to 0.5.
         tol: keyword-only; stop when ``max |delta beta| < tol``. Defaults to 1e-7.
         max_iter: keyword-only; iteration cap. Defaults to 2000.
@@ -77,9 +81,9 @@ class LocallyBiasedShadows(ImportanceEstimator):
         iterations: fixed-point iterations used by the last :meth:`fit`.
     """
 
-    def __init__(self, hamiltonian, *, batches: int = 1, damping: float = 0.5, tol: float = 1e-7,
-                 max_iter: int = 2000) -> None:
-        super().__init__(hamiltonian, batches=batches)
+    def __init__(self, hamiltonian, *, batches: int = 1, estimator: EstimatorKind = "importance", damping: float = 0.5,
+                 tol: float = 1e-7, max_iter: int = 2000) -> None:
+        super().__init__(hamiltonian, batches=batches, estimator=estimator)
         self.damping, self.tol, self.max_iter = float(damping), float(tol), int(max_iter)
         self.beta = np.full((self.n_qubits, 3), 1 / 3)
         self.iterations = 0
