@@ -99,6 +99,20 @@ def train(args) -> int:
     return 0
 
 
+def bench(args) -> int:
+    """Run ``benchmarks/run.py`` of a source checkout (here or beside the package) with the given options."""
+    import subprocess
+    from pathlib import Path
+
+    candidates = [Path.cwd() / "benchmarks" / "run.py", Path(__file__).resolve().parent.parent / "benchmarks" / "run.py"]
+    script = next((p for p in candidates if p.is_file()), None)
+    if script is None:
+        print("error: the benchmark suite ships with the source repository (benchmarks/run.py); "
+              "run `hybridq bench` from a clone of it", file=sys.stderr)
+        return 2
+    return subprocess.call([sys.executable, str(script), *args.options])
+
+
 def info(args) -> int:
     print(f"hybridq {_version('hybridq')}")
     print(f"python {sys.version.split()[0]}, torch {torch.__version__}")
@@ -134,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="hybridq_output", help="folder for the model, plot and results")
     p.add_argument("--quick", action="store_true", help="smallest settings (used in CI)")
     p.set_defaults(func=train)
+    p = sub.add_parser("bench", help="run the benchmark suite against the peer libraries (from a source checkout)")
+    p.add_argument("options", nargs=argparse.REMAINDER, help="options for benchmarks/run.py, e.g. --quick --only W3")
+    p.set_defaults(func=bench)
     p = sub.add_parser("info", help="versions, devices and installed backends")
     p.set_defaults(func=info)
     return parser
