@@ -48,23 +48,30 @@ def plot_curves(curves: Mapping[str, Sequence[float] | Sequence[Sequence[float]]
     return path
 
 
-def plot_error_vs_shots(series: Mapping[str, tuple[Sequence[float], Sequence[float]]], path: str | Path, *,
-                        title: str, target: float | None = None) -> Path:
-    """Log-log error against shots, one line per method; ``target`` draws a horizontal line.
+def plot_error_vs_shots(measured: Mapping[str, tuple[Sequence[float], Sequence[float]]], path: str | Path, *,
+                        title: str, analytic: Mapping[str, tuple[Sequence[float], Sequence[float]]] | None = None,
+                        target: float | None = None) -> Path:
+    """Log-log error against shots: measured errors as points, analytic standard errors dashed.
 
-    ``series`` maps a method name to ``(shots, errors)``.
+    Both map a method name to ``(shots, values)``; a method's two curves share a colour.
+    ``target`` draws a horizontal line (e.g. chemical accuracy).
     """
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 4))
-    for name, (shots, errors) in series.items():
-        ax.loglog(shots, errors, marker="o", label=name)
+    analytic = analytic or {}
+    for i, name in enumerate(dict.fromkeys([*measured, *analytic])):
+        color = f"C{i}"
+        if name in measured:
+            ax.loglog(*measured[name], marker="o", linestyle=":", color=color, label=f"{name}: |error|")
+        if name in analytic:
+            ax.loglog(*analytic[name], linestyle="--", color=color, label=f"{name}: standard error")
     if target is not None:
-        ax.axhline(target, color="gray", linestyle="--", label=f"target {target:g}")
+        ax.axhline(target, color="gray", linewidth=1, label=f"target {target:g}")
     ax.set_xlabel("shots")
-    ax.set_ylabel("error")
+    ax.set_ylabel("error (Ha)")
     ax.set_title(title)
     ax.grid(alpha=0.3, which="both")
-    ax.legend()
+    ax.legend(fontsize=8)
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=120)
