@@ -43,6 +43,10 @@ class DTypeError(HybridqError, TypeError):
     """Tensors have incompatible dtypes or devices."""
 
 
+class DeviceError(HybridqError, RuntimeError):
+    """A requested device (e.g. CUDA) is not available."""
+
+
 class StateTooLargeError(HybridqError, MemoryError):
     """A state (batch) would need more memory than is available."""
 

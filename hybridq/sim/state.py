@@ -16,7 +16,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ..errors import ShapeError, StateTooLargeError
+from ..errors import DeviceError, ShapeError, StateTooLargeError
 
 Tensor = torch.Tensor
 
@@ -26,9 +26,20 @@ WORKING_COPIES = 3
 ALWAYS_FITS = 256 * 2**20
 
 
+def check_device(device: torch.device | str | None) -> torch.device:
+    """The device as ``torch.device``; :class:`DeviceError` if it is CUDA and none is available."""
+    device = torch.device(device or "cpu")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise DeviceError(
+            f"device {str(device)!r} was requested but torch {torch.__version__} sees no CUDA GPU; "
+            "use device='cpu' (everything in hybridq runs on the CPU too)"
+        )
+    return device
+
+
 def available_memory(device: torch.device | str | None = None) -> int:
     """Bytes free on ``device`` (CUDA: free device memory; CPU: MemAvailable)."""
-    device = torch.device(device or "cpu")
+    device = check_device(device)
     if device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(device)
         return int(free)
@@ -48,6 +59,7 @@ def check_memory(n_qubits: int, batch: int = 1, *, dtype=torch.complex64, device
     >>> check_memory(10, 4)  # 4 states of 10 qubits, complex64: 4 * 1024 * 8 bytes
     32768
     """
+    check_device(device)
     itemsize = torch.empty((), dtype=dtype).element_size()
     need = batch * (2**n_qubits) * itemsize
     if need * copies <= ALWAYS_FITS:

@@ -56,3 +56,14 @@ def test_state_too_large_says_how_much_is_needed():
 def test_complex_angle_and_device_mismatch_rejected():
     with pytest.raises(errors.DTypeError, match="real"):
         sim.apply_gate(sim.zero_state(1), "RX", [0], torch.tensor(1j))
+
+
+def test_cuda_without_a_gpu_says_so():
+    import hybridq as hq
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(errors.DeviceError, match="no CUDA GPU"):
+        sim.zero_state(3, device="cuda")
+    with pytest.raises(errors.DeviceError, match="device='cpu'"):
+        hq.simulate(hq.Circuit(2).h(0), device="cuda")
