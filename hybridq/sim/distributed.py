@@ -20,14 +20,19 @@ Sharded runs are forward only (no autograd through the exchanges). Processes: ``
 CPUs, ``nccl`` on GPUs (one per process). :func:`launch` starts a local group for tests and
 scripts; under ``torchrun`` initialise the default group yourself and call the same code.
 
->>> import torch
+In each process of a group (here a group of one, made in place):
+
+>>> import torch.distributed as dist
 >>> from hybridq.sim import gate_op
->>> def work(rank, world):
-...     s = ShardedState.zero(3)                      # qubit 0 is global on 2 processes
-...     s.run([gate_op("H", [0], n_qubits=3), gate_op("CNOT", [0, 2], n_qubits=3)])
-...     return s.gather()
->>> launch(work, 2)[0].abs().square().round(decimals=3)
-tensor([[0.5000, 0.0000, 0.0000, 0.0000, 0.0000, 0.5000, 0.0000, 0.0000]])
+>>> dist.init_process_group("gloo", store=dist.HashStore(), rank=0, world_size=1)
+>>> s = ShardedState.zero(3)
+>>> s.run([gate_op("H", [0], n_qubits=3), gate_op("CNOT", [0, 2], n_qubits=3)])
+>>> s.probabilities([0, 2])
+tensor([[0.5000, 0.0000, 0.0000, 0.5000]])
+>>> dist.destroy_process_group()
+
+``launch(work, 4)`` runs ``work(rank, 4)`` in 4 local processes joined in a gloo group and
+returns what each returned; :func:`simulate_sharded` runs a whole circuit.
 
 Data-parallel training needs nothing from hybridq: a model with a
 :class:`~hybridq.nn.QuantumLayer` is an ordinary module, so wrap it in
@@ -436,12 +441,13 @@ def launch(fn: Callable, nprocs: int, *args, backend: Backend = "gloo", start_me
     with NCCL, GPU ``rank``. Returns each rank's return value (pickled through the folder).
 
     Args:
-        fn: the work; a module-level function when ``start_method="spawn"``.
+        fn: the work; with spawn, a function the new processes can import by name.
         nprocs: number of processes.
         args: more arguments for ``fn``.
         backend: ``"gloo"`` (CPU) or ``"nccl"`` (GPUs). Defaults to gloo.
-        start_method: ``"fork"`` or ``"spawn"``. Defaults to fork for gloo on Linux (starts
-            in a fraction of a second), spawn otherwise (CUDA cannot be forked).
+        start_method: ``"fork"`` or ``"spawn"``. Defaults to fork for gloo on Linux without
+            CUDA (starts in a fraction of a second), spawn otherwise: a process forked after
+            CUDA started fails at its first CUDA call (even optimizers make one).
         timeout: seconds before the processes are killed and :class:`TimeoutError` is raised;
             also the timeout of each collective.
         threads: torch threads per process. Defaults to 1.
@@ -449,7 +455,8 @@ def launch(fn: Callable, nprocs: int, *args, backend: Backend = "gloo", start_me
     import torch.multiprocessing as mp
 
     if start_method is None:
-        start_method = "fork" if backend == "gloo" and sys.platform == "linux" else "spawn"
+        fork = backend == "gloo" and sys.platform == "linux" and not torch.cuda.is_available()
+        start_method = "fork" if fork else "spawn"
     with tempfile.TemporaryDirectory(prefix="hybridq-dist-") as folder:
         ctx = mp.start_processes(_entry, args=(fn, nprocs, args, backend, folder, timeout, threads), nprocs=nprocs,
                                  join=False, start_method=start_method)

@@ -193,17 +193,14 @@ def test_timing_script_runs():
 
 
 def test_ddp_example_matches_single_process(tmp_path):
-    import importlib.util
+    import importlib
     import json
     import sys
 
     examples = Path(__file__).resolve().parents[2] / "examples"
-    sys.path.insert(0, str(examples))  # for the examples' _common
+    sys.path.insert(0, str(examples))  # importable by name, also in spawned processes
     try:
-        spec = importlib.util.spec_from_file_location("ddp_training_example", examples / "ddp_training.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        res = module.main(["--epochs", "2", "--train-size", "128", "--batch", "32", "--layers", "1",
+        res = importlib.import_module("ddp_training").main(["--epochs", "2", "--train-size", "128", "--batch", "32", "--layers", "1",
                            "--out", str(tmp_path), "--no-progress"])
     finally:
         sys.path.remove(str(examples))
