@@ -491,7 +491,11 @@ def _entry(rank: int, fn: Callable, nprocs: int, args: tuple, backend: str, fold
 # ----- timing: python -m hybridq.sim.distributed --qubits 20 --procs 1 2 4
 def layered_program(n_qubits: int, layers: int, *, dtype: torch.dtype = torch.complex64, device=None,
                     seed: int = 0) -> list[Op]:
-    """A benchmark program: per layer RY on every qubit, a CNOT chain and RZ on every qubit."""
+    """A benchmark program: per layer RY on every qubit, a CNOT chain and RZ on every qubit.
+
+    >>> [op.kind for op in layered_program(2, 1)]
+    ['dense', 'dense', 'flip', 'diagonal', 'diagonal']
+    """
     from .ops import gate_op
 
     g = torch.Generator().manual_seed(seed)
