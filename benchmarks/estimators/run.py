@@ -191,7 +191,8 @@ def print_tables(results: list[dict]) -> None:
     print("| Hamiltonian | state | shots | " + " | ".join(METHODS) + " |")
     print("|---" * (len(METHODS) + 3) + "|")
     for r, state, shots, grid in rows:
-        print(f"| {r['label']} | {state} | {shots} | " + " | ".join(f"{1e3 * grid[m]['rmse']:.3g}" for m in METHODS) + " |")
+        cells = " | ".join(f"{1e3 * grid[m]['rmse']:.3g}" for m in METHODS)
+        print(f"| {r['label']} | {state} | {shots} | {cells} |")
     for r, state, shots, grid in rows:
         if shots == max(r["empirical"][state]):
             print(f"| {r['label']} | {state} | post us/shot | "

@@ -37,9 +37,9 @@ def optimise(diagram: dd.Diagram, codes: np.ndarray, coeffs: np.ndarray, *, iter
         history.append(cost)
         if len(history) > 1 and history[-2] - cost <= rtol * cost:
             break
-        diagram = diagram.with_probs(
-            [(1 - damping) * layer.prob + damping * dd.normalise(layer, load) for layer, load in zip(diagram.layers, loads)]
-        )
+        targets = [dd.normalise(layer, load) for layer, load in zip(diagram.layers, loads)]
+        diagram = diagram.with_probs([(1 - damping) * layer.prob + damping * target
+                                      for layer, target in zip(diagram.layers, targets)])
     return diagram, history
 
 

@@ -25,7 +25,9 @@ from .terms import I, Z, PauliTerms
 Strategy = Literal["largest-degree-first", "sorted-insertion"]
 
 
-def qwc_partition(terms: PauliTerms, strategy: Strategy = "largest-degree-first") -> tuple[np.ndarray, list[np.ndarray]]:
+def qwc_partition(
+    terms: PauliTerms, strategy: Strategy = "largest-degree-first"
+) -> tuple[np.ndarray, list[np.ndarray]]:
     """QWC groups of ``terms``: merged strings ``(G, n)`` (I where no member acts) and the
     member indices of each group."""
     from ..operators import PauliSum

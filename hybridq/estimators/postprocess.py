@@ -136,7 +136,9 @@ def term_sums(terms: PauliTerms, shots: Shots) -> tuple[np.ndarray, np.ndarray]:
     return hits, sums
 
 
-def shot_sums(terms: PauliTerms, shots: Shots, signed: np.ndarray, unsigned: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def shot_sums(
+    terms: PauliTerms, shots: Shots, signed: np.ndarray, unsigned: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Per distinct row: ``sum_{Q covered} signed_Q mu(P, Q)`` and ``sum_{Q covered} unsigned_Q``."""
     out_signed = np.zeros(len(shots.x))
     out_unsigned = np.zeros(len(shots.x))

@@ -59,8 +59,8 @@ def pack_codes(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     xbits = (codes == X) | (codes == Y)
     zbits = (codes == Y) | (codes == Z)
     dt = mask_dtype(n)
-    x = np.bitwise_or.reduce(np.where(xbits, weights, np.uint64(0)), axis=-1) if n else np.zeros(codes.shape[:-1], np.uint64)
-    z = np.bitwise_or.reduce(np.where(zbits, weights, np.uint64(0)), axis=-1) if n else np.zeros(codes.shape[:-1], np.uint64)
+    x = np.where(xbits, weights, np.uint64(0)).sum(axis=-1, dtype=np.uint64)  # distinct bits: sum = or
+    z = np.where(zbits, weights, np.uint64(0)).sum(axis=-1, dtype=np.uint64)
     return x.astype(dt), z.astype(dt)
 
 
