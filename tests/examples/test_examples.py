@@ -127,11 +127,32 @@ def _check_qvf_image_fit(r: dict) -> None:
     assert 0 < r["quantum_parameters"] < r["parameters"]
 
 
+def _check_h2o_estimation(r: dict) -> None:
+    m = r["methods"]
+    assert set(m) == {"shadows", "LBCS", "adaptive", "derandomized", "DD", "derandomized DD", "grouping"}
+    assert m["DD"]["variance"] < m["LBCS"]["variance"] < m["shadows"]["variance"]
+    assert m["derandomized DD"]["variance"] < m["derandomized"]["variance"] < m["grouping"]["variance"]
+    assert m["adaptive"]["left_out_terms"] > 0  # its pool of bases misses terms: not a candidate for the best
+    complete = {k: v["shots_to_accuracy"] for k, v in m.items() if v["left_out_terms"] == 0}
+    assert set(complete) == set(m) - {"adaptive"} and r["best"] == min(complete, key=complete.get)
+    for name in ("derandomized", "derandomized DD", "grouping"):  # measured errors follow the analytic variance
+        measured = r["measured"][name]
+        for shots, error, stderr in zip(measured["shots"], measured["errors"], measured["stderrs"]):
+            analytic = math.sqrt(m[name]["variance"] / shots)
+            assert error < 4 * analytic
+            if shots >= 10_000:
+                assert stderr == pytest.approx(analytic, rel=0.15)
+    est = r["estimate"]
+    assert est["shots"] >= complete[r["best"]] and est["stderr"] < 1.05 * 1.6e-3  # chemical accuracy
+    assert abs(est["value"] - r["exact"]) < 3 * est["stderr"] and est["error"] == est["value"] - r["exact"]
+
+
 CHECKS = {
     "quickstart.ipynb": _check_quickstart,
     "hybrid_classifier.ipynb": _check_hybrid_classifier,
     "hamiltonian_embedding_digits.ipynb": _check_hamiltonian_embedding_digits,
     "qvf_image_fit.ipynb": _check_qvf_image_fit,
+    "h2o_estimation.ipynb": _check_h2o_estimation,
 }
 
 
