@@ -13,6 +13,7 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -147,12 +148,31 @@ def _check_h2o_estimation(r: dict) -> None:
     assert abs(est["value"] - r["exact"]) < 3 * est["stderr"] and est["error"] == est["value"] - r["exact"]
 
 
+def _check_fake_ibm_device(r: dict) -> None:
+    fake = "fake:FakeManilaV2"
+    assert r["ghz_fraction"]["local"] == r["ghz_fraction"]["aer"] == 1.0 and 0.7 < r["ghz_fraction"][fake] < 0.99
+    exact = np.array(r["exact_z"])
+    sigma = np.sqrt((1 - exact**2) / r["shots"]) + 1e-3  # shot noise of each <Z>
+    local, aer, noisy = (np.array(r["z_values"][k]) for k in ("local", "aer", fake))
+    assert (abs(local - exact) < 4.5 * sigma).all() and (abs(aer - exact) < 4.5 * sigma).all()
+    assert (abs(aer - local) < 4.5 * math.sqrt(2) * sigma).all()  # Aer and local agree within shot noise
+    assert (abs(noisy - exact) < 0.2).all() and r["shrink"][fake] > 0.03 > abs(r["shrink"]["aer"])  # noise: towards 0
+    assert r["accuracy"]["exact"] > 0.85 and all(a > r["accuracy"]["exact"] - 0.1 for a in r["accuracy"].values())
+    e, exact_energy = r["energies"], r["exact_energy"]
+    assert r["vqe_energy"] == pytest.approx(exact_energy, abs=1e-6)  # the one-parameter ansatz reaches the ground state
+    for name in ("local", "aer"):
+        assert abs(e[name]["value"] - exact_energy) < 3 * e[name]["stderr"]
+    assert abs(e["aer"]["value"] - e["local"]["value"]) < 3 * math.hypot(e["aer"]["stderr"], e["local"]["stderr"])
+    assert 3 * e[fake]["stderr"] < e[fake]["value"] - exact_energy < 0.4  # the device's noise raises the energy
+
+
 CHECKS = {
     "quickstart.ipynb": _check_quickstart,
     "hybrid_classifier.ipynb": _check_hybrid_classifier,
     "hamiltonian_embedding_digits.ipynb": _check_hamiltonian_embedding_digits,
     "qvf_image_fit.ipynb": _check_qvf_image_fit,
     "h2o_estimation.ipynb": _check_h2o_estimation,
+    "fake_ibm_device.ipynb": _check_fake_ibm_device,
 }
 
 
