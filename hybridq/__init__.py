@@ -10,7 +10,7 @@ tensor([[0.5000, 0.0000, 0.0000, 0.5000]])
 tensor([1.5000])
 """
 
-from . import errors, nn, sim
+from . import errors, estimators, nn, sim
 from .circuits import Circuit, Input, Weight, ansatz, simulate
 from .nn import observables as paulis
 from .operators import PauliString, PauliSum
@@ -18,6 +18,6 @@ from .operators import PauliString, PauliSum
 __version__ = "0.1.0"
 
 __all__ = [
-    "Circuit", "Input", "PauliString", "PauliSum", "Weight", "ansatz", "errors", "nn", "paulis", "sim", "simulate",
+    "Circuit", "Input", "PauliString", "PauliSum", "Weight", "ansatz", "errors", "estimators", "nn", "paulis", "sim", "simulate",
     "__version__",
 ]

@@ -183,7 +183,7 @@ class Backend(ABC):
         return out
 
     def measure_function(self, circuit: Source | None = None) -> Callable[..., np.ndarray]:
-        """A measurement function for :meth:`hybridq.estimators.Estimator.run`'s ``backend``.
+        """A measurement function for :meth:`hybridq.estimators.base.Estimator.run`'s ``backend``.
 
         The function is ``(state, bases, generator) -> (S, n)`` outcome bits (0 for +1). It
         measures ``circuit`` if given, else its ``state`` argument (a circuit or a state

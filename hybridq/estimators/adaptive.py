@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import ScheduleEstimator, Seed, as_rng
-from .progress import progress
+from ..progress import progress
 
 CHUNK_ELEMENTS = 1 << 21
 

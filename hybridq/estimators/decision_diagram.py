@@ -23,7 +23,7 @@ import numpy as np
 from . import diagram as dd
 from .base import EstimatorKind, ImportanceEstimator, Seed, as_rng
 from .grouping import Strategy, qwc_partition
-from .progress import progress
+from ..progress import progress
 
 
 def optimise(diagram: dd.Diagram, codes: np.ndarray, coeffs: np.ndarray, *, iterations: int, damping: float,

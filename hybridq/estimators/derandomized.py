@@ -23,7 +23,7 @@ import numpy as np
 from . import diagram as dd
 from .base import ScheduleEstimator, Seed
 from .decision_diagram import DecisionDiagram
-from .progress import progress
+from ..progress import progress
 from .terms import PauliTerms
 
 

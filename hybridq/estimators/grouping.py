@@ -49,7 +49,7 @@ class Grouping(ScheduleEstimator):
             Defaults to largest degree first.
 
     Attributes:
-        schedule: ``(G, n)`` group bases (Z on qubits no member acts on), after :meth:`fit`.
+        schedule: ``(G, n)`` group bases (Z on qubits no member acts on), after :meth:`~hybridq.estimators.base.Estimator.fit`.
         fractions: ``(G,)`` share of the shots of each group.
     """
 

@@ -77,8 +77,8 @@ class LocallyBiasedShadows(ImportanceEstimator):
         max_iter: keyword-only; iteration cap. Defaults to 2000.
 
     Attributes:
-        beta: ``(n, 3)`` probabilities of X, Y, Z per qubit (after :meth:`fit`).
-        iterations: fixed-point iterations used by the last :meth:`fit`.
+        beta: ``(n, 3)`` probabilities of X, Y, Z per qubit (after :meth:`~hybridq.estimators.base.Estimator.fit`).
+        iterations: fixed-point iterations used by the last :meth:`~hybridq.estimators.base.Estimator.fit`.
     """
 
     def __init__(self, hamiltonian, *, batches: int = 1, estimator: EstimatorKind = "importance", damping: float = 0.5,
