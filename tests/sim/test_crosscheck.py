@@ -25,7 +25,7 @@ from hybridq.circuits.interop import (bind_parameters, from_cirq, from_pennylane
 from hybridq.qubit_order import bit_reversal_permutation, to_qiskit_label
 from hybridq.sim import GATES
 
-DATA = Path("/work/shared/data")
+DATA = Path(hq.__file__).parent / "operators" / "data"  # the shipped copies of shared/data
 WEIGHTS = ("a", "b", "c")
 N_INPUTS = 3
 
@@ -311,7 +311,7 @@ def test_molecular_expectation_matches_qiskit(name):
 
     from hybridq.operators import PauliSum
 
-    path = DATA / f"{name}.json"
+    path = DATA / f"{name}_jw.json"
     terms = json.loads(path.read_text())["terms"]
     reference = SparsePauliOp([to_qiskit_label(label) for label, _ in terms], [c for _, c in terms])
     hamiltonian = PauliSum.from_file(path)
