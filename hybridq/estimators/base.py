@@ -135,28 +135,44 @@ class Estimator(ABC):
         """Shots needed for a standard error of ``accuracy`` Hartree on ``state``."""
         return shots_to_accuracy(self.variance(state), accuracy)
 
-    def run(self, state, shots: int, *, backend: str | Measure = "local", seed: Seed = None) -> EstimateResult:
+    def run(self, state, shots: int, *, backend="local", seed: Seed = None) -> EstimateResult:
         """Propose bases, measure ``state`` in them and estimate ``<H>``.
 
         Args:
-            state: state vector ``(2**n,)`` or ``(1, 2**n)``.
+            state: a state vector ``(2**n,)`` or ``(1, 2**n)``, or a bound
+                :class:`~hybridq.circuits.Circuit` that prepares it.
             shots: number of shots.
-            backend: ``"local"`` (the hybridq simulator, :func:`measure_bases`) or a function
-                with the same signature ``(state, bases, generator) -> outcomes``.
+            backend: ``"local"`` (the hybridq simulator, :func:`measure_bases`), a backend or
+                backend name (:func:`hybridq.backends.get_backend`, e.g. ``"aer"``,
+                ``"fake:FakeManilaV2"``), or a function ``(state, bases, generator) -> outcomes``.
             seed: seed for bases and outcomes (same seed -> same result).
 
         Raises:
             ShapeError: the state's qubit count differs from the Hamiltonian's.
         """
-        as_state(state, self.n_qubits)  # validates the qubit count before any work
-        if backend == "local":
-            backend = measure_bases
-        elif not callable(backend):
-            raise ValueError(f"backend must be 'local' or a measure function, got {backend!r}")
+        from ..circuits import Circuit
+
+        if isinstance(state, Circuit):
+            if state.n_qubits != self.n_qubits:
+                raise ShapeError(f"the circuit has {state.n_qubits} qubits but the Hamiltonian has {self.n_qubits}")
+        else:
+            as_state(state, self.n_qubits)  # validates the qubit count before any work
+        if isinstance(backend, str) and backend == "local":
+            if isinstance(state, Circuit):
+                from ..circuits import simulate
+
+                state = simulate(state, dtype=torch.complex128)
+            measure = measure_bases
+        elif callable(backend) and not hasattr(backend, "measure_function"):
+            measure = backend
+        else:
+            from ..backends import get_backend
+
+            measure = (backend if hasattr(backend, "measure_function") else get_backend(backend)).measure_function()
         rng = as_rng(seed)
         generator = torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
         bases = self.bases(shots, rng)
-        return self.estimate(bases, backend(state, bases, generator))
+        return self.estimate(bases, measure(state, bases, generator))
 
     def _shots(self, bases, outcomes) -> Shots:
         bases = np.asarray(bases)
