@@ -38,11 +38,9 @@ def _as_batch(state) -> torch.Tensor:
 
 def _block_rotations(rotations: torch.Tensor, codes: np.ndarray) -> torch.Tensor:
     """Per-row Kronecker product of the single-qubit rotations for ``codes`` ``(B, k)``."""
-    out = rotations[torch.as_tensor(codes[:, 0], dtype=torch.long)]
-    for col in range(1, codes.shape[1]):
-        nxt = rotations[torch.as_tensor(codes[:, col], dtype=torch.long)]
-        out = torch.einsum("bij,bkl->bikjl", out, nxt).reshape(len(codes), 2 * out.shape[1], -1)
-    return out
+    from ..sim.kernels import kron_matrices
+
+    return kron_matrices(rotations[torch.as_tensor(codes, dtype=torch.long)])
 
 
 def measure_bases(state, bases, generator: torch.Generator | None = None) -> np.ndarray:
