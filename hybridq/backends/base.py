@@ -35,7 +35,8 @@ import numpy as np
 import torch
 
 from ..circuits.circuit import Circuit
-from ..errors import ParameterError, QubitIndexError, ShapeError
+from ..errors import ParameterError, ShapeError
+from ..sim.measure import bits_to_index, parity_signs
 from .jobs import BackendError, Job, JobStore, SubmitPolicy, TransientBackendError, digest, run_jobs
 
 I, X, Y, Z = 0, 1, 2, 3
@@ -147,7 +148,7 @@ class Backend(ABC):
             raise ShapeError(f"the observable acts on {n} qubits; the circuits have {sorted({c.n_qubits for c in circs})}")
         groups = observable.qwc_groups()
         rotated = [with_basis(c, g.basis) for c in circs for g in groups]
-        support = _pack(np.asarray(observable.x) | np.asarray(observable.z))
+        support = bits_to_index(np.asarray(observable.x) | np.asarray(observable.z))
         out = np.empty((len(circs), len(support)))
         if shots is None:
             probs = self.probabilities(rotated).reshape(len(circs), len(groups), -1)
@@ -305,21 +306,3 @@ def index_bits(indices: np.ndarray, n_qubits: int) -> np.ndarray:
     """Outcome indices ``(S,)`` -> bits ``(S, n)`` uint8, column 0 = qubit 0 (most significant)."""
     shifts = np.arange(n_qubits - 1, -1, -1, dtype=np.int64)
     return ((np.asarray(indices, dtype=np.int64)[:, None] >> shifts) & 1).astype(np.uint8)
-
-
-def parity_signs(indices: np.ndarray, masks: np.ndarray) -> np.ndarray:
-    """``(-1)**popcount(index & mask)``: float64 ``(len(indices), len(masks))``."""
-    both = np.asarray(indices, dtype=np.int64)[:, None] & np.asarray(masks, dtype=np.int64)[None, :]
-    parity = np.zeros(both.shape, dtype=np.int64)
-    while both.any():
-        parity ^= both & 1
-        both >>= 1
-    return 1.0 - 2.0 * parity
-
-
-def _pack(bits: np.ndarray) -> np.ndarray:
-    """Bool ``(T, n)`` (column 0 = qubit 0) -> int64 masks with qubit 0 the most significant bit."""
-    n = bits.shape[1]
-    if n > 62:
-        raise QubitIndexError(f"at most 62 qubits can be measured, got {n}")
-    return bits.astype(np.int64) @ (1 << np.arange(n - 1, -1, -1, dtype=np.int64))

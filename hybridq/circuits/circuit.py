@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import NotUnitaryError, QubitIndexError, ShapeError
 from ..sim.gates import GATES, resolve
+from ..sim.ops import check_wires
 from .expr import Expr, Param, as_expr
 
 #: Gates whose inverse is another named gate with the same angles (or none).
@@ -107,12 +108,7 @@ class Circuit:
 
     def append(self, op: Operation) -> Circuit:
         """Append an :class:`Operation` after checking its qubits."""
-        wires = op.wires
-        bad = [q for q in wires if not 0 <= q < self.n_qubits]
-        if bad:
-            raise QubitIndexError(f"qubit(s) {bad} out of range for a {self.n_qubits}-qubit circuit (0..{self.n_qubits - 1})")
-        if len(set(wires)) != len(wires):
-            raise QubitIndexError(f"{op.name} uses a qubit twice: controls {list(op.controls)}, targets {list(op.qubits)}")
+        check_wires(op.qubits, op.controls, self.n_qubits)
         if op.name not in GATES and op.name not in CUSTOM:
             resolve(op.name)  # raises UnknownGateError with the list of gates
         self.ops.append(op)

@@ -125,6 +125,7 @@ def string_expectations(codes: np.ndarray, state: torch.Tensor) -> np.ndarray:
     without computing them (Hartree-Fock states need only the diagonal strings).
     """
     from ..sim import expval_terms
+    from ..sim.measure import bits_to_index
 
     xb = (codes == 1) | (codes == 2)
     zb = (codes == 2) | (codes == 3)
@@ -132,10 +133,8 @@ def string_expectations(codes: np.ndarray, state: torch.Tensor) -> np.ndarray:
     todo = np.ones(len(codes), dtype=bool)
     support = torch.nonzero(state[0].abs() > 0).reshape(-1).numpy()
     if len(support) <= SPARSE_SUPPORT:
-        n = codes.shape[1]
-        weights = np.left_shift(1, np.arange(n - 1, -1, -1, dtype=np.int64))
         reachable = np.unique(support[:, None] ^ support[None, :])
-        todo = np.isin(xb.astype(np.int64) @ weights, reachable)
+        todo = np.isin(bits_to_index(xb), reachable)
     if todo.any():
         op = SimpleNamespace(n_qubits=codes.shape[1], x=xb[todo], z=zb[todo], coeffs=np.ones(int(todo.sum())))
         out[todo] = expval_terms(state, op)[0].numpy()

@@ -28,6 +28,7 @@ from ..circuits.expr import Expr, Product, Sum, Weight
 from ..errors import NotHermitianError, ParameterError, ShapeError
 from ..operators import PauliSum
 from ..sim import expval_terms, probabilities
+from ..sim.measure import z_sign_table
 from .observables import Z_each
 
 Output = Literal["expval", "probs", "state"]
@@ -115,7 +116,7 @@ class QuantumLayer(nn.Module):
             self.observable, readout = _readout(observables, circuit.n_qubits)
             self.register_buffer("readout", readout.to(device=device, dtype=self.weight.dtype), persistent=False)
             diagonal = not self.observable.x.any() and circuit.n_qubits <= _DIAGONAL_MAX_QUBITS
-            signs = _z_signs(self.observable.z) @ readout if diagonal else None
+            signs = z_sign_table(self.observable.z) @ readout if diagonal else None
             self.register_buffer("diagonal_readout", None if signs is None else signs.to(device=device, dtype=self.weight.dtype),
                                  persistent=False)
         self.reset_parameters()
@@ -199,14 +200,6 @@ _DIAGONAL_MAX_QUBITS = 14
 @torch.compiler.disable
 def _expval_terms(state: Tensor, observable: PauliSum) -> Tensor:
     return expval_terms(state, observable)
-
-
-def _z_signs(z: np.ndarray) -> Tensor:
-    """``(-1)**popcount(i & z_t)`` as a ``(2**n, T)`` table (qubit 0 = most significant bit)."""
-    n = z.shape[1]
-    bits = (torch.arange(2**n).unsqueeze(1) >> torch.arange(n - 1, -1, -1)) & 1  # (2**n, n)
-    parity = (bits.to(torch.float64) @ torch.tensor(z, dtype=torch.float64).T) % 2
-    return 1 - 2 * parity
 
 
 def _complex(dtype: torch.dtype) -> torch.dtype:

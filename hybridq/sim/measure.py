@@ -112,11 +112,24 @@ def expval_z(state: Tensor, qubits: Sequence[int] | None = None) -> Tensor:
     return p @ _z_signs(n, tuple(qubits), p.dtype, p.device)
 
 
+def z_sign_table(z: np.ndarray, *, dtype: torch.dtype = torch.float64, device=None) -> Tensor:
+    """``(-1)**popcount(i & z_t)`` for every basis index ``i``: shape ``(2**n, T)``.
+
+    ``z`` is a bool ``(T, n)`` array of Z masks (column 0 = qubit 0 = most significant bit).
+
+    >>> z_sign_table(np.array([[True, False]])).flatten().tolist()
+    [1.0, 1.0, -1.0, -1.0]
+    """
+    z = np.asarray(z, dtype=bool)
+    n = z.shape[1]
+    bits = (torch.arange(2**n, device=device).unsqueeze(1) >> torch.arange(n - 1, -1, -1, device=device)) & 1
+    parity = (bits.to(torch.float64) @ torch.as_tensor(z, dtype=torch.float64, device=device).T) % 2
+    return (1 - 2 * parity).to(dtype)
+
+
 @functools.lru_cache(maxsize=16)
 def _z_signs(n: int, qubits: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> Tensor:
-    index = torch.arange(2**n, device=device)
-    shifts = torch.tensor([n - 1 - q for q in qubits], device=device)
-    return (1 - 2 * ((index[:, None] >> shifts) & 1)).to(dtype)
+    return z_sign_table(np.eye(n, dtype=bool)[list(qubits)], dtype=dtype, device=device)
 
 
 @dataclass(frozen=True)
@@ -140,21 +153,30 @@ class _Plan:
 _PLANS: "weakref.WeakKeyDictionary[object, _Plan]" = weakref.WeakKeyDictionary()
 
 
-def _signs(indices: np.ndarray, masks: np.ndarray) -> np.ndarray:
-    """``(-1)^{popcount(i & m)}`` as a float table of shape (len(indices), len(masks))."""
-    both = indices[:, None] & masks[None, :]
+def parity_signs(indices: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """``(-1)**popcount(index & mask)``: float64 table of shape ``(len(indices), len(masks))``.
+
+    >>> parity_signs(np.arange(4), np.array([1, 3])).tolist()
+    [[1.0, 1.0], [-1.0, -1.0], [1.0, -1.0], [-1.0, 1.0]]
+    """
+    both = np.asarray(indices, dtype=np.int64)[:, None] & np.asarray(masks, dtype=np.int64)[None, :]
     parity = np.zeros(both.shape, dtype=np.int64)
     while both.any():
         parity ^= both & 1
-        both = both >> 1
+        both >>= 1
     return 1.0 - 2.0 * parity
 
+def bits_to_index(bits: np.ndarray) -> np.ndarray:
+    """Bool ``(T, n)`` bit rows (column 0 = qubit 0 = most significant bit) -> int64 indices.
 
-def _bits_to_int(bits: np.ndarray) -> np.ndarray:
-    """Bool array (T, n), column 0 = qubit 0 = most significant bit -> int64 indices."""
+    >>> bits_to_index(np.array([[True, False, True]])).tolist()
+    [5]
+    """
+    bits = np.asarray(bits, dtype=bool)
     n = bits.shape[1]
-    weights = (1 << np.arange(n - 1, -1, -1, dtype=np.int64))
-    return (bits.astype(np.int64) * weights).sum(axis=1)
+    if n > 62:
+        raise QubitIndexError(f"at most 62 qubits fit an int64 index, got {n}")
+    return bits.astype(np.int64) @ (1 << np.arange(n - 1, -1, -1, dtype=np.int64))
 
 
 def _plan(observable) -> _Plan:
@@ -167,7 +189,7 @@ def _plan(observable) -> _Plan:
     n = int(observable.n_qubits)
     if x.shape != z.shape or x.ndim != 2 or x.shape[1] != n:
         raise ShapeError(f"observable masks must have shape (T, {n}), got x {x.shape} and z {z.shape}")
-    xi, zi = _bits_to_int(x), _bits_to_int(z)
+    xi, zi = bits_to_index(x), bits_to_index(z)
     n_y = (x & z).sum(axis=1)
     low = n // 2
     lo_mask = (1 << low) - 1
@@ -181,9 +203,9 @@ def _plan(observable) -> _Plan:
             _Group(
                 x=int(xm),
                 terms=torch.as_tensor(terms),
-                lo_patterns=torch.as_tensor(_signs(np.arange(1 << low), patterns)),
+                lo_patterns=torch.as_tensor(parity_signs(np.arange(1 << low), patterns)),
                 lo_index=torch.as_tensor(lo_index.reshape(-1)),
-                hi_signs=torch.as_tensor(_signs(np.arange(1 << (n - low)), zi[terms] >> low)),
+                hi_signs=torch.as_tensor(parity_signs(np.arange(1 << (n - low)), zi[terms] >> low)),
                 phase=torch.as_tensor(phase),
             )
         )

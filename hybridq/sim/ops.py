@@ -51,7 +51,7 @@ def check_qubits(qubits: Sequence[int], n_qubits: int, what: str = "qubit") -> t
             raise QubitIndexError(f"{what} indices must be integers, got {q!r}")
         q = int(q)
         if not 0 <= q < n_qubits:
-            raise QubitIndexError(f"{what} index {q} out of range for a {n_qubits}-qubit state (0..{n_qubits - 1})")
+            raise QubitIndexError(f"{what} index {q} out of range for {n_qubits} qubit(s) (valid: 0..{n_qubits - 1})")
         out.append(q)
     if len(set(out)) != len(out):
         raise QubitIndexError(f"repeated {what} in {list(out)}")
