@@ -26,15 +26,14 @@ angles are not affine in that sense (e.g. products of two weights) use the gate-
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import torch
 
 from ..sim import ops as simops
-from ..sim.fusion import _kron_op, _permutation_op
+from ..sim.fusion import Step, _kron_op, _permutation_op, plan
 from ..sim.gates import GATES
 from ..sim.program import Op
 from .circuit import Circuit, Operation
-from .expr import Const, Expr, Input, Product, Sum, Weight, as_expr
+from .expr import Const, Input, Product, Sum, Weight, as_expr
 
 Tensor = torch.Tensor
 Monomial = tuple[float, str | None, int | None]  # coefficient, weight name, input column
@@ -74,15 +73,13 @@ def _monomials(expr) -> list[Monomial] | None:
     return None
 
 
-@dataclass(frozen=True)
-class _Step:
-    """One op of the compiled program: a kron layer, a permutation run, or a single operation."""
-
-    kind: str  # "kron", "permutation" or "single"
-    chains: tuple[tuple[int, tuple[int, ...]], ...] = ()  # kron: (qubit, one-qubit slots in time order)
-    run: tuple[Operation, ...] = ()  # permutation: flips and swaps
-    op: Operation | None = None  # single
-    slots: tuple[int, ...] = ()  # single: its angle slots
+def _classify(op: Operation) -> tuple[str, int | None]:
+    spec = GATES.get(op.name)
+    if spec is not None and spec.n_qubits == 1 and not op.controls:
+        return "one_qubit", op.qubits[0]
+    if spec is not None and spec.kind in ("flip", "swap"):
+        return "permutation", None
+    return "other", None
 
 
 class CompiledCircuit:
@@ -91,60 +88,24 @@ class CompiledCircuit:
     def __init__(self, circuit: Circuit):
         self.n_qubits = circuit.n_qubits
         self.signature = tuple(map(id, circuit.ops))
+        self.operations = tuple(circuit.ops)
         monomials: list[tuple[int, float, str | None, int | None]] = []
         self.slot_ops: list[Operation] = []  # one slot per parametric angle, plus fixed one-qubit gates
-        steps: list[_Step] = []
-        pending: dict[int, list[int]] = {}
-        run: list[Operation] = []
-        run_wires: set[int] = set()
+        self.op_slots: list[tuple[int, ...]] = []  # each operation's slots (consecutive)
         self.ok = True
-
-        def flush_pending():
-            if pending:
-                steps.append(_Step("kron", chains=tuple((q, tuple(s)) for q, s in sorted(pending.items()))))
-                pending.clear()
-
-        def flush_run():
-            if len(run) > 1:
-                steps.append(_Step("permutation", run=tuple(run)))
-            elif run:
-                steps.append(_Step("single", op=run[0]))
-            run.clear()
-            run_wires.clear()
-
         for op in circuit.ops:
-            slots = []
-            for p in op.params:
-                terms = _monomials(p)
-                if terms is None:
-                    self.ok = False
-                    return
-                slot = len(self.slot_ops)
-                self.slot_ops.append(op)
-                slots.append(slot)
-                monomials += [(slot, c, w, i) for c, w, i in terms]
+            terms = [_monomials(p) for p in op.params]
+            if any(t is None for t in terms):
+                self.ok = False
+                return
             spec = GATES.get(op.name)
-            wires = set(op.wires)
-            one_qubit = spec is not None and spec.n_qubits == 1 and not op.controls
-            if one_qubit:
-                if wires & run_wires:
-                    flush_run()
-                if not slots:  # fixed gate: a slot without monomials
-                    slots = [len(self.slot_ops)]
-                    self.slot_ops.append(op)
-                pending.setdefault(op.qubits[0], []).append(slots[0])
-            elif spec is not None and spec.kind in ("flip", "swap"):
-                if wires & set(pending):
-                    flush_pending()
-                run.append(op)
-                run_wires |= wires
-            else:
-                flush_run()
-                flush_pending()
-                steps.append(_Step("single", op=op, slots=tuple(slots)))
-        flush_run()
-        flush_pending()
-        self.steps = steps
+            fixed_one_qubit = not op.params and spec is not None and spec.n_qubits == 1 and not op.controls
+            first = len(self.slot_ops)
+            for _ in range(max(len(op.params), int(fixed_one_qubit))):  # a fixed gate: a slot without monomials
+                self.slot_ops.append(op)
+            self.op_slots.append(tuple(range(first, len(self.slot_ops))))
+            monomials += [(first + k, c, w, i) for k, part in enumerate(terms) for c, w, i in part]
+        self.steps = plan(self.operations, _classify, lambda op: set(op.wires))
         self.n_slots = len(self.slot_ops)
         names = circuit.weight_names
         self._mono_slot = torch.tensor([m[0] for m in monomials], dtype=torch.long)
@@ -154,10 +115,11 @@ class CompiledCircuit:
         self._mono_input = torch.tensor([m[3] if m[3] is not None else -1 for m in monomials], dtype=torch.long)
         # one-qubit slots grouped by gate name, for one builder call per name
         self._by_name: dict[str, list[int]] = {}
-        for step in steps:
+        for step in self.steps:
             for _, chain in step.chains:
-                for s in chain:
-                    self._by_name.setdefault(self.slot_ops[s].name, []).append(s)
+                for i in chain:
+                    slot = self.op_slots[i][0]
+                    self._by_name.setdefault(self.slot_ops[slot].name, []).append(slot)
 
     @classmethod
     def of(cls, circuit: Circuit) -> CompiledCircuit:
@@ -195,7 +157,7 @@ class CompiledCircuit:
                 out.append(self._kron(step, mats))
             elif step.kind == "permutation":
                 run = [simops.gate_op(op.name, op.qubits, (), n_qubits=self.n_qubits, controls=op.controls,
-                                      dtype=dtype, device=device) for op in step.run]
+                                      dtype=dtype, device=device) for op in map(self.operations.__getitem__, step.items)]
                 out.append(_permutation_op(run, self.n_qubits, device))
             else:
                 out.append(self._single(step, theta, batch, dtype, device))
@@ -219,26 +181,27 @@ class CompiledCircuit:
             mats = mats.index_copy(1, index, data.expand(theta.shape[0], len(slots), 2, 2).to(dtype))
         return mats
 
-    def _kron(self, step: _Step, mats: Tensor) -> Op:
+    def _kron(self, step: Step, mats: Tensor) -> Op:
         qubits = [q for q, _ in step.chains]
         length = max(len(chain) for _, chain in step.chains)
         index = torch.full((len(qubits), length), self.n_slots, dtype=torch.long)
         for row, (_, chain) in enumerate(step.chains):
-            index[row, : len(chain)] = torch.tensor(chain)
+            index[row, : len(chain)] = torch.tensor([self.op_slots[i][0] for i in chain])
         factors = mats[:, index.to(mats.device)]  # (B', Q, length, 2, 2)
         product = factors[:, :, 0]
         for j in range(1, length):
             product = factors[:, :, j] @ product
-        real = all(GATES[self.slot_ops[s].name].real for _, chain in step.chains for s in chain)
+        real = all(GATES[self.operations[i].name].real for _, chain in step.chains for i in chain)
         if product.shape[0] == 1:
             product = product[0]
         if len(qubits) == 1:
             return Op("dense", (qubits[0],), data=product[..., 0, :, :], real=real)
         return _kron_op({q: (product[..., i, :, :], real) for i, q in enumerate(qubits)})
 
-    def _single(self, step: _Step, theta: Tensor, batch: int, dtype: torch.dtype, device) -> Op:
-        op = step.op
-        params = [theta[:, s] if theta.shape[0] > 1 else theta[0, s] for s in step.slots]
+    def _single(self, step: Step, theta: Tensor, batch: int, dtype: torch.dtype, device) -> Op:
+        (i,) = step.items
+        op = self.operations[i]
+        params = [theta[:, s] if theta.shape[0] > 1 else theta[0, s] for s in self.op_slots[i]]
         common = dict(n_qubits=self.n_qubits, batch=batch, controls=op.controls, dtype=dtype, device=device)
         if op.name in ("Unitary", "Diagonal"):
             return simops.matrix_op(op.matrix, op.qubits, diagonal=op.name == "Diagonal", check_unitary=False, **common)

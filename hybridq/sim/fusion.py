@@ -21,7 +21,8 @@ Three rewrites, each exact:
 from __future__ import annotations
 
 import functools
-from typing import Sequence
+from dataclasses import dataclass
+from typing import Callable, Literal, Sequence
 
 import torch
 
@@ -111,6 +112,65 @@ def _composed_index(signature: tuple, n: int, device: str) -> tuple[Tensor, Tens
     return index.to(small), inverse.to(small)
 
 
+@dataclass(frozen=True)
+class Step:
+    """One op of a fused program, by position in the input sequence.
+
+    ``kind`` is ``"kron"`` (``chains``: each qubit's one-qubit items in time order),
+    ``"permutation"`` (``items``: a run of flips and swaps) or ``"single"`` (``items``: one item).
+    """
+
+    kind: Literal["kron", "permutation", "single"]
+    chains: tuple[tuple[int, tuple[int, ...]], ...] = ()
+    items: tuple[int, ...] = ()
+
+
+def plan(items: Sequence, classify: Callable[[object], tuple[str, int | None]],
+         wires: Callable[[object], set[int]]) -> list[Step]:
+    """The fusion plan shared by :func:`fuse` and :mod:`hybridq.circuits.compiled`.
+
+    ``classify(item)`` returns ``("one_qubit", qubit)``, ``("permutation", None)`` or
+    ``("other", None)``; ``wires(item)`` the qubits it touches. One-qubit items are deferred
+    per qubit (gates on disjoint qubits commute) and emitted as one ``"kron"`` step before the
+    first item that needs them; runs of permutation items become one ``"permutation"`` step.
+    """
+    steps: list[Step] = []
+    pending: dict[int, list[int]] = {}
+    run: list[int] = []
+    run_wires: set[int] = set()
+
+    def flush_pending():
+        if pending:
+            steps.append(Step("kron", chains=tuple((q, tuple(c)) for q, c in sorted(pending.items()))))
+            pending.clear()
+
+    def flush_run():
+        if run:
+            steps.append(Step("permutation" if len(run) > 1 else "single", items=tuple(run)))
+            run.clear()
+            run_wires.clear()
+
+    for index, item in enumerate(items):
+        kind, qubit = classify(item)
+        touched = wires(item)
+        if kind == "one_qubit":
+            if touched & run_wires:
+                flush_run()
+            pending.setdefault(qubit, []).append(index)
+        elif kind == "permutation":
+            if touched & set(pending):
+                flush_pending()  # commutes with the run so far: disjoint qubits
+            run.append(index)
+            run_wires |= touched
+        else:
+            flush_run()
+            flush_pending()
+            steps.append(Step("single", items=(index,)))
+    flush_run()
+    flush_pending()
+    return steps
+
+
 def fuse(ops: Sequence[Op], n_qubits: int, *, dtype: torch.dtype = torch.complex64, device=None) -> list[Op]:
     """Return an equivalent, shorter program (see the module docstring).
 
@@ -120,46 +180,28 @@ def fuse(ops: Sequence[Op], n_qubits: int, *, dtype: torch.dtype = torch.complex
         dtype: the state's dtype (for constant matrices).
         device: the state's device (for constant matrices and permutation indices).
     """
+    matrices = [_one_qubit_matrix(op, dtype, device) for op in ops]
+
+    def classify(i: int) -> tuple[str, int | None]:
+        op = ops[i]
+        if matrices[i] is not None:
+            return "one_qubit", op.qubits[0]
+        if op.kind in ("flip", "swap") and op.data is None:
+            return "permutation", None
+        return "other", None
+
     out: list[Op] = []
-    pending: dict[int, tuple[Tensor, bool]] = {}
-    run: list[Op] = []
-    run_wires: set[int] = set()
-
-    def flush_pending():
-        if pending:
+    for step in plan(range(len(ops)), classify, lambda i: set(ops[i].qubits) | set(ops[i].controls)):
+        if step.kind == "kron":
+            pending = {}
+            for q, chain in step.chains:
+                product = matrices[chain[0]]
+                for i in chain[1:]:
+                    product = matrices[i] @ product
+                pending[q] = (product, all(ops[i].real or ops[i].kind == "flip" for i in chain))
             out.append(_kron_op(pending))
-            pending.clear()
-
-    def flush_run():
-        if len(run) > 1 and n_qubits <= MAX_PERMUTATION_QUBITS:
-            out.append(_permutation_op(run, n_qubits, device))
+        elif step.kind == "permutation" and n_qubits <= MAX_PERMUTATION_QUBITS:
+            out.append(_permutation_op([ops[i] for i in step.items], n_qubits, device))
         else:
-            out.extend(run)
-        run.clear()
-        run_wires.clear()
-
-    for op in ops:
-        m = _one_qubit_matrix(op, dtype, device)
-        wires = set(op.qubits) | set(op.controls)
-        if m is not None:
-            if wires & run_wires:
-                flush_run()
-            q = op.qubits[0]
-            real = op.real or op.kind == "flip"
-            if q in pending:
-                prev, prev_real = pending[q]
-                pending[q] = (m @ prev, real and prev_real)
-            else:
-                pending[q] = (m, real)
-        elif op.kind in ("flip", "swap") and op.data is None:
-            if wires & set(pending):
-                flush_pending()  # commutes with the run so far: disjoint qubits
-            run.append(op)
-            run_wires |= wires
-        else:
-            flush_run()
-            flush_pending()
-            out.append(op)
-    flush_run()
-    flush_pending()
+            out.extend(ops[i] for i in step.items)
     return out
