@@ -12,12 +12,13 @@ tensor([1.5000])
 
 from . import errors, estimators, nn, sim
 from .circuits import Circuit, Input, Weight, ansatz, simulate
+from .cuda_graph import GraphedStep
 from .nn import observables as paulis
 from .operators import PauliString, PauliSum
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Circuit", "Input", "PauliString", "PauliSum", "Weight", "ansatz", "errors", "estimators", "nn", "paulis", "sim", "simulate",
+    "Circuit", "GraphedStep", "Input", "PauliString", "PauliSum", "Weight", "ansatz", "errors", "estimators", "nn", "paulis", "sim", "simulate",
     "__version__",
 ]

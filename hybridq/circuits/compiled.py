@@ -29,7 +29,7 @@ from __future__ import annotations
 import torch
 
 from ..sim import ops as simops
-from ..sim.fusion import Step, _kron_op, _permutation_op, plan
+from ..sim.fusion import Step, _kron_op, _one_qubit_matrix, _permutation_op, plan
 from ..sim.gates import GATES
 from ..sim.program import Op
 from .circuit import Circuit, Operation
@@ -82,6 +82,11 @@ def _classify(op: Operation) -> tuple[str, int | None]:
     return "other", None
 
 
+def _fixed_matrix(name: str, dtype: torch.dtype, device) -> Tensor:
+    """The ``2 x 2`` matrix of a one-qubit gate without parameters."""
+    return _one_qubit_matrix(simops.gate_op(name, (0,), n_qubits=1, dtype=dtype, device=device), dtype, device)
+
+
 class CompiledCircuit:
     """The cached, vectorised program of a :class:`Circuit` (see the module docstring)."""
 
@@ -108,18 +113,50 @@ class CompiledCircuit:
         self.steps = plan(self.operations, _classify, lambda op: set(op.wires))
         self.n_slots = len(self.slot_ops)
         names = circuit.weight_names
-        self._mono_slot = torch.tensor([m[0] for m in monomials], dtype=torch.long)
-        self._mono_coef = torch.tensor([m[1] for m in monomials], dtype=torch.float64)
-        self._mono_weight = torch.tensor([names.index(m[2]) if m[2] is not None else -1 for m in monomials],
-                                         dtype=torch.long)
-        self._mono_input = torch.tensor([m[3] if m[3] is not None else -1 for m in monomials], dtype=torch.long)
+        self._reads_inputs = any(m[3] is not None for m in monomials)
+        # index tensors, built once on the host and moved once per device (see _on)
+        self._host: dict[object, Tensor] = {
+            "mono_slot": torch.tensor([m[0] for m in monomials], dtype=torch.long),
+            "mono_coef": torch.tensor([m[1] for m in monomials], dtype=torch.float64),
+            "mono_weight": torch.tensor([names.index(m[2]) if m[2] is not None else -1 for m in monomials],
+                                        dtype=torch.long),
+            "mono_input": torch.tensor([m[3] if m[3] is not None else -1 for m in monomials], dtype=torch.long),
+        }
         # one-qubit slots grouped by gate name, for one builder call per name
         self._by_name: dict[str, list[int]] = {}
-        for step in self.steps:
-            for _, chain in step.chains:
+        for k, step in enumerate(self.steps):
+            if step.kind != "kron":
+                continue
+            length = max(len(chain) for _, chain in step.chains)
+            index = torch.full((len(step.chains), length), self.n_slots, dtype=torch.long)
+            for row, (_, chain) in enumerate(step.chains):
+                index[row, : len(chain)] = torch.tensor([self.op_slots[i][0] for i in chain])
                 for i in chain:
                     slot = self.op_slots[i][0]
                     self._by_name.setdefault(self.slot_ops[slot].name, []).append(slot)
+            self._host[("kron", k)] = index
+        for name, slots in self._by_name.items():
+            self._host[("slots", name)] = torch.tensor(slots, dtype=torch.long)
+        self._device_cache: dict[tuple, dict[object, Tensor]] = {}
+
+    def _on(self, device, dtype: torch.dtype) -> dict[object, Tensor]:
+        """The plan's index tensors, and its fixed gates' matrices in ``dtype``, on ``device``.
+
+        Made once per device and dtype: per call the plan makes no host-to-device copies and
+        no host synchronisation, so a step that simulates it can be captured as a CUDA graph.
+        """
+        device = torch.device(device)
+        cached = self._device_cache.get((device, dtype))
+        if cached is None:
+            cached = {k: v.to(device) for k, v in self._host.items()}
+            for name in self._by_name:
+                if GATES[name].n_params == 0 and (dtype.is_complex or GATES[name].real):
+                    cached[("matrix", name)] = _fixed_matrix(name, dtype, device)
+            for i, op in enumerate(self.operations):
+                if op.name in ("Unitary", "Diagonal"):
+                    cached[("user", i)] = torch.as_tensor(op.matrix, device=device)
+            self._device_cache[(device, dtype)] = cached
+        return cached
 
     @classmethod
     def of(cls, circuit: Circuit) -> CompiledCircuit:
@@ -135,35 +172,37 @@ class CompiledCircuit:
 
         ``weights`` is the flat weight vector in ``circuit.weight_names`` order.
         """
-        coef = self._mono_coef.to(device=device, dtype=rdt)
+        const = self._on(device, rdt)
+        coef = const["mono_coef"].to(rdt)
         w = torch.cat([weights.to(device=device, dtype=rdt), torch.ones(1, dtype=rdt, device=device)])
-        values = coef * w[self._mono_weight.to(device)]
-        if inputs is not None and bool((self._mono_input >= 0).any()):
+        values = coef * w[const["mono_weight"]]
+        if inputs is not None and self._reads_inputs:
             x = torch.cat([inputs.to(rdt), torch.ones(inputs.shape[0], 1, dtype=rdt, device=device)], dim=1)
-            values = values * x[:, self._mono_input.to(device)]
+            values = values * x[:, const["mono_input"]]
         else:
             values = values.unsqueeze(0)
         out = torch.zeros(values.shape[0], self.n_slots, dtype=rdt, device=device)
-        return out.index_add(1, self._mono_slot.to(device), values)
+        return out.index_add(1, const["mono_slot"], values)
 
     def ops(self, inputs: Tensor | None, weights: Tensor, *, batch: int, dtype: torch.dtype, device) -> list[Op]:
         """The fused simulator program for these inputs and the flat weight vector."""
         rdt = simops.real_dtype(dtype)
         theta = self.angles(inputs, weights, rdt, device)
-        mats = self._one_qubit_matrices(theta, dtype, device)
+        const = self._on(device, dtype)
+        mats = self._one_qubit_matrices(theta, const, dtype, device)
         out: list[Op] = []
-        for step in self.steps:
+        for k, step in enumerate(self.steps):
             if step.kind == "kron":
-                out.append(self._kron(step, mats))
+                out.append(self._kron(step, mats, const[("kron", k)]))
             elif step.kind == "permutation":
                 run = [simops.gate_op(op.name, op.qubits, (), n_qubits=self.n_qubits, controls=op.controls,
                                       dtype=dtype, device=device) for op in map(self.operations.__getitem__, step.items)]
                 out.append(_permutation_op(run, self.n_qubits, device))
             else:
-                out.append(self._single(step, theta, batch, dtype, device))
+                out.append(self._single(step, theta, const, batch, dtype, device))
         return out
 
-    def _one_qubit_matrices(self, theta: Tensor, dtype: torch.dtype, device) -> Tensor | None:
+    def _one_qubit_matrices(self, theta: Tensor, const: dict, dtype: torch.dtype, device) -> Tensor | None:
         """``(B', slots + 1, 2, 2)``: each one-qubit slot's matrix, and the identity last."""
         if not self._by_name:
             return None
@@ -171,25 +210,24 @@ class CompiledCircuit:
         mats[:, -1] = torch.eye(2, dtype=dtype, device=device)
         for name, slots in self._by_name.items():
             spec = GATES[name]
-            index = torch.tensor(slots, device=device)
-            params = [theta[:, index + j] for j in range(spec.n_params)]  # a gate's angle slots are consecutive
-            data = spec.build(params, dtype, device) if spec.builder is not None else None
-            if spec.kind == "flip":
-                data = torch.tensor([[0, 1], [1, 0]], dtype=dtype, device=device)
-            elif spec.kind == "diagonal":
-                data = torch.diag_embed(data)
+            index = const[("slots", name)]
+            if spec.n_params == 0:
+                data = const.get(("matrix", name))
+                if data is None:  # raises the error of a complex gate on a real dtype
+                    data = _fixed_matrix(name, dtype, device)
+            else:
+                params = [theta[:, index + j] for j in range(spec.n_params)]  # a gate's slots are consecutive
+                data = spec.build(params, dtype, device)
+                if spec.kind == "diagonal":
+                    data = torch.diag_embed(data)
             mats = mats.index_copy(1, index, data.expand(theta.shape[0], len(slots), 2, 2).to(dtype))
         return mats
 
-    def _kron(self, step: Step, mats: Tensor) -> Op:
+    def _kron(self, step: Step, mats: Tensor, index: Tensor) -> Op:
         qubits = [q for q, _ in step.chains]
-        length = max(len(chain) for _, chain in step.chains)
-        index = torch.full((len(qubits), length), self.n_slots, dtype=torch.long)
-        for row, (_, chain) in enumerate(step.chains):
-            index[row, : len(chain)] = torch.tensor([self.op_slots[i][0] for i in chain])
-        factors = mats[:, index.to(mats.device)]  # (B', Q, length, 2, 2)
+        factors = mats[:, index]  # (B', Q, length, 2, 2)
         product = factors[:, :, 0]
-        for j in range(1, length):
+        for j in range(1, index.shape[1]):
             product = factors[:, :, j] @ product
         real = all(GATES[self.operations[i].name].real for _, chain in step.chains for i in chain)
         if product.shape[0] == 1:
@@ -198,13 +236,13 @@ class CompiledCircuit:
             return Op("dense", (qubits[0],), data=product[..., 0, :, :], real=real)
         return _kron_op({q: (product[..., i, :, :], real) for i, q in enumerate(qubits)})
 
-    def _single(self, step: Step, theta: Tensor, batch: int, dtype: torch.dtype, device) -> Op:
+    def _single(self, step: Step, theta: Tensor, const: dict, batch: int, dtype: torch.dtype, device) -> Op:
         (i,) = step.items
         op = self.operations[i]
         params = [theta[:, s] if theta.shape[0] > 1 else theta[0, s] for s in self.op_slots[i]]
         common = dict(n_qubits=self.n_qubits, batch=batch, controls=op.controls, dtype=dtype, device=device)
         if op.name in ("Unitary", "Diagonal"):
-            return simops.matrix_op(op.matrix, op.qubits, diagonal=op.name == "Diagonal", check_unitary=False, **common)
+            return simops.matrix_op(const[("user", i)], op.qubits, diagonal=op.name == "Diagonal", check_unitary=False, **common)
         if op.name == "PauliRot":
             return simops.pauli_rotation_op(params[0], op.pauli, op.qubits, **common)
         return simops.gate_op(op.name, op.qubits, params, **common)

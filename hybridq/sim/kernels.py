@@ -174,7 +174,7 @@ def apply_pauli(state: Tensor, pauli: str, qubits: Sequence[int]) -> Tensor:
         for q in signs:
             shape = [1] * (n + 1)
             shape[1 + q] = 2
-            sign = sign * torch.tensor([1.0, -1.0], dtype=sign.dtype, device=sign.device).reshape(shape)
+            sign = sign * (1 - 2 * torch.arange(2, dtype=sign.dtype, device=sign.device)).reshape(shape)  # +1, -1
         psi = psi * sign
         # Y|b> = i(-1)^b |1-b>; the sign above was taken on the output bit 1-b, so flip it back
         phase *= (-1) ** sum(1 for p in pauli if p == "Y")

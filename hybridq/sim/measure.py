@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import warnings
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
@@ -123,7 +123,7 @@ def z_sign_table(z: np.ndarray, *, dtype: torch.dtype = torch.float64, device=No
     z = np.asarray(z, dtype=bool)
     n = z.shape[1]
     bits = (torch.arange(2**n, device=device).unsqueeze(1) >> torch.arange(n - 1, -1, -1, device=device)) & 1
-    parity = (bits.to(torch.float64) @ torch.as_tensor(z, dtype=torch.float64, device=device).T) % 2
+    parity = (bits.to(torch.float64) @ torch.tensor(z, dtype=torch.float64, device=device).T) % 2
     return (1 - 2 * parity).to(dtype)
 
 
@@ -148,6 +148,18 @@ class _Plan:
     low: int
     groups: tuple[_Group, ...]
     n_terms: int
+    moved: dict = field(default_factory=dict, compare=False)  # (device, dtype) -> tensors there
+
+
+def _moved(plan: _Plan, device: torch.device, cdt: torch.dtype) -> tuple[Tensor, list[tuple[Tensor, ...]]]:
+    """The plan's tables on ``device``, moved once (per call: no host copies, graph-capturable)."""
+    key = (device, cdt)
+    if key not in plan.moved:
+        rdt = torch.empty(0, dtype=cdt).real.dtype
+        plan.moved[key] = (torch.arange(2**plan.n, device=device), [
+            (g.lo_patterns.to(device, cdt), g.lo_index.to(device), g.hi_signs.to(device, rdt),
+             g.phase.to(device, cdt), g.terms.to(device)) for g in plan.groups])
+    return plan.moved[key]
 
 
 _PLANS: "weakref.WeakKeyDictionary[object, _Plan]" = weakref.WeakKeyDictionary()
@@ -228,17 +240,15 @@ def expval_terms(state: Tensor, observable) -> Tensor:
     if not state.is_complex():
         state = state.to(torch.complex64 if rdt == torch.float32 else torch.complex128)
         cdt = state.dtype
-    dev = state.device
-    index = torch.arange(2**n, device=dev)
+    index, groups = _moved(plan, state.device, cdt)
     conj = state.conj()
-    out = torch.zeros(B, plan.n_terms, dtype=rdt, device=dev)
+    out = torch.zeros(B, plan.n_terms, dtype=rdt, device=state.device)
     hi, lo = n - plan.low, plan.low
-    for g in plan.groups:
+    for g, (lo_patterns, lo_index, hi_signs, phase, terms) in zip(plan.groups, groups):
         v = conj * (state[:, index ^ g.x] if g.x else state)
-        w = v.reshape(B, 2**hi, 2**lo) @ g.lo_patterns.to(dev, cdt)  # (B, 2**hi, U)
-        w = w[:, :, g.lo_index.to(dev)]  # (B, 2**hi, Tg)
-        vals = (w * g.hi_signs.to(dev, rdt)).sum(dim=1) * g.phase.to(dev, cdt)
-        out = out.index_copy(1, g.terms.to(dev), vals.real)
+        w = (v.reshape(B, 2**hi, 2**lo) @ lo_patterns)[:, :, lo_index]  # (B, 2**hi, Tg)
+        vals = (w * hi_signs).sum(dim=1) * phase
+        out = out.index_copy(1, terms, vals.real)
     return out
 
 
