@@ -128,7 +128,7 @@ def run_worker(spec: dict, env: dict, cap: float, mem_cap: int) -> Outcome:
         stderr.seek(0)
         tail = [ln for ln in stderr.read().strip().splitlines() if ln.strip()]
         message = tail[-1] if tail else f"exit code {proc.returncode}"
-        out_of_memory = "alloc" in message.lower() or "memory" in message.lower()
+        out_of_memory = any(m in message.lower() for m in ("out of memory", "memoryerror", "cannot allocate", "bad_alloc"))
         return Outcome(spec["lib"], "memory" if out_of_memory else "error", message=message)
     with np.load(spec["out"]) as data:
         outputs = {k: data[k] for k in data.files}

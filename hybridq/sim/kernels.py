@@ -259,12 +259,12 @@ def apply_kron(state: Tensor, mats: Tensor, qubits: Sequence[int], real: bool = 
     blocks = kron_block_sizes(qubits, n, per_sample)
     if len(qubits) == n:
         for block in blocks:
-            m = kron_matrices(mats[..., [pos[q] for q in block], :, :])
+            m = kron_matrices(mats[..., pos[block[0]] : pos[block[-1]] + 1, :, :])  # a slice: no index copy
             psi = (psi.reshape(batch, 2 ** len(block), -1).transpose(1, 2) @ m.transpose(-1, -2)).reshape(batch, -1)
         return psi
     for block in blocks:
         k = len(block)
-        m = kron_matrices(mats[..., [pos[q] for q in block], :, :])
+        m = kron_matrices(mats[..., pos[block[0]] : pos[block[-1]] + 1, :, :])
         left, right = 2 ** block[0], 2 ** (n - block[-1] - 1)
         if real and psi.is_complex():
             m = m.real

@@ -50,6 +50,15 @@ def _factory_watch(monkeypatch, found: list[str]) -> None:
             return _original(*args, **kwargs)
 
         monkeypatch.setattr(torch, name, watched)
+    getitem = torch.Tensor.__getitem__
+
+    def watched_getitem(self, index):  # a list index becomes a host tensor, copied to the device
+        parts = index if isinstance(index, tuple) else (index,)
+        if self.device.type != "cpu" and any(isinstance(p, list) for p in parts):
+            found.append(f"list index on a device tensor: {''.join(traceback.format_stack(limit=6)[:-1])}")
+        return getitem(self, index)
+
+    monkeypatch.setattr(torch.Tensor, "__getitem__", watched_getitem)
 
 
 def _w1(n: int, layers: int) -> Circuit:
@@ -105,5 +114,7 @@ def test_quantum_layer_step_has_no_host_traffic(monkeypatch, observables):
 def test_the_probe_sees_host_copies(monkeypatch):
     table = torch.ones(3)  # a host constant moved per call: what capture cannot replay
     x = torch.ones(3, device="meta")
-    found = _second_call_traffic(monkeypatch, lambda: x * table.to("meta") + torch.tensor([1.0, 2.0, 3.0], device="meta"))
-    assert len(found) == 2
+    found = _second_call_traffic(
+        monkeypatch, lambda: x * table.to("meta") + torch.tensor([1.0, 2.0, 3.0], device="meta") + x[[0, 2, 1]]
+    )
+    assert len(found) == 3
