@@ -258,10 +258,8 @@ def apply_kron(state: Tensor, mats: Tensor, qubits: Sequence[int], real: bool = 
     pos = {q: j for j, q in enumerate(qubits)}
     blocks = kron_block_sizes(qubits, n, per_sample)
     if len(qubits) == n:
-        for block in blocks:
-            m = kron_matrices(mats[..., pos[block[0]] : pos[block[-1]] + 1, :, :])  # a slice: no index copy
-            psi = (psi.reshape(batch, 2 ** len(block), -1).transpose(1, 2) @ m.transpose(-1, -2)).reshape(batch, -1)
-        return psi
+        ms = [kron_matrices(mats[..., pos[b[0]] : pos[b[-1]] + 1, :, :]) for b in blocks]  # slices: no index copy
+        return _RotatingBlocks.apply(psi, *ms)
     for block in blocks:
         k = len(block)
         m = kron_matrices(mats[..., pos[block[0]] : pos[block[-1]] + 1, :, :])
@@ -276,6 +274,42 @@ def apply_kron(state: Tensor, mats: Tensor, qubits: Sequence[int], real: bool = 
         else:
             psi = ((m[:, None] if per_sample else m) @ psi.reshape(batch, left, 2**k, right)).reshape(batch, -1)
     return psi
+
+
+class _RotatingBlocks(torch.autograd.Function):
+    """Block matrices ``ms`` applied to the leading qubits of a ``(B, 2**n)`` state, each as one
+    matmul of the ``(B, 2**k, rest)`` view's transpose, which also rotates the qubit order by
+    ``k`` (the blocks of :func:`apply_kron` cover every qubit, so the order ends where it began).
+
+    The backward is two matmuls per block on transposed / conjugated views (no copies):
+    ``grad_x = m^H g^T`` and ``grad_m = g^T x^H`` for ``out = x^T m^T``.
+    """
+
+    @staticmethod
+    def forward(ctx, psi, *ms):
+        batch = psi.shape[0]
+        inputs = []
+        for m in ms:
+            x = psi.reshape(batch, m.shape[-1], -1)
+            inputs.append(x)
+            psi = (x.mT @ m.mT).reshape(batch, -1)
+        ctx.save_for_backward(*inputs, *ms)
+        return psi
+
+    @staticmethod
+    def backward(ctx, grad):
+        saved = ctx.saved_tensors
+        k = len(saved) // 2
+        inputs, ms = saved[:k], saved[k:]
+        grads: list[Tensor | None] = [None] * k
+        for i in range(k - 1, -1, -1):
+            x, m = inputs[i], ms[i]
+            g = grad.reshape(x.shape[0], -1, m.shape[-1]).mT  # (B, K, rest) view
+            if ctx.needs_input_grad[1 + i]:
+                gm = g @ x.mH
+                grads[i] = gm if m.dim() == 3 else gm.sum(0)
+            grad = (m.mH @ g).reshape(x.shape[0], -1)
+        return (grad if ctx.needs_input_grad[0] else None, *grads)
 
 
 class _Permute(torch.autograd.Function):

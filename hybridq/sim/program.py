@@ -25,7 +25,7 @@ from typing import Literal, Sequence
 
 import torch
 
-from . import kernels
+from . import fused, kernels
 
 Tensor = torch.Tensor
 OpKind = Literal["dense", "diagonal", "flip", "swap", "pauli_rotation", "kron", "permutation"]
@@ -100,7 +100,12 @@ def run(state: Tensor, ops: Sequence[Op], *, method: Method = "autograd") -> Ten
         ops: the program.
         method: ``"autograd"`` records every intermediate state (fastest for small states);
             ``"adjoint"`` keeps O(1) states and recomputes during backward. Defaults to autograd.
+            Layered programs on small states on a GPU run as fused kernels whatever the method
+            (:mod:`hybridq.sim.fused`: one kernel forward, one adjoint kernel backward).
     """
+    out = fused.run(state, ops)  # small states on a GPU: one kernel forward, one (adjoint) backward
+    if out is not None:
+        return out
     if method == "adjoint" and torch.is_grad_enabled():
         datas = [op.data for op in ops]
         return _AdjointRun.apply(state, list(ops), *datas)

@@ -1,0 +1,213 @@
+"""Whole-circuit GPU kernels for small states: one Triton program per sample, state in registers.
+
+Hybrid models run circuits of a few qubits on large batches. Gate by gate, every layer costs
+several passes over the batch of states and a dozen kernel launches. Here a fused program of
+``[one-qubit layer on every qubit, permutation]`` layers (what :mod:`hybridq.sim.fusion` and
+:mod:`hybridq.circuits.compiled` make of layered ansätze) runs as **one** kernel: each program
+loads one sample's ``2**n`` amplitudes into registers, applies every gate (a partner exchange
+``i <-> i ^ bit`` per qubit) and every permutation (a register gather), and writes the result.
+The backward is one kernel too, by the adjoint method: it un-computes the state and the adjoint
+state gate by gate and reduces each gate's gradient in registers, so no intermediate state is
+ever stored.
+
+Used automatically by :func:`hybridq.sim.run` on CUDA (Triton installed, at most
+:data:`MAX_QUBITS` qubits, a program of such layers); anything else takes the general path.
+
+>>> import torch
+>>> available(torch.device("cpu"))  # CUDA only (or Triton's interpreter)
+False
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Sequence
+
+import torch
+
+if TYPE_CHECKING:
+    from .program import Op
+
+Tensor = torch.Tensor
+
+#: Largest state the fused kernels take: ``2**13`` amplitudes per sample stay in registers.
+MAX_QUBITS = 13
+
+try:  # optional: Triton ships with CUDA builds of torch
+    import triton
+    import triton.language as tl
+except ImportError:  # pragma: no cover - depends on the installation
+    triton = tl = None
+
+
+def available(device: torch.device) -> bool:
+    """Whether the fused kernels can run on ``device`` (CUDA with Triton, or Triton's interpreter)."""
+    if tl is None or not hasattr(tl, "gather"):
+        return False
+    return device.type == "cuda" or os.environ.get("TRITON_INTERPRET") == "1"
+
+
+def layers(ops: Sequence[Op], n: int) -> tuple[list[Tensor | None], list[tuple[Tensor, Tensor] | None]] | None:
+    """Split a program into layers ``(one-qubit matrices on all qubits, permutation)``.
+
+    Returns the ``(..., n, 2, 2)`` matrices (None: identity) and ``(index, inverse)`` pairs
+    (None: no permutation) of each layer, or None when the program has any other kind of op.
+    """
+    mats: list[Tensor | None] = []
+    perms: list[tuple[Tensor, Tensor] | None] = []
+    pending: Tensor | None = None
+    have = False
+    for op in ops:
+        if op.kind == "kron" and len(op.qubits) == n and not op.controls:
+            if have:
+                mats.append(pending)
+                perms.append(None)
+            pending, have = op.data, True
+        elif op.kind == "permutation":
+            mats.append(pending)
+            perms.append(op.index)
+            pending, have = None, False
+        else:
+            return None
+    if have:
+        mats.append(pending)
+        perms.append(None)
+    return (mats, perms) if mats else None
+
+
+def run(state: Tensor, ops: Sequence[Op]) -> Tensor | None:
+    """``ops`` applied to ``state`` by the fused kernels, or None when they do not apply."""
+    n = state.shape[-1].bit_length() - 1
+    if not (state.is_complex() and 2 <= n <= MAX_QUBITS and available(state.device)):
+        return None
+    split = layers(ops, n)
+    if split is None:
+        return None
+    mats, perms = split
+    batch = max([state.shape[0]] + [m.shape[0] for m in mats if m is not None and m.dim() == 4])
+    per_sample = batch if any(m is not None and m.dim() == 4 for m in mats) else 1
+    eye = torch.eye(2, dtype=state.dtype, device=state.device).expand(per_sample, n, 2, 2)
+    stacked = torch.stack([eye if m is None else m.to(state.dtype).expand(per_sample, n, 2, 2) for m in mats], dim=1)
+    identity = torch.arange(2**n, dtype=torch.int32, device=state.device)
+    index = torch.stack([identity if p is None else p[0].to(torch.int32) for p in perms])
+    inverse = torch.stack([identity if p is None else p[1].to(torch.int32) for p in perms])
+    return _FusedRun.apply(state, stacked, index, inverse)
+
+
+def _warps(n: int) -> int:
+    return 4 if n <= 10 else 8 if n <= 12 else 16
+
+
+class _FusedRun(torch.autograd.Function):
+    """Forward and adjoint backward of a layered program, one kernel each."""
+
+    @staticmethod
+    def forward(ctx, state, mats, index, inverse):
+        batch, n_layers, n = max(state.shape[0], mats.shape[0]), mats.shape[1], mats.shape[2]
+        psi = torch.view_as_real(state.contiguous())
+        m = torch.view_as_real(mats.contiguous())
+        out = torch.empty(batch, 2**n, dtype=state.dtype, device=state.device)
+        _forward_kernel[(batch,)](
+            psi, m, index.contiguous(), torch.view_as_real(out),
+            psi.stride(0) if state.shape[0] > 1 else 0, m.stride(0) if mats.shape[0] > 1 else 0,
+            N_QUBITS=n, N_LAYERS=n_layers, num_warps=_warps(n),
+        )
+        ctx.save_for_backward(out, mats, inverse)
+        ctx.state_batch = state.shape[0]
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        out, mats, inverse = ctx.saved_tensors
+        batch, n_layers, n = out.shape[0], mats.shape[1], mats.shape[2]
+        m = torch.view_as_real(mats.contiguous())
+        grad_mats = torch.empty(batch, n_layers, n, 2, 2, dtype=mats.dtype, device=mats.device)
+        grad_state = torch.empty_like(out)
+        _backward_kernel[(batch,)](
+            torch.view_as_real(out), torch.view_as_real(grad.contiguous()), m, inverse.contiguous(),
+            torch.view_as_real(grad_mats), torch.view_as_real(grad_state), m.stride(0) if mats.shape[0] > 1 else 0,
+            N_QUBITS=n, N_LAYERS=n_layers, num_warps=_warps(n),
+        )
+        if mats.shape[0] == 1:
+            grad_mats = grad_mats.sum(0, keepdim=True)
+        if ctx.state_batch == 1:
+            grad_state = grad_state.sum(0, keepdim=True)
+        return grad_state if ctx.needs_input_grad[0] else None, grad_mats, None, None
+
+
+if tl is not None:
+
+    @triton.jit
+    def _gate(re, im, idx, base, q, N_QUBITS: tl.constexpr, ADJOINT: tl.constexpr):
+        """Apply the 2x2 matrix at ``base`` (or its adjoint) to qubit ``q`` (0 = most significant)."""
+        s = 1 << (N_QUBITS - 1 - q)
+        hi = (idx & s) != 0
+        m00r, m00i = tl.load(base + 0), tl.load(base + 1)
+        m01r, m01i = tl.load(base + 2), tl.load(base + 3)
+        m10r, m10i = tl.load(base + 4), tl.load(base + 5)
+        m11r, m11i = tl.load(base + 6), tl.load(base + 7)
+        if ADJOINT:  # (M^H)[r][c] = conj(M[c][r])
+            ar, ai = tl.where(hi, m11r, m00r), -tl.where(hi, m11i, m00i)
+            br, bi = tl.where(hi, m01r, m10r), -tl.where(hi, m01i, m10i)
+        else:  # out_0 = m00 x_0 + m01 x_1, out_1 = m11 x_1 + m10 x_0
+            ar, ai = tl.where(hi, m11r, m00r), tl.where(hi, m11i, m00i)
+            br, bi = tl.where(hi, m10r, m01r), tl.where(hi, m10i, m01i)
+        pr = tl.gather(re, idx ^ s, 0)
+        pi = tl.gather(im, idx ^ s, 0)
+        return ar * re - ai * im + br * pr - bi * pi, ar * im + ai * re + br * pi + bi * pr
+
+    @triton.jit
+    def _forward_kernel(psi_ptr, mats_ptr, index_ptr, out_ptr, psi_stride, mats_stride,
+                        N_QUBITS: tl.constexpr, N_LAYERS: tl.constexpr):
+        b = tl.program_id(0)
+        N: tl.constexpr = 1 << N_QUBITS
+        idx = tl.arange(0, N)
+        re = tl.load(psi_ptr + b * psi_stride + 2 * idx)
+        im = tl.load(psi_ptr + b * psi_stride + 2 * idx + 1)
+        for layer in range(N_LAYERS):
+            for q in range(N_QUBITS):
+                base = mats_ptr + b * mats_stride + (layer * N_QUBITS + q) * 8
+                re, im = _gate(re, im, idx, base, q, N_QUBITS, False)
+            perm = tl.load(index_ptr + layer * N + idx)
+            re = tl.gather(re, perm, 0)
+            im = tl.gather(im, perm, 0)
+        tl.store(out_ptr + b * 2 * N + 2 * idx, re)
+        tl.store(out_ptr + b * 2 * N + 2 * idx + 1, im)
+
+    @triton.jit
+    def _backward_kernel(out_ptr, grad_ptr, mats_ptr, inverse_ptr, grad_mats_ptr, grad_psi_ptr, mats_stride,
+                         N_QUBITS: tl.constexpr, N_LAYERS: tl.constexpr):
+        b = tl.program_id(0)
+        N: tl.constexpr = 1 << N_QUBITS
+        idx = tl.arange(0, N)
+        re = tl.load(out_ptr + b * 2 * N + 2 * idx)  # the state after the circuit ...
+        im = tl.load(out_ptr + b * 2 * N + 2 * idx + 1)
+        gr = tl.load(grad_ptr + b * 2 * N + 2 * idx)  # ... and the gradient w.r.t. it
+        gi = tl.load(grad_ptr + b * 2 * N + 2 * idx + 1)
+        for step in range(N_LAYERS):
+            layer = N_LAYERS - 1 - step
+            inv = tl.load(inverse_ptr + layer * N + idx)
+            re, im = tl.gather(re, inv, 0), tl.gather(im, inv, 0)
+            gr, gi = tl.gather(gr, inv, 0), tl.gather(gi, inv, 0)
+            for t in range(N_QUBITS):
+                q = N_QUBITS - 1 - t
+                base = mats_ptr + b * mats_stride + (layer * N_QUBITS + q) * 8
+                re, im = _gate(re, im, idx, base, q, N_QUBITS, True)  # the state before the gate
+                # dL/dM[r][c] = sum over pairs of lam_r conj(psi_c): own bit (r == c) and partner
+                s = 1 << (N_QUBITS - 1 - q)
+                hi = (idx & s) != 0
+                pr, pi = tl.gather(re, idx ^ s, 0), tl.gather(im, idx ^ s, 0)
+                dr, di = gr * re + gi * im, gi * re - gr * im
+                orr, oi = gr * pr + gi * pi, gi * pr - gr * pi
+                target = grad_mats_ptr + (b * N_LAYERS * N_QUBITS + layer * N_QUBITS + q) * 8
+                tl.store(target + 0, tl.sum(tl.where(hi, 0.0, dr), axis=0))
+                tl.store(target + 1, tl.sum(tl.where(hi, 0.0, di), axis=0))
+                tl.store(target + 2, tl.sum(tl.where(hi, 0.0, orr), axis=0))
+                tl.store(target + 3, tl.sum(tl.where(hi, 0.0, oi), axis=0))
+                tl.store(target + 4, tl.sum(tl.where(hi, orr, 0.0), axis=0))
+                tl.store(target + 5, tl.sum(tl.where(hi, oi, 0.0), axis=0))
+                tl.store(target + 6, tl.sum(tl.where(hi, dr, 0.0), axis=0))
+                tl.store(target + 7, tl.sum(tl.where(hi, di, 0.0), axis=0))
+                gr, gi = _gate(gr, gi, idx, base, q, N_QUBITS, True)  # the adjoint state before the gate
+        tl.store(grad_psi_ptr + b * 2 * N + 2 * idx, gr)
+        tl.store(grad_psi_ptr + b * 2 * N + 2 * idx + 1, gi)

@@ -1,0 +1,112 @@
+"""Fused whole-circuit kernels (hybridq.sim.fused) equal the general path, values and gradients.
+
+On a GPU they run for real; elsewhere, when Triton is installed, its interpreter runs them on
+the CPU in a subprocess (the interpreter is chosen when Triton compiles, at import).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+
+import hybridq as hq
+from hybridq.circuits import Circuit, Input, Weight
+from hybridq.sim import fused
+
+
+def layered(n: int, layers: int, extra: bool = False) -> Circuit:
+    """Re-uploading layers (the W1 shape), optionally with Toffoli / SWAP in the permutation."""
+    c = Circuit(n)
+    for k in range(layers):
+        for i in range(n):
+            c.ry(Weight(f"w{k}_{i}") * Input(i) + Weight(f"b{k}_{i}"), i)
+        for i in range(n):
+            c.rz(Weight(f"t{k}_{i}"), i).ry(Weight(f"u{k}_{i}"), i)
+        for i in range(n):
+            c.cx(i, (i + 1) % n)
+        if extra:
+            c.swap(0, n - 1).ccx(0, 1, 2)
+    for i in range(n):
+        c.h(i)
+    return c
+
+
+@contextlib.contextmanager
+def general_path():
+    """Turn the fused kernels off (the reference)."""
+    run = fused.run
+    fused.run = lambda state, ops: None
+    try:
+        yield
+    finally:
+        fused.run = run
+
+
+def compare(device: str, n: int, layers: int, batch: int, dtype, extra: bool) -> list[float]:
+    """Max differences (state, weight gradient, initial-state gradient): ``device`` vs the general path on CPU."""
+    c = layered(n, layers, extra)
+    g = torch.Generator().manual_seed(n)
+    x = torch.randn(batch, n, dtype=torch.float64, generator=g)
+    w = torch.randn(len(c.weight_names), dtype=torch.float64, generator=g)
+    p0 = torch.randn(1, 2**n, dtype=dtype, generator=g)
+    results = []
+    for dev, context in ((device, contextlib.nullcontext()), ("cpu", general_path())):
+        with context:
+            wd = w.to(dev).requires_grad_(True)
+            psi0 = (p0 / p0.norm()).to(dev).requires_grad_(True)
+            psi = hq.simulate(c, x.to(dev), wd, dtype=dtype, initial_state=psi0)
+            loss = hq.sim.expval_z(psi).square().sum() + (psi[:, 1] * psi[:, 2].conj()).real.sum()
+            results.append([t.detach().cpu() for t in (psi, *torch.autograd.grad(loss, (wd, psi0)))])
+    return [float((a - b).abs().max()) for a, b in zip(*results)]
+
+
+CASES = [(3, 2, 5, torch.complex128, False), (5, 3, 4, torch.complex64, True), (6, 2, 1, torch.complex128, True)]
+
+
+def test_layer_split_and_fallback():
+    ops = hq.circuits.compiled.CompiledCircuit.of(layered(4, 2)).ops(
+        torch.zeros(2, 4), torch.zeros(len(layered(4, 2).weight_names)), batch=2, dtype=torch.complex64, device="cpu")
+    mats, perms = fused.layers(ops, 4)
+    assert len(mats) == 3 and perms[-1] is None and all(m.shape[-3:] == (4, 2, 2) for m in mats)
+    assert fused.layers(ops + [hq.sim.gate_op("CRX", [0, 1], [0.3], n_qubits=4)], 4) is None
+    if not fused.available(torch.device("cpu")):
+        assert fused.run(hq.sim.zero_state(4), ops) is None  # general path off the GPU
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("case", CASES + [(12, 3, 64, torch.complex64, False), (13, 2, 8, torch.complex128, False)])
+def test_fused_kernels_equal_the_general_path_on_gpu(case):
+    assert fused.available(torch.device("cuda"))
+    n, layers, batch, dtype, extra = case
+    tol = 1e-4 if dtype == torch.complex64 else 1e-10
+    assert max(compare("cuda", *case)) < tol
+
+
+@pytest.mark.skipif(importlib.util.find_spec("triton") is None, reason="Triton not installed")
+def test_fused_kernels_equal_the_general_path_in_the_interpreter():
+    code = textwrap.dedent(f"""
+        import torch, sys
+        sys.path.insert(0, {os.path.dirname(__file__)!r})
+        from test_fused import CASES, compare, fused
+        assert fused.available(torch.device("cpu"))
+        import hybridq.sim.fused as f
+        calls = []
+        apply = f._FusedRun.apply
+        f._FusedRun.apply = lambda *a: calls.append(1) or apply(*a)
+        for case in CASES:
+            tol = 1e-4 if case[3] == torch.complex64 else 1e-10
+            diffs = compare("cpu", *case)
+            assert max(diffs) < tol, (case, diffs)
+        assert calls, "the fused path was not taken"
+        print("ok")
+    """)
+    env = dict(os.environ, TRITON_INTERPRET="1")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and "ok" in out.stdout, out.stderr[-2000:]
