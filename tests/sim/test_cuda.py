@@ -95,8 +95,8 @@ def test_graphed_step_equals_eager(method):
 def test_graphed_training_with_quantum_layer_matches_eager():
     torch.manual_seed(0)
     c = layered(6, 2)
-    models = [hq.nn.QuantumLayer(c, observables=hq.PauliSum.from_list([("XZIIII", 1.0), ("IIZZII", 0.5)])).cuda()]
-    models.append(hq.nn.QuantumLayer(c, observables=models[0].observable).cuda())
+    observables = hq.PauliSum.from_list([("XZIIII", 1.0), ("IIZZII", 0.5)])
+    models = [hq.nn.QuantumLayer(c, observables=observables).cuda() for _ in range(2)]
     models[1].load_state_dict(models[0].state_dict())
     x = torch.rand(32, 6, device="cuda")
 
