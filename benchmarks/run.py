@@ -309,7 +309,8 @@ def main(argv=None) -> int:
                         "on CUDA, read + write); × floor = time per gate / (16·2^n bytes / bandwidth)"
                     )
             rows, summary = [], []
-            for case in SIZES[workload][mode]:
+            sizes = SIZES[workload].get("gpu" if args.device == "cuda" and mode == "full" else mode)
+            for case in sizes or SIZES[workload][mode]:
                 outcomes = []
                 for lib in libs:
                     outcome = run_worker(spec(lib, workload, case), env, cap, mem_cap)

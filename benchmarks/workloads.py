@@ -35,6 +35,7 @@ W1_SIZES = {
 W2_SIZES = {
     "quick": [{"n": 16, "D": 5}, {"n": 18, "D": 5}],
     "full": [{"n": 20, "D": 5}, {"n": 22, "D": 5}, {"n": 24, "D": 5}],
+    "gpu": [{"n": 24, "D": 5}, {"n": 26, "D": 5}, {"n": 28, "D": 5}],  # full sizes with --device cuda
 }
 #: W3 exact <psi|H|psi> for a molecular Hamiltonian on B random states.
 W3_SIZES = {

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import torch
 
+from ..sim import kernels
 from ..sim import ops as simops
 from ..sim.fusion import Step, _kron_op, _one_qubit_matrix, _permutation_op, plan
 from ..sim.gates import GATES
@@ -228,7 +229,7 @@ class CompiledCircuit:
         factors = mats[:, index]  # (B', Q, length, 2, 2)
         product = factors[:, :, 0]
         for j in range(1, index.shape[1]):
-            product = factors[:, :, j] @ product
+            product = kernels.matmul_2x2(factors[:, :, j], product)
         real = all(GATES[self.operations[i].name].real for _, chain in step.chains for i in chain)
         if product.shape[0] == 1:
             product = product[0]

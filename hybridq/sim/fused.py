@@ -184,6 +184,8 @@ if tl is not None:
         im = tl.load(out_ptr + b * 2 * N + 2 * idx + 1)
         gr = tl.load(grad_ptr + b * 2 * N + 2 * idx)  # ... and the gradient w.r.t. it
         gi = tl.load(grad_ptr + b * 2 * N + 2 * idx + 1)
+        pair = tl.arange(0, 2)
+        offsets = pair[:, None, None] + 2 * pair[None, :, None] + 4 * pair[None, None, :]
         for step in range(N_LAYERS):
             layer = N_LAYERS - 1 - step
             inv = tl.load(inverse_ptr + layer * N + idx)
@@ -199,15 +201,15 @@ if tl is not None:
                 pr, pi = tl.gather(re, idx ^ s, 0), tl.gather(im, idx ^ s, 0)
                 dr, di = gr * re + gi * im, gi * re - gr * im
                 orr, oi = gr * pr + gi * pi, gi * pr - gr * pi
+                # the 8 sums as one reduction: u[:, a, b, c] holds term 4c + 2b + a, that is
+                # (re, im) of M[0][0], M[0][1] (bit 0 rows) then M[1][0], M[1][1] (bit 1 rows)
+                zero = tl.zeros_like(dr)
+                u = tl.join(tl.join(tl.join(tl.where(hi, zero, dr), tl.where(hi, zero, di)),
+                                    tl.join(tl.where(hi, zero, orr), tl.where(hi, zero, oi))),
+                            tl.join(tl.join(tl.where(hi, orr, zero), tl.where(hi, oi, zero)),
+                                    tl.join(tl.where(hi, dr, zero), tl.where(hi, di, zero))))
                 target = grad_mats_ptr + (b * N_LAYERS * N_QUBITS + layer * N_QUBITS + q) * 8
-                tl.store(target + 0, tl.sum(tl.where(hi, 0.0, dr), axis=0))
-                tl.store(target + 1, tl.sum(tl.where(hi, 0.0, di), axis=0))
-                tl.store(target + 2, tl.sum(tl.where(hi, 0.0, orr), axis=0))
-                tl.store(target + 3, tl.sum(tl.where(hi, 0.0, oi), axis=0))
-                tl.store(target + 4, tl.sum(tl.where(hi, orr, 0.0), axis=0))
-                tl.store(target + 5, tl.sum(tl.where(hi, oi, 0.0), axis=0))
-                tl.store(target + 6, tl.sum(tl.where(hi, dr, 0.0), axis=0))
-                tl.store(target + 7, tl.sum(tl.where(hi, di, 0.0), axis=0))
+                tl.store(target + offsets, tl.sum(u, axis=0))
                 gr, gi = _gate(gr, gi, idx, base, q, N_QUBITS, True)  # the adjoint state before the gate
         tl.store(grad_psi_ptr + b * 2 * N + 2 * idx, gr)
         tl.store(grad_psi_ptr + b * 2 * N + 2 * idx + 1, gi)

@@ -26,6 +26,7 @@ from typing import Callable, Literal, Sequence
 
 import torch
 
+from .kernels import matmul_2x2
 from .program import Op
 
 Tensor = torch.Tensor
@@ -197,7 +198,7 @@ def fuse(ops: Sequence[Op], n_qubits: int, *, dtype: torch.dtype = torch.complex
             for q, chain in step.chains:
                 product = matrices[chain[0]]
                 for i in chain[1:]:
-                    product = matrices[i] @ product
+                    product = matmul_2x2(matrices[i], product)
                 pending[q] = (product, all(ops[i].real or ops[i].kind == "flip" for i in chain))
             out.append(_kron_op(pending))
         elif step.kind == "permutation" and n_qubits <= MAX_PERMUTATION_QUBITS:
