@@ -33,6 +33,8 @@ class AdaptivePauliShadows(ScheduleEstimator):
             Defaults to 2000.
     """
 
+    uncovered_hint = "runs draw fresh bases that can measure them, so it is a lower bound: raise `pool`"
+
     def __init__(self, hamiltonian, *, pool: int = 2000) -> None:
         super().__init__(hamiltonian)
         self.pool = int(pool)

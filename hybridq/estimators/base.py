@@ -23,6 +23,7 @@ the unbiased per-shot values ``sum_Q a_Q mu_Q / zeta(Q)``; :class:`ScheduleEstim
 
 from __future__ import annotations
 
+import warnings
 from abc import ABC, abstractmethod
 from typing import Callable, Literal, Union
 
@@ -263,6 +264,19 @@ class ScheduleEstimator(Estimator):
         self._ensure_fitted()
         return ratio_estimate(self.terms, self._shots(bases, outcomes), self.name)
 
-    def variance(self, state) -> float:
+    #: What the warning of :meth:`variance` adds when some terms are never measured.
+    uncovered_hint = "estimates leave them out (biased by their sum)"
+
+    def uncovered_terms(self) -> np.ndarray:
+        """Indices of the terms that no basis of the schedule measures."""
         self._ensure_fitted()
+        return np.nonzero(self.coverage(self.terms.codes) == 0)[0]
+
+    def variance(self, state) -> float:
+        """Exact single-shot variance of the schedule; warns when terms are never measured."""
+        self._ensure_fitted()
+        missed = self.uncovered_terms()
+        if len(missed):
+            warnings.warn(f"{len(missed)} of {len(self.terms)} terms are never measured by the {self.name} schedule; "
+                          f"the variance leaves them out; {self.uncovered_hint}", stacklevel=2)
         return ratio_variance(self.terms, self.coverage, state)

@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Sequence
 
 import torch
 
+from . import kernels
+
 if TYPE_CHECKING:
     from .program import Op
 
@@ -41,8 +43,11 @@ except ImportError:  # pragma: no cover - depends on the installation
 
 
 def available(device: torch.device) -> bool:
-    """Whether the fused kernels can run on ``device`` (CUDA with Triton, or Triton's interpreter)."""
-    if tl is None or not hasattr(tl, "gather"):
+    """Whether the fused kernels can run on ``device`` (CUDA with Triton, or Triton's interpreter).
+
+    Setting the environment variable ``HYBRIDQ_FUSED=0`` turns them off.
+    """
+    if tl is None or not hasattr(tl, "gather") or os.environ.get("HYBRIDQ_FUSED", "1") == "0":
         return False
     return device.type == "cuda" or os.environ.get("TRITON_INTERPRET") == "1"
 
@@ -128,6 +133,7 @@ class _FusedRun(torch.autograd.Function):
             torch.view_as_real(grad_mats), torch.view_as_real(grad_state), m.stride(0) if mats.shape[0] > 1 else 0,
             N_QUBITS=n, N_LAYERS=n_layers, num_warps=_warps(n),
         )
+        grad_mats = kernels.matmul_2x2(grad_mats, mats)  # the kernel leaves S; dL/dM = S M (M unitary)
         if mats.shape[0] == 1:
             grad_mats = grad_mats.sum(0, keepdim=True)
         if ctx.state_batch == 1:
@@ -138,10 +144,9 @@ class _FusedRun(torch.autograd.Function):
 if tl is not None:
 
     @triton.jit
-    def _gate(re, im, idx, base, q, N_QUBITS: tl.constexpr, ADJOINT: tl.constexpr):
-        """Apply the 2x2 matrix at ``base`` (or its adjoint) to qubit ``q`` (0 = most significant)."""
-        s = 1 << (N_QUBITS - 1 - q)
-        hi = (idx & s) != 0
+    def _mix(re, im, pr, pi, hi, base, ADJOINT: tl.constexpr):
+        """One qubit's 2x2 matrix at ``base`` (or its adjoint) on amplitudes ``re + i im`` whose
+        pair partners are ``pr + i pi``; ``hi`` marks the amplitudes whose qubit bit is 1."""
         m00r, m00i = tl.load(base + 0), tl.load(base + 1)
         m01r, m01i = tl.load(base + 2), tl.load(base + 3)
         m10r, m10i = tl.load(base + 4), tl.load(base + 5)
@@ -152,8 +157,6 @@ if tl is not None:
         else:  # out_0 = m00 x_0 + m01 x_1, out_1 = m11 x_1 + m10 x_0
             ar, ai = tl.where(hi, m11r, m00r), tl.where(hi, m11i, m00i)
             br, bi = tl.where(hi, m10r, m01r), tl.where(hi, m10i, m01i)
-        pr = tl.gather(re, idx ^ s, 0)
-        pi = tl.gather(im, idx ^ s, 0)
         return ar * re - ai * im + br * pr - bi * pi, ar * im + ai * re + br * pi + bi * pr
 
     @triton.jit
@@ -167,7 +170,9 @@ if tl is not None:
         for layer in range(N_LAYERS):
             for q in range(N_QUBITS):
                 base = mats_ptr + b * mats_stride + (layer * N_QUBITS + q) * 8
-                re, im = _gate(re, im, idx, base, q, N_QUBITS, False)
+                partner = idx ^ (1 << (N_QUBITS - 1 - q))
+                pr, pi = tl.gather(re, partner, 0), tl.gather(im, partner, 0)
+                re, im = _mix(re, im, pr, pi, (idx & (1 << (N_QUBITS - 1 - q))) != 0, base, False)
             perm = tl.load(index_ptr + layer * N + idx)
             re = tl.gather(re, perm, 0)
             im = tl.gather(im, perm, 0)
@@ -194,15 +199,15 @@ if tl is not None:
             for t in range(N_QUBITS):
                 q = N_QUBITS - 1 - t
                 base = mats_ptr + b * mats_stride + (layer * N_QUBITS + q) * 8
-                re, im = _gate(re, im, idx, base, q, N_QUBITS, True)  # the state before the gate
-                # dL/dM[r][c] = sum over pairs of lam_r conj(psi_c): own bit (r == c) and partner
                 s = 1 << (N_QUBITS - 1 - q)
                 hi = (idx & s) != 0
                 pr, pi = tl.gather(re, idx ^ s, 0), tl.gather(im, idx ^ s, 0)
+                # S[r][c] = sum over pairs of lam_r conj(psi_c) with psi after the gate: own bit
+                # (r == c) and partner; the caller turns it into dL/dM = S M
                 dr, di = gr * re + gi * im, gi * re - gr * im
                 orr, oi = gr * pr + gi * pi, gi * pr - gr * pi
                 # the 8 sums as one reduction: u[:, a, b, c] holds term 4c + 2b + a, that is
-                # (re, im) of M[0][0], M[0][1] (bit 0 rows) then M[1][0], M[1][1] (bit 1 rows)
+                # (re, im) of S[0][0], S[0][1] (bit 0 rows) then S[1][0], S[1][1] (bit 1 rows)
                 zero = tl.zeros_like(dr)
                 u = tl.join(tl.join(tl.join(tl.where(hi, zero, dr), tl.where(hi, zero, di)),
                                     tl.join(tl.where(hi, zero, orr), tl.where(hi, zero, oi))),
@@ -210,6 +215,8 @@ if tl is not None:
                                     tl.join(tl.where(hi, dr, zero), tl.where(hi, di, zero))))
                 target = grad_mats_ptr + (b * N_LAYERS * N_QUBITS + layer * N_QUBITS + q) * 8
                 tl.store(target + offsets, tl.sum(u, axis=0))
-                gr, gi = _gate(gr, gi, idx, base, q, N_QUBITS, True)  # the adjoint state before the gate
+                re, im = _mix(re, im, pr, pi, hi, base, True)  # the state before the gate
+                lr, li = tl.gather(gr, idx ^ s, 0), tl.gather(gi, idx ^ s, 0)
+                gr, gi = _mix(gr, gi, lr, li, hi, base, True)  # the adjoint state before the gate
         tl.store(grad_psi_ptr + b * 2 * N + 2 * idx, gr)
         tl.store(grad_psi_ptr + b * 2 * N + 2 * idx + 1, gi)

@@ -31,9 +31,6 @@ from .program import Op
 
 Tensor = torch.Tensor
 
-#: Largest state (qubits) for which a composed permutation index is built.
-MAX_PERMUTATION_QUBITS = 24
-
 
 def _one_qubit_matrix(op: Op, dtype: torch.dtype, device) -> Tensor | None:
     """The op as a ``(..., 2, 2)`` matrix if it is an uncontrolled one-qubit gate, else None."""
@@ -84,7 +81,11 @@ def _is_affine(op: Op) -> bool:
 
 @torch.compiler.disable
 def _permutation_op(run: list[Op], n: int, device) -> Op:
-    """Compose a run of flips and swaps into one gather: out[i] = in[sigma_1(...sigma_k(i))]."""
+    """Compose a run of flips and swaps into one gather: out[i] = in[sigma_1(...sigma_k(i))].
+
+    The index and its inverse (int32: 8 bytes per amplitude, the size of one complex64 state)
+    are cached per run and device: layered circuits repeat the same run.
+    """
     signature = tuple((op.kind, op.qubits, op.controls, op.control_values) for op in run)
     index = _composed_index(signature, n, str(device or "cpu"))
     return Op("permutation", tuple(range(n)), index=index, real=True)
@@ -201,7 +202,7 @@ def fuse(ops: Sequence[Op], n_qubits: int, *, dtype: torch.dtype = torch.complex
                     product = matmul_2x2(matrices[i], product)
                 pending[q] = (product, all(ops[i].real or ops[i].kind == "flip" for i in chain))
             out.append(_kron_op(pending))
-        elif step.kind == "permutation" and n_qubits <= MAX_PERMUTATION_QUBITS:
+        elif step.kind == "permutation":
             out.append(_permutation_op([ops[i] for i in step.items], n_qubits, device))
         else:
             out.extend(ops[i] for i in step.items)

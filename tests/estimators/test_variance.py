@@ -15,6 +15,7 @@ from hybridq.estimators import (
     Grouping,
     LocallyBiasedShadows,
 )
+from hybridq.operators import PauliSum
 
 
 def _outcome_values(terms, basis, weights):
@@ -74,3 +75,15 @@ def test_schedule_variance_is_exact(random_problem, make):
         y = _outcome_values(t, basis, weights)
         variance += m * (p @ y**2 - (p @ y) ** 2)
     assert est.variance(psi) == pytest.approx(shots * variance, rel=1e-9)
+
+
+def test_schedules_that_miss_terms_say_so():
+    H = PauliSum.from_list([("ZZ", 1.0), ("XX", 0.5), ("YY", 0.01)])
+    est = AdaptivePauliShadows(H, pool=3).fit()  # 3 bases: the rare YY term goes unmeasured
+    missed = est.uncovered_terms()
+    assert list(est.terms.codes[missed].tolist()) and all(est.coverage(est.terms.codes)[missed] == 0)
+    with pytest.warns(UserWarning, match=r"never measured .* lower bound: raise `pool`"):
+        low = est.variance(np.array([1, 0, 0, 0], dtype=complex))
+    full = AdaptivePauliShadows(H, pool=4000).fit()
+    assert len(full.uncovered_terms()) == 0
+    assert full.variance(np.array([1, 0, 0, 0], dtype=complex)) > low
