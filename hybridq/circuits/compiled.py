@@ -30,7 +30,7 @@ import torch
 
 from ..sim import kernels
 from ..sim import ops as simops
-from ..sim.fusion import Step, _kron_op, _one_qubit_matrix, _permutation_op, plan
+from ..sim.fusion import Step, _one_qubit_matrix, _permutation_op, plan
 from ..sim.gates import GATES
 from ..sim.program import Op
 from .circuit import Circuit, Operation
@@ -235,7 +235,7 @@ class CompiledCircuit:
             product = product[0]
         if len(qubits) == 1:
             return Op("dense", (qubits[0],), data=product[..., 0, :, :], real=real)
-        return _kron_op({q: (product[..., i, :, :], real) for i, q in enumerate(qubits)})
+        return Op("kron", tuple(qubits), data=product, real=real)  # chains come in ascending qubit order
 
     def _single(self, step: Step, theta: Tensor, const: dict, batch: int, dtype: torch.dtype, device) -> Op:
         (i,) = step.items
