@@ -138,26 +138,31 @@ class CompiledCircuit:
             self._host[("kron", k)] = index
         for name, slots in self._by_name.items():
             self._host[("slots", name)] = torch.tensor(slots, dtype=torch.long)
-        self._device_cache: dict[tuple, dict[object, Tensor]] = {}
+        self._device_cache: dict[torch.device, dict[object, Tensor]] = {}
+        self._fixed_cache: dict[tuple, Tensor] = {}
 
-    def _on(self, device, dtype: torch.dtype) -> dict[object, Tensor]:
-        """The plan's index tensors, and its fixed gates' matrices in ``dtype``, on ``device``.
+    def _on(self, device) -> dict[object, Tensor]:
+        """The plan's index tensors and user matrices on ``device``, moved once.
 
-        Made once per device and dtype: per call the plan makes no host-to-device copies and
-        no host synchronisation, so a step that simulates it can be captured as a CUDA graph.
+        With :meth:`_fixed` this is why a call makes no host-to-device copies and no host
+        synchronisation: a step that simulates the plan can be captured as a CUDA graph.
         """
         device = torch.device(device)
-        cached = self._device_cache.get((device, dtype))
+        cached = self._device_cache.get(device)
         if cached is None:
             cached = {k: v.to(device) for k, v in self._host.items()}
-            for name in self._by_name:
-                if GATES[name].n_params == 0 and (dtype.is_complex or GATES[name].real):
-                    cached[("matrix", name)] = _fixed_matrix(name, dtype, device)
             for i, op in enumerate(self.operations):
                 if op.name in ("Unitary", "Diagonal"):
                     cached[("user", i)] = torch.as_tensor(op.matrix, device=device)
-            self._device_cache[(device, dtype)] = cached
+            self._device_cache[device] = cached
         return cached
+
+    def _fixed(self, name: str, dtype: torch.dtype, device) -> Tensor:
+        """The matrix of a gate without parameters, made once per dtype and device."""
+        key = (name, dtype, torch.device(device))
+        if key not in self._fixed_cache:
+            self._fixed_cache[key] = _fixed_matrix(name, dtype, device)
+        return self._fixed_cache[key]
 
     @classmethod
     def of(cls, circuit: Circuit) -> CompiledCircuit:
@@ -173,7 +178,7 @@ class CompiledCircuit:
 
         ``weights`` is the flat weight vector in ``circuit.weight_names`` order.
         """
-        const = self._on(device, rdt)
+        const = self._on(device)
         coef = const["mono_coef"].to(rdt)
         w = torch.cat([weights.to(device=device, dtype=rdt), torch.ones(1, dtype=rdt, device=device)])
         values = coef * w[const["mono_weight"]]
@@ -189,7 +194,7 @@ class CompiledCircuit:
         """The fused simulator program for these inputs and the flat weight vector."""
         rdt = simops.real_dtype(dtype)
         theta = self.angles(inputs, weights, rdt, device)
-        const = self._on(device, dtype)
+        const = self._on(device)
         mats = self._one_qubit_matrices(theta, const, dtype, device)
         out: list[Op] = []
         for k, step in enumerate(self.steps):
@@ -213,9 +218,7 @@ class CompiledCircuit:
             spec = GATES[name]
             index = const[("slots", name)]
             if spec.n_params == 0:
-                data = const.get(("matrix", name))
-                if data is None:  # raises the error of a complex gate on a real dtype
-                    data = _fixed_matrix(name, dtype, device)
+                data = self._fixed(name, dtype, device)
             else:
                 params = [theta[:, index + j] for j in range(spec.n_params)]  # a gate's slots are consecutive
                 data = spec.build(params, dtype, device)

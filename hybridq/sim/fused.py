@@ -8,7 +8,7 @@ loads one sample's ``2**n`` amplitudes into registers, applies every gate (a par
 ``i <-> i ^ bit`` per qubit) and every permutation (a register gather), and writes the result.
 The backward is one kernel too, by the adjoint method: it un-computes the state and the adjoint
 state gate by gate and reduces each gate's gradient in registers, so no intermediate state is
-ever stored.
+ever stored (the un-computation needs unitary matrices: gates and their products are).
 
 Used automatically by :func:`hybridq.sim.run` on CUDA (Triton installed, at most
 :data:`MAX_QUBITS` qubits, a program of such layers); anything else takes the general path.
