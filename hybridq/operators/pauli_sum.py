@@ -342,7 +342,11 @@ class PauliSum:
         return self._n == other._n and self._canonical() == other._canonical()
 
     def __hash__(self) -> int:
-        return hash((self._n, self._canonical()))
+        # the masks and coefficients are read-only, so the hash (a sort of the merged terms) is
+        # computed once: it keys the simulator's per-observable caches on every expval call
+        if getattr(self, "_hash", None) is None:
+            self._hash = hash((self._n, self._canonical()))
+        return self._hash
 
     def __repr__(self) -> str:
         terms = ", ".join(f"({label!r}, {format_coeff(c)})" for label, c in self.to_list())

@@ -283,14 +283,15 @@ def expval(state: Tensor, observable) -> Tensor:
     if matrix.is_complex():
         return (columns.conj() * (matrix @ columns.contiguous())).real.sum(dim=0)
     real = torch.view_as_real(columns.contiguous()).reshape(N, 2 * B)
-    return (real * (matrix @ real)).reshape(N, B, 2).sum(dim=(0, 2))
+    return (real * (matrix @ real)).sum(dim=0).reshape(B, 2).sum(dim=1)
 
 
 _SPARSE: "weakref.WeakKeyDictionary[object, dict]" = weakref.WeakKeyDictionary()
 
 
 def _sparse_matrix(observable, plan: _Plan, rdt: torch.dtype, device) -> Tensor:
-    """``H`` as a CSR matrix with one entry per (row, flip mask); real when ``H`` is real."""
+    """``H`` as a CSR matrix for ``Re <psi|H|psi>``: the diagonal and twice the upper triangle of
+    one entry per (row, flip mask), half the entries of ``H``; real when ``H`` is real."""
     try:
         cache = _SPARSE.setdefault(observable, {})
     except TypeError:
@@ -300,13 +301,17 @@ def _sparse_matrix(observable, plan: _Plan, rdt: torch.dtype, device) -> Tensor:
         xs, table = _diagonals(plan, np.array(observable.coeffs).real, rdt)
         N, G = 2**plan.n, len(xs)
         index_dtype = torch.int32 if N * G < 2**31 else torch.int64
-        cols = torch.arange(N)[:, None] ^ xs[None, :]
+        rows = torch.arange(N)[:, None]
+        cols = rows ^ xs[None, :]
         cols, order = cols.sort(dim=1)
         values = torch.gather(table.T, 1, order)
-        crow = torch.arange(0, N * G + 1, G, dtype=index_dtype)
+        # H is Hermitian, so Re <psi|H|psi> needs only the diagonal and twice the upper triangle
+        keep = cols >= rows
+        values = torch.where(cols > rows, 2 * values, values)[keep]
+        crow = torch.cat([torch.zeros(1, dtype=torch.long), keep.sum(dim=1).cumsum(0)]).to(index_dtype)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-            cache[key] = torch.sparse_csr_tensor(crow, cols.reshape(-1).to(index_dtype), values.reshape(-1),
+            cache[key] = torch.sparse_csr_tensor(crow, cols[keep].to(index_dtype), values,
                                                  size=(N, N), check_invariants=False).to(device)
     return cache[key]
 
