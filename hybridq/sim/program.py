@@ -109,8 +109,37 @@ def run(state: Tensor, ops: Sequence[Op], *, method: Method = "autograd") -> Ten
     if method == "adjoint" and torch.is_grad_enabled():
         datas = [op.data for op in ops]
         return _AdjointRun.apply(state, list(ops), *datas)
+    if state.device.type == "cpu" and not _records_grad(state, ops):
+        return _run_in_buffers(state, ops)
     for op in ops:
         state = op.apply(state)
+    return state
+
+
+def _records_grad(state: Tensor, ops: Sequence[Op]) -> bool:
+    return torch.is_grad_enabled() and (
+        state.requires_grad or any(op.data is not None and op.data.requires_grad for op in ops))
+
+
+def _run_in_buffers(state: Tensor, ops: Sequence[Op]) -> Tensor:
+    """Apply ``ops`` with Kronecker and permutation ops writing into two reused buffers.
+
+    On a CPU a fresh ``2**n`` output per op costs a page-faulting allocation, about as long as
+    the op itself; without autograd nothing needs the intermediate states, so two buffers serve.
+    """
+    buffers: tuple[Tensor, Tensor] | None = None
+    for op in ops:
+        if op.kind not in ("kron", "permutation"):
+            state = op.apply(state)
+            continue
+        batch = state.shape[0] if op.kind == "permutation" or op.data.dim() == 3 else max(state.shape[0], op.data.shape[0])
+        if buffers is None or buffers[0].shape[0] != batch or buffers[0].dtype != state.dtype:
+            buffers = tuple(torch.empty(batch, state.shape[1], dtype=state.dtype, device=state.device) for _ in range(2))
+        if op.kind == "kron":
+            state = kernels.apply_kron(state, op.data, op.qubits, op.real, scratch=buffers)
+        else:
+            free = buffers[0] if buffers[0].data_ptr() != state.data_ptr() else buffers[1]
+            state = kernels.apply_permutation(state, *op.index, out=free)
     return state
 
 
