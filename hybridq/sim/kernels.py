@@ -246,6 +246,11 @@ def kron_matrices(mats: Tensor) -> Tensor:
     return outer.reshape(*lead, da, da, db, db).transpose(-3, -2).reshape(*lead, da * db, da * db)
 
 
+def free_buffer(buffers: tuple[Tensor, Tensor], state: Tensor) -> Tensor:
+    """Of two scratch buffers, the one that does not hold ``state``."""
+    return buffers[0] if buffers[0].data_ptr() != state.data_ptr() else buffers[1]
+
+
 def apply_kron(state: Tensor, mats: Tensor, qubits: Sequence[int], real: bool = False,
                scratch: tuple[Tensor, Tensor] | None = None) -> Tensor:
     """Apply one-qubit matrices ``mats[..., j]`` to ``qubits[j]`` (ascending), a block at a time.
@@ -276,7 +281,7 @@ def apply_kron(state: Tensor, mats: Tensor, qubits: Sequence[int], real: bool = 
         left, right = 2 ** block[0], 2 ** (n - block[-1] - 1)
         out = None
         if scratch is not None:
-            out = (scratch[0] if scratch[0].data_ptr() != psi.data_ptr() else scratch[1]).view(batch, left, 2**k, right)
+            out = free_buffer(scratch, psi).view(batch, left, 2**k, right)
         if real and right > 1:
             shape = (batch, left, 2**k, 2 * right)
             view = torch.view_as_real(psi.reshape(batch, left, 2**k, right)).reshape(shape)

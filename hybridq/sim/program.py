@@ -138,8 +138,7 @@ def _run_in_buffers(state: Tensor, ops: Sequence[Op]) -> Tensor:
         if op.kind == "kron":
             state = kernels.apply_kron(state, op.data, op.qubits, op.real, scratch=buffers)
         else:
-            free = buffers[0] if buffers[0].data_ptr() != state.data_ptr() else buffers[1]
-            state = kernels.apply_permutation(state, *op.index, out=free)
+            state = kernels.apply_permutation(state, *op.index, out=kernels.free_buffer(buffers, state))
     return state
 
 
