@@ -271,8 +271,9 @@ def apply_kron(state: Tensor, mats: Tensor, qubits: Sequence[int], real: bool = 
     per_sample = mats.dim() == 4
     pos = {q: j for j, q in enumerate(qubits)}
     real = real and psi.is_complex()
-    blocks = kron_block_sizes(qubits, n, per_sample, real)
-    if len(qubits) == n and scratch is None:
+    rotating = len(qubits) == n and scratch is None  # complex bmm blocks (see _RotatingBlocks)
+    blocks = kron_block_sizes(qubits, n, per_sample, real and not rotating)
+    if rotating:
         ms = [kron_matrices(mats[..., pos[b[0]] : pos[b[-1]] + 1, :, :]) for b in blocks]  # slices: no index copy
         return _RotatingBlocks.apply(psi, *ms)
     for block in blocks:

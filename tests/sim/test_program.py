@@ -50,3 +50,30 @@ def test_adjoint_matches_finite_differences():
         d[i] = eps
         fd = (loss("autograd", w + d, x, psi0) - loss("autograd", w - d, x, psi0)) / (2 * eps)
         assert abs(fd.item() - g[i].item()) < 1e-6
+
+
+def test_runs_without_autograd_reuse_buffers_and_agree():
+    """No-grad CPU runs write kron / permutation ops into two buffers: same states, input intact."""
+    from hybridq.sim.fusion import fuse
+
+    n, batch = 7, 5
+    g = torch.Generator().manual_seed(3)
+    angles = torch.rand(2, n, batch, generator=g, dtype=torch.float64)
+    ops = []
+    for layer in range(2):
+        for q in range(n):  # real shared layer, then a complex per-sample one
+            ops.append(sim.gate_op("RY", [q], [0.3 * q + layer], n_qubits=n, **C128))
+            ops.append(sim.gate_op("RZ", [q], [angles[layer, q]], n_qubits=n, batch=batch, **C128))
+        ops += [sim.gate_op("CNOT", [q, (q + 1) % n], n_qubits=n, **C128) for q in range(n)]
+        ops.append(sim.gate_op("RY", [2], [0.4], n_qubits=n, **C128))  # a partial layer
+        ops.append(sim.gate_op("CRX", [0, 3], [0.7], n_qubits=n, **C128))
+    fused = fuse(ops, n, dtype=torch.complex128)
+    assert {op.kind for op in fused} >= {"kron", "permutation"}
+    psi0 = random_state(1, n, seed=4)
+    before = psi0.clone()
+    reference = run(psi0.clone().requires_grad_(True), fused).detach()  # the autograd path
+    with torch.no_grad():
+        out = run(psi0, fused)
+    torch.testing.assert_close(out, reference, atol=1e-12, rtol=0)
+    torch.testing.assert_close(run(psi0, ops).detach(), reference, atol=1e-12, rtol=0)
+    assert torch.equal(psi0, before)
