@@ -277,7 +277,7 @@ def expval(state: Tensor, observable) -> Tensor:
     plan = _plan(observable)
     if plan.n != n:
         raise ShapeError(f"observable acts on {plan.n} qubits but the state has {n}")
-    matrix = _sparse_matrix(observable, plan, state.real.dtype, state.device)
+    matrix = _sparse_matrix(observable, plan, state.real.dtype, state.device, half=True)
     B, N = state.shape
     columns = state.transpose(0, 1)
     if matrix.is_complex():
@@ -289,14 +289,17 @@ def expval(state: Tensor, observable) -> Tensor:
 _SPARSE: "weakref.WeakKeyDictionary[object, dict]" = weakref.WeakKeyDictionary()
 
 
-def _sparse_matrix(observable, plan: _Plan, rdt: torch.dtype, device) -> Tensor:
-    """``H`` as a CSR matrix for ``Re <psi|H|psi>``: the diagonal and twice the upper triangle of
-    one entry per (row, flip mask), half the entries of ``H``; real when ``H`` is real."""
+def _sparse_matrix(observable, plan: _Plan, rdt: torch.dtype, device, *, half: bool = False) -> Tensor:
+    """``H`` as a CSR matrix with one entry per (row, flip mask); real when ``H`` is real.
+
+    ``half=True`` keeps the diagonal and twice the upper triangle: half the entries, enough for
+    ``Re <psi|H|psi>`` of a Hermitian ``H`` (not a matrix-vector product with ``H``).
+    """
     try:
         cache = _SPARSE.setdefault(observable, {})
     except TypeError:
         cache = {}
-    key = (rdt, str(device))
+    key = (rdt, str(device), half)
     if key not in cache:
         xs, table = _diagonals(plan, np.array(observable.coeffs).real, rdt)
         N, G = 2**plan.n, len(xs)
@@ -305,9 +308,8 @@ def _sparse_matrix(observable, plan: _Plan, rdt: torch.dtype, device) -> Tensor:
         cols = rows ^ xs[None, :]
         cols, order = cols.sort(dim=1)
         values = torch.gather(table.T, 1, order)
-        # H is Hermitian, so Re <psi|H|psi> needs only the diagonal and twice the upper triangle
-        keep = cols >= rows
-        values = torch.where(cols > rows, 2 * values, values)[keep]
+        keep = cols >= rows if half else torch.ones_like(cols, dtype=torch.bool)
+        values = (torch.where(cols > rows, 2 * values, values) if half else values)[keep]
         crow = torch.cat([torch.zeros(1, dtype=torch.long), keep.sum(dim=1).cumsum(0)]).to(index_dtype)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
