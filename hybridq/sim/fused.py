@@ -1,20 +1,26 @@
-"""Whole-circuit GPU kernels for small states: one Triton program per sample, state in registers.
+"""Whole-circuit kernels for small states: one sample's state stays on chip for the whole circuit.
 
 Hybrid models run circuits of a few qubits on large batches. Gate by gate, every layer costs
 several passes over the batch of states and a dozen kernel launches. Here a fused program of
 ``[one-qubit layer on every qubit, permutation]`` layers (what :mod:`hybridq.sim.fusion` and
-:mod:`hybridq.circuits.compiled` make of layered ansätze) runs as **one** kernel: each program
-loads one sample's ``2**n`` amplitudes into registers, applies every gate (a partner exchange
-``i <-> i ^ bit`` per qubit) and every permutation (a register gather), and writes the result.
-The backward is one kernel too, by the adjoint method: it un-computes the state and the adjoint
-state gate by gate and reduces each gate's gradient in registers, so no intermediate state is
-ever stored (the un-computation needs unitary matrices: gates and their products are).
+:mod:`hybridq.circuits.compiled` make of layered ansätze) runs as **one** kernel:
 
-Used automatically by :func:`hybridq.sim.run` on CUDA (Triton installed, at most
-:data:`MAX_QUBITS` qubits, a program of such layers); anything else takes the general path.
+- on CUDA, a Triton program per sample loads its ``2**n`` amplitudes into registers, applies
+  every gate (a partner exchange ``i <-> i ^ bit`` per qubit) and every permutation (a register
+  gather), and writes the result;
+- on the CPU, the C kernels of :mod:`hybridq.sim.native` take 16 samples at a time, one per
+  SIMD lane, in a block that stays in cache for the whole circuit.
+
+The backward is one kernel too, by the adjoint method: it un-computes the state and the adjoint
+state gate by gate and reduces each gate's gradient on chip, so no intermediate state is ever
+stored (the un-computation needs unitary matrices: gates and their products are).
+
+Used automatically by :func:`hybridq.sim.run` (CUDA with Triton, or a CPU where the native
+kernels built; sizes that :func:`suits`; a program of such layers); anything else takes
+the general path.
 
 >>> import torch
->>> available(torch.device("cpu"))  # CUDA only (or Triton's interpreter)
+>>> available(torch.device("meta"))
 False
 """
 
@@ -25,15 +31,12 @@ from typing import TYPE_CHECKING, Sequence
 
 import torch
 
-from . import kernels
+from . import kernels, native
 
 if TYPE_CHECKING:
     from .program import Op
 
 Tensor = torch.Tensor
-
-#: Largest state the fused kernels take: ``2**13`` amplitudes per sample stay in registers.
-MAX_QUBITS = 13
 
 try:  # optional: Triton ships with CUDA builds of torch
     import triton
@@ -42,14 +45,33 @@ except ImportError:  # pragma: no cover - depends on the installation
     triton = tl = None
 
 
+def _triton(device: torch.device) -> bool:
+    """Whether the Triton kernels run on ``device`` (CUDA, or any device in Triton's interpreter)."""
+    if tl is None or not hasattr(tl, "gather"):
+        return False
+    return device.type == "cuda" or os.environ.get("TRITON_INTERPRET") == "1"
+
+
 def available(device: torch.device) -> bool:
-    """Whether the fused kernels can run on ``device`` (CUDA with Triton, or Triton's interpreter).
+    """Whether fused kernels can run on ``device``: CUDA with Triton, or a CPU with the native kernels.
 
     Setting the environment variable ``HYBRIDQ_FUSED=0`` turns them off.
     """
-    if tl is None or not hasattr(tl, "gather") or os.environ.get("HYBRIDQ_FUSED", "1") == "0":
+    if os.environ.get("HYBRIDQ_FUSED", "1") == "0":
         return False
-    return device.type == "cuda" or os.environ.get("TRITON_INTERPRET") == "1"
+    return _triton(device) or (device.type == "cpu" and native.library() is not None)
+
+
+def suits(device: torch.device, n: int, batch: int) -> bool:
+    """Whether the fused kernels take ``batch`` states of ``n`` qubits on ``device``.
+
+    On a GPU, up to ``2**13`` amplitudes per sample stay in registers. On a CPU the kernels work
+    on 16 samples at a time, so they need a batch (8 or more) and, measured, beat the general
+    path up to 16 qubits (7.8 s -> 1.9 s for the W1 benchmark's 16-qubit step on 2 cores).
+    """
+    if _triton(device):
+        return 2 <= n <= 13
+    return 2 <= n <= 16 and batch >= 8
 
 
 def layers(ops: Sequence[Op], n: int) -> tuple[list[Tensor | None], list[tuple[Tensor, Tensor] | None]] | None:
@@ -83,62 +105,79 @@ def layers(ops: Sequence[Op], n: int) -> tuple[list[Tensor | None], list[tuple[T
 def run(state: Tensor, ops: Sequence[Op]) -> Tensor | None:
     """``ops`` applied to ``state`` by the fused kernels, or None when they do not apply."""
     n = state.shape[-1].bit_length() - 1
-    if not (state.is_complex() and 2 <= n <= MAX_QUBITS and available(state.device)):
+    if not (state.is_complex() and available(state.device)):
         return None
     split = layers(ops, n)
     if split is None:
         return None
     mats, perms = split
     batch = max([state.shape[0]] + [m.shape[0] for m in mats if m is not None and m.dim() == 4])
+    if not suits(state.device, n, batch):
+        return None
     per_sample = batch if any(m is not None and m.dim() == 4 for m in mats) else 1
     eye = torch.eye(2, dtype=state.dtype, device=state.device).expand(per_sample, n, 2, 2)
     stacked = torch.stack([eye if m is None else m.to(state.dtype).expand(per_sample, n, 2, 2) for m in mats], dim=1)
     identity = torch.arange(2**n, dtype=torch.int32, device=state.device)
     index = torch.stack([identity if p is None else p[0].to(torch.int32) for p in perms])
     inverse = torch.stack([identity if p is None else p[1].to(torch.int32) for p in perms])
-    return _FusedRun.apply(state, stacked, index, inverse)
+    has_perm = None if _triton(state.device) else torch.tensor([p is not None for p in perms], dtype=torch.uint8)
+    return _FusedRun.apply(state, stacked, index, inverse, has_perm)
 
 
 def _warps(n: int) -> int:
     return 4 if n <= 12 else 8  # measured on an H100: n = 12, 13 take 4, 8 warps best
 
 
+def _ptr(t: Tensor) -> int:
+    return t.data_ptr()
+
+
 class _FusedRun(torch.autograd.Function):
     """Forward and adjoint backward of a layered program, one kernel each."""
 
     @staticmethod
-    def forward(ctx, state, mats, index, inverse):
+    def forward(ctx, state, mats, index, inverse, has_perm):
         batch, n_layers, n = max(state.shape[0], mats.shape[0]), mats.shape[1], mats.shape[2]
-        psi = torch.view_as_real(state.contiguous())
-        m = torch.view_as_real(mats.contiguous())
+        state, mats = state.contiguous(), mats.contiguous()
         out = torch.empty(batch, 2**n, dtype=state.dtype, device=state.device)
-        _forward_kernel[(batch,)](
-            psi, m, index.contiguous(), torch.view_as_real(out),
-            psi.stride(0) if state.shape[0] > 1 else 0, m.stride(0) if mats.shape[0] > 1 else 0,
-            N_QUBITS=n, N_LAYERS=n_layers, num_warps=_warps(n),
-        )
-        ctx.save_for_backward(out, mats, inverse)
+        psi, m = torch.view_as_real(state), torch.view_as_real(mats)
+        psi_stride = psi.stride(0) if state.shape[0] > 1 else 0
+        mats_stride = m.stride(0) if mats.shape[0] > 1 else 0
+        if _triton(state.device):
+            _forward_kernel[(batch,)](psi, m, index.contiguous(), torch.view_as_real(out), psi_stride, mats_stride,
+                                      N_QUBITS=n, N_LAYERS=n_layers, num_warps=_warps(n))
+        else:
+            kernel = native.library().fused_forward_f32 if state.dtype == torch.complex64 else native.library().fused_forward_f64
+            kernel(_ptr(state), psi_stride, _ptr(mats), mats_stride, _ptr(index.contiguous()), _ptr(has_perm),
+                   _ptr(out), batch, n, n_layers, torch.get_num_threads())
+        ctx.save_for_backward(out, mats, inverse, has_perm)
         ctx.state_batch = state.shape[0]
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        out, mats, inverse = ctx.saved_tensors
+        out, mats, inverse, has_perm = ctx.saved_tensors
         batch, n_layers, n = out.shape[0], mats.shape[1], mats.shape[2]
-        m = torch.view_as_real(mats.contiguous())
+        m = torch.view_as_real(mats)
+        mats_stride = m.stride(0) if mats.shape[0] > 1 else 0
+        grad = grad.contiguous()
         grad_mats = torch.empty(batch, n_layers, n, 2, 2, dtype=mats.dtype, device=mats.device)
         grad_state = torch.empty_like(out)
-        _backward_kernel[(batch,)](
-            torch.view_as_real(out), torch.view_as_real(grad.contiguous()), m, inverse.contiguous(),
-            torch.view_as_real(grad_mats), torch.view_as_real(grad_state), m.stride(0) if mats.shape[0] > 1 else 0,
-            N_QUBITS=n, N_LAYERS=n_layers, num_warps=_warps(n),
-        )
-        grad_mats = kernels.matmul_2x2(grad_mats, mats)  # the kernel leaves S; dL/dM = S M (M unitary)
+        if _triton(out.device):
+            _backward_kernel[(batch,)](
+                torch.view_as_real(out), torch.view_as_real(grad), m, inverse.contiguous(),
+                torch.view_as_real(grad_mats), torch.view_as_real(grad_state), mats_stride,
+                N_QUBITS=n, N_LAYERS=n_layers, num_warps=_warps(n))
+        else:
+            kernel = native.library().fused_backward_f32 if out.dtype == torch.complex64 else native.library().fused_backward_f64
+            kernel(_ptr(out), _ptr(grad), _ptr(mats), mats_stride, _ptr(inverse.contiguous()), _ptr(has_perm),
+                   _ptr(grad_mats), _ptr(grad_state), batch, n, n_layers, torch.get_num_threads())
+        grad_mats = kernels.matmul_2x2(grad_mats, mats)  # the kernels leave S; dL/dM = S M (M unitary)
         if mats.shape[0] == 1:
             grad_mats = grad_mats.sum(0, keepdim=True)
         if ctx.state_batch == 1:
             grad_state = grad_state.sum(0, keepdim=True)
-        return grad_state if ctx.needs_input_grad[0] else None, grad_mats, None, None
+        return grad_state if ctx.needs_input_grad[0] else None, grad_mats, None, None, None
 
 
 if tl is not None:

@@ -225,8 +225,11 @@ def kron_block_sizes(qubits: Sequence[int], n: int, per_sample: bool = False, re
 
 
 def matmul_2x2(a: Tensor, b: Tensor) -> Tensor:
-    """``a @ b`` for (batches of) ``2 x 2`` matrices, elementwise: batched BLAS calls on tiny
-    matrices cost far more (tens of microseconds per call on a GPU) than these two kernels."""
+    """``a @ b`` for (batches of) ``2 x 2`` matrices. On a GPU, elementwise: batched BLAS calls
+    on tiny matrices cost far more (tens of microseconds per call) than these two kernels; on a
+    CPU, batched matmul is the fastest (3x the elementwise form, whose complex reduction is slow)."""
+    if a.device.type == "cpu":
+        return a @ b
     return (a.unsqueeze(-1) * b.unsqueeze(-3)).sum(-2)
 
 

@@ -1,7 +1,8 @@
 """Fused whole-circuit kernels (hybridq.sim.fused) equal the general path, values and gradients.
 
-On a GPU they run for real; elsewhere, when Triton is installed, its interpreter runs them on
-the CPU in a subprocess (the interpreter is chosen when Triton compiles, at import).
+On a GPU they run for real; on the CPU the native C kernels run where a C compiler built them,
+and, when Triton is installed, its interpreter runs the Triton kernels in a subprocess (the
+interpreter is chosen when Triton compiles, at import).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import torch
 
 import hybridq as hq
 from hybridq.circuits import Circuit, Input, Weight
-from hybridq.sim import fused
+from hybridq.sim import fused, native
 
 
 def layered(n: int, layers: int, extra: bool = False) -> Circuit:
@@ -76,8 +77,28 @@ def test_layer_split_and_fallback():
     mats, perms = fused.layers(ops, 4)
     assert len(mats) == 3 and perms[-1] is None and all(m.shape[-3:] == (4, 2, 2) for m in mats)
     assert fused.layers(ops + [hq.sim.gate_op("CRX", [0, 1], [0.3], n_qubits=4)], 4) is None
-    if not fused.available(torch.device("cpu")):
-        assert fused.run(hq.sim.zero_state(4), ops) is None  # general path off the GPU
+    assert fused.run(hq.sim.zero_state(4), ops) is None  # a batch of 2: the general path on a CPU
+
+
+@pytest.mark.skipif(not fused.available(torch.device("cpu")), reason="native CPU kernels not built (no C compiler)")
+@pytest.mark.parametrize("case", [(3, 2, 8, torch.complex128, False), (5, 3, 20, torch.complex64, True),
+                                  (10, 3, 37, torch.complex64, False), (14, 2, 17, torch.complex128, True)])
+def test_native_kernels_equal_the_general_path(case, monkeypatch):
+    calls = []
+    apply = fused._FusedRun.apply
+    monkeypatch.setattr(fused._FusedRun, "apply", lambda *a: calls.append(1) or apply(*a))
+    tol = 1e-4 if case[3] == torch.complex64 else 1e-10
+    assert max(compare("cpu", *case)) < tol
+    assert calls, "the fused path was not taken"
+
+
+def test_native_build_failure_falls_back_with_a_warning(monkeypatch, tmp_path):
+    monkeypatch.setenv("HYBRIDQ_CACHE", str(tmp_path))
+    monkeypatch.setenv("CC", "false")  # a "compiler" that always fails
+    with pytest.warns(UserWarning, match="could not build the native CPU kernels"):
+        assert native.library.__wrapped__() is None
+    monkeypatch.setenv("HYBRIDQ_NATIVE", "0")
+    assert native.library.__wrapped__() is None
 
 
 @pytest.mark.cuda

@@ -1,0 +1,203 @@
+/* Whole-circuit CPU kernels for layered programs on batches of small states.
+ *
+ * The CPU twin of the Triton kernels in fused.py. A program is a list of layers, each a 2x2
+ * matrix on every qubit followed by an optional permutation of the basis states. Samples are
+ * processed LANES at a time with the lanes innermost: amplitude i of sample b lives at
+ * re[i * LANES + b], so each gate is a loop of plain vector arithmetic (the compiler turns the
+ * lane loops into SIMD instructions) on a block that stays in cache for the whole circuit.
+ *
+ * Layout of the arguments (complex numbers interleaved re, im; strides in real numbers; a
+ * stride of 0 broadcasts one sample to the whole batch):
+ *   psi   (B, N) complex        the input states             psi_stride
+ *   mats  (B, L, n, 2, 2)       each layer's qubit matrices   mats_stride
+ *   perm  (L, N) int32           the gather index of each layer (used where has_perm[l])
+ * Qubit 0 is the most significant bit of an index, as everywhere in hybridq.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LANES 16
+
+static void *lane_buffer(int64_t reals, size_t size) {
+    size_t bytes = (size_t)reals * size;
+    bytes = (bytes + 63) / 64 * 64;
+    return aligned_alloc(64, bytes);
+}
+
+#define DEFINE_KERNELS(T, SUFFIX)                                                               \
+                                                                                                \
+/* Load samples first .. first+count-1 (lanes past count repeat the last sample). */           \
+static void load_##SUFFIX(const T *src, int64_t stride, int64_t first, int64_t count,          \
+                          int64_t N, T *re, T *im) {                                           \
+    for (int l = 0; l < LANES; l++) {                                                           \
+        const T *s = src + (first + (l < count ? l : count - 1)) * stride;                      \
+        for (int64_t i = 0; i < N; i++) {                                                       \
+            re[i * LANES + l] = s[2 * i];                                                       \
+            im[i * LANES + l] = s[2 * i + 1];                                                   \
+        }                                                                                       \
+    }                                                                                           \
+}                                                                                               \
+                                                                                                \
+static void store_##SUFFIX(T *dst, int64_t first, int64_t count, int64_t N,                    \
+                           const T *re, const T *im) {                                         \
+    for (int l = 0; l < count; l++) {                                                           \
+        T *d = dst + (first + l) * 2 * N;                                                       \
+        for (int64_t i = 0; i < N; i++) {                                                       \
+            d[2 * i] = re[i * LANES + l];                                                       \
+            d[2 * i + 1] = im[i * LANES + l];                                                   \
+        }                                                                                       \
+    }                                                                                           \
+}                                                                                               \
+                                                                                                \
+/* The 8 reals of one qubit's matrix for every lane: m[k * LANES + l], k = re/im of m00..m11;  \
+   the adjoint (conjugate transpose) if adjoint. */                                             \
+static void matrix_##SUFFIX(const T *mats, int64_t stride, int64_t first, int64_t count,       \
+                            int64_t offset, int adjoint, T *m) {                               \
+    for (int l = 0; l < LANES; l++) {                                                           \
+        const T *s = mats + (first + (l < count ? l : count - 1)) * stride + offset;            \
+        for (int k = 0; k < 8; k++) m[k * LANES + l] = s[k];                                    \
+        if (adjoint) {                                                                          \
+            m[2 * LANES + l] = s[4]; m[3 * LANES + l] = -s[5];                                  \
+            m[4 * LANES + l] = s[2]; m[5 * LANES + l] = -s[3];                                  \
+            m[1 * LANES + l] = -s[1]; m[7 * LANES + l] = -s[7];                                 \
+        }                                                                                       \
+    }                                                                                           \
+}                                                                                               \
+                                                                                                \
+/* Apply the per-lane 2x2 matrix m on the qubit whose index bit is s. */                       \
+static void mix_##SUFFIX(T *restrict re, T *restrict im, int64_t N, int64_t s, const T *m) {   \
+    T a0r[LANES], a0i[LANES], a1r[LANES], a1i[LANES], b0r[LANES], b0i[LANES], b1r[LANES],       \
+        b1i[LANES];                                                                             \
+    for (int l = 0; l < LANES; l++) {                                                           \
+        a0r[l] = m[l]; a0i[l] = m[LANES + l]; a1r[l] = m[2 * LANES + l];                        \
+        a1i[l] = m[3 * LANES + l]; b0r[l] = m[4 * LANES + l]; b0i[l] = m[5 * LANES + l];        \
+        b1r[l] = m[6 * LANES + l]; b1i[l] = m[7 * LANES + l];                                   \
+    }                                                                                           \
+    for (int64_t base = 0; base < N; base += 2 * s) {                                           \
+        for (int64_t i = base; i < base + s; i++) {                                             \
+            T *xr = re + i * LANES, *xi = im + i * LANES;                                       \
+            T *yr = re + (i + s) * LANES, *yi = im + (i + s) * LANES;                           \
+            for (int l = 0; l < LANES; l++) {                                                   \
+                T pr = xr[l], pi = xi[l], qr = yr[l], qi = yi[l];                               \
+                xr[l] = a0r[l] * pr - a0i[l] * pi + a1r[l] * qr - a1i[l] * qi;                  \
+                xi[l] = a0r[l] * pi + a0i[l] * pr + a1r[l] * qi + a1i[l] * qr;                  \
+                yr[l] = b0r[l] * pr - b0i[l] * pi + b1r[l] * qr - b1i[l] * qi;                  \
+                yi[l] = b0r[l] * pi + b0i[l] * pr + b1r[l] * qi + b1i[l] * qr;                  \
+            }                                                                                   \
+        }                                                                                       \
+    }                                                                                           \
+}                                                                                               \
+                                                                                                \
+static void gather_##SUFFIX(const T *restrict src, T *restrict dst, const int32_t *index,      \
+                            int64_t N) {                                                       \
+    for (int64_t i = 0; i < N; i++) memcpy(dst + i * LANES, src + (int64_t)index[i] * LANES,   \
+                                           LANES * sizeof(T));                                  \
+}                                                                                               \
+                                                                                                \
+/* S[r][c] += sum over amplitude pairs of lam_r conj(psi_c) (psi, lam after the gate). */      \
+static void gradient_##SUFFIX(const T *restrict re, const T *restrict im, const T *restrict gr,\
+                              const T *restrict gi, int64_t N, int64_t s, T *S) {              \
+    T acc[8][LANES];                                                                            \
+    memset(acc, 0, sizeof(acc));                                                                \
+    for (int64_t base = 0; base < N; base += 2 * s) {                                           \
+        for (int64_t i = base; i < base + s; i++) {                                             \
+            const T *xr = re + i * LANES, *xi = im + i * LANES;                                 \
+            const T *yr = re + (i + s) * LANES, *yi = im + (i + s) * LANES;                     \
+            const T *ur = gr + i * LANES, *ui = gi + i * LANES;                                 \
+            const T *vr = gr + (i + s) * LANES, *vi = gi + (i + s) * LANES;                     \
+            for (int l = 0; l < LANES; l++) {                                                   \
+                acc[0][l] += ur[l] * xr[l] + ui[l] * xi[l];                                     \
+                acc[1][l] += ui[l] * xr[l] - ur[l] * xi[l];                                     \
+                acc[2][l] += ur[l] * yr[l] + ui[l] * yi[l];                                     \
+                acc[3][l] += ui[l] * yr[l] - ur[l] * yi[l];                                     \
+                acc[4][l] += vr[l] * xr[l] + vi[l] * xi[l];                                     \
+                acc[5][l] += vi[l] * xr[l] - vr[l] * xi[l];                                     \
+                acc[6][l] += vr[l] * yr[l] + vi[l] * yi[l];                                     \
+                acc[7][l] += vi[l] * yr[l] - vr[l] * yi[l];                                     \
+            }                                                                                   \
+        }                                                                                       \
+    }                                                                                           \
+    for (int k = 0; k < 8; k++)                                                                 \
+        for (int l = 0; l < LANES; l++) S[k * LANES + l] = acc[k][l];                           \
+}                                                                                               \
+                                                                                                \
+void fused_forward_##SUFFIX(const T *psi, int64_t psi_stride, const T *mats, int64_t mats_stride,\
+                            const int32_t *perm, const uint8_t *has_perm, T *out, int64_t batch,\
+                            int n, int layers, int threads) {                                  \
+    int64_t N = (int64_t)1 << n, chunks = (batch + LANES - 1) / LANES;                          \
+    _Pragma("omp parallel num_threads(threads)")                                               \
+    {                                                                                           \
+        T *re = lane_buffer(N * LANES, sizeof(T)), *im = lane_buffer(N * LANES, sizeof(T));     \
+        T *re2 = lane_buffer(N * LANES, sizeof(T)), *im2 = lane_buffer(N * LANES, sizeof(T));   \
+        T m[8 * LANES];                                                                         \
+        _Pragma("omp for schedule(dynamic, 1)")                                                \
+        for (int64_t c = 0; c < chunks; c++) {                                                  \
+            int64_t first = c * LANES, count = batch - first < LANES ? batch - first : LANES;   \
+            if (psi_stride) load_##SUFFIX(psi, psi_stride, first, count, N, re, im);            \
+            else load_##SUFFIX(psi, 0, 0, 1, N, re, im);                                        \
+            for (int layer = 0; layer < layers; layer++) {                                      \
+                for (int q = 0; q < n; q++) {                                                   \
+                    matrix_##SUFFIX(mats, mats_stride, mats_stride ? first : 0,                 \
+                                    mats_stride ? count : 1, (int64_t)(layer * n + q) * 8, 0, m);\
+                    mix_##SUFFIX(re, im, N, (int64_t)1 << (n - 1 - q), m);                      \
+                }                                                                               \
+                if (has_perm[layer]) {                                                          \
+                    gather_##SUFFIX(re, re2, perm + layer * N, N);                              \
+                    gather_##SUFFIX(im, im2, perm + layer * N, N);                              \
+                    T *t = re; re = re2; re2 = t; t = im; im = im2; im2 = t;                    \
+                }                                                                               \
+            }                                                                                   \
+            store_##SUFFIX(out, first, count, N, re, im);                                       \
+        }                                                                                       \
+        free(re); free(im); free(re2); free(im2);                                               \
+    }                                                                                           \
+}                                                                                               \
+                                                                                                \
+/* Adjoint backward: from the output states and dL/d(output), un-compute both gate by gate;  \
+   writes S (see gradient_) per sample, layer and qubit into grad_mats (B, L, n, 2, 2) and     \
+   dL/d(input) into grad_psi (B, N). */                                                         \
+void fused_backward_##SUFFIX(const T *out, const T *grad, const T *mats, int64_t mats_stride, \
+                             const int32_t *inverse, const uint8_t *has_perm, T *grad_mats,    \
+                             T *grad_psi, int64_t batch, int n, int layers, int threads) {     \
+    int64_t N = (int64_t)1 << n, chunks = (batch + LANES - 1) / LANES;                          \
+    _Pragma("omp parallel num_threads(threads)")                                               \
+    {                                                                                           \
+        T *re = lane_buffer(N * LANES, sizeof(T)), *im = lane_buffer(N * LANES, sizeof(T));     \
+        T *gr = lane_buffer(N * LANES, sizeof(T)), *gi = lane_buffer(N * LANES, sizeof(T));     \
+        T *tmp = lane_buffer(N * LANES, sizeof(T));                                             \
+        T m[8 * LANES], S[8 * LANES];                                                           \
+        _Pragma("omp for schedule(dynamic, 1)")                                                \
+        for (int64_t c = 0; c < chunks; c++) {                                                  \
+            int64_t first = c * LANES, count = batch - first < LANES ? batch - first : LANES;   \
+            load_##SUFFIX(out, 2 * N, first, count, N, re, im);                                 \
+            load_##SUFFIX(grad, 2 * N, first, count, N, gr, gi);                                \
+            for (int layer = layers - 1; layer >= 0; layer--) {                                 \
+                if (has_perm[layer]) {                                                          \
+                    T *arrays[4] = {re, im, gr, gi};                                            \
+                    for (int a = 0; a < 4; a++) {                                               \
+                        gather_##SUFFIX(arrays[a], tmp, inverse + layer * N, N);                \
+                        memcpy(arrays[a], tmp, N * LANES * sizeof(T));                          \
+                    }                                                                           \
+                }                                                                               \
+                for (int q = n - 1; q >= 0; q--) {                                              \
+                    int64_t s = (int64_t)1 << (n - 1 - q), offset = (int64_t)(layer * n + q) * 8;\
+                    gradient_##SUFFIX(re, im, gr, gi, N, s, S);                                 \
+                    for (int l = 0; l < count; l++) {                                           \
+                        T *d = grad_mats + (first + l) * (int64_t)layers * n * 8 + offset;      \
+                        for (int k = 0; k < 8; k++) d[k] = S[k * LANES + l];                    \
+                    }                                                                           \
+                    matrix_##SUFFIX(mats, mats_stride, mats_stride ? first : 0,                 \
+                                    mats_stride ? count : 1, offset, 1, m);                     \
+                    mix_##SUFFIX(re, im, N, s, m);                                              \
+                    mix_##SUFFIX(gr, gi, N, s, m);                                              \
+                }                                                                               \
+            }                                                                                   \
+            store_##SUFFIX(grad_psi, first, count, N, gr, gi);                                  \
+        }                                                                                       \
+        free(re); free(im); free(gr); free(gi); free(tmp);                                      \
+    }                                                                                           \
+}
+
+DEFINE_KERNELS(float, f32)
+DEFINE_KERNELS(double, f64)

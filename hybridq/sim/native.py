@@ -1,0 +1,79 @@
+"""Native CPU kernels (``native.c``), compiled with the system C compiler on first use.
+
+The library is built once per machine into a cache folder (``$HYBRIDQ_CACHE``, else
+``~/.cache/hybridq``) with ``-O3 -march=native`` and OpenMP, then loaded with :mod:`ctypes`;
+later imports reuse it. Without a C compiler, or with ``HYBRIDQ_NATIVE=0``, :func:`library`
+returns None and the simulator keeps to its PyTorch path (one warning says why).
+
+>>> lib = library()
+>>> lib is None or hasattr(lib, "fused_forward_f32")
+True
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import warnings
+from functools import lru_cache
+from pathlib import Path
+
+SOURCE = Path(__file__).with_name("native.c")
+FLAGS = ["-O3", "-march=native", "-mprefer-vector-width=512", "-fopenmp", "-fPIC", "-shared", "-std=c11"]
+
+_i64, _int, _ptr = ctypes.c_int64, ctypes.c_int, ctypes.c_void_p
+_SIGNATURES = {
+    "fused_forward": [_ptr, _i64, _ptr, _i64, _ptr, _ptr, _ptr, _i64, _int, _int, _int],
+    "fused_backward": [_ptr, _ptr, _ptr, _i64, _ptr, _ptr, _ptr, _ptr, _i64, _int, _int, _int],
+}
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("HYBRIDQ_CACHE") or Path.home() / ".cache" / "hybridq")
+
+
+def _cpu_model() -> str:
+    """What ``-march=native`` depends on, so a cache shared by different machines stays apart."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor()
+    lines = [line for line in text.splitlines() if line.startswith(("model name", "flags"))]
+    return "\n".join(sorted(set(lines)))
+
+
+@lru_cache(maxsize=None)
+def library() -> ctypes.CDLL | None:
+    """The compiled kernels, or None where they cannot be built (see the module docstring)."""
+    if os.environ.get("HYBRIDQ_NATIVE", "1") == "0":
+        return None
+    compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        warnings.warn("hybridq: no C compiler found; CPU simulation uses the PyTorch kernels only", stacklevel=2)
+        return None
+    key = hashlib.sha256("\n".join([SOURCE.read_text(), compiler, *FLAGS, _cpu_model()]).encode()).hexdigest()[:16]
+    target = _cache_dir() / f"native-{key}.so"
+    if not target.exists():
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(dir=target.parent) as tmp:  # build aside, then rename: safe
+                built = Path(tmp) / target.name                            # with concurrent processes
+                subprocess.run([compiler, *FLAGS, str(SOURCE), "-o", str(built)], check=True,
+                               capture_output=True, text=True, timeout=120)
+                os.replace(built, target)
+        except (OSError, subprocess.SubprocessError) as error:
+            detail = getattr(error, "stderr", None) or error
+            warnings.warn(f"hybridq: could not build the native CPU kernels ({str(detail).strip()[:300]}); "
+                          "CPU simulation uses the PyTorch kernels only", stacklevel=2)
+            return None
+    lib = ctypes.CDLL(str(target))
+    for name, args in _SIGNATURES.items():
+        for suffix in ("f32", "f64"):
+            function = getattr(lib, f"{name}_{suffix}")
+            function.argtypes, function.restype = args, None
+    return lib
