@@ -7,9 +7,9 @@ most of all on a GPU. :class:`CompiledCircuit` analyses the circuit once and the
 1. evaluates every angle at once: each angle is a sum of monomials ``c * weight * input``
    (affine forms such as ``w * x + b``), gathered and summed with one ``index_add``;
 2. builds the matrices of all gates of one kind in one call of the kind's builder;
-3. multiplies the chains of one-qubit gates of every qubit together (one batched matmul per
-   chain position) and emits one Kronecker op per layer, plus composed permutations, exactly
-   as :func:`hybridq.sim.fusion.fuse` would;
+3. multiplies the chains of one-qubit gates of every qubit of every layer together (one
+   batched 2x2 product per chain position, for all layers at once) and emits one Kronecker op
+   per layer, plus composed permutations, exactly as :func:`hybridq.sim.fusion.fuse` would;
 4. builds the remaining gates (controlled rotations, custom matrices) one by one.
 
 The plan is cached on the circuit and rebuilt when its operations change. Circuits whose
@@ -123,19 +123,24 @@ class CompiledCircuit:
                                         dtype=torch.long),
             "mono_input": torch.tensor([m[3] if m[3] is not None else -1 for m in monomials], dtype=torch.long),
         }
-        # one-qubit slots grouped by gate name, for one builder call per name
+        # one-qubit slots grouped by gate name, for one builder call per name; every chain of
+        # every Kronecker step as one row of slots (padded with the identity, the last slot):
+        # all chain products in one batched product per chain position
         self._by_name: dict[str, list[int]] = {}
+        self._kron_rows: dict[int, tuple[int, int]] = {}
+        chains = [chain for step in self.steps if step.kind == "kron" for _, chain in step.chains]
+        index = torch.full((len(chains), max(map(len, chains), default=0)), self.n_slots, dtype=torch.long)
+        for row, chain in enumerate(chains):
+            index[row, : len(chain)] = torch.tensor([self.op_slots[i][0] for i in chain])
+            for i in chain:
+                slot = self.op_slots[i][0]
+                self._by_name.setdefault(self.slot_ops[slot].name, []).append(slot)
+        self._host["chains"] = index
+        row = 0
         for k, step in enumerate(self.steps):
-            if step.kind != "kron":
-                continue
-            length = max(len(chain) for _, chain in step.chains)
-            index = torch.full((len(step.chains), length), self.n_slots, dtype=torch.long)
-            for row, (_, chain) in enumerate(step.chains):
-                index[row, : len(chain)] = torch.tensor([self.op_slots[i][0] for i in chain])
-                for i in chain:
-                    slot = self.op_slots[i][0]
-                    self._by_name.setdefault(self.slot_ops[slot].name, []).append(slot)
-            self._host[("kron", k)] = index
+            if step.kind == "kron":
+                self._kron_rows[k] = (row, row + len(step.chains))
+                row += len(step.chains)
         for name, slots in self._by_name.items():
             self._host[("slots", name)] = torch.tensor(slots, dtype=torch.long)
         self._device_cache: dict[torch.device, dict[object, Tensor]] = {}
@@ -195,11 +200,11 @@ class CompiledCircuit:
         rdt = simops.real_dtype(dtype)
         theta = self.angles(inputs, weights, rdt, device)
         const = self._on(device)
-        mats = self._one_qubit_matrices(theta, const, dtype, device)
+        products = self._chain_products(theta, const, dtype, device)
         out: list[Op] = []
         for k, step in enumerate(self.steps):
             if step.kind == "kron":
-                out.append(self._kron(step, mats, const[("kron", k)]))
+                out.append(self._kron(step, products[:, slice(*self._kron_rows[k])]))
             elif step.kind == "permutation":
                 run = [simops.gate_op(op.name, op.qubits, (), n_qubits=self.n_qubits, controls=op.controls,
                                       dtype=dtype, device=device) for op in map(self.operations.__getitem__, step.items)]
@@ -227,12 +232,19 @@ class CompiledCircuit:
             mats = mats.index_copy(1, index, data.expand(theta.shape[0], len(slots), 2, 2).to(dtype))
         return mats
 
-    def _kron(self, step: Step, mats: Tensor, index: Tensor) -> Op:
-        qubits = [q for q, _ in step.chains]
-        factors = mats[:, index]  # (B', Q, length, 2, 2)
+    def _chain_products(self, theta: Tensor, const: dict, dtype: torch.dtype, device) -> Tensor | None:
+        """``(B', chains, 2, 2)``: the product of every one-qubit chain, all at once."""
+        mats = self._one_qubit_matrices(theta, const, dtype, device)
+        if mats is None:
+            return None
+        factors = mats[:, const["chains"]]  # (B', chains, length, 2, 2)
         product = factors[:, :, 0]
-        for j in range(1, index.shape[1]):
+        for j in range(1, factors.shape[2]):
             product = kernels.matmul_2x2(factors[:, :, j], product)
+        return product
+
+    def _kron(self, step: Step, product: Tensor) -> Op:
+        qubits = [q for q, _ in step.chains]
         real = all(GATES[self.operations[i].name].real for _, chain in step.chains for i in chain)
         if product.shape[0] == 1:
             product = product[0]

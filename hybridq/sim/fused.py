@@ -117,11 +117,30 @@ def run(state: Tensor, ops: Sequence[Op]) -> Tensor | None:
     per_sample = batch if any(m is not None and m.dim() == 4 for m in mats) else 1
     eye = torch.eye(2, dtype=state.dtype, device=state.device).expand(per_sample, n, 2, 2)
     stacked = torch.stack([eye if m is None else m.to(state.dtype).expand(per_sample, n, 2, 2) for m in mats], dim=1)
-    identity = torch.arange(2**n, dtype=torch.int32, device=state.device)
+    return _FusedRun.apply(state, stacked, *_indices(perms, n, state.device))
+
+
+_INDEX_CACHE: dict[tuple, tuple] = {}
+
+
+def _indices(perms: list, n: int, device: torch.device) -> tuple[Tensor, Tensor, Tensor | None]:
+    """The layers' gather indices and inverses stacked (int32), and which layers permute (CPU).
+
+    Cached by the identity of the index tensors: a compiled circuit hands out the same cached
+    tensors on every call, so a training step stacks them once.
+    """
+    key = (n, device, *(None if p is None else id(p[0]) for p in perms))
+    hit = _INDEX_CACHE.get(key)
+    if hit is not None and all(a is b or (a is not None and b is not None and a[0] is b[0]) for a, b in zip(hit[0], perms)):
+        return hit[1]
+    identity = torch.arange(2**n, dtype=torch.int32, device=device)
     index = torch.stack([identity if p is None else p[0].to(torch.int32) for p in perms])
     inverse = torch.stack([identity if p is None else p[1].to(torch.int32) for p in perms])
-    has_perm = None if _triton(state.device) else torch.tensor([p is not None for p in perms], dtype=torch.uint8)
-    return _FusedRun.apply(state, stacked, index, inverse, has_perm)
+    has_perm = None if _triton(device) else torch.tensor([p is not None for p in perms], dtype=torch.uint8)
+    if len(_INDEX_CACHE) >= 8:
+        _INDEX_CACHE.pop(next(iter(_INDEX_CACHE)))
+    _INDEX_CACHE[key] = (list(perms), (index, inverse, has_perm))
+    return index, inverse, has_perm
 
 
 def _warps(n: int) -> int:

@@ -54,3 +54,10 @@ def test_expval_z_and_reduced_density_matrix():
     full = torch.einsum("bi,bj->bij", psi, psi.conj())
     np.testing.assert_allclose(sim.reduced_density_matrix(psi, [0, 1, 2]).numpy(), full.numpy(), atol=1e-12)
     assert torch.allclose(rho.diagonal(dim1=1, dim2=2).sum(-1).real, torch.ones(2, dtype=torch.float64))
+
+
+def test_probability_gradients_pass_gradcheck():
+    g = torch.Generator().manual_seed(3)
+    psi = torch.randn(3, 8, dtype=torch.complex128, generator=g).requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda s: sim.probabilities(s), (psi,))
+    assert torch.autograd.gradcheck(lambda s: sim.expval_z(s, [2, 0]), (psi,))
