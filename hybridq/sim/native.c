@@ -95,26 +95,45 @@ static void gather_##SUFFIX(const T *restrict src, T *restrict dst, const int32_
                                            LANES * sizeof(T));                                  \
 }                                                                                               \
                                                                                                 \
-/* S[r][c] += sum over amplitude pairs of lam_r conj(psi_c) (psi, lam after the gate). */      \
-static void gradient_##SUFFIX(const T *restrict re, const T *restrict im, const T *restrict gr,\
-                              const T *restrict gi, int64_t N, int64_t s, T *S) {              \
+/* One gate of the adjoint sweep in one pass over the pairs of bit s: S[r][c] = sum over pairs  \
+   of lam_r conj(psi_c) (psi, lam after the gate), then psi and lam un-computed by the adjoint  \
+   matrix m (see matrix_ with adjoint set). */                                                  \
+static void adjoint_step_##SUFFIX(T *restrict re, T *restrict im, T *restrict gr,              \
+                                  T *restrict gi, int64_t N, int64_t s, const T *m, T *S) {     \
     T acc[8][LANES];                                                                            \
+    T a0r[LANES], a0i[LANES], a1r[LANES], a1i[LANES], b0r[LANES], b0i[LANES], b1r[LANES],       \
+        b1i[LANES];                                                                             \
     memset(acc, 0, sizeof(acc));                                                                \
+    for (int l = 0; l < LANES; l++) {                                                           \
+        a0r[l] = m[l]; a0i[l] = m[LANES + l]; a1r[l] = m[2 * LANES + l];                        \
+        a1i[l] = m[3 * LANES + l]; b0r[l] = m[4 * LANES + l]; b0i[l] = m[5 * LANES + l];        \
+        b1r[l] = m[6 * LANES + l]; b1i[l] = m[7 * LANES + l];                                   \
+    }                                                                                           \
     for (int64_t base = 0; base < N; base += 2 * s) {                                           \
         for (int64_t i = base; i < base + s; i++) {                                             \
-            const T *xr = re + i * LANES, *xi = im + i * LANES;                                 \
-            const T *yr = re + (i + s) * LANES, *yi = im + (i + s) * LANES;                     \
-            const T *ur = gr + i * LANES, *ui = gi + i * LANES;                                 \
-            const T *vr = gr + (i + s) * LANES, *vi = gi + (i + s) * LANES;                     \
+            T *xr = re + i * LANES, *xi = im + i * LANES;                                       \
+            T *yr = re + (i + s) * LANES, *yi = im + (i + s) * LANES;                           \
+            T *ur = gr + i * LANES, *ui = gi + i * LANES;                                       \
+            T *vr = gr + (i + s) * LANES, *vi = gi + (i + s) * LANES;                           \
             for (int l = 0; l < LANES; l++) {                                                   \
-                acc[0][l] += ur[l] * xr[l] + ui[l] * xi[l];                                     \
-                acc[1][l] += ui[l] * xr[l] - ur[l] * xi[l];                                     \
-                acc[2][l] += ur[l] * yr[l] + ui[l] * yi[l];                                     \
-                acc[3][l] += ui[l] * yr[l] - ur[l] * yi[l];                                     \
-                acc[4][l] += vr[l] * xr[l] + vi[l] * xi[l];                                     \
-                acc[5][l] += vi[l] * xr[l] - vr[l] * xi[l];                                     \
-                acc[6][l] += vr[l] * yr[l] + vi[l] * yi[l];                                     \
-                acc[7][l] += vi[l] * yr[l] - vr[l] * yi[l];                                     \
+                T pr = xr[l], pi = xi[l], qr = yr[l], qi = yi[l];                               \
+                T cr = ur[l], ci = ui[l], dr = vr[l], di = vi[l];                               \
+                acc[0][l] += cr * pr + ci * pi;                                                 \
+                acc[1][l] += ci * pr - cr * pi;                                                 \
+                acc[2][l] += cr * qr + ci * qi;                                                 \
+                acc[3][l] += ci * qr - cr * qi;                                                 \
+                acc[4][l] += dr * pr + di * pi;                                                 \
+                acc[5][l] += di * pr - dr * pi;                                                 \
+                acc[6][l] += dr * qr + di * qi;                                                 \
+                acc[7][l] += di * qr - dr * qi;                                                 \
+                xr[l] = a0r[l] * pr - a0i[l] * pi + a1r[l] * qr - a1i[l] * qi;                  \
+                xi[l] = a0r[l] * pi + a0i[l] * pr + a1r[l] * qi + a1i[l] * qr;                  \
+                yr[l] = b0r[l] * pr - b0i[l] * pi + b1r[l] * qr - b1i[l] * qi;                  \
+                yi[l] = b0r[l] * pi + b0i[l] * pr + b1r[l] * qi + b1i[l] * qr;                  \
+                ur[l] = a0r[l] * cr - a0i[l] * ci + a1r[l] * dr - a1i[l] * di;                  \
+                ui[l] = a0r[l] * ci + a0i[l] * cr + a1r[l] * di + a1i[l] * dr;                  \
+                vr[l] = b0r[l] * cr - b0i[l] * ci + b1r[l] * dr - b1i[l] * di;                  \
+                vi[l] = b0r[l] * ci + b0i[l] * cr + b1r[l] * di + b1i[l] * dr;                  \
             }                                                                                   \
         }                                                                                       \
     }                                                                                           \
@@ -155,7 +174,7 @@ void fused_forward_##SUFFIX(const T *psi, int64_t psi_stride, const T *mats, int
 }                                                                                               \
                                                                                                 \
 /* Adjoint backward: from the output states and dL/d(output), un-compute both gate by gate;  \
-   writes S (see gradient_) per sample, layer and qubit into grad_mats (B, L, n, 2, 2) and     \
+   writes S (see adjoint_step_) per sample, layer and qubit into grad_mats (B, L, n, 2, 2) and     \
    dL/d(input) into grad_psi (B, N). */                                                         \
 void fused_backward_##SUFFIX(const T *out, const T *grad, const T *mats, int64_t mats_stride, \
                              const int32_t *inverse, const uint8_t *has_perm, T *grad_mats,    \
@@ -182,15 +201,13 @@ void fused_backward_##SUFFIX(const T *out, const T *grad, const T *mats, int64_t
                 }                                                                               \
                 for (int q = n - 1; q >= 0; q--) {                                              \
                     int64_t s = (int64_t)1 << (n - 1 - q), offset = (int64_t)(layer * n + q) * 8;\
-                    gradient_##SUFFIX(re, im, gr, gi, N, s, S);                                 \
+                    matrix_##SUFFIX(mats, mats_stride, mats_stride ? first : 0,                 \
+                                    mats_stride ? count : 1, offset, 1, m);                     \
+                    adjoint_step_##SUFFIX(re, im, gr, gi, N, s, m, S);                          \
                     for (int l = 0; l < count; l++) {                                           \
                         T *d = grad_mats + (first + l) * (int64_t)layers * n * 8 + offset;      \
                         for (int k = 0; k < 8; k++) d[k] = S[k * LANES + l];                    \
                     }                                                                           \
-                    matrix_##SUFFIX(mats, mats_stride, mats_stride ? first : 0,                 \
-                                    mats_stride ? count : 1, offset, 1, m);                     \
-                    mix_##SUFFIX(re, im, N, s, m);                                              \
-                    mix_##SUFFIX(gr, gi, N, s, m);                                              \
                 }                                                                               \
             }                                                                                   \
             store_##SUFFIX(grad_psi, first, count, N, gr, gi);                                  \
