@@ -25,6 +25,23 @@ static void *lane_buffer(int64_t reals, size_t size) {
     return aligned_alloc(64, bytes);
 }
 
+/* The per-lane 2x2 matrix m (8 rows of LANES reals, see matrix_) as named local arrays. */
+#define LANE_MATRIX(T, m)                                                                       \
+    T a0r[LANES], a0i[LANES], a1r[LANES], a1i[LANES], b0r[LANES], b0i[LANES], b1r[LANES],       \
+        b1i[LANES];                                                                             \
+    for (int l = 0; l < LANES; l++) {                                                           \
+        a0r[l] = m[l]; a0i[l] = m[LANES + l]; a1r[l] = m[2 * LANES + l];                        \
+        a1i[l] = m[3 * LANES + l]; b0r[l] = m[4 * LANES + l]; b0i[l] = m[5 * LANES + l];        \
+        b1r[l] = m[6 * LANES + l]; b1i[l] = m[7 * LANES + l];                                   \
+    }
+
+/* Lane l of the pair (p, q) mapped by that matrix into (x, y): x = m00 p + m01 q, y = m10 p + m11 q. */
+#define MIX_LANE(l, pr, pi, qr, qi, xr, xi, yr, yi)                                             \
+    xr[l] = a0r[l] * pr - a0i[l] * pi + a1r[l] * qr - a1i[l] * qi;                              \
+    xi[l] = a0r[l] * pi + a0i[l] * pr + a1r[l] * qi + a1i[l] * qr;                              \
+    yr[l] = b0r[l] * pr - b0i[l] * pi + b1r[l] * qr - b1i[l] * qi;                              \
+    yi[l] = b0r[l] * pi + b0i[l] * pr + b1r[l] * qi + b1i[l] * qr
+
 #define DEFINE_KERNELS(T, SUFFIX)                                                               \
                                                                                                 \
 /* Load samples first .. first+count-1 (lanes past count repeat the last sample). */           \
@@ -67,23 +84,14 @@ static void matrix_##SUFFIX(const T *mats, int64_t stride, int64_t first, int64_
                                                                                                 \
 /* Apply the per-lane 2x2 matrix m on the qubit whose index bit is s. */                       \
 static void mix_##SUFFIX(T *restrict re, T *restrict im, int64_t N, int64_t s, const T *m) {   \
-    T a0r[LANES], a0i[LANES], a1r[LANES], a1i[LANES], b0r[LANES], b0i[LANES], b1r[LANES],       \
-        b1i[LANES];                                                                             \
-    for (int l = 0; l < LANES; l++) {                                                           \
-        a0r[l] = m[l]; a0i[l] = m[LANES + l]; a1r[l] = m[2 * LANES + l];                        \
-        a1i[l] = m[3 * LANES + l]; b0r[l] = m[4 * LANES + l]; b0i[l] = m[5 * LANES + l];        \
-        b1r[l] = m[6 * LANES + l]; b1i[l] = m[7 * LANES + l];                                   \
-    }                                                                                           \
+    LANE_MATRIX(T, m);                                                                          \
     for (int64_t base = 0; base < N; base += 2 * s) {                                           \
         for (int64_t i = base; i < base + s; i++) {                                             \
             T *xr = re + i * LANES, *xi = im + i * LANES;                                       \
             T *yr = re + (i + s) * LANES, *yi = im + (i + s) * LANES;                           \
             for (int l = 0; l < LANES; l++) {                                                   \
                 T pr = xr[l], pi = xi[l], qr = yr[l], qi = yi[l];                               \
-                xr[l] = a0r[l] * pr - a0i[l] * pi + a1r[l] * qr - a1i[l] * qi;                  \
-                xi[l] = a0r[l] * pi + a0i[l] * pr + a1r[l] * qi + a1i[l] * qr;                  \
-                yr[l] = b0r[l] * pr - b0i[l] * pi + b1r[l] * qr - b1i[l] * qi;                  \
-                yi[l] = b0r[l] * pi + b0i[l] * pr + b1r[l] * qi + b1i[l] * qr;                  \
+                MIX_LANE(l, pr, pi, qr, qi, xr, xi, yr, yi);                                    \
             }                                                                                   \
         }                                                                                       \
     }                                                                                           \
@@ -101,14 +109,8 @@ static void gather_##SUFFIX(const T *restrict src, T *restrict dst, const int32_
 static void adjoint_step_##SUFFIX(T *restrict re, T *restrict im, T *restrict gr,              \
                                   T *restrict gi, int64_t N, int64_t s, const T *m, T *S) {     \
     T acc[8][LANES];                                                                            \
-    T a0r[LANES], a0i[LANES], a1r[LANES], a1i[LANES], b0r[LANES], b0i[LANES], b1r[LANES],       \
-        b1i[LANES];                                                                             \
+    LANE_MATRIX(T, m);                                                                          \
     memset(acc, 0, sizeof(acc));                                                                \
-    for (int l = 0; l < LANES; l++) {                                                           \
-        a0r[l] = m[l]; a0i[l] = m[LANES + l]; a1r[l] = m[2 * LANES + l];                        \
-        a1i[l] = m[3 * LANES + l]; b0r[l] = m[4 * LANES + l]; b0i[l] = m[5 * LANES + l];        \
-        b1r[l] = m[6 * LANES + l]; b1i[l] = m[7 * LANES + l];                                   \
-    }                                                                                           \
     for (int64_t base = 0; base < N; base += 2 * s) {                                           \
         for (int64_t i = base; i < base + s; i++) {                                             \
             T *xr = re + i * LANES, *xi = im + i * LANES;                                       \
@@ -126,14 +128,8 @@ static void adjoint_step_##SUFFIX(T *restrict re, T *restrict im, T *restrict gr
                 acc[5][l] += di * pr - dr * pi;                                                 \
                 acc[6][l] += dr * qr + di * qi;                                                 \
                 acc[7][l] += di * qr - dr * qi;                                                 \
-                xr[l] = a0r[l] * pr - a0i[l] * pi + a1r[l] * qr - a1i[l] * qi;                  \
-                xi[l] = a0r[l] * pi + a0i[l] * pr + a1r[l] * qi + a1i[l] * qr;                  \
-                yr[l] = b0r[l] * pr - b0i[l] * pi + b1r[l] * qr - b1i[l] * qi;                  \
-                yi[l] = b0r[l] * pi + b0i[l] * pr + b1r[l] * qi + b1i[l] * qr;                  \
-                ur[l] = a0r[l] * cr - a0i[l] * ci + a1r[l] * dr - a1i[l] * di;                  \
-                ui[l] = a0r[l] * ci + a0i[l] * cr + a1r[l] * di + a1i[l] * dr;                  \
-                vr[l] = b0r[l] * cr - b0i[l] * ci + b1r[l] * dr - b1i[l] * di;                  \
-                vi[l] = b0r[l] * ci + b0i[l] * cr + b1r[l] * di + b1i[l] * dr;                  \
+                MIX_LANE(l, pr, pi, qr, qi, xr, xi, yr, yi);                                    \
+                MIX_LANE(l, cr, ci, dr, di, ur, ui, vr, vi);                                    \
             }                                                                                   \
         }                                                                                       \
     }                                                                                           \
