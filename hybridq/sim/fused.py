@@ -9,7 +9,9 @@ several passes over the batch of states and a dozen kernel launches. Here a fuse
   every gate (a partner exchange ``i <-> i ^ bit`` per qubit) and every permutation (a register
   gather), and writes the result;
 - on the CPU, the C kernels of :mod:`hybridq.sim.native` take 16 samples at a time, one per
-  SIMD lane, in a block that stays in cache for the whole circuit.
+  SIMD lane, in a block that stays in cache for the whole circuit; a few large states (12+
+  qubits, no gradient wanted) take a forward-only kernel that makes three cache-blocked passes
+  per layer (1.2-3x the general path from 14 to 22 qubits on 2 cores).
 
 The backward is one kernel too, by the adjoint method: it un-computes the state and the adjoint
 state gate by gate and reduces each gate's gradient on chip, so no intermediate state is ever
@@ -112,12 +114,44 @@ def run(state: Tensor, ops: Sequence[Op]) -> Tensor | None:
         return None
     mats, perms = split
     batch = max([state.shape[0]] + [m.shape[0] for m in mats if m is not None and m.dim() == 4])
+    if _large_state(state, mats, n, batch):
+        return _run_large_state(state, mats, perms, n)
     if not suits(state.device, n, batch):
         return None
     per_sample = batch if any(m is not None and m.dim() == 4 for m in mats) else 1
     eye = torch.eye(2, dtype=state.dtype, device=state.device).expand(per_sample, n, 2, 2)
     stacked = torch.stack([eye if m is None else m.to(state.dtype).expand(per_sample, n, 2, 2) for m in mats], dim=1)
     return _FusedRun.apply(state, stacked, *_indices(perms, n, state.device))
+
+
+#: Smallest state the CPU's single-state kernel takes (below, the batched kernels or torch win).
+LARGE_STATE_QUBITS = 12
+
+
+def _large_state(state: Tensor, mats: list[Tensor | None], n: int, batch: int) -> bool:
+    """Whether ``state`` runs through the CPU's single-state kernel: a few large states, matrices
+    shared by the batch, and no gradient wanted (the kernel has no backward)."""
+    if _triton(state.device) or n < LARGE_STATE_QUBITS or batch >= 8:
+        return False
+    if any(m is not None and m.dim() == 4 and m.shape[0] > 1 for m in mats):
+        return False
+    wants_grad = torch.is_grad_enabled() and (state.requires_grad or any(m is not None and m.requires_grad for m in mats))
+    return not wants_grad
+
+
+def _run_large_state(state: Tensor, mats: list[Tensor | None], perms: list, n: int) -> Tensor:
+    """Each state of the batch through ``state_forward`` (three cache-friendly passes per layer)."""
+    eye = torch.eye(2, dtype=state.dtype).expand(n, 2, 2)
+    stacked = torch.stack([eye if m is None else m.reshape(n, 2, 2).to(state.dtype) for m in mats]).contiguous()
+    index, _, has_perm = _indices(perms, n, state.device)
+    state = state.contiguous()
+    out = torch.empty_like(state)
+    lib = native.library()
+    kernel = lib.state_forward_f32 if state.dtype == torch.complex64 else lib.state_forward_f64
+    for b in range(state.shape[0]):
+        kernel(_ptr(state[b]), _ptr(stacked), _ptr(index), _ptr(has_perm), _ptr(out[b]), n, len(mats),
+               torch.get_num_threads())
+    return out
 
 
 _INDEX_CACHE: dict[tuple, tuple] = {}

@@ -214,3 +214,107 @@ void fused_backward_##SUFFIX(const T *out, const T *grad, const T *mats, int64_t
 
 DEFINE_KERNELS(float, f32)
 DEFINE_KERNELS(double, f64)
+
+/* One large state, forward only: the same layered programs on a single state of n >= 8 qubits.
+ * The state is split into re and im arrays and viewed as rows of LANES amplitudes: the low 4
+ * qubits are the lanes, the others index rows. A layer then takes three cache-friendly passes:
+ *   A. tiles of 2**r consecutive rows: the 4 lane qubits (lane permutes in registers) and the
+ *      r lowest row qubits;
+ *   B. strided sub-tiles (all values of the remaining high row bits, a few adjacent rows): the
+ *      high row qubits;
+ *   C. the layer's permutation, a gather into a second pair of arrays.
+ * mats (L, n, 2, 2) is shared by the whole state.
+ */
+#define LANE_GATE(T, S, xr, xi, A)                                                              \
+    {                                                                                           \
+        T pr_[LANES], pi_[LANES];                                                               \
+        for (int l = 0; l < LANES; l++) { pr_[l] = xr[l ^ S]; pi_[l] = xi[l ^ S]; }             \
+        for (int l = 0; l < LANES; l++) {                                                       \
+            T nr = A[0][l] * xr[l] - A[1][l] * xi[l] + A[2][l] * pr_[l] - A[3][l] * pi_[l];     \
+            T ni = A[0][l] * xi[l] + A[1][l] * xr[l] + A[2][l] * pi_[l] + A[3][l] * pr_[l];     \
+            xr[l] = nr; xi[l] = ni;                                                             \
+        }                                                                                       \
+    }
+
+#define DEFINE_STATE_KERNEL(T, SUFFIX)                                                          \
+void state_forward_##SUFFIX(const T *psi, const T *mats, const int32_t *perm,                  \
+                            const uint8_t *has_perm, T *out, int n, int layers, int threads) { \
+    int64_t N = (int64_t)1 << n, rows = N / LANES;                                              \
+    int row_bits = n - 4, r = (row_bits + 1) / 2, h = row_bits - r;                             \
+    int64_t tile = (int64_t)1 << r, high = (int64_t)1 << h;                                     \
+    int64_t width = (int64_t)4096 >> h; /* adjacent rows per sub-tile: 4096 rows in all */      \
+    if (width < 1) width = 1;                                                                   \
+    if (width > tile) width = tile;                                                             \
+    T *re = lane_buffer(N, sizeof(T)), *im = lane_buffer(N, sizeof(T));                         \
+    T *re2 = lane_buffer(N, sizeof(T)), *im2 = lane_buffer(N, sizeof(T));                       \
+    _Pragma("omp parallel for num_threads(threads) schedule(static)")                          \
+    for (int64_t i = 0; i < N; i++) { re[i] = psi[2 * i]; im[i] = psi[2 * i + 1]; }             \
+    for (int layer = 0; layer < layers; layer++) {                                              \
+        const T *M = mats + (int64_t)layer * n * 8;                                             \
+        /* lane coefficients: out_l = A_l x_l + B_l x_(l^s), A/B from the qubit's matrix */     \
+        T lane[4][4][LANES];                                                                    \
+        for (int b = 0; b < 4; b++) {                                                           \
+            const T *m = M + (int64_t)(n - 1 - b) * 8;                                          \
+            for (int l = 0; l < LANES; l++) {                                                   \
+                int hi = (l >> b) & 1;                                                          \
+                lane[b][0][l] = hi ? m[6] : m[0]; lane[b][1][l] = hi ? m[7] : m[1];             \
+                lane[b][2][l] = hi ? m[4] : m[2]; lane[b][3][l] = hi ? m[5] : m[3];             \
+            }                                                                                   \
+        }                                                                                       \
+        _Pragma("omp parallel num_threads(threads)")                                           \
+        {                                                                                       \
+            T m[8 * LANES];                                                                     \
+            _Pragma("omp for schedule(static)")                                                \
+            for (int64_t t = 0; t < rows / tile; t++) {                                         \
+                T *tr = re + t * tile * LANES, *ti = im + t * tile * LANES;                     \
+                for (int64_t row = 0; row < tile; row++) {                                      \
+                    T *xr = tr + row * LANES, *xi = ti + row * LANES;                           \
+                    T vr[LANES], vi[LANES];                                                     \
+                    memcpy(vr, xr, sizeof(vr)); memcpy(vi, xi, sizeof(vi));                     \
+                    LANE_GATE(T, 1, vr, vi, lane[0]);                                           \
+                    LANE_GATE(T, 2, vr, vi, lane[1]);                                           \
+                    LANE_GATE(T, 4, vr, vi, lane[2]);                                           \
+                    LANE_GATE(T, 8, vr, vi, lane[3]);                                           \
+                    memcpy(xr, vr, sizeof(vr)); memcpy(xi, vi, sizeof(vi));                     \
+                }                                                                               \
+                for (int b = 0; b < r; b++) {                                                   \
+                    matrix_##SUFFIX(M, 0, 0, 1, (int64_t)(n - 5 - b) * 8, 0, m);                \
+                    mix_##SUFFIX(tr, ti, tile, (int64_t)1 << b, m);                             \
+                }                                                                               \
+            }                                                                                   \
+            /* the sub-tile is copied out and back: its rows lie 2**r rows apart, a power-of-two  \
+               stride that would map them all onto a few cache sets */                          \
+            T *br = lane_buffer(high * width * LANES, sizeof(T));                               \
+            T *bi = lane_buffer(high * width * LANES, sizeof(T));                               \
+            size_t chunk = width * LANES * sizeof(T);                                           \
+            _Pragma("omp for schedule(static)")                                                \
+            for (int64_t c = 0; c < tile; c += width) {                                         \
+                for (int64_t hh = 0; hh < high; hh++) {                                         \
+                    memcpy(br + hh * width * LANES, re + ((hh << r) | c) * LANES, chunk);       \
+                    memcpy(bi + hh * width * LANES, im + ((hh << r) | c) * LANES, chunk);       \
+                }                                                                               \
+                for (int b = 0; b < h; b++) {                                                   \
+                    matrix_##SUFFIX(M, 0, 0, 1, (int64_t)(n - 5 - r - b) * 8, 0, m);            \
+                    mix_##SUFFIX(br, bi, high * width, ((int64_t)1 << b) * width, m);           \
+                }                                                                               \
+                for (int64_t hh = 0; hh < high; hh++) {                                         \
+                    memcpy(re + ((hh << r) | c) * LANES, br + hh * width * LANES, chunk);       \
+                    memcpy(im + ((hh << r) | c) * LANES, bi + hh * width * LANES, chunk);       \
+                }                                                                               \
+            }                                                                                   \
+            free(br); free(bi);                                                                 \
+        }                                                                                       \
+        if (has_perm[layer]) {                                                                  \
+            const int32_t *index = perm + (int64_t)layer * N;                                   \
+            _Pragma("omp parallel for num_threads(threads) schedule(static)")                  \
+            for (int64_t i = 0; i < N; i++) { re2[i] = re[index[i]]; im2[i] = im[index[i]]; }   \
+            T *swap = re; re = re2; re2 = swap; swap = im; im = im2; im2 = swap;                \
+        }                                                                                       \
+    }                                                                                           \
+    _Pragma("omp parallel for num_threads(threads) schedule(static)")                          \
+    for (int64_t i = 0; i < N; i++) { out[2 * i] = re[i]; out[2 * i + 1] = im[i]; }             \
+    free(re); free(im); free(re2); free(im2);                                                   \
+}
+
+DEFINE_STATE_KERNEL(float, f32)
+DEFINE_STATE_KERNEL(double, f64)

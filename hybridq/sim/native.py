@@ -1,7 +1,7 @@
 """Native CPU kernels (``native.c``), compiled with the system C compiler on first use.
 
 The library is built once per machine into a cache folder (``$HYBRIDQ_CACHE``, else
-``~/.cache/hybridq``) with ``-O3 -march=native`` and OpenMP, then loaded with :mod:`ctypes`;
+``~/.cache/hybridq``) with ``-O3 -march=native`` and OpenMP, then loaded with ``ctypes``;
 later imports reuse it. Without a C compiler, or with ``HYBRIDQ_NATIVE=0``, :func:`library`
 returns None and the simulator keeps to its PyTorch path (one warning says why).
 
@@ -30,6 +30,7 @@ _i64, _int, _ptr = ctypes.c_int64, ctypes.c_int, ctypes.c_void_p
 _SIGNATURES = {
     "fused_forward": [_ptr, _i64, _ptr, _i64, _ptr, _ptr, _ptr, _i64, _int, _int, _int],
     "fused_backward": [_ptr, _ptr, _ptr, _i64, _ptr, _ptr, _ptr, _ptr, _i64, _int, _int, _int],
+    "state_forward": [_ptr, _ptr, _ptr, _ptr, _ptr, _int, _int, _int],
 }
 
 

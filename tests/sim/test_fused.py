@@ -92,6 +92,29 @@ def test_native_kernels_equal_the_general_path(case, monkeypatch):
     assert calls, "the fused path was not taken"
 
 
+@pytest.mark.skipif(not fused.available(torch.device("cpu")), reason="native CPU kernels not built (no C compiler)")
+@pytest.mark.parametrize("n, batch, dtype", [(12, 1, torch.complex64), (13, 3, torch.complex128)])
+def test_large_state_kernel_equals_the_general_path(n, batch, dtype, monkeypatch):
+    c = layered(n, 3, extra=True)
+    g = torch.Generator().manual_seed(n)
+    x = torch.randn(1, n, dtype=torch.float64, generator=g)
+    w = torch.randn(len(c.weight_names), dtype=torch.float64, generator=g)
+    p0 = torch.randn(batch, 2**n, dtype=dtype, generator=g)
+    p0 = p0 / p0.norm(dim=1, keepdim=True)
+    calls = []
+    run_large = fused._run_large_state
+    monkeypatch.setattr(fused, "_run_large_state", lambda *a: calls.append(1) or run_large(*a))
+    with torch.no_grad():
+        got = hq.simulate(c, x, w, dtype=dtype, initial_state=p0)
+    with general_path(), torch.no_grad():
+        want = hq.simulate(c, x, w, dtype=dtype, initial_state=p0)
+    assert calls, "the single-state kernel was not taken"
+    assert float((got - want).abs().max()) < (1e-5 if dtype == torch.complex64 else 1e-12)
+    calls.clear()  # the kernel has no backward: with gradients wanted, the general path runs
+    hq.simulate(c, x, w.requires_grad_(True), dtype=dtype, initial_state=p0)
+    assert not calls
+
+
 def test_native_build_failure_falls_back_with_a_warning(monkeypatch, tmp_path):
     monkeypatch.setenv("HYBRIDQ_CACHE", str(tmp_path))
     monkeypatch.setenv("CC", "false")  # a "compiler" that always fails
