@@ -28,6 +28,7 @@ False
 
 from __future__ import annotations
 
+import ctypes
 import os
 from typing import TYPE_CHECKING, Sequence
 
@@ -143,14 +144,14 @@ def _run_large_state(state: Tensor, mats: list[Tensor | None], perms: list, n: i
     """Each state of the batch through ``state_forward`` (three cache-friendly passes per layer)."""
     eye = torch.eye(2, dtype=state.dtype).expand(n, 2, 2)
     stacked = torch.stack([eye if m is None else m.reshape(n, 2, 2).to(state.dtype) for m in mats]).contiguous()
-    index, _, has_perm = _indices(perms, n, state.device)
+    index = [None if p is None else p[0].to(torch.int32).contiguous() for p in perms]  # no stacked copies
+    pointers = (ctypes.c_void_p * len(index))(*[None if i is None else _ptr(i) for i in index])
     state = state.contiguous()
     out = torch.empty_like(state)
     lib = native.library()
     kernel = lib.state_forward_f32 if state.dtype == torch.complex64 else lib.state_forward_f64
     for b in range(state.shape[0]):
-        kernel(_ptr(state[b]), _ptr(stacked), _ptr(index), _ptr(has_perm), _ptr(out[b]), n, len(mats),
-               torch.get_num_threads())
+        kernel(_ptr(state[b]), _ptr(stacked), pointers, _ptr(out[b]), n, len(mats), torch.get_num_threads())
     return out
 
 

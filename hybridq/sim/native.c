@@ -13,16 +13,27 @@
  *   perm  (L, N) int32           the gather index of each layer (used where has_perm[l])
  * Qubit 0 is the most significant bit of an index, as everywhere in hybridq.
  */
+#define _DEFAULT_SOURCE /* madvise under -std=c11 */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
 
 #define LANES 16
 
+/* A 64-byte aligned buffer; large ones on huge pages where the kernel offers them (a fresh
+   4 KiB page costs a fault on first touch: for a whole state, as long as a pass over it). */
 static void *lane_buffer(int64_t reals, size_t size) {
-    size_t bytes = (size_t)reals * size;
-    bytes = (bytes + 63) / 64 * 64;
-    return aligned_alloc(64, bytes);
+    size_t bytes = (size_t)reals * size, huge = (size_t)2 << 20;
+    if (bytes < 2 * huge) return aligned_alloc(64, (bytes + 63) / 64 * 64);
+    bytes = (bytes + huge - 1) / huge * huge;
+    void *buffer = aligned_alloc(huge, bytes);
+#ifdef MADV_HUGEPAGE
+    if (buffer) madvise(buffer, bytes, MADV_HUGEPAGE);
+#endif
+    return buffer;
 }
 
 /* The per-lane 2x2 matrix m (8 rows of LANES reals, see matrix_) as named local arrays. */
@@ -223,7 +234,8 @@ DEFINE_KERNELS(double, f64)
  *   B. strided sub-tiles (all values of the remaining high row bits, a few adjacent rows): the
  *      high row qubits;
  *   C. the layer's permutation, a gather into a second pair of arrays.
- * mats (L, n, 2, 2) is shared by the whole state.
+ * mats (L, n, 2, 2) is shared by the whole state; perms[l] is layer l's gather index (int32,
+ * N entries) or NULL.
  */
 #define LANE_GATE(T, S, xr, xi, A)                                                              \
     {                                                                                           \
@@ -237,8 +249,8 @@ DEFINE_KERNELS(double, f64)
     }
 
 #define DEFINE_STATE_KERNEL(T, SUFFIX)                                                          \
-void state_forward_##SUFFIX(const T *psi, const T *mats, const int32_t *perm,                  \
-                            const uint8_t *has_perm, T *out, int n, int layers, int threads) { \
+void state_forward_##SUFFIX(const T *psi, const T *mats, const int32_t *const *perms,         \
+                            T *out, int n, int layers, int threads) {                          \
     int64_t N = (int64_t)1 << n, rows = N / LANES;                                              \
     int row_bits = n - 4, r = (row_bits + 1) / 2, h = row_bits - r;                             \
     int64_t tile = (int64_t)1 << r, high = (int64_t)1 << h;                                     \
@@ -304,8 +316,8 @@ void state_forward_##SUFFIX(const T *psi, const T *mats, const int32_t *perm,   
             }                                                                                   \
             free(br); free(bi);                                                                 \
         }                                                                                       \
-        if (has_perm[layer]) {                                                                  \
-            const int32_t *index = perm + (int64_t)layer * N;                                   \
+        if (perms[layer]) {                                                                     \
+            const int32_t *index = perms[layer];                                                \
             _Pragma("omp parallel for num_threads(threads) schedule(static)")                  \
             for (int64_t i = 0; i < N; i++) { re2[i] = re[index[i]]; im2[i] = im[index[i]]; }   \
             T *swap = re; re = re2; re2 = swap; swap = im; im = im2; im2 = swap;                \

@@ -25,12 +25,14 @@ from pathlib import Path
 
 SOURCE = Path(__file__).with_name("native.c")
 FLAGS = ["-O3", "-march=native", "-mprefer-vector-width=512", "-fopenmp", "-fPIC", "-shared", "-std=c11"]
+#: Compilers without OpenMP (Apple clang) build the kernels single-threaded instead.
+SERIAL_FLAGS = [f for f in FLAGS if f != "-fopenmp"]
 
 _i64, _int, _ptr = ctypes.c_int64, ctypes.c_int, ctypes.c_void_p
 _SIGNATURES = {
     "fused_forward": [_ptr, _i64, _ptr, _i64, _ptr, _ptr, _ptr, _i64, _int, _int, _int],
     "fused_backward": [_ptr, _ptr, _ptr, _i64, _ptr, _ptr, _ptr, _ptr, _i64, _int, _int, _int],
-    "state_forward": [_ptr, _ptr, _ptr, _ptr, _ptr, _int, _int, _int],
+    "state_forward": [_ptr, _ptr, _ptr, _ptr, _int, _int, _int],
 }
 
 
@@ -46,6 +48,11 @@ def _cpu_model() -> str:
         return platform.processor()
     lines = [line for line in text.splitlines() if line.startswith(("model name", "flags"))]
     return "\n".join(sorted(set(lines)))
+
+
+def _compile(compiler: str, flags: list[str], target: Path) -> None:
+    subprocess.run([compiler, *flags, str(SOURCE), "-o", str(target)], check=True, capture_output=True, text=True,
+                   timeout=120)
 
 
 @lru_cache(maxsize=None)
@@ -64,8 +71,10 @@ def library() -> ctypes.CDLL | None:
             target.parent.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryDirectory(dir=target.parent) as tmp:  # build aside, then rename: safe
                 built = Path(tmp) / target.name                            # with concurrent processes
-                subprocess.run([compiler, *FLAGS, str(SOURCE), "-o", str(built)], check=True,
-                               capture_output=True, text=True, timeout=120)
+                try:
+                    _compile(compiler, FLAGS, built)
+                except subprocess.CalledProcessError:
+                    _compile(compiler, SERIAL_FLAGS, built)
                 os.replace(built, target)
         except (OSError, subprocess.SubprocessError) as error:
             detail = getattr(error, "stderr", None) or error

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -122,6 +123,17 @@ def test_native_build_failure_falls_back_with_a_warning(monkeypatch, tmp_path):
         assert native.library.__wrapped__() is None
     monkeypatch.setenv("HYBRIDQ_NATIVE", "0")
     assert native.library.__wrapped__() is None
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
+def test_native_builds_without_openmp(monkeypatch, tmp_path):
+    cc = tmp_path / "cc"  # a compiler that rejects -fopenmp, as Apple's clang does
+    cc.write_text('#!/bin/sh\nfor a in "$@"; do [ "$a" = "-fopenmp" ] && exit 1; done\nexec gcc "$@"\n')
+    cc.chmod(0o755)
+    monkeypatch.setenv("HYBRIDQ_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("CC", str(cc))
+    lib = native.library.__wrapped__()
+    assert lib is not None and hasattr(lib, "state_forward_f64")
 
 
 @pytest.mark.cuda
