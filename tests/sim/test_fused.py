@@ -137,7 +137,8 @@ def test_native_builds_without_openmp(monkeypatch, tmp_path):
 
 
 @pytest.mark.cuda
-@pytest.mark.parametrize("case", CASES + [(12, 3, 64, torch.complex64, False), (13, 2, 8, torch.complex128, False)])
+@pytest.mark.parametrize("case", CASES + [(12, 3, 64, torch.complex64, False), (13, 2, 8, torch.complex128, False),
+                                  (14, 2, 16, torch.complex64, True), (16, 2, 4, torch.complex128, False)])
 def test_fused_kernels_equal_the_general_path_on_gpu(case):
     assert fused.available(torch.device("cuda"))
     n, layers, batch, dtype, extra = case
@@ -161,6 +162,15 @@ def test_fused_kernels_equal_the_general_path_in_the_interpreter():
             diffs = compare("cpu", *case)
             assert max(diffs) < tol, (case, diffs)
         assert calls, "the fused path was not taken"
+        # the chunked kernels of larger states, scaled down: chunks of 8 amplitudes from 5 qubits on
+        f.MAX_WHOLE_QUBITS, f.CHUNK_BITS = 4, 3
+        chunked = f._chunked_forward
+        f._chunked_forward = lambda *a: calls.append("chunked") or chunked(*a)
+        for case in [(5, 2, 3, torch.complex128, True), (6, 3, 2, torch.complex64, False)]:
+            tol = 1e-4 if case[3] == torch.complex64 else 1e-10
+            diffs = compare("cpu", *case)
+            assert max(diffs) < tol, (case, diffs)
+        assert calls.count("chunked") == 2
         print("ok")
     """)
     env = dict(os.environ, TRITON_INTERPRET="1")
