@@ -119,9 +119,10 @@ class CompiledCircuit:
         self._host: dict[object, Tensor] = {
             "mono_slot": torch.tensor([m[0] for m in monomials], dtype=torch.long),
             "mono_coef": torch.tensor([m[1] for m in monomials], dtype=torch.float64),
-            "mono_weight": torch.tensor([names.index(m[2]) if m[2] is not None else -1 for m in monomials],
+            # 1 + position in the weights / input columns; 0 picks the constant 1 put in front
+            "mono_weight": torch.tensor([1 + names.index(m[2]) if m[2] is not None else 0 for m in monomials],
                                         dtype=torch.long),
-            "mono_input": torch.tensor([m[3] if m[3] is not None else -1 for m in monomials], dtype=torch.long),
+            "mono_input": torch.tensor([1 + m[3] if m[3] is not None else 0 for m in monomials], dtype=torch.long),
         }
         # one-qubit slots grouped by gate name, for one builder call per name; every chain of
         # every Kronecker step as one row of slots (padded with the identity, the last slot):
@@ -185,11 +186,11 @@ class CompiledCircuit:
         """
         const = self._on(device)
         coef = const["mono_coef"].to(rdt)
-        w = torch.cat([weights.to(device=device, dtype=rdt), torch.ones(1, dtype=rdt, device=device)])
-        values = coef * w[const["mono_weight"]]
+        w = torch.cat([torch.ones(1, dtype=rdt, device=device), weights.to(device=device, dtype=rdt)])
+        values = coef * w.index_select(0, const["mono_weight"])  # index_select: its backward needs no sort
         if inputs is not None and self._reads_inputs:
-            x = torch.cat([inputs.to(rdt), torch.ones(inputs.shape[0], 1, dtype=rdt, device=device)], dim=1)
-            values = values * x[:, const["mono_input"]]
+            x = torch.cat([torch.ones(inputs.shape[0], 1, dtype=rdt, device=device), inputs.to(rdt)], dim=1)
+            values = values * x.index_select(1, const["mono_input"])
         else:
             values = values.unsqueeze(0)
         out = torch.zeros(values.shape[0], self.n_slots, dtype=rdt, device=device)
@@ -225,7 +226,7 @@ class CompiledCircuit:
             if spec.n_params == 0:
                 data = self._fixed(name, dtype, device)
             else:
-                params = [theta[:, index + j] for j in range(spec.n_params)]  # a gate's slots are consecutive
+                params = [theta.index_select(1, index + j) for j in range(spec.n_params)]  # a gate's slots are consecutive
                 data = spec.build(params, dtype, device)
                 if spec.kind == "diagonal":
                     data = torch.diag_embed(data)
@@ -237,7 +238,8 @@ class CompiledCircuit:
         mats = self._one_qubit_matrices(theta, const, dtype, device)
         if mats is None:
             return None
-        factors = mats[:, const["chains"]]  # (B', chains, length, 2, 2)
+        chains = const["chains"]
+        factors = mats.index_select(1, chains.flatten()).unflatten(1, chains.shape)  # (B', chains, length, 2, 2)
         product = factors[:, :, 0]
         for j in range(1, factors.shape[2]):
             product = kernels.matmul_2x2(factors[:, :, j], product)
