@@ -133,9 +133,28 @@ def run(state: Tensor, ops: Sequence[Op]) -> Tensor | None:
     if not suits(state.device, n, batch):
         return None
     per_sample = batch if any(m is not None and m.dim() == 4 for m in mats) else 1
-    eye = torch.eye(2, dtype=state.dtype, device=state.device).expand(per_sample, n, 2, 2)
-    stacked = torch.stack([eye if m is None else m.to(state.dtype).expand(per_sample, n, 2, 2) for m in mats], dim=1)
+    stacked = _slices_of_one(mats, n, state.dtype)
+    if stacked is None:
+        eye = torch.eye(2, dtype=state.dtype, device=state.device).expand(per_sample, n, 2, 2)
+        stacked = torch.stack([eye if m is None else m.to(state.dtype).expand(per_sample, n, 2, 2) for m in mats], dim=1)
     return _FusedRun.apply(state, stacked, *_indices(perms, n, state.device), tuple(p is not None for p in perms))
+
+
+def _slices_of_one(mats: list[Tensor | None], n: int, dtype: torch.dtype) -> Tensor | None:
+    """The ``(P, L, n, 2, 2)`` stack of the layers' matrices as a view, when they are consecutive
+    slices of one ``(P, L * n, 2, 2)`` tensor (as a compiled circuit makes them), else None.
+
+    Stacking copies them and its backward costs a few kernels per layer: on a GPU, a tenth of a
+    training step's kernels.
+    """
+    base = mats[0]._base if mats[0] is not None else None
+    if base is None or base.dim() != 4 or base.dtype != dtype or base.shape[1] != len(mats) * n:
+        return None
+    for i, m in enumerate(mats):
+        if (m is None or m._base is not base or m.shape != (base.shape[0], n, 2, 2) or m.stride() != base.stride()
+                or m.storage_offset() != base.storage_offset() + i * n * base.stride(1)):
+            return None
+    return base.unflatten(1, (len(mats), n))
 
 
 #: Smallest state the CPU's single-state kernel takes (below, the batched kernels or torch win).

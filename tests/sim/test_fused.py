@@ -78,6 +78,9 @@ def test_layer_split_and_fallback():
     mats, perms = fused.layers(ops, 4)
     assert len(mats) == 3 and perms[-1] is None and all(m.shape[-3:] == (4, 2, 2) for m in mats)
     assert fused.layers(ops + [hq.sim.gate_op("CRX", [0, 1], [0.3], n_qubits=4)], 4) is None
+    stacked = fused._slices_of_one(mats, 4, torch.complex64)  # a compiled circuit's layers: views of one tensor
+    assert stacked is not None and all(torch.equal(stacked[:, i], m) for i, m in enumerate(mats))
+    assert fused._slices_of_one([m.clone() for m in mats], 4, torch.complex64) is None
     assert fused.run(hq.sim.zero_state(4), ops) is None  # a batch of 2: the general path on a CPU
 
 
