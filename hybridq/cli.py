@@ -185,6 +185,12 @@ def info(args) -> int:
     cuda = torch.cuda.is_available()
     devices = ["cpu"] + ([torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if cuda else [])
     print(f"devices: {', '.join(devices)}")
+    from .sim import fused, native
+
+    lib = native.library()
+    print(f"CPU kernels: {'native, ' + lib._name if lib else 'PyTorch only (no C compiler, or HYBRIDQ_NATIVE=0)'}")
+    if cuda:
+        print(f"GPU kernels: {'Triton fused' if fused.available(torch.device('cuda')) else 'PyTorch only (no Triton)'}")
     for pkg in ["qiskit", "qiskit-aer", "qiskit-ibm-runtime", "pennylane", "cirq-core", "openfermion", "pyscf"]:
         print(f"  {pkg:<20} {_version(pkg) or 'not installed'}")
     return 0

@@ -36,3 +36,4 @@ def test_bench_needs_a_checkout_and_cuda_needs_a_gpu(tmp_path, monkeypatch, caps
         assert main(["train", "--device", "cuda"]) == 2
         assert "no CUDA GPU" in capsys.readouterr().err
     assert main(["info"]) == 0
+    assert "CPU kernels: " in capsys.readouterr().out

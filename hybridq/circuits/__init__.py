@@ -6,7 +6,7 @@
 """
 
 from .circuit import Circuit, Operation
-from .execute import compile_ops, simulate, weight_values
+from .execute import compile_ops, simulate, simulate_sharded, weight_values
 from .expr import Const, Expr, Input, Weight
 
-__all__ = ["Circuit", "Const", "Expr", "Input", "Operation", "Weight", "compile_ops", "simulate", "weight_values"]
+__all__ = ["Circuit", "Const", "Expr", "Input", "Operation", "Weight", "compile_ops", "simulate", "simulate_sharded", "weight_values"]

@@ -11,7 +11,7 @@ tensor([[1., 0.],
 
 from __future__ import annotations
 
-from typing import Literal, Mapping
+from typing import TYPE_CHECKING, Literal, Mapping
 
 import torch
 
@@ -23,6 +23,9 @@ from ..sim.state import ALWAYS_FITS, available_memory, check_memory, zero_state
 from .circuit import Circuit
 from .compiled import CompiledCircuit
 from .expr import evaluate
+
+if TYPE_CHECKING:
+    from ..sim.distributed import ShardedState
 
 Tensor = torch.Tensor
 Method = Literal["auto", "autograd", "adjoint"]
@@ -158,3 +161,31 @@ def simulate(
         method = "adjoint" if stored > ALWAYS_FITS and stored > 0.25 * available_memory(device) else "autograd"
     out = run(state, program, method=method)
     return out if out.shape[0] == B else out.expand(B, -1)
+
+
+def simulate_sharded(circuit, inputs=None, weights=None, *, batch: int | None = None,
+                     dtype: torch.dtype = torch.complex64, device=None, group=None) -> ShardedState:
+    """Run a :class:`~hybridq.circuits.Circuit` from ``|0...0>`` on a state sharded over ``group``.
+
+    Args:
+        circuit: the circuit; angles may read ``inputs`` and ``weights`` as in :func:`hybridq.simulate`.
+        inputs: per-sample data ``(B, n_inputs)``.
+        weights: a 1-D tensor in ``circuit.weight_names`` order or a mapping name -> value.
+        batch: batch size when there are no inputs. Defaults to 1 (or the inputs' rows).
+        dtype: state dtype. Defaults to complex64.
+        device: the shard's device. Defaults to the current CUDA device with NCCL, else CPU.
+        group: the process group. Defaults to the default group.
+    """
+    from ..sim.distributed import ShardedState, default_device  # torch.distributed only when used
+
+    device = default_device(group) if device is None else torch.device(device)
+    rdt = simops.real_dtype(dtype)
+    x = None if inputs is None else torch.as_tensor(inputs).to(device=device, dtype=rdt)
+    if x is not None and x.dim() == 1:
+        x = x.unsqueeze(0)
+    w = {k: v.to(device=device, dtype=rdt) for k, v in weight_values(circuit, weights).items()}
+    b = x.shape[0] if x is not None else (batch or 1)
+    ops = compile_ops(circuit, x, w, batch=b, dtype=dtype, device=device)
+    state = ShardedState.zero(circuit.n_qubits, batch=b, dtype=dtype, device=device, group=group)
+    state.run(ops)
+    return state

@@ -32,7 +32,7 @@ tensor([[0.5000, 0.0000, 0.0000, 0.5000]])
 >>> dist.destroy_process_group()
 
 ``launch(work, 4)`` runs ``work(rank, 4)`` in 4 local processes joined in a gloo group and
-returns what each returned; :func:`simulate_sharded` runs a whole circuit.
+returns what each returned; :func:`hybridq.circuits.simulate_sharded` runs a whole circuit.
 
 Data-parallel training needs nothing from hybridq: a model with a
 :class:`~hybridq.nn.QuantumLayer` is an ordinary module, so wrap it in
@@ -60,10 +60,9 @@ import torch
 import torch.distributed as dist
 
 from ..errors import QubitIndexError, ShapeError
-from .measure import _qubits
 from .measure import expval_z as _local_expval_z
 from .measure import probabilities as _local_probabilities
-from .ops import real_dtype
+from .ops import qubits_or_all
 from .program import Op
 from .state import check_memory
 
@@ -141,7 +140,7 @@ class ShardedState:
         """``|0...0>`` sharded: rank 0 holds the one non-zero amplitude."""
         world = dist.get_world_size(group)
         local_qubits = n_qubits - n_global_qubits(world, n_qubits)
-        device = _default_device(group) if device is None else torch.device(device)
+        device = default_device(group) if device is None else torch.device(device)
         check_memory(local_qubits, batch, dtype=dtype, device=device)
         local = torch.zeros(batch, 2**local_qubits, dtype=dtype, device=device)
         if dist.get_rank(group) == 0:
@@ -316,7 +315,7 @@ class ShardedState:
 
         Local marginals plus one ``all_reduce`` of ``B * 2**k`` numbers: keep ``k`` small.
         """
-        qubits = _qubits(qubits, self.n_qubits)
+        qubits = qubits_or_all(qubits, self.n_qubits)
         local = [q for q in qubits if not self._is_global(q)]
         p = _local_probabilities(self.local, [self._physical[q] - self.n_global for q in local])
         out = torch.zeros((p.shape[0],) + (2,) * len(qubits), dtype=p.dtype, device=p.device)
@@ -327,7 +326,7 @@ class ShardedState:
 
     def expval_z(self, qubits: Sequence[int] | None = None) -> Tensor:
         """``<Z_q>`` for each of ``qubits`` (all by default): ``(B, k)`` on every rank."""
-        qubits = _qubits(qubits, self.n_qubits)
+        qubits = qubits_or_all(qubits, self.n_qubits)
         local = [self._physical[q] - self.n_global for q in qubits if not self._is_global(q)]
         z_local = _local_expval_z(self.local, local) if local else None
         total = _local_probabilities(self.local).sum(1)
@@ -352,34 +351,6 @@ class ShardedState:
             return None
         full = torch.cat(parts, dim=1).reshape((self.local.shape[0],) + (2,) * self.n_qubits)
         return full.permute(0, *(1 + p for p in self._physical)).reshape(self.local.shape[0], -1)
-
-
-def simulate_sharded(circuit, inputs=None, weights=None, *, batch: int | None = None,
-                     dtype: torch.dtype = torch.complex64, device=None, group=None) -> ShardedState:
-    """Run a :class:`~hybridq.circuits.Circuit` from ``|0...0>`` on a state sharded over ``group``.
-
-    Args:
-        circuit: the circuit; angles may read ``inputs`` and ``weights`` as in :func:`hybridq.simulate`.
-        inputs: per-sample data ``(B, n_inputs)``.
-        weights: a 1-D tensor in ``circuit.weight_names`` order or a mapping name -> value.
-        batch: batch size when there are no inputs. Defaults to 1 (or the inputs' rows).
-        dtype: state dtype. Defaults to complex64.
-        device: the shard's device. Defaults to the current CUDA device with NCCL, else CPU.
-        group: the process group. Defaults to the default group.
-    """
-    from ..circuits import compile_ops, weight_values  # the circuit layer compiles; the engine stays below it
-
-    device = _default_device(group) if device is None else torch.device(device)
-    rdt = real_dtype(dtype)
-    x = None if inputs is None else torch.as_tensor(inputs).to(device=device, dtype=rdt)
-    if x is not None and x.dim() == 1:
-        x = x.unsqueeze(0)
-    w = {k: v.to(device=device, dtype=rdt) for k, v in weight_values(circuit, weights).items()}
-    b = x.shape[0] if x is not None else (batch or 1)
-    ops = compile_ops(circuit, x, w, batch=b, dtype=dtype, device=device)
-    state = ShardedState.zero(circuit.n_qubits, batch=b, dtype=dtype, device=device, group=group)
-    state.run(ops)
-    return state
 
 
 def _needs_local(op: Op) -> frozenset[int] | None:
@@ -425,7 +396,7 @@ def _batch_of(op: Op) -> int:
     return op.data.shape[0] if rank is not None and op.data is not None and op.data.dim() > rank else 1
 
 
-def _default_device(group) -> torch.device:
+def default_device(group) -> torch.device:
     if dist.get_backend(group) == "nccl":
         return torch.device("cuda", torch.cuda.current_device())
     return torch.device("cpu")

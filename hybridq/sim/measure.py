@@ -31,6 +31,7 @@ import torch
 
 from ..errors import QubitIndexError, ShapeError
 from .kernels import n_qubits_of
+from .ops import qubits_or_all
 
 Tensor = torch.Tensor
 
@@ -40,16 +41,6 @@ def _check(state: Tensor) -> int:
         shape = tuple(state.shape) if isinstance(state, torch.Tensor) else type(state).__name__
         raise ShapeError(f"state must be a tensor of shape (B, 2**n), got {shape}")
     return n_qubits_of(state)
-
-
-def _qubits(qubits: Sequence[int] | None, n: int) -> list[int]:
-    if qubits is None:
-        return list(range(n))
-    qubits = [int(q) for q in qubits]
-    bad = [q for q in qubits if not 0 <= q < n]
-    if bad or len(set(qubits)) != len(qubits):
-        raise QubitIndexError(f"qubits {qubits} must be distinct indices in 0..{n - 1}")
-    return qubits
 
 
 class _SquaredModulus(torch.autograd.Function):
@@ -73,7 +64,7 @@ def probabilities(state: Tensor, qubits: Sequence[int] | None = None) -> Tensor:
     ``qubits[0]`` is the most significant bit of the outcome index.
     """
     n = _check(state)
-    qubits = _qubits(qubits, n)
+    qubits = qubits_or_all(qubits, n)
     p = _SquaredModulus.apply(state) if state.is_complex() else state.square()
     if qubits == list(range(n)):
         return p
@@ -122,7 +113,7 @@ def expval_z(state: Tensor, qubits: Sequence[int] | None = None) -> Tensor:
     One matmul of the probabilities with a ``(2**n, k)`` table of signs.
     """
     n = _check(state)
-    qubits = _qubits(qubits, n)
+    qubits = qubits_or_all(qubits, n)
     p = probabilities(state)
     return p @ _z_signs(n, tuple(qubits), p.dtype, p.device)
 
@@ -350,7 +341,7 @@ def _diagonals(plan: _Plan, coeffs: np.ndarray, rdt: torch.dtype) -> tuple[Tenso
 def reduced_density_matrix(state: Tensor, qubits: Sequence[int]) -> Tensor:
     """Reduced density matrix of ``qubits`` (others traced out): shape ``(B, 2**k, 2**k)``."""
     n = _check(state)
-    qubits = _qubits(qubits, n)
+    qubits = qubits_or_all(qubits, n)
     k = len(qubits)
     psi = state.reshape((state.shape[0],) + (2,) * n).movedim([1 + q for q in qubits], list(range(1, k + 1)))
     a = psi.reshape(state.shape[0], 2**k, -1)

@@ -58,6 +58,11 @@ def check_qubits(qubits: Sequence[int], n_qubits: int, what: str = "qubit") -> t
     return tuple(out)
 
 
+def qubits_or_all(qubits: Sequence[int] | None, n_qubits: int) -> list[int]:
+    """``qubits`` validated (:func:`check_qubits`), or all ``n_qubits`` qubits when None."""
+    return list(range(n_qubits)) if qubits is None else list(check_qubits(qubits, n_qubits))
+
+
 def check_wires(qubits: Sequence[int], controls: Sequence[int], n_qubits: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """Validate targets and controls together: in range, distinct, not overlapping."""
     qubits = check_qubits(qubits, n_qubits)

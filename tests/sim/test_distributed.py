@@ -18,7 +18,8 @@ import hybridq as hq
 from hybridq.circuits import compile_ops
 from hybridq.errors import ShapeError
 from hybridq.sim import gate_op
-from hybridq.sim.distributed import ShardedState, launch, n_global_qubits, simulate_sharded
+from hybridq.circuits import simulate_sharded
+from hybridq.sim.distributed import ShardedState, launch, n_global_qubits
 
 TIMEOUT = 60.0
 TOL = {torch.complex64: 1e-6, torch.complex128: 1e-12}
