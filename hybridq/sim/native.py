@@ -25,8 +25,9 @@ from pathlib import Path
 
 SOURCE = Path(__file__).with_name("native.c")
 FLAGS = ["-O3", "-march=native", "-mprefer-vector-width=512", "-fopenmp", "-fPIC", "-shared", "-std=c11"]
-#: Compilers without OpenMP (Apple clang) build the kernels single-threaded instead.
-SERIAL_FLAGS = [f for f in FLAGS if f != "-fopenmp"]
+#: Tried in turn when a compiler rejects FLAGS: without OpenMP (Apple clang: single-threaded
+#: kernels), then without the CPU-specific options.
+FALLBACK_FLAGS = [[f for f in FLAGS if f != "-fopenmp"], ["-O3", "-fPIC", "-shared", "-std=c11"]]
 
 _i64, _int, _ptr = ctypes.c_int64, ctypes.c_int, ctypes.c_void_p
 _SIGNATURES = {
@@ -71,10 +72,13 @@ def library() -> ctypes.CDLL | None:
             target.parent.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryDirectory(dir=target.parent) as tmp:  # build aside, then rename: safe
                 built = Path(tmp) / target.name                            # with concurrent processes
-                try:
-                    _compile(compiler, FLAGS, built)
-                except subprocess.CalledProcessError:
-                    _compile(compiler, SERIAL_FLAGS, built)
+                for flags in [FLAGS, *FALLBACK_FLAGS]:
+                    try:
+                        _compile(compiler, flags, built)
+                        break
+                    except subprocess.CalledProcessError:
+                        if flags is FALLBACK_FLAGS[-1]:
+                            raise
                 os.replace(built, target)
         except (OSError, subprocess.SubprocessError) as error:
             detail = getattr(error, "stderr", None) or error
