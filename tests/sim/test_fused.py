@@ -21,6 +21,7 @@ import torch
 import hybridq as hq
 from hybridq.circuits import Circuit, Input, Weight
 from hybridq.sim import fused, native
+from hybridq.sim.fusion import fuse
 
 
 def layered(n: int, layers: int, extra: bool = False) -> Circuit:
@@ -117,6 +118,21 @@ def test_large_state_kernel_equals_the_general_path(n, batch, dtype, monkeypatch
     calls.clear()  # the kernel has no backward: with gradients wanted, the general path runs
     hq.simulate(c, x, w.requires_grad_(True), dtype=dtype, initial_state=p0)
     assert not calls
+
+
+@pytest.mark.skipif(not fused.available(torch.device("cpu")), reason="native CPU kernels not built (no C compiler)")
+def test_large_state_kernel_layers_without_and_ending_with_permutations():
+    n = 12  # kron, kron (no permutation between: updated in place), permutation last (folded into the output)
+    g = torch.Generator().manual_seed(5)
+    a = torch.linalg.qr(torch.randn(2, n, 2, 2, dtype=torch.complex128, generator=g))[0].to(torch.complex64)
+    ring = fuse([hq.sim.gate_op("CNOT", [i, (i + 1) % n], n_qubits=n) for i in range(n)], n)
+    ops = [hq.sim.Op("kron", tuple(range(n)), data=a[0]), hq.sim.Op("kron", tuple(range(n)), data=a[1]), *ring]
+    psi = torch.randn(1, 2**n, dtype=torch.complex64, generator=g)
+    with torch.no_grad():
+        got = hq.sim.run(psi, ops)
+        with general_path():
+            want = hq.sim.run(psi, ops)
+    assert [op.kind for op in ring] == ["permutation"] and float((got - want).abs().max()) < 1e-5
 
 
 def test_native_build_failure_falls_back_with_a_warning(monkeypatch, tmp_path):
