@@ -136,6 +136,7 @@ def test_large_state_kernel_layers_without_and_ending_with_permutations():
 
 
 def test_native_build_failure_falls_back_with_a_warning(monkeypatch, tmp_path):
+    monkeypatch.delenv("HYBRIDQ_NATIVE", raising=False)
     monkeypatch.setenv("HYBRIDQ_CACHE", str(tmp_path))
     monkeypatch.setenv("CC", "false")  # a "compiler" that always fails
     with pytest.warns(UserWarning, match="could not build the native CPU kernels"):
@@ -146,6 +147,7 @@ def test_native_build_failure_falls_back_with_a_warning(monkeypatch, tmp_path):
 
 @pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
 def test_native_builds_without_openmp(monkeypatch, tmp_path):
+    monkeypatch.delenv("HYBRIDQ_NATIVE", raising=False)
     cc = tmp_path / "cc"  # a compiler that rejects -fopenmp, as Apple's clang does
     cc.write_text('#!/bin/sh\nfor a in "$@"; do [ "$a" = "-fopenmp" ] && exit 1; done\nexec gcc "$@"\n')
     cc.chmod(0o755)
@@ -192,6 +194,6 @@ def test_fused_kernels_equal_the_general_path_in_the_interpreter():
         assert calls.count("chunked") == 2
         print("ok")
     """)
-    env = dict(os.environ, TRITON_INTERPRET="1")
+    env = dict(os.environ, TRITON_INTERPRET="1", HYBRIDQ_FUSED="1")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0 and "ok" in out.stdout, out.stderr[-2000:]
