@@ -360,6 +360,31 @@ if tl is not None:
         tl.store(out_ptr + b * 2 * N + 2 * idx + 1, im)
 
     @triton.jit
+    def _adjoint_gate(re, im, gr, gi, idx, s, base, target):
+        """One gate of the adjoint sweep: store at ``target`` the 8 reals of
+        S[r][c] = sum over pairs of lam_r conj(psi_c) (psi = re + i im and lam = gr + i gi after
+        the gate, bit ``s`` of ``idx`` the gate's qubit; the caller turns S into dL/dM = S M),
+        then return psi and lam before the gate (un-computed by the adjoint of the matrix at ``base``)."""
+        hi = (idx & s) != 0
+        pr, pi = tl.gather(re, idx ^ s, 0), tl.gather(im, idx ^ s, 0)
+        dr, di = gr * re + gi * im, gi * re - gr * im  # own bit (r == c)
+        orr, oi = gr * pr + gi * pi, gi * pr - gr * pi  # partner
+        # the 8 sums as one reduction: u[:, a, b, c] holds term 4c + 2b + a, that is
+        # (re, im) of S[0][0], S[0][1] (bit 0 rows) then S[1][0], S[1][1] (bit 1 rows)
+        zero = tl.zeros_like(dr)
+        u = tl.join(tl.join(tl.join(tl.where(hi, zero, dr), tl.where(hi, zero, di)),
+                            tl.join(tl.where(hi, zero, orr), tl.where(hi, zero, oi))),
+                    tl.join(tl.join(tl.where(hi, orr, zero), tl.where(hi, oi, zero)),
+                            tl.join(tl.where(hi, dr, zero), tl.where(hi, di, zero))))
+        pair = tl.arange(0, 2)
+        offsets = pair[:, None, None] + 2 * pair[None, :, None] + 4 * pair[None, None, :]
+        tl.store(target + offsets, tl.sum(u, axis=0))
+        re, im = _mix(re, im, pr, pi, hi, base, True)
+        lr, li = tl.gather(gr, idx ^ s, 0), tl.gather(gi, idx ^ s, 0)
+        gr, gi = _mix(gr, gi, lr, li, hi, base, True)
+        return re, im, gr, gi
+
+    @triton.jit
     def _chunk_address(c, idx, N_QUBITS: tl.constexpr, K: tl.constexpr, HIGH: tl.constexpr):
         """Addresses of chunk ``c``: ``2**K`` consecutive amplitudes, or (HIGH) every value of the
         ``n - K`` high bits times ``2**(2K - n)`` adjacent amplitudes."""
@@ -419,27 +444,12 @@ if tl is not None:
         im = tl.load(psi_ptr + b * 2 * N + 2 * source + 1)
         gr = tl.load(lam_ptr + b * 2 * N + 2 * source)
         gi = tl.load(lam_ptr + b * 2 * N + 2 * source + 1)
-        pair = tl.arange(0, 2)
-        offsets = pair[:, None, None] + 2 * pair[None, :, None] + 4 * pair[None, None, :]
         count: tl.constexpr = N_QUBITS - K if HIGH else K
         for step in range(count):
             q, bit = _gate_bit(count - 1 - step, N_QUBITS, K, HIGH)
             base = mats_ptr + b * mats_stride + (layer * N_QUBITS + q) * 8
-            s = 1 << bit
-            hi = (idx & s) != 0
-            pr, pi = tl.gather(re, idx ^ s, 0), tl.gather(im, idx ^ s, 0)
-            dr, di = gr * re + gi * im, gi * re - gr * im  # as in _backward_kernel
-            orr, oi = gr * pr + gi * pi, gi * pr - gr * pi
-            zero = tl.zeros_like(dr)
-            u = tl.join(tl.join(tl.join(tl.where(hi, zero, dr), tl.where(hi, zero, di)),
-                                tl.join(tl.where(hi, zero, orr), tl.where(hi, zero, oi))),
-                        tl.join(tl.join(tl.where(hi, orr, zero), tl.where(hi, oi, zero)),
-                                tl.join(tl.where(hi, dr, zero), tl.where(hi, di, zero))))
             target = partial_ptr + (((b * N_LAYERS + layer) * N_QUBITS + q) * CHUNKS + c) * 8
-            tl.store(target + offsets, tl.sum(u, axis=0))
-            re, im = _mix(re, im, pr, pi, hi, base, True)
-            lr, li = tl.gather(gr, idx ^ s, 0), tl.gather(gi, idx ^ s, 0)
-            gr, gi = _mix(gr, gi, lr, li, hi, base, True)
+            re, im, gr, gi = _adjoint_gate(re, im, gr, gi, idx, 1 << bit, base, target)
         tl.store(psi_out_ptr + b * 2 * N + 2 * addr, re)
         tl.store(psi_out_ptr + b * 2 * N + 2 * addr + 1, im)
         tl.store(lam_out_ptr + b * 2 * N + 2 * addr, gr)
@@ -455,8 +465,6 @@ if tl is not None:
         im = tl.load(out_ptr + b * 2 * N + 2 * idx + 1)
         gr = tl.load(grad_ptr + b * 2 * N + 2 * idx)  # ... and the gradient w.r.t. it
         gi = tl.load(grad_ptr + b * 2 * N + 2 * idx + 1)
-        pair = tl.arange(0, 2)
-        offsets = pair[:, None, None] + 2 * pair[None, :, None] + 4 * pair[None, None, :]
         for step in range(N_LAYERS):
             layer = N_LAYERS - 1 - step
             inv = tl.load(inverse_ptr + layer * N + idx)
@@ -465,24 +473,7 @@ if tl is not None:
             for t in range(N_QUBITS):
                 q = N_QUBITS - 1 - t
                 base = mats_ptr + b * mats_stride + (layer * N_QUBITS + q) * 8
-                s = 1 << (N_QUBITS - 1 - q)
-                hi = (idx & s) != 0
-                pr, pi = tl.gather(re, idx ^ s, 0), tl.gather(im, idx ^ s, 0)
-                # S[r][c] = sum over pairs of lam_r conj(psi_c) with psi after the gate: own bit
-                # (r == c) and partner; the caller turns it into dL/dM = S M
-                dr, di = gr * re + gi * im, gi * re - gr * im
-                orr, oi = gr * pr + gi * pi, gi * pr - gr * pi
-                # the 8 sums as one reduction: u[:, a, b, c] holds term 4c + 2b + a, that is
-                # (re, im) of S[0][0], S[0][1] (bit 0 rows) then S[1][0], S[1][1] (bit 1 rows)
-                zero = tl.zeros_like(dr)
-                u = tl.join(tl.join(tl.join(tl.where(hi, zero, dr), tl.where(hi, zero, di)),
-                                    tl.join(tl.where(hi, zero, orr), tl.where(hi, zero, oi))),
-                            tl.join(tl.join(tl.where(hi, orr, zero), tl.where(hi, oi, zero)),
-                                    tl.join(tl.where(hi, dr, zero), tl.where(hi, di, zero))))
                 target = grad_mats_ptr + (b * N_LAYERS * N_QUBITS + layer * N_QUBITS + q) * 8
-                tl.store(target + offsets, tl.sum(u, axis=0))
-                re, im = _mix(re, im, pr, pi, hi, base, True)  # the state before the gate
-                lr, li = tl.gather(gr, idx ^ s, 0), tl.gather(gi, idx ^ s, 0)
-                gr, gi = _mix(gr, gi, lr, li, hi, base, True)  # the adjoint state before the gate
+                re, im, gr, gi = _adjoint_gate(re, im, gr, gi, idx, 1 << (N_QUBITS - 1 - q), base, target)
         tl.store(grad_psi_ptr + b * 2 * N + 2 * idx, gr)
         tl.store(grad_psi_ptr + b * 2 * N + 2 * idx + 1, gi)
