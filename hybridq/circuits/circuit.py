@@ -219,7 +219,7 @@ class Circuit:
     @property
     def n_inputs(self) -> int:
         """Number of input columns read (highest :class:`Input` index + 1)."""
-        return max((i + 1 for op in self.ops for p in op.params if isinstance(p, Expr) for i in p.input_indices()), default=0)
+        return max([0] + [i + 1 for op in self.ops for p in op.params if isinstance(p, Expr) for i in p.input_indices()])
 
     @property
     def weight_names(self) -> list[str]:

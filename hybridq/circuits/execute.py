@@ -138,7 +138,7 @@ def simulate(
     device = torch.device(device or (x.device if x is not None else "cpu"))
     dtype = dtype or torch.complex64
     b = [v for v in (x.shape[0] if x is not None else None, s0.shape[0] if s0 is not None else None, batch) if v]
-    B = max(b, default=1)
+    B = max([1] + b)
     if any(v not in (1, B) for v in b):
         raise ShapeError(f"inconsistent batch sizes: inputs / initial_state / batch give {b}")
     itemsize = check_memory(n, B, dtype=dtype, device=device)

@@ -118,6 +118,7 @@ def layers(ops: Sequence[Op], n: int) -> tuple[list[Tensor | None], list[tuple[T
     return (mats, perms) if mats else None
 
 
+@torch.compiler.disable  # compiled models call the kernels as they are (no tracing into ctypes or Triton launches)
 def run(state: Tensor, ops: Sequence[Op]) -> Tensor | None:
     """``ops`` applied to ``state`` by the fused kernels, or None when they do not apply."""
     n = state.shape[-1].bit_length() - 1
