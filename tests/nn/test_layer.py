@@ -179,6 +179,26 @@ def test_torch_compile_gives_the_same_output():
     assert torch.allclose(compiled(x), layer(x))
 
 
+def test_torch_compile_of_a_fused_layer_is_quiet_and_equal():
+    import warnings
+
+    c = hq.Circuit(4)  # layered: on a CPU with a C compiler, the native fused kernels
+    for k in range(2):
+        for i in range(4):
+            c.ry(Weight(f"w{k}{i}") * Input(i), i)
+        for i in range(4):
+            c.cx(i, (i + 1) % 4)
+    layer = QuantumLayer(c, observables=Z_each(4))
+    x = torch.rand(16, 4)
+    torch._dynamo.reset()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = torch.compile(layer, backend="eager")(x)
+        out.sum().backward()
+    assert torch.allclose(out, layer(x), atol=1e-6)
+    assert not [str(w.message) for w in caught if "hybridq" in str(w.filename) or "Dynamo" in str(w.message)]
+
+
 def test_quantum_layer_on_a_shot_backend_matches_exact_gradients():
     import hybridq as hq
     from hybridq.nn import QuantumLayer
