@@ -191,8 +191,8 @@ def _run_large_state(state: Tensor, mats: list[Tensor | None], perms: list, n: i
 _INDEX_CACHE: dict[tuple, tuple] = {}
 
 
-def _indices(perms: list, n: int, device: torch.device) -> tuple[Tensor, Tensor, Tensor | None]:
-    """The layers' gather indices and inverses stacked (int32), and which layers permute (CPU).
+def _indices(perms: list, n: int, device: torch.device) -> tuple[Tensor, Tensor]:
+    """The layers' gather indices and inverses stacked (int32; the identity where a layer has none).
 
     Cached by the identity of the index tensors: a compiled circuit hands out the same cached
     tensors on every call, so a training step stacks them once.
@@ -204,11 +204,10 @@ def _indices(perms: list, n: int, device: torch.device) -> tuple[Tensor, Tensor,
     identity = torch.arange(2**n, dtype=torch.int32, device=device)
     index = torch.stack([identity if p is None else p[0].to(torch.int32) for p in perms])
     inverse = torch.stack([identity if p is None else p[1].to(torch.int32) for p in perms])
-    has_perm = None if _triton(device) else torch.tensor([p is not None for p in perms], dtype=torch.uint8)
     if len(_INDEX_CACHE) >= 8:
         _INDEX_CACHE.pop(next(iter(_INDEX_CACHE)))
-    _INDEX_CACHE[key] = (list(perms), (index, inverse, has_perm))
-    return index, inverse, has_perm
+    _INDEX_CACHE[key] = (list(perms), (index, inverse))
+    return index, inverse
 
 
 def _warps(n: int, backward: bool = False) -> int:
@@ -224,11 +223,16 @@ def _ptr(t: Tensor) -> int:
     return t.data_ptr()
 
 
+def _flags(permutes: tuple[bool, ...]) -> Tensor:
+    """Which layers permute, as the native kernels read it (one byte per layer)."""
+    return torch.tensor(permutes, dtype=torch.uint8)
+
+
 class _FusedRun(torch.autograd.Function):
     """Forward and adjoint backward of a layered program, one kernel each."""
 
     @staticmethod
-    def forward(ctx, state, mats, index, inverse, has_perm, permutes):
+    def forward(ctx, state, mats, index, inverse, permutes):
         batch, n_layers, n = max(state.shape[0], mats.shape[0]), mats.shape[1], mats.shape[2]
         state, mats = state.contiguous(), mats.contiguous()
         out = torch.empty(batch, 2**n, dtype=state.dtype, device=state.device)
@@ -243,15 +247,15 @@ class _FusedRun(torch.autograd.Function):
                                       N_QUBITS=n, N_LAYERS=n_layers, num_warps=_warps(n))
         else:
             kernel = native.library().fused_forward_f32 if state.dtype == torch.complex64 else native.library().fused_forward_f64
-            kernel(_ptr(state), psi_stride, _ptr(mats), mats_stride, _ptr(index.contiguous()), _ptr(has_perm),
+            kernel(_ptr(state), psi_stride, _ptr(mats), mats_stride, _ptr(index.contiguous()), _ptr(_flags(permutes)),
                    _ptr(out), batch, n, n_layers, torch.get_num_threads())
-        ctx.save_for_backward(out, mats, inverse, has_perm)
+        ctx.save_for_backward(out, mats, inverse)
         ctx.state_batch = state.shape[0]
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        out, mats, inverse, has_perm = ctx.saved_tensors
+        out, mats, inverse = ctx.saved_tensors
         batch, n_layers, n = out.shape[0], mats.shape[1], mats.shape[2]
         m = torch.view_as_real(mats)
         mats_stride = m.stride(0) if mats.shape[0] > 1 else 0
@@ -267,14 +271,14 @@ class _FusedRun(torch.autograd.Function):
                 N_QUBITS=n, N_LAYERS=n_layers, num_warps=_warps(n, backward=True))
         else:
             kernel = native.library().fused_backward_f32 if out.dtype == torch.complex64 else native.library().fused_backward_f64
-            kernel(_ptr(out), _ptr(grad), _ptr(mats), mats_stride, _ptr(inverse.contiguous()), _ptr(has_perm),
+            kernel(_ptr(out), _ptr(grad), _ptr(mats), mats_stride, _ptr(inverse.contiguous()), _ptr(_flags(ctx.permutes)),
                    _ptr(grad_mats), _ptr(grad_state), batch, n, n_layers, torch.get_num_threads())
         grad_mats = kernels.matmul_2x2(grad_mats, mats)  # the kernels leave S; dL/dM = S M (M unitary)
         if mats.shape[0] == 1:
             grad_mats = grad_mats.sum(0, keepdim=True)
         if not ctx.needs_input_grad[0]:
-            return None, grad_mats, None, None, None, None
-        return grad_state.sum(0, keepdim=True) if ctx.state_batch == 1 else grad_state, grad_mats, None, None, None, None
+            return None, grad_mats, None, None, None
+        return grad_state.sum(0, keepdim=True) if ctx.state_batch == 1 else grad_state, grad_mats, None, None, None
 
 
 def _chunked_forward(state: Tensor, mats: Tensor, index: Tensor, inverse: Tensor, permutes: tuple[bool, ...]) -> Tensor:
