@@ -247,7 +247,8 @@ class _FusedRun(torch.autograd.Function):
                                       N_QUBITS=n, N_LAYERS=n_layers, num_warps=_warps(n))
         else:
             kernel = native.library().fused_forward_f32 if state.dtype == torch.complex64 else native.library().fused_forward_f64
-            kernel(_ptr(state), psi_stride, _ptr(mats), mats_stride, _ptr(index.contiguous()), _ptr(_flags(permutes)),
+            index, flags = index.contiguous(), _flags(permutes)  # held: the kernel reads them by address
+            kernel(_ptr(state), psi_stride, _ptr(mats), mats_stride, _ptr(index), _ptr(flags),
                    _ptr(out), batch, n, n_layers, torch.get_num_threads())
         ctx.save_for_backward(out, mats, inverse)
         ctx.state_batch = state.shape[0]
@@ -271,7 +272,8 @@ class _FusedRun(torch.autograd.Function):
                 N_QUBITS=n, N_LAYERS=n_layers, num_warps=_warps(n, backward=True))
         else:
             kernel = native.library().fused_backward_f32 if out.dtype == torch.complex64 else native.library().fused_backward_f64
-            kernel(_ptr(out), _ptr(grad), _ptr(mats), mats_stride, _ptr(inverse.contiguous()), _ptr(_flags(ctx.permutes)),
+            inverse, flags = inverse.contiguous(), _flags(ctx.permutes)  # held: the kernel reads them by address
+            kernel(_ptr(out), _ptr(grad), _ptr(mats), mats_stride, _ptr(inverse), _ptr(flags),
                    _ptr(grad_mats), _ptr(grad_state), batch, n, n_layers, torch.get_num_threads())
         grad_mats = kernels.matmul_2x2(grad_mats, mats)  # the kernels leave S; dL/dM = S M (M unitary)
         if mats.shape[0] == 1:
