@@ -83,7 +83,7 @@ def suits(device: torch.device, n: int, batch: int) -> bool:
     ``2**12`` amplitudes (the low qubits' gates, then the high qubits' on strided chunks, with
     the permutation folded into the next load). On a CPU the kernels work
     on 16 samples at a time, so they need a batch (8 or more) and, measured, beat the general
-    path up to 16 qubits (7.8 s -> 1.9 s for the W1 benchmark's 16-qubit step on 2 cores).
+    path up to 16 qubits (7.8 s -> 1.2 s for the W1 benchmark's 16-qubit step on 2 cores).
     """
     if _triton(device):
         return 2 <= n <= MAX_CHUNKED_QUBITS
@@ -136,8 +136,7 @@ def run(state: Tensor, ops: Sequence[Op]) -> Tensor | None:
     per_sample = batch if any(m is not None and m.dim() == 4 for m in mats) else 1
     stacked = _slices_of_one(mats, n, state.dtype)
     if stacked is None:
-        eye = torch.eye(2, dtype=state.dtype, device=state.device).expand(per_sample, n, 2, 2)
-        stacked = torch.stack([eye if m is None else m.to(state.dtype).expand(per_sample, n, 2, 2) for m in mats], dim=1)
+        stacked = _stack_layers(mats, (per_sample, n, 2, 2), state, dim=1)
     return _FusedRun.apply(state, stacked, *_indices(perms, n, state.device), tuple(p is not None for p in perms))
 
 
@@ -175,14 +174,12 @@ def _large_state(state: Tensor, mats: list[Tensor | None], n: int, batch: int) -
 
 def _run_large_state(state: Tensor, mats: list[Tensor | None], perms: list, n: int) -> Tensor:
     """Each state of the batch through ``state_forward`` (three cache-friendly passes per layer)."""
-    eye = torch.eye(2, dtype=state.dtype).expand(n, 2, 2)
-    stacked = torch.stack([eye if m is None else m.reshape(n, 2, 2).to(state.dtype) for m in mats]).contiguous()
+    stacked = _stack_layers([None if m is None else m.reshape(n, 2, 2) for m in mats], (n, 2, 2), state, dim=0)
     index = [None if p is None else p[0].to(torch.int32).contiguous() for p in perms]  # no stacked copies
     pointers = (ctypes.c_void_p * len(index))(*[None if i is None else _ptr(i) for i in index])
     state = state.contiguous()
     out = torch.empty_like(state)
-    lib = native.library()
-    kernel = lib.state_forward_f32 if state.dtype == torch.complex64 else lib.state_forward_f64
+    kernel = _native_kernel("state_forward", state.dtype)
     for b in range(state.shape[0]):
         kernel(_ptr(state[b]), _ptr(stacked), pointers, _ptr(out[b]), n, len(mats), torch.get_num_threads())
     return out
@@ -223,6 +220,17 @@ def _ptr(t: Tensor) -> int:
     return t.data_ptr()
 
 
+def _native_kernel(name: str, dtype: torch.dtype):
+    """The native kernel ``name`` for complex64 or complex128 states."""
+    return getattr(native.library(), f"{name}_{'f32' if dtype == torch.complex64 else 'f64'}")
+
+
+def _stack_layers(mats: list[Tensor | None], shape: tuple[int, ...], state: Tensor, dim: int) -> Tensor:
+    """The layers' matrices (None: identity) expanded to ``shape`` and stacked along ``dim``."""
+    eye = torch.eye(2, dtype=state.dtype, device=state.device).expand(shape)
+    return torch.stack([eye if m is None else m.to(state.dtype).expand(shape) for m in mats], dim=dim).contiguous()
+
+
 def _flags(permutes: tuple[bool, ...]) -> Tensor:
     """Which layers permute, as the native kernels read it (one byte per layer)."""
     return torch.tensor(permutes, dtype=torch.uint8)
@@ -235,21 +243,22 @@ class _FusedRun(torch.autograd.Function):
     def forward(ctx, state, mats, index, inverse, permutes):
         batch, n_layers, n = max(state.shape[0], mats.shape[0]), mats.shape[1], mats.shape[2]
         state, mats = state.contiguous(), mats.contiguous()
-        out = torch.empty(batch, 2**n, dtype=state.dtype, device=state.device)
         psi, m = torch.view_as_real(state), torch.view_as_real(mats)
         psi_stride = psi.stride(0) if state.shape[0] > 1 else 0
         mats_stride = m.stride(0) if mats.shape[0] > 1 else 0
         ctx.permutes = permutes
         if _triton(state.device) and n > MAX_WHOLE_QUBITS:
             out = _chunked_forward(state, mats, index, inverse, permutes)
-        elif _triton(state.device):
-            _forward_kernel[(batch,)](psi, m, index.contiguous(), torch.view_as_real(out), psi_stride, mats_stride,
-                                      N_QUBITS=n, N_LAYERS=n_layers, num_warps=_warps(n))
         else:
-            kernel = native.library().fused_forward_f32 if state.dtype == torch.complex64 else native.library().fused_forward_f64
-            index, flags = index.contiguous(), _flags(permutes)  # held: the kernel reads them by address
-            kernel(_ptr(state), psi_stride, _ptr(mats), mats_stride, _ptr(index), _ptr(flags),
-                   _ptr(out), batch, n, n_layers, torch.get_num_threads())
+            out = torch.empty(batch, 2**n, dtype=state.dtype, device=state.device)
+            if _triton(state.device):
+                _forward_kernel[(batch,)](psi, m, index.contiguous(), torch.view_as_real(out), psi_stride, mats_stride,
+                                          N_QUBITS=n, N_LAYERS=n_layers, num_warps=_warps(n))
+            else:
+                index, flags = index.contiguous(), _flags(permutes)  # held: the kernel reads them by address
+                _native_kernel("fused_forward", state.dtype)(
+                    _ptr(state), psi_stride, _ptr(mats), mats_stride, _ptr(index), _ptr(flags),
+                    _ptr(out), batch, n, n_layers, torch.get_num_threads())
         ctx.save_for_backward(out, mats, inverse)
         ctx.state_batch = state.shape[0]
         return out
@@ -261,20 +270,21 @@ class _FusedRun(torch.autograd.Function):
         m = torch.view_as_real(mats)
         mats_stride = m.stride(0) if mats.shape[0] > 1 else 0
         grad = grad.contiguous()
-        grad_mats = torch.empty(batch, n_layers, n, 2, 2, dtype=mats.dtype, device=mats.device)
-        grad_state = torch.empty_like(out)
         if _triton(out.device) and n > MAX_WHOLE_QUBITS:
             grad_mats, grad_state = _chunked_backward(out, grad, mats, inverse, ctx.permutes)
-        elif _triton(out.device):
-            _backward_kernel[(batch,)](
-                torch.view_as_real(out), torch.view_as_real(grad), m, inverse.contiguous(),
-                torch.view_as_real(grad_mats), torch.view_as_real(grad_state), mats_stride,
-                N_QUBITS=n, N_LAYERS=n_layers, num_warps=_warps(n, backward=True))
         else:
-            kernel = native.library().fused_backward_f32 if out.dtype == torch.complex64 else native.library().fused_backward_f64
-            inverse, flags = inverse.contiguous(), _flags(ctx.permutes)  # held: the kernel reads them by address
-            kernel(_ptr(out), _ptr(grad), _ptr(mats), mats_stride, _ptr(inverse), _ptr(flags),
-                   _ptr(grad_mats), _ptr(grad_state), batch, n, n_layers, torch.get_num_threads())
+            grad_mats = torch.empty(batch, n_layers, n, 2, 2, dtype=mats.dtype, device=mats.device)
+            grad_state = torch.empty_like(out)
+            if _triton(out.device):
+                _backward_kernel[(batch,)](
+                    torch.view_as_real(out), torch.view_as_real(grad), m, inverse.contiguous(),
+                    torch.view_as_real(grad_mats), torch.view_as_real(grad_state), mats_stride,
+                    N_QUBITS=n, N_LAYERS=n_layers, num_warps=_warps(n, backward=True))
+            else:
+                inverse, flags = inverse.contiguous(), _flags(ctx.permutes)  # held: the kernel reads them by address
+                _native_kernel("fused_backward", out.dtype)(
+                    _ptr(out), _ptr(grad), _ptr(mats), mats_stride, _ptr(inverse), _ptr(flags),
+                    _ptr(grad_mats), _ptr(grad_state), batch, n, n_layers, torch.get_num_threads())
         grad_mats = kernels.matmul_2x2(grad_mats, mats)  # the kernels leave S; dL/dM = S M (M unitary)
         if mats.shape[0] == 1:
             grad_mats = grad_mats.sum(0, keepdim=True)

@@ -40,6 +40,19 @@ static void *lane_buffer(int64_t reals, size_t size) {
     return buffer;
 }
 
+/* Copy a sub-tile between a state of rows (``row`` bytes each) and a compact buffer: the rows
+   (hh << r) | c ... (hh << r) | (c + width - 1) for every hh < high, in that order. Their
+   power-of-two stride would map them onto a few cache sets; the buffer is contiguous. */
+static void subtile(char *state, char *buffer, int r, int64_t high, int64_t width, int64_t c, size_t row,
+                    int to_buffer) {
+    size_t chunk = (size_t)width * row;
+    for (int64_t hh = 0; hh < high; hh++) {
+        char *s = state + (size_t)((hh << r) | c) * row, *b = buffer + (size_t)hh * chunk;
+        if (to_buffer) memcpy(b, s, chunk);
+        else memcpy(s, b, chunk);
+    }
+}
+
 /* The per-lane 2x2 matrix m (8 rows of LANES reals, see matrix_) as named local arrays. */
 #define LANE_MATRIX(T, m)                                                                       \
     T a0r[LANES], a0i[LANES], a1r[LANES], a1i[LANES], b0r[LANES], b0i[LANES], b1r[LANES],       \
@@ -154,8 +167,8 @@ static void adjoint_step_##SUFFIX(T *restrict re, T *restrict im, T *restrict gr
                                                                                                 \
 /* One layer (matrix ms[q] on every qubit q) on a state larger than the cache, in two passes:  \
    the low qubits' gates tile by tile (2**BLOCK_BITS rows), then the high qubits' gates on      \
-   sub-tiles of rows 2**BLOCK_BITS apart, copied into (br, bi) (a power-of-two stride would map \
-   them onto a few cache sets). Gates on different qubits commute: the order is free. */       \
+   sub-tiles (see subtile) copied into (br, bi). Gates on different qubits commute: the order  \
+   is free. */                                                                                  \
 static void layer_blocked_##SUFFIX(T *re, T *im, int n, const T *ms, T *br, T *bi) {           \
     int64_t tile = (int64_t)1 << BLOCK_BITS, N = (int64_t)1 << n;                               \
     int h = n - BLOCK_BITS;                                                                     \
@@ -163,18 +176,14 @@ static void layer_blocked_##SUFFIX(T *re, T *im, int n, const T *ms, T *br, T *b
     for (int64_t t = 0; t < N; t += tile)                                                       \
         for (int q = h; q < n; q++)                                                             \
             mix_##SUFFIX(re + t * LANES, im + t * LANES, tile, (int64_t)1 << (n - 1 - q), ms + q * 8 * LANES);\
-    size_t chunk = width * LANES * sizeof(T);                                                   \
+    size_t row = LANES * sizeof(T);                                                             \
     for (int64_t c = 0; c < tile; c += width) {                                                 \
-        for (int64_t hh = 0; hh < high; hh++) {                                                 \
-            memcpy(br + hh * width * LANES, re + ((hh << BLOCK_BITS) | c) * LANES, chunk);      \
-            memcpy(bi + hh * width * LANES, im + ((hh << BLOCK_BITS) | c) * LANES, chunk);      \
-        }                                                                                       \
+        subtile((char *)re, (char *)br, BLOCK_BITS, high, width, c, row, 1);                    \
+        subtile((char *)im, (char *)bi, BLOCK_BITS, high, width, c, row, 1);                    \
         for (int q = 0; q < h; q++)                                                             \
             mix_##SUFFIX(br, bi, tile, ((int64_t)1 << (h - 1 - q)) * width, ms + q * 8 * LANES);\
-        for (int64_t hh = 0; hh < high; hh++) {                                                 \
-            memcpy(re + ((hh << BLOCK_BITS) | c) * LANES, br + hh * width * LANES, chunk);      \
-            memcpy(im + ((hh << BLOCK_BITS) | c) * LANES, bi + hh * width * LANES, chunk);      \
-        }                                                                                       \
+        subtile((char *)re, (char *)br, BLOCK_BITS, high, width, c, row, 0);                    \
+        subtile((char *)im, (char *)bi, BLOCK_BITS, high, width, c, row, 0);                    \
     }                                                                                           \
 }                                                                                               \
                                                                                                 \
@@ -224,17 +233,15 @@ static void layer_adjoint_blocked_##SUFFIX(T *re, T *im, T *gr, T *gi, int n, co
     int h = n - BLOCK_BITS;                                                                     \
     int64_t high = (int64_t)1 << h, width = tile >> h;                                          \
     T *arrays[4] = {re, im, gr, gi};                                                            \
-    size_t chunk = width * LANES * sizeof(T);                                                   \
+    size_t row = LANES * sizeof(T);                                                             \
     for (int64_t c = 0; c < tile; c += width) {                                                 \
-        for (int64_t hh = 0; hh < high; hh++)                                                   \
-            for (int a = 0; a < 4; a++)                                                         \
-                memcpy(b[a] + hh * width * LANES, arrays[a] + ((hh << BLOCK_BITS) | c) * LANES, chunk);\
+        for (int a = 0; a < 4; a++)                                                             \
+            subtile((char *)arrays[a], (char *)b[a], BLOCK_BITS, high, width, c, row, 1);       \
         for (int q = h - 1; q >= 0; q--)                                                        \
             adjoint_step_##SUFFIX(b[0], b[1], b[2], b[3], tile, ((int64_t)1 << (h - 1 - q)) * width,\
                                   ms + q * 8 * LANES, S + q * 8 * LANES);                       \
-        for (int64_t hh = 0; hh < high; hh++)                                                   \
-            for (int a = 0; a < 4; a++)                                                         \
-                memcpy(arrays[a] + ((hh << BLOCK_BITS) | c) * LANES, b[a] + hh * width * LANES, chunk);\
+        for (int a = 0; a < 4; a++)                                                             \
+            subtile((char *)arrays[a], (char *)b[a], BLOCK_BITS, high, width, c, row, 0);       \
     }                                                                                           \
     for (int64_t t = 0; t < N; t += tile)                                                       \
         for (int q = n - 1; q >= h; q--)                                                        \
@@ -364,25 +371,19 @@ void state_forward_##SUFFIX(const T *psi, const T *mats, const int32_t *const *p
                     mix_##SUFFIX(tr, ti, tile, (int64_t)1 << b, m);                             \
                 }                                                                               \
             }                                                                                   \
-            /* the sub-tile is copied out and back: its rows lie 2**r rows apart, a power-of-two  \
-               stride that would map them all onto a few cache sets */                          \
             T *br = lane_buffer(high * width * LANES, sizeof(T));                               \
             T *bi = lane_buffer(high * width * LANES, sizeof(T));                               \
-            size_t chunk = width * LANES * sizeof(T);                                           \
+            size_t row = LANES * sizeof(T);                                                     \
             _Pragma("omp for schedule(static)")                                                \
             for (int64_t c = 0; c < tile; c += width) {                                         \
-                for (int64_t hh = 0; hh < high; hh++) {                                         \
-                    memcpy(br + hh * width * LANES, re + ((hh << r) | c) * LANES, chunk);       \
-                    memcpy(bi + hh * width * LANES, im + ((hh << r) | c) * LANES, chunk);       \
-                }                                                                               \
+                subtile((char *)re, (char *)br, r, high, width, c, row, 1);                     \
+                subtile((char *)im, (char *)bi, r, high, width, c, row, 1);                     \
                 for (int b = 0; b < h; b++) {                                                   \
                     matrix_##SUFFIX(M, 0, 0, 1, (int64_t)(n - 5 - r - b) * 8, 0, m);            \
                     mix_##SUFFIX(br, bi, high * width, ((int64_t)1 << b) * width, m);           \
                 }                                                                               \
-                for (int64_t hh = 0; hh < high; hh++) {                                         \
-                    memcpy(re + ((hh << r) | c) * LANES, br + hh * width * LANES, chunk);       \
-                    memcpy(im + ((hh << r) | c) * LANES, bi + hh * width * LANES, chunk);       \
-                }                                                                               \
+                subtile((char *)re, (char *)br, r, high, width, c, row, 0);                     \
+                subtile((char *)im, (char *)bi, r, high, width, c, row, 0);                     \
             }                                                                                   \
             free(br); free(bi);                                                                 \
         }                                                                                       \
