@@ -33,7 +33,7 @@ _i64, _int, _ptr = ctypes.c_int64, ctypes.c_int, ctypes.c_void_p
 _SIGNATURES = {
     "fused_forward": [_ptr, _i64, _ptr, _i64, _ptr, _ptr, _ptr, _i64, _int, _int, _int],
     "fused_backward": [_ptr, _ptr, _ptr, _i64, _ptr, _ptr, _ptr, _ptr, _i64, _int, _int, _int],
-    "state_forward": [_ptr, _ptr, _ptr, _ptr, _int, _int, _int],
+    "state_forward": [_ptr, _ptr, _ptr, _ptr, _ptr, _int, _int, _int],
 }
 
 

@@ -136,6 +136,33 @@ def test_large_state_kernel_layers_without_and_ending_with_permutations():
     assert [op.kind for op in ring] == ["permutation"] and float((got - want).abs().max()) < 1e-5
 
 
+@pytest.mark.skipif(not fused.available(torch.device("cpu")), reason="native CPU kernels not built (no C compiler)")
+@pytest.mark.parametrize("dtype", [torch.complex64, torch.complex128])
+@pytest.mark.parametrize("initial", ["zero", "real", "complex"])
+def test_large_state_kernel_real_layers(dtype, initial):
+    """RY + CNOT layers (real matrices) take the kernel's real path: on the real part alone while
+    the state is real, on both parts of a complex state; a complex layer in between ends it."""
+    n = 12
+    g = torch.Generator().manual_seed(7)
+    angles = torch.rand(4, n, dtype=torch.float64, generator=g) * 6.3
+    c, s = torch.cos(angles / 2), torch.sin(angles / 2)
+    ry = torch.stack([c, -s, s, c], -1).reshape(4, n, 2, 2).to(dtype)
+    mixed = torch.linalg.qr(torch.randn(n, 2, 2, dtype=torch.complex128, generator=g))[0].to(dtype)
+    ring = fuse([hq.sim.gate_op("CNOT", [i, (i + 1) % n], n_qubits=n) for i in range(n)], n)
+    kron = [hq.sim.Op("kron", tuple(range(n)), data=m) for m in (ry[0], ry[1], mixed, ry[2], ry[3])]
+    ops = [op for layer in kron for op in (layer, *ring)]
+    psi = {"zero": hq.sim.zero_state(n, dtype=dtype),
+           "real": torch.randn(1, 2**n, dtype=torch.float64, generator=g).to(dtype),
+           "complex": torch.randn(1, 2**n, dtype=dtype, generator=g)}[initial]
+    tol = 1e-5 if dtype == torch.complex64 else 1e-12
+    for program in (ops[:4], ops):  # real layers only, then with the complex layer
+        with torch.no_grad():
+            got = fused.run(psi, program)
+            with general_path():
+                want = hq.sim.run(psi, program)
+        assert got is not None and float((got - want).abs().max()) < tol * float(want.abs().max())
+
+
 def test_native_build_failure_falls_back_with_a_warning(monkeypatch, tmp_path):
     monkeypatch.delenv("HYBRIDQ_NATIVE", raising=False)
     monkeypatch.setenv("HYBRIDQ_CACHE", str(tmp_path))
