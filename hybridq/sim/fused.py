@@ -137,7 +137,18 @@ def run(state: Tensor, ops: Sequence[Op]) -> Tensor | None:
     stacked = _slices_of_one(mats, n, state.dtype)
     if stacked is None:
         stacked = _stack_layers(mats, (per_sample, n, 2, 2), state, dim=1)
-    return _FusedRun.apply(state, stacked, *_indices(perms, n, state.device), tuple(p is not None for p in perms))
+    wants_grad = torch.is_grad_enabled() and (state.requires_grad or stacked.requires_grad)
+    return _FusedRun.apply(state, stacked, *_indices(perms, n, state.device), tuple(p is not None for p in perms),
+                           wants_grad, _zero_start(state))
+
+
+def _zero_start(state: Tensor) -> bool:
+    """Whether the CPU kernels may treat ``state`` as ``|0...0>`` for the whole batch: the first
+    layer then makes a product state (2**n multiplies instead of n gates), and the backward reads
+    that layer's gradients off the product instead of un-computing it."""
+    if _triton(state.device) or state.shape[0] != 1 or state[0, 0] != 1:
+        return False
+    return int(torch.count_nonzero(state)) == 1
 
 
 def _slices_of_one(mats: list[Tensor | None], n: int, dtype: torch.dtype) -> Tensor | None:
@@ -238,11 +249,42 @@ def _flags(permutes: tuple[bool, ...]) -> Tensor:
     return torch.tensor(permutes, dtype=torch.uint8)
 
 
+#: Largest batch of states (bytes) the CPU kernels keep from the forward for the backward.
+MAX_KEPT_STATES = 2**30
+#: The native kernels' state size from which layers are cache-blocked (see native.c): those keep no states.
+NATIVE_BLOCKED_FROM = 15
+
+
+def _kept_states(state: Tensor, batch: int, n_layers: int, n: int, wants_grad: bool) -> Tensor | None:
+    """Room for every layer's output state (in the native kernels' layout), when the CPU forward
+    should keep them: the backward then reads them instead of un-computing the state gate by gate
+    (28 multiply-adds per amplitude pair and gate instead of 48)."""
+    if not wants_grad or _triton(state.device) or n >= NATIVE_BLOCKED_FROM:
+        return None
+    blocks = -(-batch // 16)  # the kernels' LANES
+    size = blocks * n_layers * 2 * 16 * 2**n
+    real = torch.empty((), dtype=state.dtype).real.dtype
+    if size * real.itemsize > MAX_KEPT_STATES:
+        return None
+    spare = _SPARE_KEPT.pop((size, real), None)
+    return torch.empty(size, dtype=real) if spare is None else spare
+
+
+#: The last backward's kept states, for the next forward of the same size: fresh memory costs a
+#: page fault per 4 KiB on first write (at 12 qubits and a batch of 1024, a third of the forward).
+_SPARE_KEPT: dict[tuple, Tensor] = {}
+
+
+def _spare(kept: Tensor) -> None:
+    _SPARE_KEPT.clear()
+    _SPARE_KEPT[(kept.numel(), kept.dtype)] = kept
+
+
 class _FusedRun(torch.autograd.Function):
     """Forward and adjoint backward of a layered program, one kernel each."""
 
     @staticmethod
-    def forward(ctx, state, mats, index, inverse, permutes):
+    def forward(ctx, state, mats, index, inverse, permutes, wants_grad, zero_start):
         batch, n_layers, n = max(state.shape[0], mats.shape[0]), mats.shape[1], mats.shape[2]
         state, mats = state.contiguous(), mats.contiguous()
         psi, m = torch.view_as_real(state), torch.view_as_real(mats)
@@ -258,9 +300,12 @@ class _FusedRun(torch.autograd.Function):
                                           N_QUBITS=n, N_LAYERS=n_layers, num_warps=_warps(n))
             else:
                 index, flags = index.contiguous(), _flags(permutes)  # held: the kernel reads them by address
+                kept = _kept_states(state, batch, n_layers, n, wants_grad)
                 _native_kernel("fused_forward", state.dtype)(
                     _ptr(state), psi_stride, _ptr(mats), mats_stride, _ptr(index), _ptr(flags),
-                    _ptr(out), batch, n, n_layers, torch.get_num_threads())
+                    _ptr(out), None if kept is None else _ptr(kept), zero_start, batch, n, n_layers,
+                    torch.get_num_threads())
+                ctx.kept, ctx.zero_start = kept, zero_start
         ctx.save_for_backward(out, mats, inverse)
         ctx.state_batch = state.shape[0]
         return out
@@ -284,15 +329,20 @@ class _FusedRun(torch.autograd.Function):
                     N_QUBITS=n, N_LAYERS=n_layers, num_warps=_warps(n, backward=True))
             else:
                 inverse, flags = inverse.contiguous(), _flags(ctx.permutes)  # held: the kernel reads them by address
+                kept = ctx.kept
                 _native_kernel("fused_backward", out.dtype)(
-                    _ptr(out), _ptr(grad), _ptr(mats), mats_stride, _ptr(inverse), _ptr(flags),
-                    _ptr(grad_mats), _ptr(grad_state), batch, n, n_layers, torch.get_num_threads())
+                    _ptr(out), _ptr(grad), None if kept is None else _ptr(kept), _ptr(mats), mats_stride,
+                    _ptr(inverse), _ptr(flags), _ptr(grad_mats), _ptr(grad_state),
+                    ctx.zero_start and not ctx.needs_input_grad[0], batch, n, n_layers, torch.get_num_threads())
+                if kept is not None:
+                    ctx.kept = None
+                    _spare(kept)
         grad_mats = kernels.matmul_2x2(grad_mats, mats)  # the kernels leave S; dL/dM = S M (M unitary)
         if mats.shape[0] == 1:
             grad_mats = grad_mats.sum(0, keepdim=True)
         if not ctx.needs_input_grad[0]:
-            return None, grad_mats, None, None, None
-        return grad_state.sum(0, keepdim=True) if ctx.state_batch == 1 else grad_state, grad_mats, None, None, None
+            return None, grad_mats, None, None, None, None, None
+        return grad_state.sum(0, keepdim=True) if ctx.state_batch == 1 else grad_state, grad_mats, None, None, None, None, None
 
 
 def _chunked_forward(state: Tensor, mats: Tensor, index: Tensor, inverse: Tensor, permutes: tuple[bool, ...]) -> Tensor:

@@ -132,11 +132,12 @@ static void gather_##SUFFIX(const T *restrict src, T *restrict dst, const int32_
 }                                                                                               \
                                                                                                 \
 /* One gate of the adjoint sweep in one pass over the pairs of bit s: S[r][c] += sum over pairs \
-   of lam_r conj(psi_c) (psi, lam after the gate), then psi and lam un-computed by the adjoint  \
-   matrix m (see matrix_ with adjoint set). */                                                  \
+   of lam_r conj(psi_c) (psi, lam after the gate) for (r, c) = (0, 0), (0, 1), (1, 0) (see      \
+   finish_transitions for (1, 1)), then psi and lam un-computed by the adjoint matrix m (see     \
+   matrix_ with adjoint set). */                                                                \
 static void adjoint_step_##SUFFIX(T *restrict re, T *restrict im, T *restrict gr,              \
                                   T *restrict gi, int64_t N, int64_t s, const T *m, T *S) {     \
-    T acc[8][LANES];                                                                            \
+    T acc[6][LANES];                                                                            \
     LANE_MATRIX(T, m);                                                                          \
     memset(acc, 0, sizeof(acc));                                                                \
     for (int64_t base = 0; base < N; base += 2 * s) {                                           \
@@ -154,15 +155,73 @@ static void adjoint_step_##SUFFIX(T *restrict re, T *restrict im, T *restrict gr
                 acc[3][l] += ci * qr - cr * qi;                                                 \
                 acc[4][l] += dr * pr + di * pi;                                                 \
                 acc[5][l] += di * pr - dr * pi;                                                 \
-                acc[6][l] += dr * qr + di * qi;                                                 \
-                acc[7][l] += di * qr - dr * qi;                                                 \
                 MIX_LANE(l, pr, pi, qr, qi, xr, xi, yr, yi);                                    \
                 MIX_LANE(l, cr, ci, dr, di, ur, ui, vr, vi);                                    \
             }                                                                                   \
         }                                                                                       \
     }                                                                                           \
-    for (int k = 0; k < 8; k++)                                                                 \
+    for (int k = 0; k < 6; k++)                                                                 \
         for (int l = 0; l < LANES; l++) S[k * LANES + l] += acc[k][l];                          \
+}                                                                                               \
+                                                                                                \
+/* S[1][1] of every qubit of a layer: the overlap sum over all amplitudes of lam conj(psi) (the \
+   same before and after any gate, both states going through it) minus S[0][0]. */             \
+static void finish_transitions_##SUFFIX(const T *pr_, const T *pi_, const T *gr, const T *gi,   \
+                                        int64_t N, int n, T *S) {                               \
+    T c[2][LANES];                                                                              \
+    memset(c, 0, sizeof(c));                                                                    \
+    for (int64_t i = 0; i < N * LANES; i += LANES)                                              \
+        for (int l = 0; l < LANES; l++) {                                                       \
+            c[0][l] += gr[i + l] * pr_[i + l] + gi[i + l] * pi_[i + l];                         \
+            c[1][l] += gi[i + l] * pr_[i + l] - gr[i + l] * pi_[i + l];                         \
+        }                                                                                       \
+    for (int q = 0; q < n; q++)                                                                 \
+        for (int l = 0; l < LANES; l++) {                                                       \
+            S[(q * 8 + 6) * LANES + l] = c[0][l] - S[q * 8 * LANES + l];                        \
+            S[(q * 8 + 7) * LANES + l] = c[1][l] - S[(q * 8 + 1) * LANES + l];                  \
+        }                                                                                       \
+}                                                                                               \
+                                                                                                \
+/* The transition sums of qubit bit s at a layer's output, from the stored state (pr, pi) and  \
+   the adjoint state (gr, gi): S[r][c] = sum over pairs of lam_r conj(psi_c) for (r, c) = (0, 0), \
+   (0, 1), (1, 0) added to S (see finish_transitions for (1, 1)). */                            \
+static void transition_##SUFFIX(const T *restrict pr_, const T *restrict pi_, const T *restrict gr,\
+                                const T *restrict gi, int64_t N, int64_t s, T *S) {             \
+    T acc[6][LANES];                                                                            \
+    memset(acc, 0, sizeof(acc));                                                                \
+    for (int64_t base = 0; base < N; base += 2 * s) {                                           \
+        for (int64_t i = base; i < base + s; i++) {                                             \
+            const T *xr = pr_ + i * LANES, *xi = pi_ + i * LANES;                               \
+            const T *yr = pr_ + (i + s) * LANES, *yi = pi_ + (i + s) * LANES;                   \
+            const T *ur = gr + i * LANES, *ui = gi + i * LANES;                                 \
+            const T *vr = gr + (i + s) * LANES, *vi = gi + (i + s) * LANES;                     \
+            for (int l = 0; l < LANES; l++) {                                                   \
+                T pr = xr[l], pi = xi[l], qr = yr[l], qi = yi[l];                               \
+                T cr = ur[l], ci = ui[l], dr = vr[l], di = vi[l];                               \
+                acc[0][l] += cr * pr + ci * pi;                                                 \
+                acc[1][l] += ci * pr - cr * pi;                                                 \
+                acc[2][l] += cr * qr + ci * qi;                                                 \
+                acc[3][l] += ci * qr - cr * qi;                                                 \
+                acc[4][l] += dr * pr + di * pi;                                                 \
+                acc[5][l] += di * pr - dr * pi;                                                 \
+            }                                                                                   \
+        }                                                                                       \
+    }                                                                                           \
+    for (int k = 0; k < 6; k++)                                                                 \
+        for (int l = 0; l < LANES; l++) S[k * LANES + l] += acc[k][l];                          \
+}                                                                                               \
+                                                                                                \
+/* The snapshot backward of one layer (in cache): every qubit's S from the layer's stored       \
+   output state and the adjoint state, then the adjoint state through the adjoint gates. No     \
+   un-computation of the state: 28 multiply-adds per amplitude pair and gate, not 48. */        \
+static void layer_snapshot_backward_##SUFFIX(const T *pr_, const T *pi_, T *gr, T *gi, int n,   \
+                                             const T *ms, T *S) {                               \
+    int64_t N = (int64_t)1 << n;                                                                \
+    for (int q = 0; q < n; q++)                                                                 \
+        transition_##SUFFIX(pr_, pi_, gr, gi, N, (int64_t)1 << (n - 1 - q), S + q * 8 * LANES); \
+    finish_transitions_##SUFFIX(pr_, pi_, gr, gi, N, n, S);                                     \
+    for (int q = n - 1; q >= 0; q--)                                                            \
+        mix_##SUFFIX(gr, gi, N, (int64_t)1 << (n - 1 - q), ms + q * 8 * LANES);                 \
 }                                                                                               \
                                                                                                 \
 /* One layer (matrix ms[q] on every qubit q) on a state larger than the cache, in two passes:  \
@@ -187,9 +246,79 @@ static void layer_blocked_##SUFFIX(T *re, T *im, int n, const T *ms, T *br, T *b
     }                                                                                           \
 }                                                                                               \
                                                                                                 \
+/* The state after a first layer on |0...0>: the product of every qubit's first matrix column  \
+   v_q = (m00, m10), built one qubit at a time (amplitude x = (y, b) is y's times v_q[b]): 2**n  \
+   multiplies instead of n gates. */                                                            \
+static void product_state_##SUFFIX(T *re, T *im, int n, const T *ms) {                          \
+    for (int l = 0; l < LANES; l++) { re[l] = 1; im[l] = 0; }                                   \
+    for (int q = 0; q < n; q++) {                                                               \
+        const T *m = ms + q * 8 * LANES;                                                        \
+        for (int64_t y = ((int64_t)1 << q) - 1; y >= 0; y--)                                    \
+            for (int l = 0; l < LANES; l++) {                                                   \
+                T ar = re[y * LANES + l], ai = im[y * LANES + l];                               \
+                T r0 = ar * m[l] - ai * m[LANES + l], i0 = ar * m[LANES + l] + ai * m[l];       \
+                T r1 = ar * m[4 * LANES + l] - ai * m[5 * LANES + l];                           \
+                T i1 = ar * m[5 * LANES + l] + ai * m[4 * LANES + l];                           \
+                re[2 * y * LANES + l] = r0; im[2 * y * LANES + l] = i0;                         \
+                re[(2 * y + 1) * LANES + l] = r1; im[(2 * y + 1) * LANES + l] = i1;             \
+            }                                                                                   \
+    }                                                                                           \
+}                                                                                               \
+                                                                                                \
+/* S of every qubit of a first layer on |0...0> (see product_state_) from the adjoint state    \
+   (gr, gi) at its output, without un-computing it: S_q = e_q conj(v_q)^T, e_q[r] being lam     \
+   contracted with conj(v_p) on every qubit p != q and qubit q set to r. Suffix contractions R   \
+   (qubits > q, in place over lam) meet prefix products P (qubits < q, in (pr, pi)): about 5 * 2**n\
+   complex multiplies, against 28 per pair and gate for a layer. Overwrites lam. */             \
+static void product_transitions_##SUFFIX(T *gr, T *gi, T *pr, T *pi, int n, const T *ms, T *S) { \
+    for (int l = 0; l < LANES; l++) { pr[LANES + l] = 1; pi[LANES + l] = 0; } /* P_0 at 1 */     \
+    for (int q = 0; q + 1 < n; q++) { /* P_(q+1)[(z, b)] = P_q[z] conj(v_q[b]), at 2**(q+1) */ \
+        const T *m = ms + q * 8 * LANES;                                                        \
+        for (int64_t z = 0; z < ((int64_t)1 << q); z++)                                         \
+            for (int b = 0; b < 2; b++)                                                         \
+                for (int l = 0; l < LANES; l++) {                                               \
+                    int64_t from = (((int64_t)1 << q) + z) * LANES + l;                         \
+                    int64_t to = (((int64_t)2 << q) + 2 * z + b) * LANES + l;                   \
+                    T vr = m[4 * b * LANES + l], vi = m[(4 * b + 1) * LANES + l];               \
+                    pr[to] = pr[from] * vr + pi[from] * vi;                                     \
+                    pi[to] = pi[from] * vr - pr[from] * vi;                                     \
+                }                                                                               \
+    }                                                                                           \
+    for (int q = n - 1; q >= 0; q--) { /* (gr, gi) holds R_(q+1): qubits 0..q, q lowest */      \
+        const T *m = ms + q * 8 * LANES;                                                        \
+        T e[2][2][LANES];                                                                       \
+        memset(e, 0, sizeof(e));                                                                \
+        for (int64_t z = 0; z < ((int64_t)1 << q); z++)                                         \
+            for (int r = 0; r < 2; r++)                                                         \
+                for (int l = 0; l < LANES; l++) {                                               \
+                    int64_t i = (2 * z + r) * LANES + l, k = (((int64_t)1 << q) + z) * LANES + l;\
+                    e[r][0][l] += gr[i] * pr[k] - gi[i] * pi[k];                                \
+                    e[r][1][l] += gr[i] * pi[k] + gi[i] * pr[k];                                \
+                }                                                                               \
+        for (int r = 0; r < 2; r++)                                                             \
+            for (int c = 0; c < 2; c++)                                                         \
+                for (int l = 0; l < LANES; l++) { /* S[r][c] = e[r] conj(v[c]) */               \
+                    T vr = m[4 * c * LANES + l], vi = m[(4 * c + 1) * LANES + l];               \
+                    S[(q * 8 + 4 * r + 2 * c) * LANES + l] = e[r][0][l] * vr + e[r][1][l] * vi; \
+                    S[(q * 8 + 4 * r + 2 * c + 1) * LANES + l] = e[r][1][l] * vr - e[r][0][l] * vi;\
+                }                                                                               \
+        for (int64_t y = 0; y < ((int64_t)1 << q); y++) /* R_q[y] = sum_b R_(q+1)[(y, b)] conj(v_q[b]) */\
+            for (int l = 0; l < LANES; l++) {                                                   \
+                T sr = 0, si = 0;                                                               \
+                for (int b = 0; b < 2; b++) {                                                   \
+                    T ar = gr[(2 * y + b) * LANES + l], ai = gi[(2 * y + b) * LANES + l];       \
+                    T vr = m[4 * b * LANES + l], vi = m[(4 * b + 1) * LANES + l];               \
+                    sr += ar * vr + ai * vi;                                                    \
+                    si += ai * vr - ar * vi;                                                    \
+                }                                                                               \
+                gr[y * LANES + l] = sr; gi[y * LANES + l] = si;                                 \
+            }                                                                                   \
+    }                                                                                           \
+}                                                                                               \
+                                                                                                \
 void fused_forward_##SUFFIX(const T *psi, int64_t psi_stride, const T *mats, int64_t mats_stride,\
-                            const int32_t *perm, const uint8_t *has_perm, T *out, int64_t batch,\
-                            int n, int layers, int threads) {                                  \
+                            const int32_t *perm, const uint8_t *has_perm, T *out, T *snap,     \
+                            int zero_start, int64_t batch, int n, int layers, int threads) {   \
     int64_t N = (int64_t)1 << n, chunks = (batch + LANES - 1) / LANES;                          \
     _Pragma("omp parallel num_threads(threads)")                                               \
     {                                                                                           \
@@ -202,16 +331,22 @@ void fused_forward_##SUFFIX(const T *psi, int64_t psi_stride, const T *mats, int
         _Pragma("omp for schedule(dynamic, 1)")                                                \
         for (int64_t c = 0; c < chunks; c++) {                                                  \
             int64_t first = c * LANES, count = batch - first < LANES ? batch - first : LANES;   \
-            if (psi_stride) load_##SUFFIX(psi, psi_stride, first, count, N, re, im);            \
-            else load_##SUFFIX(psi, 0, 0, 1, N, re, im);                                        \
+            if (!zero_start) load_##SUFFIX(psi, psi_stride, psi_stride ? first : 0,             \
+                                           psi_stride ? count : 1, N, re, im);                  \
             for (int layer = 0; layer < layers; layer++) {                                      \
                 for (int q = 0; q < n; q++)                                                     \
                     matrix_##SUFFIX(mats, mats_stride, mats_stride ? first : 0, mats_stride ? count : 1,\
                                     (int64_t)(layer * n + q) * 8, 0, ms + q * 8 * LANES);       \
-                if (blocked) layer_blocked_##SUFFIX(re, im, n, ms, br, bi);                     \
+                if (zero_start && layer == 0) product_state_##SUFFIX(re, im, n, ms);            \
+                else if (blocked) layer_blocked_##SUFFIX(re, im, n, ms, br, bi);                \
                 else                                                                            \
                     for (int q = 0; q < n; q++)                                                 \
                         mix_##SUFFIX(re, im, N, (int64_t)1 << (n - 1 - q), ms + q * 8 * LANES); \
+                if (snap) {                                                                     \
+                    T *at = snap + (c * layers + layer) * 2 * N * LANES;                        \
+                    memcpy(at, re, N * LANES * sizeof(T));                                      \
+                    memcpy(at + N * LANES, im, N * LANES * sizeof(T));                          \
+                }                                                                               \
                 if (has_perm[layer]) {                                                          \
                     gather_##SUFFIX(re, re2, perm + layer * N, N);                              \
                     gather_##SUFFIX(im, im2, perm + layer * N, N);                              \
@@ -252,9 +387,10 @@ static void layer_adjoint_blocked_##SUFFIX(T *re, T *im, T *gr, T *gi, int n, co
 /* Adjoint backward: from the output states and dL/d(output), un-compute both gate by gate;  \
    writes S (see adjoint_step_) per sample, layer and qubit into grad_mats (B, L, n, 2, 2) and     \
    dL/d(input) into grad_psi (B, N). */                                                         \
-void fused_backward_##SUFFIX(const T *out, const T *grad, const T *mats, int64_t mats_stride, \
-                             const int32_t *inverse, const uint8_t *has_perm, T *grad_mats,    \
-                             T *grad_psi, int64_t batch, int n, int layers, int threads) {     \
+void fused_backward_##SUFFIX(const T *out, const T *grad, const T *snap, const T *mats,        \
+                             int64_t mats_stride, const int32_t *inverse, const uint8_t *has_perm,\
+                             T *grad_mats, T *grad_psi, int zero_start, int64_t batch, int n,  \
+                             int layers, int threads) {                                        \
     int64_t N = (int64_t)1 << n, chunks = (batch + LANES - 1) / LANES;                          \
     _Pragma("omp parallel num_threads(threads)")                                               \
     {                                                                                           \
@@ -268,12 +404,12 @@ void fused_backward_##SUFFIX(const T *out, const T *grad, const T *mats, int64_t
         _Pragma("omp for schedule(dynamic, 1)")                                                \
         for (int64_t c = 0; c < chunks; c++) {                                                  \
             int64_t first = c * LANES, count = batch - first < LANES ? batch - first : LANES;   \
-            load_##SUFFIX(out, 2 * N, first, count, N, re, im);                                 \
+            if (!snap) load_##SUFFIX(out, 2 * N, first, count, N, re, im);                      \
             load_##SUFFIX(grad, 2 * N, first, count, N, gr, gi);                                \
             for (int layer = layers - 1; layer >= 0; layer--) {                                 \
                 if (has_perm[layer]) {                                                          \
-                    T *arrays[4] = {re, im, gr, gi};                                            \
-                    for (int a = 0; a < 4; a++) {                                               \
+                    T *arrays[4] = {gr, gi, re, im};                                            \
+                    for (int a = 0; a < (snap ? 2 : 4); a++) {                                  \
                         gather_##SUFFIX(arrays[a], tmp, inverse + layer * N, N);                \
                         memcpy(arrays[a], tmp, N * LANES * sizeof(T));                          \
                     }                                                                           \
@@ -282,18 +418,29 @@ void fused_backward_##SUFFIX(const T *out, const T *grad, const T *mats, int64_t
                     matrix_##SUFFIX(mats, mats_stride, mats_stride ? first : 0, mats_stride ? count : 1,\
                                     (int64_t)(layer * n + q) * 8, 1, ms + q * 8 * LANES);       \
                 memset(S, 0, n * 8 * LANES * sizeof(T));                                        \
-                if (blocked) layer_adjoint_blocked_##SUFFIX(re, im, gr, gi, n, ms, S, b);       \
-                else                                                                            \
-                    for (int q = n - 1; q >= 0; q--)                                            \
-                        adjoint_step_##SUFFIX(re, im, gr, gi, N, (int64_t)1 << (n - 1 - q),     \
-                                              ms + q * 8 * LANES, S + q * 8 * LANES);           \
+                if (zero_start && layer == 0) {                                                 \
+                    for (int q = 0; q < n; q++) /* the forward matrices: v_q is column 0 */     \
+                        matrix_##SUFFIX(mats, mats_stride, mats_stride ? first : 0, mats_stride ? count : 1,\
+                                        (int64_t)q * 8, 0, ms + q * 8 * LANES);                 \
+                    product_transitions_##SUFFIX(gr, gi, re, im, n, ms, S);                     \
+                } else if (snap) {                                                              \
+                    const T *at = snap + (c * layers + layer) * 2 * N * LANES;                  \
+                    layer_snapshot_backward_##SUFFIX(at, at + N * LANES, gr, gi, n, ms, S);     \
+                } else {                                                                        \
+                    if (blocked) layer_adjoint_blocked_##SUFFIX(re, im, gr, gi, n, ms, S, b);   \
+                    else                                                                        \
+                        for (int q = n - 1; q >= 0; q--)                                        \
+                            adjoint_step_##SUFFIX(re, im, gr, gi, N, (int64_t)1 << (n - 1 - q), \
+                                                  ms + q * 8 * LANES, S + q * 8 * LANES);       \
+                    finish_transitions_##SUFFIX(re, im, gr, gi, N, n, S);                       \
+                }                                                                               \
                 for (int q = 0; q < n; q++)                                                     \
                     for (int l = 0; l < count; l++) {                                           \
                         T *d = grad_mats + (first + l) * (int64_t)layers * n * 8 + (int64_t)(layer * n + q) * 8;\
                         for (int k = 0; k < 8; k++) d[k] = S[(q * 8 + k) * LANES + l];          \
                     }                                                                           \
             }                                                                                   \
-            store_##SUFFIX(grad_psi, first, count, N, gr, gi);                                  \
+            if (!zero_start) store_##SUFFIX(grad_psi, first, count, N, gr, gi);                 \
         }                                                                                       \
         free(re); free(im); free(gr); free(gi); free(tmp); free(ms); free(S);                   \
         for (int a = 0; a < 4; a++) free(b[a]);                                                 \

@@ -89,13 +89,47 @@ def test_layer_split_and_fallback():
 @pytest.mark.parametrize("case", [(3, 2, 8, torch.complex128, False), (5, 3, 20, torch.complex64, True),
                                   (10, 3, 37, torch.complex64, False), (14, 2, 17, torch.complex128, True),
                                   (15, 2, 9, torch.complex128, True)])  # 15+: cache-blocked layers
-def test_native_kernels_equal_the_general_path(case, monkeypatch):
+@pytest.mark.parametrize("keep", [True, False])
+def test_native_kernels_equal_the_general_path(case, keep, monkeypatch):
+    """With the forward's kept states (below 15 qubits) and without (un-computing the state)."""
+    if not keep:
+        monkeypatch.setattr(fused, "MAX_KEPT_STATES", 0)
+    elif case[0] >= fused.NATIVE_BLOCKED_FROM:
+        pytest.skip("cache-blocked layers keep no states")
     calls = []
     apply = fused._FusedRun.apply
     monkeypatch.setattr(fused._FusedRun, "apply", lambda *a: calls.append(1) or apply(*a))
     tol = 1e-4 if case[3] == torch.complex64 else 1e-10
     assert max(compare("cpu", *case)) < tol
     assert calls, "the fused path was not taken"
+
+
+@pytest.mark.skipif(not fused.available(torch.device("cpu")), reason="native CPU kernels not built (no C compiler)")
+@pytest.mark.parametrize("n, keep", [(5, True), (9, False), (15, False)])
+@pytest.mark.parametrize("input_grad", [False, True])
+def test_native_kernels_from_the_zero_state(n, keep, input_grad, monkeypatch):
+    """From |0...0> the first layer is a product state; without an input gradient its weight
+    gradients come off the product (kept states, un-computation, cache-blocked layers)."""
+    if not keep:
+        monkeypatch.setattr(fused, "MAX_KEPT_STATES", 0)
+    starts = []
+    zero_start = fused._zero_start
+    monkeypatch.setattr(fused, "_zero_start", lambda state: starts.append(zero_start(state)) or starts[-1])
+    c = layered(n, 3)
+    g = torch.Generator().manual_seed(n)
+    x = torch.randn(11, n, dtype=torch.float64, generator=g)
+    w = torch.randn(len(c.weight_names), dtype=torch.float64, generator=g)
+    results = []
+    for context in (contextlib.nullcontext(), general_path()):
+        with context:
+            wd = w.clone().requires_grad_(True)
+            psi0 = hq.sim.zero_state(n, dtype=torch.complex128).requires_grad_(input_grad)
+            psi = hq.simulate(c, x, wd, dtype=torch.complex128, initial_state=psi0)
+            loss = hq.sim.expval_z(psi).square().sum() + (psi[:, 1] * psi[:, 2].conj()).real.sum()
+            wanted = (wd, psi0) if input_grad else (wd,)
+            results.append([t.detach() for t in (psi, *torch.autograd.grad(loss, wanted))])
+    assert starts == [True]
+    assert max(float((a - b).abs().max()) for a, b in zip(*results)) < 1e-10
 
 
 @pytest.mark.skipif(not fused.available(torch.device("cpu")), reason="native CPU kernels not built (no C compiler)")
