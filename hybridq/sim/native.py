@@ -34,6 +34,8 @@ _SIGNATURES = {
     "fused_forward": [_ptr, _i64, _ptr, _i64, _ptr, _ptr, _ptr, _ptr, _int, _i64, _int, _int, _int],
     "fused_backward": [_ptr, _ptr, _ptr, _ptr, _i64, _ptr, _ptr, _ptr, _ptr, _int, _i64, _int, _int, _int],
     "state_forward": [_ptr, _ptr, _ptr, _ptr, _ptr, _int, _int, _int],
+    "squared_modulus": [_ptr, _ptr, _i64, _int],
+    "squared_modulus_backward": [_ptr, _ptr, _ptr, _i64, _int],
 }
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 import scipy.stats
 import torch
 
 import hybridq.sim as sim
+from hybridq.sim import measure
 from tests.conftest import pauli_matrix, random_state
 
 
@@ -56,8 +58,17 @@ def test_expval_z_and_reduced_density_matrix():
     assert torch.allclose(rho.diagonal(dim1=1, dim2=2).sum(-1).real, torch.ones(2, dtype=torch.float64))
 
 
-def test_probability_gradients_pass_gradcheck():
+@pytest.mark.parametrize("native", [True, False])
+def test_probability_gradients_pass_gradcheck(native, monkeypatch):
+    """With the native |psi|**2 kernels (where they built) and with torch's ops."""
+    if not native:
+        monkeypatch.setattr(measure, "_native_modulus", lambda state, name: None)
+    elif measure._native_modulus(torch.zeros(1, 2, dtype=torch.complex128), "squared_modulus") is None:
+        pytest.skip("native CPU kernels not built (no C compiler)")
     g = torch.Generator().manual_seed(3)
     psi = torch.randn(3, 8, dtype=torch.complex128, generator=g).requires_grad_(True)
+    assert torch.allclose(sim.probabilities(psi), psi.detach().abs().square())
     assert torch.autograd.gradcheck(lambda s: sim.probabilities(s), (psi,))
     assert torch.autograd.gradcheck(lambda s: sim.expval_z(s, [2, 0]), (psi,))
+    psi32 = psi.detach().to(torch.complex64)
+    assert torch.allclose(sim.probabilities(psi32), psi32.abs().square())
