@@ -251,15 +251,13 @@ def _flags(permutes: tuple[bool, ...]) -> Tensor:
 
 #: Largest batch of states (bytes) the CPU kernels keep from the forward for the backward.
 MAX_KEPT_STATES = 2**30
-#: The native kernels' state size from which layers are cache-blocked (see native.c): those keep no states.
-NATIVE_BLOCKED_FROM = 15
 
 
 def _kept_states(state: Tensor, batch: int, n_layers: int, n: int, wants_grad: bool) -> Tensor | None:
     """Room for every layer's output state (in the native kernels' layout), when the CPU forward
     should keep them: the backward then reads them instead of un-computing the state gate by gate
     (28 multiply-adds per amplitude pair and gate instead of 48)."""
-    if not wants_grad or _triton(state.device) or n >= NATIVE_BLOCKED_FROM:
+    if not wants_grad or _triton(state.device):
         return None
     blocks = -(-batch // 16)  # the kernels' LANES
     size = blocks * n_layers * 2 * 16 * 2**n

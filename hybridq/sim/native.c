@@ -164,17 +164,19 @@ static void adjoint_step_##SUFFIX(T *restrict re, T *restrict im, T *restrict gr
         for (int l = 0; l < LANES; l++) S[k * LANES + l] += acc[k][l];                          \
 }                                                                                               \
                                                                                                 \
-/* S[1][1] of every qubit of a layer: the overlap sum over all amplitudes of lam conj(psi) (the \
-   same before and after any gate, both states going through it) minus S[0][0]. */             \
-static void finish_transitions_##SUFFIX(const T *pr_, const T *pi_, const T *gr, const T *gi,   \
-                                        int64_t N, int n, T *S) {                               \
-    T c[2][LANES];                                                                              \
-    memset(c, 0, sizeof(c));                                                                    \
+/* Adds to c the overlap sum over amplitudes of lam conj(psi): the same before and after any    \
+   gate that both states go through. */                                                         \
+static void overlap_##SUFFIX(const T *pr_, const T *pi_, const T *gr, const T *gi, int64_t N,    \
+                             T c[2][LANES]) {                                                   \
     for (int64_t i = 0; i < N * LANES; i += LANES)                                              \
         for (int l = 0; l < LANES; l++) {                                                       \
             c[0][l] += gr[i + l] * pr_[i + l] + gi[i + l] * pi_[i + l];                         \
             c[1][l] += gi[i + l] * pr_[i + l] - gr[i + l] * pi_[i + l];                         \
         }                                                                                       \
+}                                                                                               \
+                                                                                                \
+/* S[1][1] of every qubit of a layer: the overlap c minus S[0][0]. */                           \
+static void finish_transitions_##SUFFIX(T c[2][LANES], int n, T *S) {                           \
     for (int q = 0; q < n; q++)                                                                 \
         for (int l = 0; l < LANES; l++) {                                                       \
             S[(q * 8 + 6) * LANES + l] = c[0][l] - S[q * 8 * LANES + l];                        \
@@ -217,11 +219,51 @@ static void transition_##SUFFIX(const T *restrict pr_, const T *restrict pi_, co
 static void layer_snapshot_backward_##SUFFIX(const T *pr_, const T *pi_, T *gr, T *gi, int n,   \
                                              const T *ms, T *S) {                               \
     int64_t N = (int64_t)1 << n;                                                                \
+    T c[2][LANES] = {{0}};                                                                      \
+    overlap_##SUFFIX(pr_, pi_, gr, gi, N, c);                                                   \
     for (int q = 0; q < n; q++)                                                                 \
         transition_##SUFFIX(pr_, pi_, gr, gi, N, (int64_t)1 << (n - 1 - q), S + q * 8 * LANES); \
-    finish_transitions_##SUFFIX(pr_, pi_, gr, gi, N, n, S);                                     \
+    finish_transitions_##SUFFIX(c, n, S);                                                       \
     for (int q = n - 1; q >= 0; q--)                                                            \
         mix_##SUFFIX(gr, gi, N, (int64_t)1 << (n - 1 - q), ms + q * 8 * LANES);                 \
+}                                                                                               \
+                                                                                                \
+/* The same on a state larger than the cache (see layer_blocked_), in three passes: the low     \
+   qubits' S tile by tile (with the overlap), the high qubits' S and adjoint gates on copied     \
+   sub-tiles (the kept state's in b[0..1], the adjoint state's in b[2..3]), the low qubits'      \
+   adjoint gates tile by tile. */                                                               \
+static void layer_snapshot_backward_blocked_##SUFFIX(const T *pr_, const T *pi_, T *gr, T *gi,  \
+                                                     int n, const T *ms, T *S, T *const *b) {   \
+    int64_t tile = (int64_t)1 << BLOCK_BITS, N = (int64_t)1 << n;                               \
+    int h = n - BLOCK_BITS;                                                                     \
+    int64_t high = (int64_t)1 << h, width = tile >> h;                                          \
+    size_t row = LANES * sizeof(T);                                                             \
+    T c[2][LANES] = {{0}};                                                                      \
+    for (int64_t t = 0; t < N; t += tile) {                                                     \
+        overlap_##SUFFIX(pr_ + t * LANES, pi_ + t * LANES, gr + t * LANES, gi + t * LANES, tile, c);\
+        for (int q = h; q < n; q++)                                                             \
+            transition_##SUFFIX(pr_ + t * LANES, pi_ + t * LANES, gr + t * LANES, gi + t * LANES,\
+                                tile, (int64_t)1 << (n - 1 - q), S + q * 8 * LANES);            \
+    }                                                                                           \
+    const T *kept[2] = {pr_, pi_};                                                              \
+    T *lam[2] = {gr, gi};                                                                       \
+    for (int64_t c0 = 0; c0 < tile; c0 += width) {                                              \
+        for (int a = 0; a < 2; a++) {                                                           \
+            subtile((char *)kept[a], (char *)b[a], BLOCK_BITS, high, width, c0, row, 1);        \
+            subtile((char *)lam[a], (char *)b[2 + a], BLOCK_BITS, high, width, c0, row, 1);     \
+        }                                                                                       \
+        for (int q = 0; q < h; q++) /* every S before any adjoint gate */                       \
+            transition_##SUFFIX(b[0], b[1], b[2], b[3], tile, ((int64_t)1 << (h - 1 - q)) * width,\
+                                S + q * 8 * LANES);                                             \
+        for (int q = 0; q < h; q++)                                                             \
+            mix_##SUFFIX(b[2], b[3], tile, ((int64_t)1 << (h - 1 - q)) * width, ms + q * 8 * LANES);\
+        for (int a = 0; a < 2; a++)                                                             \
+            subtile((char *)lam[a], (char *)b[2 + a], BLOCK_BITS, high, width, c0, row, 0);     \
+    }                                                                                           \
+    finish_transitions_##SUFFIX(c, n, S);                                                       \
+    for (int64_t t = 0; t < N; t += tile)                                                       \
+        for (int q = n - 1; q >= h; q--)                                                        \
+            mix_##SUFFIX(gr + t * LANES, gi + t * LANES, tile, (int64_t)1 << (n - 1 - q), ms + q * 8 * LANES);\
 }                                                                                               \
                                                                                                 \
 /* One layer (matrix ms[q] on every qubit q) on a state larger than the cache, in two passes:  \
@@ -425,14 +467,17 @@ void fused_backward_##SUFFIX(const T *out, const T *grad, const T *snap, const T
                     product_transitions_##SUFFIX(gr, gi, re, im, n, ms, S);                     \
                 } else if (snap) {                                                              \
                     const T *at = snap + (c * layers + layer) * 2 * N * LANES;                  \
-                    layer_snapshot_backward_##SUFFIX(at, at + N * LANES, gr, gi, n, ms, S);     \
+                    if (blocked) layer_snapshot_backward_blocked_##SUFFIX(at, at + N * LANES, gr, gi, n, ms, S, b);\
+                    else layer_snapshot_backward_##SUFFIX(at, at + N * LANES, gr, gi, n, ms, S);\
                 } else {                                                                        \
                     if (blocked) layer_adjoint_blocked_##SUFFIX(re, im, gr, gi, n, ms, S, b);   \
                     else                                                                        \
                         for (int q = n - 1; q >= 0; q--)                                        \
                             adjoint_step_##SUFFIX(re, im, gr, gi, N, (int64_t)1 << (n - 1 - q), \
                                                   ms + q * 8 * LANES, S + q * 8 * LANES);       \
-                    finish_transitions_##SUFFIX(re, im, gr, gi, N, n, S);                       \
+                    T c[2][LANES] = {{0}};                                                      \
+                    overlap_##SUFFIX(re, im, gr, gi, N, c);                                     \
+                    finish_transitions_##SUFFIX(c, n, S);                                       \
                 }                                                                               \
                 for (int q = 0; q < n; q++)                                                     \
                     for (int l = 0; l < count; l++) {                                           \

@@ -91,11 +91,9 @@ def test_layer_split_and_fallback():
                                   (15, 2, 9, torch.complex128, True)])  # 15+: cache-blocked layers
 @pytest.mark.parametrize("keep", [True, False])
 def test_native_kernels_equal_the_general_path(case, keep, monkeypatch):
-    """With the forward's kept states (below 15 qubits) and without (un-computing the state)."""
+    """With the forward's kept states and without (un-computing the state)."""
     if not keep:
         monkeypatch.setattr(fused, "MAX_KEPT_STATES", 0)
-    elif case[0] >= fused.NATIVE_BLOCKED_FROM:
-        pytest.skip("cache-blocked layers keep no states")
     calls = []
     apply = fused._FusedRun.apply
     monkeypatch.setattr(fused._FusedRun, "apply", lambda *a: calls.append(1) or apply(*a))
@@ -105,7 +103,7 @@ def test_native_kernels_equal_the_general_path(case, keep, monkeypatch):
 
 
 @pytest.mark.skipif(not fused.available(torch.device("cpu")), reason="native CPU kernels not built (no C compiler)")
-@pytest.mark.parametrize("n, keep", [(5, True), (9, False), (15, False)])
+@pytest.mark.parametrize("n, keep", [(5, True), (9, False), (15, True), (15, False)])
 @pytest.mark.parametrize("input_grad", [False, True])
 def test_native_kernels_from_the_zero_state(n, keep, input_grad, monkeypatch):
     """From |0...0> the first layer is a product state; without an input gradient its weight
