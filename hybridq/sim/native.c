@@ -11,7 +11,15 @@
  *   psi   (B, N) complex        the input states             psi_stride
  *   mats  (B, L, n, 2, 2)       each layer's qubit matrices   mats_stride
  *   perm  (L, N) int32           the gather index of each layer (used where has_perm[l])
+ *   snap  per block of LANES samples and layer, the layer's output state (re plane, im plane)
+ *         in the lane layout, written by the forward and read by the backward (or NULL)
  * Qubit 0 is the most significant bit of an index, as everywhere in hybridq.
+ *
+ * The backward needs, per layer and qubit, S = sum over amplitude pairs of lam_r conj(psi_c)
+ * (lam the adjoint state); dL/dM = S M. Gates on different qubits commute, so every qubit's S
+ * can be taken at the layer's output: from the kept state (snap) no state is un-computed.
+ * From |0...0> (zero_start) the first layer's output is a product state, built and
+ * differentiated directly.
  */
 #define _DEFAULT_SOURCE /* madvise under -std=c11 */
 #include <stdint.h>
@@ -38,6 +46,27 @@ static void *lane_buffer(int64_t reals, size_t size) {
     if (buffer) madvise(buffer, bytes, MADV_HUGEPAGE);
 #endif
     return buffer;
+}
+
+/* A scratch buffer of the calling thread, kept for its next call up to KEPT_BYTES (one buffer
+   per thread, OpenMP's pool threads included): a fresh buffer costs a page fault per page on
+   first touch, as long as a pass of arithmetic over it (and far more on some virtual machines). */
+#define KEPT_BYTES ((size_t)256 << 20)
+static _Thread_local void *kept_buffer;
+static _Thread_local size_t kept_bytes;
+
+static void *thread_buffer(size_t bytes) {
+    if (bytes == kept_bytes) return kept_buffer;
+    free(kept_buffer);
+    kept_buffer = NULL;
+    kept_bytes = 0;
+    void *buffer = lane_buffer((int64_t)bytes, 1);
+    if (buffer && bytes <= KEPT_BYTES) { kept_buffer = buffer; kept_bytes = bytes; }
+    return buffer;
+}
+
+static void release_buffer(void *buffer) {
+    if (buffer != kept_buffer) free(buffer);
 }
 
 /* Copy a sub-tile between a state of rows (``row`` bytes each) and a compact buffer: the rows
@@ -364,12 +393,11 @@ void fused_forward_##SUFFIX(const T *psi, int64_t psi_stride, const T *mats, int
     int64_t N = (int64_t)1 << n, chunks = (batch + LANES - 1) / LANES;                          \
     _Pragma("omp parallel num_threads(threads)")                                               \
     {                                                                                           \
-        T *re = lane_buffer(N * LANES, sizeof(T)), *im = lane_buffer(N * LANES, sizeof(T));     \
-        T *re2 = lane_buffer(N * LANES, sizeof(T)), *im2 = lane_buffer(N * LANES, sizeof(T));   \
-        int blocked = n >= BLOCKED_FROM;                                                           \
-        T *ms = lane_buffer(n * 8 * LANES, sizeof(T));                                          \
-        T *br = blocked ? lane_buffer(LANES << BLOCK_BITS, sizeof(T)) : NULL;                   \
-        T *bi = blocked ? lane_buffer(LANES << BLOCK_BITS, sizeof(T)) : NULL;                   \
+        int blocked = n >= BLOCKED_FROM;                                                        \
+        int64_t NL = N * LANES, tile = blocked ? (int64_t)LANES << BLOCK_BITS : 0;              \
+        T *scratch = thread_buffer((4 * NL + n * 8 * LANES + 2 * tile) * sizeof(T));            \
+        T *re = scratch, *im = re + NL, *re2 = im + NL, *im2 = re2 + NL, *ms = im2 + NL;        \
+        T *br = ms + n * 8 * LANES, *bi = br + tile;                                            \
         _Pragma("omp for schedule(dynamic, 1)")                                                \
         for (int64_t c = 0; c < chunks; c++) {                                                  \
             int64_t first = c * LANES, count = batch - first < LANES ? batch - first : LANES;   \
@@ -397,7 +425,7 @@ void fused_forward_##SUFFIX(const T *psi, int64_t psi_stride, const T *mats, int
             }                                                                                   \
             store_##SUFFIX(out, first, count, N, re, im);                                       \
         }                                                                                       \
-        free(re); free(im); free(re2); free(im2); free(ms); free(br); free(bi);                 \
+        release_buffer(scratch);                                                                \
     }                                                                                           \
 }                                                                                               \
                                                                                                 \
@@ -426,9 +454,10 @@ static void layer_adjoint_blocked_##SUFFIX(T *re, T *im, T *gr, T *gi, int n, co
                                   (int64_t)1 << (n - 1 - q), ms + q * 8 * LANES, S + q * 8 * LANES);\
 }                                                                                               \
                                                                                                 \
-/* Adjoint backward: from the output states and dL/d(output), un-compute both gate by gate;  \
-   writes S (see adjoint_step_) per sample, layer and qubit into grad_mats (B, L, n, 2, 2) and     \
-   dL/d(input) into grad_psi (B, N). */                                                         \
+/* Adjoint backward from dL/d(output): layer by layer, S from the forward's kept states (snap) \
+   or by un-computing the output states gate by gate (snap NULL); the first layer from the      \
+   product state when zero_start. Writes S (see adjoint_step_) per sample, layer and qubit into  \
+   grad_mats (B, L, n, 2, 2) and dL/d(input) into grad_psi (B, N) unless it is NULL. */         \
 void fused_backward_##SUFFIX(const T *out, const T *grad, const T *snap, const T *mats,        \
                              int64_t mats_stride, const int32_t *inverse, const uint8_t *has_perm,\
                              T *grad_mats, T *grad_psi, int zero_start, int64_t batch, int n,  \
@@ -436,13 +465,13 @@ void fused_backward_##SUFFIX(const T *out, const T *grad, const T *snap, const T
     int64_t N = (int64_t)1 << n, chunks = (batch + LANES - 1) / LANES;                          \
     _Pragma("omp parallel num_threads(threads)")                                               \
     {                                                                                           \
-        T *re = lane_buffer(N * LANES, sizeof(T)), *im = lane_buffer(N * LANES, sizeof(T));     \
-        T *gr = lane_buffer(N * LANES, sizeof(T)), *gi = lane_buffer(N * LANES, sizeof(T));     \
-        T *tmp = lane_buffer(N * LANES, sizeof(T));                                             \
-        int blocked = n >= BLOCKED_FROM;                                                           \
-        T *ms = lane_buffer(n * 8 * LANES, sizeof(T)), *S = lane_buffer(n * 8 * LANES, sizeof(T));\
-        T *b[4] = {NULL, NULL, NULL, NULL};                                                     \
-        for (int a = 0; blocked && a < 4; a++) b[a] = lane_buffer(LANES << BLOCK_BITS, sizeof(T));\
+        int blocked = n >= BLOCKED_FROM;                                                        \
+        int64_t NL = N * LANES, tile = blocked ? (int64_t)LANES << BLOCK_BITS : 0;              \
+        T *scratch = thread_buffer((5 * NL + 2 * n * 8 * LANES + 4 * tile) * sizeof(T));        \
+        T *re = scratch, *im = re + NL, *gr = im + NL, *gi = gr + NL, *tmp = gi + NL;           \
+        T *ms = tmp + NL, *S = ms + n * 8 * LANES;                                              \
+        T *b[4] = {S + n * 8 * LANES, S + n * 8 * LANES + tile, S + n * 8 * LANES + 2 * tile,   \
+                   S + n * 8 * LANES + 3 * tile};                                               \
         _Pragma("omp for schedule(dynamic, 1)")                                                \
         for (int64_t c = 0; c < chunks; c++) {                                                  \
             int64_t first = c * LANES, count = batch - first < LANES ? batch - first : LANES;   \
@@ -485,10 +514,9 @@ void fused_backward_##SUFFIX(const T *out, const T *grad, const T *snap, const T
                         for (int k = 0; k < 8; k++) d[k] = S[(q * 8 + k) * LANES + l];          \
                     }                                                                           \
             }                                                                                   \
-            if (!zero_start) store_##SUFFIX(grad_psi, first, count, N, gr, gi);                 \
+            if (grad_psi) store_##SUFFIX(grad_psi, first, count, N, gr, gi);                    \
         }                                                                                       \
-        free(re); free(im); free(gr); free(gi); free(tmp); free(ms); free(S);                   \
-        for (int a = 0; a < 4; a++) free(b[a]);                                                 \
+        release_buffer(scratch);                                                                \
     }                                                                                           \
 }
 
@@ -508,27 +536,6 @@ DEFINE_KERNELS(double, f64)
  * acts on each plane alone at half the arithmetic, and while the state is real too (a real input
  * and real layers so far: RY + CNOT ansätze stay real) the imaginary plane is left out.
  */
-/* The single-state kernel's four planes (re, im and their gather targets), kept between calls
-   by each calling thread up to KEPT_PLANES bytes: a fresh buffer costs a page fault per page on
-   first touch, as long as a pass of arithmetic over the state. */
-#define KEPT_PLANES ((size_t)256 << 20)
-static _Thread_local void *kept_planes;
-static _Thread_local size_t kept_bytes;
-
-static void *state_planes(size_t bytes) {
-    if (bytes == kept_bytes) return kept_planes;
-    free(kept_planes);
-    kept_planes = NULL;
-    kept_bytes = 0;
-    void *planes = lane_buffer((int64_t)bytes, 1);
-    if (planes && bytes <= KEPT_PLANES) { kept_planes = planes; kept_bytes = bytes; }
-    return planes;
-}
-
-static void release_planes(void *planes) {
-    if (planes != kept_planes) free(planes);
-}
-
 /* The four lane qubits' gates on one row of LANES amplitudes: amplitude l becomes
    A[b][0..1]_l x_l + A[b][2..3]_l x_(l ^ 2**b) (complex coefficients, re then im) for b = 0..3;
    ``real`` rows take the real parts A[b][0] and A[b][2] only. */
@@ -660,7 +667,7 @@ void state_forward_##SUFFIX(const T *psi, const T *mats, const int32_t *const *p
     int64_t width = (int64_t)4096 >> h; /* adjacent rows per sub-tile: 4096 rows in all */      \
     if (width < 1) width = 1;                                                                   \
     if (width > tile) width = tile;                                                             \
-    T *planes4 = state_planes(4 * N * sizeof(T));                                               \
+    T *planes4 = thread_buffer(4 * N * sizeof(T));                                              \
     T *re = planes4, *im = planes4 + N, *re2 = planes4 + 2 * N, *im2 = planes4 + 3 * N;          \
     int complex_input = 0;                                                                      \
     _Pragma("omp parallel for num_threads(threads) schedule(static) reduction(|: complex_input)")\
@@ -722,7 +729,7 @@ void state_forward_##SUFFIX(const T *psi, const T *mats, const int32_t *const *p
     }                                                                                           \
     _Pragma("omp parallel for num_threads(threads) schedule(static)")                          \
     for (int64_t i = 0; i < N; i++) { out[2 * i] = re[i]; out[2 * i + 1] = im[i]; }             \
-    release_planes(planes4);                                                                    \
+    release_buffer(planes4);                                                                    \
 }
 
 DEFINE_STATE_KERNEL(float, f32)
