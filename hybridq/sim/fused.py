@@ -271,6 +271,7 @@ def _kept_states(state: Tensor, batch: int, n_layers: int, n: int, wants_grad: b
     if size * real.itemsize > MAX_KEPT_STATES:
         return None
     spare = _SPARE_KEPT.pop((size, real), None)
+    _SPARE_KEPT.clear()  # one of another size would only add to the peak
     return torch.empty(size, dtype=real) if spare is None else spare
 
 

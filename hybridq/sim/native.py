@@ -24,7 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 
 SOURCE = Path(__file__).with_name("native.c")
-FLAGS = ["-O3", "-march=native", "-mprefer-vector-width=512", "-fopenmp", "-fPIC", "-shared", "-std=c11"]
+FLAGS = ["-O3", "-march=native", "-mprefer-vector-width=512", "-ffp-contract=fast", "-fopenmp", "-fPIC", "-shared", "-std=c11"]
 #: Tried in turn when a compiler rejects FLAGS: without OpenMP (Apple clang: single-threaded
 #: kernels), then without the CPU-specific options.
 FALLBACK_FLAGS = [[f for f in FLAGS if f != "-fopenmp"], ["-O3", "-fPIC", "-shared", "-std=c11"]]

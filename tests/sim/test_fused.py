@@ -131,6 +131,29 @@ def test_native_kernels_from_the_zero_state(n, keep, input_grad, monkeypatch):
 
 
 @pytest.mark.skipif(not fused.available(torch.device("cpu")), reason="native CPU kernels not built (no C compiler)")
+def test_native_backward_twice_and_kept_states_reused():
+    """A retained graph's second backward (its kept states already handed on) equals the first;
+    the next step of the same size takes the handed-on buffer."""
+    c = layered(6, 3)
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(20, 6, dtype=torch.float64, generator=g)
+    w = torch.randn(len(c.weight_names), dtype=torch.float64, generator=g).requires_grad_(True)
+    loss = hq.sim.expval_z(hq.simulate(c, x, w)).square().sum()
+    first = torch.autograd.grad(loss, w, retain_graph=True)[0]
+    spare = next(iter(fused._SPARE_KEPT.values()))
+    second = torch.autograd.grad(loss, w)[0]
+    assert torch.allclose(first, second, atol=1e-6)
+    taken = []
+    kept_states = fused._kept_states
+    fused._kept_states = lambda *a: taken.append(kept_states(*a)) or taken[-1]
+    try:
+        hq.simulate(c, x, w)
+    finally:
+        fused._kept_states = kept_states
+    assert taken[0] is spare
+
+
+@pytest.mark.skipif(not fused.available(torch.device("cpu")), reason="native CPU kernels not built (no C compiler)")
 @pytest.mark.parametrize("n, batch, dtype", [(12, 1, torch.complex64), (13, 3, torch.complex128)])
 def test_large_state_kernel_equals_the_general_path(n, batch, dtype, monkeypatch):
     c = layered(n, 3, extra=True)
