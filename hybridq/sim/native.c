@@ -108,24 +108,26 @@ static void subtile(char *state, char *buffer, int r, int64_t high, int64_t widt
 /* Load samples first .. first+count-1 (lanes past count repeat the last sample). */           \
 static void load_##SUFFIX(const T *src, int64_t stride, int64_t first, int64_t count,          \
                           int64_t N, T *re, T *im) {                                           \
-    for (int l = 0; l < LANES; l++) {                                                           \
-        const T *s = src + (first + (l < count ? l : count - 1)) * stride;                      \
-        for (int64_t i = 0; i < N; i++) {                                                       \
-            re[i * LANES + l] = s[2 * i];                                                       \
-            im[i * LANES + l] = s[2 * i + 1];                                                   \
+    for (int64_t i0 = 0; i0 < N; i0 += LANES) /* LANES x LANES pieces: the lane rows stay in L1 */\
+        for (int l = 0; l < LANES; l++) {                                                       \
+            const T *s = src + (first + (l < count ? l : count - 1)) * stride;                  \
+            for (int64_t i = i0; i < i0 + LANES && i < N; i++) {                                \
+                re[i * LANES + l] = s[2 * i];                                                   \
+                im[i * LANES + l] = s[2 * i + 1];                                               \
+            }                                                                                   \
         }                                                                                       \
-    }                                                                                           \
 }                                                                                               \
                                                                                                 \
 static void store_##SUFFIX(T *dst, int64_t first, int64_t count, int64_t N,                    \
                            const T *re, const T *im) {                                         \
-    for (int l = 0; l < count; l++) {                                                           \
-        T *d = dst + (first + l) * 2 * N;                                                       \
-        for (int64_t i = 0; i < N; i++) {                                                       \
-            d[2 * i] = re[i * LANES + l];                                                       \
-            d[2 * i + 1] = im[i * LANES + l];                                                   \
+    for (int64_t i0 = 0; i0 < N; i0 += LANES)                                                   \
+        for (int l = 0; l < count; l++) {                                                       \
+            T *d = dst + (first + l) * 2 * N;                                                   \
+            for (int64_t i = i0; i < i0 + LANES && i < N; i++) {                                \
+                d[2 * i] = re[i * LANES + l];                                                   \
+                d[2 * i + 1] = im[i * LANES + l];                                               \
+            }                                                                                   \
         }                                                                                       \
-    }                                                                                           \
 }                                                                                               \
                                                                                                 \
 /* The 8 reals of one qubit's matrix for every lane: m[k * LANES + l], k = re/im of m00..m11;  \
