@@ -103,6 +103,16 @@ static void subtile(char *state, char *buffer, int r, int64_t high, int64_t widt
     yr[l] = b0r[l] * pr - b0i[l] * pi + b1r[l] * qr - b1i[l] * qi;                              \
     yi[l] = b0r[l] * pi + b0i[l] * pr + b1r[l] * qi + b1i[l] * qr
 
+/* Lane l's terms of S[0][0], S[0][1], S[1][0] (re, im each) for the state pair (p, q) and the
+   adjoint pair (c, d): lam_r conj(psi_c). */
+#define TRANSITION_SUMS(acc, l, pr, pi, qr, qi, cr, ci, dr, di)                                 \
+    acc[0][l] += cr * pr + ci * pi;                                                             \
+    acc[1][l] += ci * pr - cr * pi;                                                             \
+    acc[2][l] += cr * qr + ci * qi;                                                             \
+    acc[3][l] += ci * qr - cr * qi;                                                             \
+    acc[4][l] += dr * pr + di * pi;                                                             \
+    acc[5][l] += di * pr - dr * pi
+
 #define DEFINE_KERNELS(T, SUFFIX)                                                               \
                                                                                                 \
 /* Load samples first .. first+count-1 (lanes past count repeat the last sample). */           \
@@ -184,12 +194,7 @@ static void adjoint_step_##SUFFIX(T *restrict re, T *restrict im, T *restrict gr
             for (int l = 0; l < LANES; l++) {                                                   \
                 T pr = xr[l], pi = xi[l], qr = yr[l], qi = yi[l];                               \
                 T cr = ur[l], ci = ui[l], dr = vr[l], di = vi[l];                               \
-                acc[0][l] += cr * pr + ci * pi;                                                 \
-                acc[1][l] += ci * pr - cr * pi;                                                 \
-                acc[2][l] += cr * qr + ci * qi;                                                 \
-                acc[3][l] += ci * qr - cr * qi;                                                 \
-                acc[4][l] += dr * pr + di * pi;                                                 \
-                acc[5][l] += di * pr - dr * pi;                                                 \
+                TRANSITION_SUMS(acc, l, pr, pi, qr, qi, cr, ci, dr, di);                        \
                 MIX_LANE(l, pr, pi, qr, qi, xr, xi, yr, yi);                                    \
                 MIX_LANE(l, cr, ci, dr, di, ur, ui, vr, vi);                                    \
             }                                                                                   \
@@ -248,12 +253,7 @@ static void transition_##SUFFIX(const T *restrict pr_, const T *restrict pi_, co
             for (int l = 0; l < LANES; l++) {                                                   \
                 T pr = xr[l], pi = xi[l], qr = yr[l], qi = yi[l];                               \
                 T cr = ur[l], ci = ui[l], dr = vr[l], di = vi[l];                               \
-                acc[0][l] += cr * pr + ci * pi;                                                 \
-                acc[1][l] += ci * pr - cr * pi;                                                 \
-                acc[2][l] += cr * qr + ci * qi;                                                 \
-                acc[3][l] += ci * qr - cr * qi;                                                 \
-                acc[4][l] += dr * pr + di * pi;                                                 \
-                acc[5][l] += di * pr - dr * pi;                                                 \
+                TRANSITION_SUMS(acc, l, pr, pi, qr, qi, cr, ci, dr, di);                        \
             }                                                                                   \
         }                                                                                       \
     }                                                                                           \
