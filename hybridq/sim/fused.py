@@ -18,8 +18,8 @@ state gate by gate and reduces each gate's gradient on chip, so no intermediate 
 stored (the un-computation needs unitary matrices: gates and their products are). On the CPU,
 where every sweep moves a block of states through the cache, the forward keeps each layer's
 output state (up to :data:`MAX_KEPT_STATES` bytes) and the backward reads every qubit's gradient
-sums off it (gates on different qubits commute) instead of un-computing: two sweeps per gate
-(28 multiply-adds per amplitude pair) instead of three (48). From ``|0...0>`` the first layer is a product state, built and
+sums off it (gates on different qubits commute) instead of un-computing it: 28 multiply-adds
+per amplitude pair and gate instead of 48, and only the adjoint state is written. From ``|0...0>`` the first layer is a product state, built and
 differentiated without gates.
 
 Used automatically by :func:`hybridq.sim.run` (CUDA with Triton, or a CPU where the native
