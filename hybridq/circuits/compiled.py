@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import torch
 
+from ..sim import chains as native_chains
 from ..sim import kernels
 from ..sim import ops as simops
 from ..sim.fusion import Step, _one_qubit_matrix, _permutation_op, plan
@@ -145,7 +146,10 @@ class CompiledCircuit:
         for name, slots in self._by_name.items():
             self._host[("slots", name)] = torch.tensor(slots, dtype=torch.long)
         self._device_cache: dict[torch.device, dict[object, Tensor]] = {}
-        self._fixed_cache: dict[tuple, Tensor] = {}
+        self._fixed_cache: dict[tuple, Tensor | Op] = {}  # fixed matrices, composed permutations
+        self._chain_plans: dict[torch.dtype, native_chains.ChainPlan] = {}
+        self._native_ok = all(step.kind in ("kron", "permutation") for step in self.steps) and all(
+            GATES[name].n_params == 0 or native_chains.trig_form(name) is not None for name in self._by_name)
 
     def _on(self, device) -> dict[object, Tensor]:
         """The plan's index tensors and user matrices on ``device``, moved once.
@@ -199,17 +203,18 @@ class CompiledCircuit:
     def ops(self, inputs: Tensor | None, weights: Tensor, *, batch: int, dtype: torch.dtype, device) -> list[Op]:
         """The fused simulator program for these inputs and the flat weight vector."""
         rdt = simops.real_dtype(dtype)
-        theta = self.angles(inputs, weights, rdt, device)
         const = self._on(device)
-        products = self._chain_products(theta, const, dtype, device)
+        if self._native_ok and self._by_name and native_chains.available(torch.device(device)):
+            products, theta = native_chains.chain_products(weights.to(rdt), inputs, self._chain_plan(rdt), dtype), None
+        else:
+            theta = self.angles(inputs, weights, rdt, device)
+            products = self._chain_products(theta, const, dtype, device)
         out: list[Op] = []
         for k, step in enumerate(self.steps):
             if step.kind == "kron":
                 out.append(self._kron(step, products[:, slice(*self._kron_rows[k])]))
             elif step.kind == "permutation":
-                run = [simops.gate_op(op.name, op.qubits, (), n_qubits=self.n_qubits, controls=op.controls,
-                                      dtype=dtype, device=device) for op in map(self.operations.__getitem__, step.items)]
-                out.append(_permutation_op(run, self.n_qubits, device))
+                out.append(self._permutation(k, step, dtype, device))
             else:
                 out.append(self._single(step, theta, const, batch, dtype, device))
         return out
@@ -244,6 +249,31 @@ class CompiledCircuit:
         for j in range(1, factors.shape[2]):
             product = kernels.matmul_2x2(factors[:, :, j], product)
         return product
+
+    def _permutation(self, k: int, step: Step, dtype: torch.dtype, device) -> Op:
+        """Step ``k``'s composed permutation, made once per dtype and device (it has no angles)."""
+        key = ("permutation", k, dtype, torch.device(device))
+        if key not in self._fixed_cache:
+            run = [simops.gate_op(op.name, op.qubits, (), n_qubits=self.n_qubits, controls=op.controls,
+                                  dtype=dtype, device=device) for op in map(self.operations.__getitem__, step.items)]
+            self._fixed_cache[key] = _permutation_op(run, self.n_qubits, device)
+        return self._fixed_cache[key]
+
+    def _chain_plan(self, rdt: torch.dtype) -> native_chains.ChainPlan:
+        """The tables of :func:`hybridq.sim.native_chains.chain_products` in the real dtype ``rdt``."""
+        if rdt not in self._chain_plans:
+            host = self._host
+            forms = torch.zeros(self.n_slots, 25, dtype=torch.float64)
+            for name, slots in self._by_name.items():
+                zero = torch.zeros(2, 2, dtype=torch.complex128)
+                form = native_chains.trig_form(name) or (0.0, self._fixed(name, torch.complex128, "cpu"), zero, zero)
+                forms[slots] = native_chains.ChainPlan.form_row(*form)
+            index = host["chains"].to(torch.int32)
+            index[index == self.n_slots] = -1
+            self._chain_plans[rdt] = native_chains.ChainPlan(
+                host["mono_slot"].to(torch.int32), host["mono_coef"].to(rdt), (host["mono_weight"] - 1).to(torch.int32),
+                (host["mono_input"] - 1).to(torch.int32), forms.to(rdt), index.contiguous(), self._reads_inputs)
+        return self._chain_plans[rdt]
 
     def _kron(self, step: Step, product: Tensor) -> Op:
         qubits = [q for q, _ in step.chains]

@@ -1,4 +1,4 @@
-"""Native CPU kernels (``native.c``), compiled with the system C compiler on first use.
+"""Native CPU kernels (``native.c``, ``chains.c``), compiled with the system C compiler on first use.
 
 The library is built once per machine into a cache folder (``$HYBRIDQ_CACHE``, else
 ``~/.cache/hybridq``) with ``-O3 -march=native`` and OpenMP, then loaded with ``ctypes``;
@@ -23,7 +23,7 @@ import warnings
 from functools import lru_cache
 from pathlib import Path
 
-SOURCE = Path(__file__).with_name("native.c")
+SOURCES = [Path(__file__).with_name(name) for name in ("native.c", "chains.c")]
 FLAGS = ["-O3", "-march=native", "-mprefer-vector-width=512", "-ffp-contract=fast", "-fopenmp", "-fPIC", "-shared", "-std=c11"]
 #: Tried in turn when a compiler rejects FLAGS: without OpenMP (Apple clang: single-threaded
 #: kernels), then without the CPU-specific options.
@@ -36,6 +36,10 @@ _SIGNATURES = {
     "state_forward": [_ptr, _ptr, _ptr, _ptr, _ptr, _int, _int, _int],
     "squared_modulus": [_ptr, _ptr, _i64, _int],
     "squared_modulus_backward": [_ptr, _ptr, _ptr, _i64, _int],
+    "chain_products": [_ptr, _ptr, _i64, _i64, _i64, _ptr, _ptr, _ptr, _ptr, _i64, _ptr, _ptr, _i64, _i64, _ptr, _ptr,
+                       _int],
+    "chain_products_backward": [_ptr, _ptr, _i64, _i64, _i64, _ptr, _ptr, _ptr, _ptr, _i64, _ptr, _ptr, _i64, _i64,
+                                _ptr, _ptr, _ptr, _ptr, _int],
 }
 
 
@@ -54,7 +58,7 @@ def _cpu_model() -> str:
 
 
 def _compile(compiler: str, flags: list[str], target: Path) -> None:
-    subprocess.run([compiler, *flags, str(SOURCE), "-o", str(target)], check=True, capture_output=True, text=True,
+    subprocess.run([compiler, *flags, *map(str, SOURCES), "-o", str(target), "-lm"], check=True, capture_output=True, text=True,
                    timeout=120)
 
 
@@ -67,7 +71,7 @@ def library() -> ctypes.CDLL | None:
     if compiler is None:
         warnings.warn("hybridq: no C compiler found; CPU simulation uses the PyTorch kernels only", stacklevel=2)
         return None
-    key = hashlib.sha256("\n".join([SOURCE.read_text(), compiler, *FLAGS, _cpu_model()]).encode()).hexdigest()[:16]
+    key = hashlib.sha256("\n".join([*(s.read_text() for s in SOURCES), compiler, *FLAGS, _cpu_model()]).encode()).hexdigest()[:16]
     target = _cache_dir() / f"native-{key}.so"
     if not target.exists():
         try:
