@@ -44,11 +44,12 @@ def _check(state: Tensor) -> int:
     return n_qubits_of(state)
 
 
-def _native_modulus(state: Tensor, name: str):
-    """The native kernel ``name`` for a contiguous CPU ``state``, or None (then torch's ops).
+def _native_readout(state: Tensor, name: str):
+    """The native read-out kernel ``name`` (``measure.c``) for a contiguous CPU ``state``, or None
+    (then torch's ops).
 
-    On 2 cores at 16 qubits and a batch of 256 it takes 17 ms forward and 32 ms backward, against
-    63 ms and 83 ms for torch's (strided) elementwise ops.
+    On 2 cores at 16 qubits and a batch of 256, ``|psi|**2`` takes 17 ms forward and 32 ms backward
+    against 63 ms and 83 ms for torch's (strided) elementwise ops.
     """
     if torch.compiler.is_compiling():  # traced models keep torch's ops (a ctypes call breaks the graph)
         return None
@@ -65,7 +66,7 @@ class _SquaredModulus(torch.autograd.Function):
     @staticmethod
     def forward(ctx, state):
         ctx.save_for_backward(state)
-        kernel = _native_modulus(state, "squared_modulus")
+        kernel = _native_readout(state, "squared_modulus")
         if kernel is None:
             return state.real.square() + state.imag.square()
         out = torch.empty(state.shape, dtype=state.real.dtype)
@@ -75,7 +76,7 @@ class _SquaredModulus(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         (state,) = ctx.saved_tensors
-        kernel = _native_modulus(state, "squared_modulus_backward")
+        kernel = _native_readout(state, "squared_modulus_backward")
         if kernel is None or grad.dtype != state.real.dtype:
             return state * (2 * grad)
         grad, out = grad.contiguous(), torch.empty_like(state)
@@ -135,12 +136,36 @@ def sample(
 def expval_z(state: Tensor, qubits: Sequence[int] | None = None) -> Tensor:
     """``<Z_q>`` for each qubit in ``qubits`` (all by default): shape ``(B, k)``.
 
-    One matmul of the probabilities with a ``(2**n, k)`` table of signs.
+    On a CPU with the native kernels, one pass over the states forward and one backward
+    (``measure.c``); elsewhere one matmul of the probabilities with a ``(2**n, k)`` table of signs.
     """
     n = _check(state)
     qubits = qubits_or_all(qubits, n)
+    if _native_readout(state, "expval_z") is not None:
+        z = _ExpvalZ.apply(state)
+        return z if qubits == list(range(n)) else z[:, qubits]
     p = probabilities(state)
     return p @ _z_signs(n, tuple(qubits), p.dtype, p.device)
+
+
+class _ExpvalZ(torch.autograd.Function):
+    """Every qubit's ``<Z>`` of contiguous CPU states, by the native kernels (see :func:`expval_z`)."""
+
+    @staticmethod
+    def forward(ctx, state):
+        ctx.save_for_backward(state)
+        out = torch.empty(state.shape[0], n_qubits_of(state), dtype=state.real.dtype)
+        _native_readout(state, "expval_z")(state.data_ptr(), out.data_ptr(), state.shape[0], out.shape[1],
+                                           torch.get_num_threads())
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (state,) = ctx.saved_tensors
+        grad, out = grad.to(state.real.dtype).contiguous(), torch.empty_like(state)
+        _native_readout(state, "expval_z_backward")(state.data_ptr(), grad.data_ptr(), out.data_ptr(), state.shape[0],
+                                                    grad.shape[1], torch.get_num_threads())
+        return out
 
 
 def z_sign_table(z: np.ndarray, *, dtype: torch.dtype = torch.float64, device=None) -> Tensor:

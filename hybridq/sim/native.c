@@ -758,22 +758,3 @@ void state_forward_##SUFFIX(const T *psi, const T *mats, const int32_t *const *p
 
 DEFINE_STATE_KERNEL(float, f32)
 DEFINE_STATE_KERNEL(double, f64)
-
-/* |psi|**2 of count complex amplitudes (one pass), and its backward dL/dpsi = 2 g psi. */
-#define DEFINE_MODULUS(T, SUFFIX)                                                               \
-void squared_modulus_##SUFFIX(const T *psi, T *out, int64_t count, int threads) {              \
-    _Pragma("omp parallel for num_threads(threads) schedule(static)")                          \
-    for (int64_t i = 0; i < count; i++) out[i] = psi[2 * i] * psi[2 * i] + psi[2 * i + 1] * psi[2 * i + 1];\
-}                                                                                               \
-void squared_modulus_backward_##SUFFIX(const T *psi, const T *grad, T *out, int64_t count,      \
-                                       int threads) {                                          \
-    _Pragma("omp parallel for num_threads(threads) schedule(static)")                          \
-    for (int64_t i = 0; i < count; i++) {                                                       \
-        T g = 2 * grad[i];                                                                      \
-        out[2 * i] = g * psi[2 * i];                                                            \
-        out[2 * i + 1] = g * psi[2 * i + 1];                                                    \
-    }                                                                                           \
-}
-
-DEFINE_MODULUS(float, f32)
-DEFINE_MODULUS(double, f64)

@@ -1,4 +1,4 @@
-"""Native CPU kernels (``native.c``, ``chains.c``), compiled with the system C compiler on first use.
+"""Native CPU kernels (``native.c``, ``chains.c``, ``measure.c``), compiled with the system C compiler on first use.
 
 The library is built once per machine into a cache folder (``$HYBRIDQ_CACHE``, else
 ``~/.cache/hybridq``) with ``-O3 -march=native`` and OpenMP, then loaded with ``ctypes``;
@@ -23,7 +23,7 @@ import warnings
 from functools import lru_cache
 from pathlib import Path
 
-SOURCES = [Path(__file__).with_name(name) for name in ("native.c", "chains.c")]
+SOURCES = [Path(__file__).with_name(name) for name in ("native.c", "chains.c", "measure.c")]
 FLAGS = ["-O3", "-march=native", "-mprefer-vector-width=512", "-ffp-contract=fast", "-fopenmp", "-fPIC", "-shared", "-std=c11"]
 #: Tried in turn when a compiler rejects FLAGS: without OpenMP (Apple clang: single-threaded
 #: kernels), then without the CPU-specific options.
@@ -36,6 +36,8 @@ _SIGNATURES = {
     "state_forward": [_ptr, _ptr, _ptr, _ptr, _ptr, _int, _int, _int],
     "squared_modulus": [_ptr, _ptr, _i64, _int],
     "squared_modulus_backward": [_ptr, _ptr, _ptr, _i64, _int],
+    "expval_z": [_ptr, _ptr, _i64, _int, _int],
+    "expval_z_backward": [_ptr, _ptr, _ptr, _i64, _int, _int],
     "chain_products": [_ptr, _ptr, _i64, _i64, _i64, _ptr, _ptr, _ptr, _ptr, _i64, _ptr, _ptr, _i64, _i64, _ptr, _ptr,
                        _int],
     "chain_products_backward": [_ptr, _ptr, _i64, _i64, _i64, _ptr, _ptr, _ptr, _ptr, _i64, _ptr, _ptr, _i64, _i64,

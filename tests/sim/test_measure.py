@@ -58,12 +58,32 @@ def test_expval_z_and_reduced_density_matrix():
     assert torch.allclose(rho.diagonal(dim1=1, dim2=2).sum(-1).real, torch.ones(2, dtype=torch.float64))
 
 
+@pytest.mark.parametrize("n", [1, 4, 7])
+@pytest.mark.parametrize("dtype", [torch.complex64, torch.complex128])
+def test_native_expval_z_equals_the_sign_table(n, dtype):
+    """Every qubit's <Z> and its gradient, against probabilities times the table of signs."""
+    if measure._native_readout(torch.zeros(1, 2, dtype=dtype), "expval_z") is None:
+        pytest.skip("native CPU kernels not built (no C compiler)")
+    g = torch.Generator().manual_seed(n)
+    psi = torch.randn(5, 2**n, dtype=torch.complex128, generator=g)
+    psi = (psi / psi.norm(dim=1, keepdim=True)).to(dtype).requires_grad_(True)
+    weights = torch.randn(5, n, dtype=psi.real.dtype, generator=g)
+    signs = measure.z_sign_table(np.eye(n, dtype=bool), dtype=psi.real.dtype)
+    wanted = psi.abs().square() @ signs
+    got = sim.expval_z(psi)
+    tol = 1e-5 if dtype == torch.complex64 else 1e-12
+    assert (got - wanted).abs().max() < tol
+    (grad_wanted,) = torch.autograd.grad((wanted * weights).sum(), psi)
+    (grad_got,) = torch.autograd.grad((got * weights).sum(), psi)
+    assert (grad_got - grad_wanted).abs().max() < tol
+
+
 @pytest.mark.parametrize("native", [True, False])
 def test_probability_gradients_pass_gradcheck(native, monkeypatch):
     """With the native |psi|**2 kernels (where they built) and with torch's ops."""
     if not native:
-        monkeypatch.setattr(measure, "_native_modulus", lambda state, name: None)
-    elif measure._native_modulus(torch.zeros(1, 2, dtype=torch.complex128), "squared_modulus") is None:
+        monkeypatch.setattr(measure, "_native_readout", lambda state, name: None)
+    elif measure._native_readout(torch.zeros(1, 2, dtype=torch.complex128), "squared_modulus") is None:
         pytest.skip("native CPU kernels not built (no C compiler)")
     g = torch.Generator().manual_seed(3)
     psi = torch.randn(3, 8, dtype=torch.complex128, generator=g).requires_grad_(True)
