@@ -348,17 +348,20 @@ static void layer_blocked_##SUFFIX(T *re, T *im, int n, const T *ms, T *br, T *b
    multiplies instead of n gates. */                                                            \
 static void product_state_##SUFFIX(T *re, T *im, int n, const T *ms) {                          \
     for (int l = 0; l < LANES; l++) { re[l] = 1; im[l] = 0; }                                   \
-    for (int q = 0; q < n; q++) {                                                               \
+    for (int q = 0; q < n; q++) { /* amplitude y of qubits 0..q-1 -> (y, 0) and (y, 1) */        \
         const T *m = ms + q * 8 * LANES;                                                        \
-        for (int64_t y = ((int64_t)1 << q) - 1; y >= 0; y--)                                    \
+        for (int64_t y = ((int64_t)1 << q) - 1; y >= 0; y--) {                                  \
+            T ar[LANES], ai[LANES]; /* copied: the writes below may cover row y */              \
+            memcpy(ar, re + y * LANES, sizeof ar);                                              \
+            memcpy(ai, im + y * LANES, sizeof ai);                                              \
+            T *r0 = re + 2 * y * LANES, *i0 = im + 2 * y * LANES;                               \
             for (int l = 0; l < LANES; l++) {                                                   \
-                T ar = re[y * LANES + l], ai = im[y * LANES + l];                               \
-                T r0 = ar * m[l] - ai * m[LANES + l], i0 = ar * m[LANES + l] + ai * m[l];       \
-                T r1 = ar * m[4 * LANES + l] - ai * m[5 * LANES + l];                           \
-                T i1 = ar * m[5 * LANES + l] + ai * m[4 * LANES + l];                           \
-                re[2 * y * LANES + l] = r0; im[2 * y * LANES + l] = i0;                         \
-                re[(2 * y + 1) * LANES + l] = r1; im[(2 * y + 1) * LANES + l] = i1;             \
+                r0[l] = ar[l] * m[l] - ai[l] * m[LANES + l];                                    \
+                i0[l] = ar[l] * m[LANES + l] + ai[l] * m[l];                                    \
+                r0[LANES + l] = ar[l] * m[4 * LANES + l] - ai[l] * m[5 * LANES + l];            \
+                i0[LANES + l] = ar[l] * m[5 * LANES + l] + ai[l] * m[4 * LANES + l];            \
             }                                                                                   \
+        }                                                                                       \
     }                                                                                           \
 }                                                                                               \
                                                                                                 \
@@ -422,32 +425,35 @@ void fused_forward_##SUFFIX(const T *psi, int64_t psi_stride, const T *mats, int
         int blocked = n >= BLOCKED_FROM;                                                        \
         int64_t NL = N * LANES, tile = blocked ? (int64_t)LANES << BLOCK_BITS : 0;              \
         T *scratch = thread_buffer((4 * NL + n * 8 * LANES + 2 * tile) * sizeof(T));            \
-        T *re = scratch, *im = re + NL, *re2 = im + NL, *im2 = re2 + NL, *ms = im2 + NL;        \
+        T *re = scratch, *re2 = re + 2 * NL, *ms = re2 + 2 * NL; /* two (re, im) pairs */         \
         T *br = ms + n * 8 * LANES, *bi = br + tile;                                            \
         _Pragma("omp for schedule(dynamic, 1)")                                                \
         for (int64_t c = 0; c < chunks; c++) {                                                  \
             int64_t first = c * LANES, count = batch - first < LANES ? batch - first : LANES;   \
+            T *kept = snap ? snap + c * layers * 2 * NL : NULL; /* layer l's state: kept[l] */  \
+            T *xr = kept ? kept : re; /* the state (xr, xr + NL) */                             \
             if (!zero_start) load_##SUFFIX(psi, psi_stride, psi_stride ? first : 0,             \
-                                           psi_stride ? count : 1, N, re, im);                  \
+                                           psi_stride ? count : 1, N, xr, xr + NL);             \
             for (int layer = 0; layer < layers; layer++) {                                      \
                 for (int q = 0; q < n; q++)                                                     \
                     matrix_##SUFFIX(mats, mats_stride, mats_stride ? first : 0, mats_stride ? count : 1,\
                                     (int64_t)(layer * n + q) * 8, 0, ms + q * 8 * LANES);       \
-                if (zero_start && layer == 0) product_state_##SUFFIX(re, im, n, ms);            \
-                else if (blocked) layer_blocked_##SUFFIX(re, im, n, ms, br, bi);                \
-                else mix_qubits_##SUFFIX(re, im, N, n, 0, ms);                                  \
-                if (snap) {                                                                     \
-                    T *at = snap + (c * layers + layer) * 2 * N * LANES;                        \
-                    memcpy(at, re, N * LANES * sizeof(T));                                      \
-                    memcpy(at + N * LANES, im, N * LANES * sizeof(T));                          \
-                }                                                                               \
+                if (zero_start && layer == 0) product_state_##SUFFIX(xr, xr + NL, n, ms);       \
+                else if (blocked) layer_blocked_##SUFFIX(xr, xr + NL, n, ms, br, bi);           \
+                else mix_qubits_##SUFFIX(xr, xr + NL, N, n, 0, ms);                             \
+                /* the next layer's input: its kept slot (the permutation's gather or a copy    \
+                   writes it), else the other scratch pair */                                   \
+                T *next = kept && layer + 1 < layers ? kept + (layer + 1) * 2 * NL : xr == re ? re2 : re;\
                 if (has_perm[layer]) {                                                          \
-                    gather_##SUFFIX(re, re2, perm + layer * N, N);                              \
-                    gather_##SUFFIX(im, im2, perm + layer * N, N);                              \
-                    T *t = re; re = re2; re2 = t; t = im; im = im2; im2 = t;                    \
+                    gather_##SUFFIX(xr, next, perm + layer * N, N);                             \
+                    gather_##SUFFIX(xr + NL, next + NL, perm + layer * N, N);                   \
+                    xr = next;                                                                  \
+                } else if (kept && layer + 1 < layers) {                                        \
+                    memcpy(next, xr, 2 * NL * sizeof(T));                                       \
+                    xr = next;                                                                  \
                 }                                                                               \
             }                                                                                   \
-            store_##SUFFIX(out, first, count, N, re, im);                                       \
+            store_##SUFFIX(out, first, count, N, xr, xr + NL);                                  \
         }                                                                                       \
         release_buffer(scratch);                                                                \
     }                                                                                           \
@@ -502,11 +508,11 @@ void fused_backward_##SUFFIX(const T *out, const T *grad, const T *snap, const T
             if (!snap) load_##SUFFIX(out, 2 * N, first, count, N, re, im);                      \
             load_##SUFFIX(grad, 2 * N, first, count, N, gr, gi);                                \
             for (int layer = layers - 1; layer >= 0; layer--) {                                 \
-                if (has_perm[layer]) {                                                          \
-                    T *arrays[4] = {gr, gi, re, im};                                            \
+                if (has_perm[layer]) { /* each array gathered into the spare, which it then becomes */\
+                    T **arrays[4] = {&gr, &gi, &re, &im};                                       \
                     for (int a = 0; a < (snap ? 2 : 4); a++) {                                  \
-                        gather_##SUFFIX(arrays[a], tmp, inverse + layer * N, N);                \
-                        memcpy(arrays[a], tmp, N * LANES * sizeof(T));                          \
+                        gather_##SUFFIX(*arrays[a], tmp, inverse + layer * N, N);               \
+                        T *t = *arrays[a]; *arrays[a] = tmp; tmp = t;                           \
                     }                                                                           \
                 }                                                                               \
                 for (int q = 0; q < n; q++)                                                     \
