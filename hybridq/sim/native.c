@@ -86,6 +86,70 @@ static void subtile(char *state, char *buffer, int r, int64_t high, int64_t widt
     }
 }
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+/* r[k][j] -> r[j][k] for 16 rows of 16 floats, in registers. */
+static inline void transpose16(__m512 r[16]) {
+    __m512 t[16], u[16];
+    for (int k = 0; k < 16; k += 2) { /* lane j of t[k]: rows k, k + 1 at columns 4j, 4j + 1 */
+        t[k] = _mm512_unpacklo_ps(r[k], r[k + 1]);
+        t[k + 1] = _mm512_unpackhi_ps(r[k], r[k + 1]);
+    }
+    for (int k = 0; k < 16; k += 4) { /* lane j of u[k + c]: rows k .. k + 3 at column 4j + c */
+        u[k] = _mm512_shuffle_ps(t[k], t[k + 2], 0x44);
+        u[k + 1] = _mm512_shuffle_ps(t[k], t[k + 2], 0xEE);
+        u[k + 2] = _mm512_shuffle_ps(t[k + 1], t[k + 3], 0x44);
+        u[k + 3] = _mm512_shuffle_ps(t[k + 1], t[k + 3], 0xEE);
+    }
+    for (int c = 0; c < 4; c++) { /* row 4j + c: lane g of u[4g + c] */
+        __m512 v = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88), v1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xDD);
+        __m512 w = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88), w1 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xDD);
+        r[c] = _mm512_shuffle_f32x4(v, w, 0x88);
+        r[8 + c] = _mm512_shuffle_f32x4(v, w, 0xDD);
+        r[4 + c] = _mm512_shuffle_f32x4(v1, w1, 0x88);
+        r[12 + c] = _mm512_shuffle_f32x4(v1, w1, 0xDD);
+    }
+}
+
+/* load_ and store_ of complex64 states 8 amplitudes at a time: 16 samples x (re, im) of 8
+   amplitudes is one 16 x 16 transpose. Return how many amplitudes they moved. */
+static int64_t load_tiles_f32(const float *src, int64_t stride, int64_t first, int64_t count, int64_t N,
+                              float *re, float *im) {
+    int64_t i0 = 0;
+    for (; i0 + 8 <= N; i0 += 8) {
+        __m512 r[16];
+        for (int l = 0; l < 16; l++) r[l] = _mm512_loadu_ps(src + (first + (l < count ? l : count - 1)) * stride + 2 * i0);
+        transpose16(r);
+        for (int j = 0; j < 8; j++) {
+            _mm512_storeu_ps(re + (i0 + j) * 16, r[2 * j]);
+            _mm512_storeu_ps(im + (i0 + j) * 16, r[2 * j + 1]);
+        }
+    }
+    return i0;
+}
+
+static int64_t store_tiles_f32(float *dst, int64_t first, int64_t count, int64_t N, const float *re, const float *im) {
+    int64_t i0 = 0;
+    for (; i0 + 8 <= N; i0 += 8) {
+        __m512 r[16];
+        for (int j = 0; j < 8; j++) {
+            r[2 * j] = _mm512_loadu_ps(re + (i0 + j) * 16);
+            r[2 * j + 1] = _mm512_loadu_ps(im + (i0 + j) * 16);
+        }
+        transpose16(r);
+        for (int l = 0; l < count; l++) _mm512_storeu_ps(dst + (first + l) * 2 * N + 2 * i0, r[l]);
+    }
+    return i0;
+}
+#define LOAD_TILES_f32 load_tiles_f32
+#define STORE_TILES_f32 store_tiles_f32
+#else
+#define LOAD_TILES_f32(src, stride, first, count, N, re, im) 0
+#define STORE_TILES_f32(dst, first, count, N, re, im) 0
+#endif
+#define LOAD_TILES_f64(src, stride, first, count, N, re, im) 0
+#define STORE_TILES_f64(dst, first, count, N, re, im) 0
+
 /* The per-lane 2x2 matrix m (8 rows of LANES reals, see matrix_) as named local arrays. */
 #define LANE_MATRIX(T, m)                                                                       \
     T a0r[LANES], a0i[LANES], a1r[LANES], a1i[LANES], b0r[LANES], b0i[LANES], b1r[LANES],       \
@@ -118,7 +182,8 @@ static void subtile(char *state, char *buffer, int r, int64_t high, int64_t widt
 /* Load samples first .. first+count-1 (lanes past count repeat the last sample). */           \
 static void load_##SUFFIX(const T *src, int64_t stride, int64_t first, int64_t count,          \
                           int64_t N, T *re, T *im) {                                           \
-    for (int64_t i0 = 0; i0 < N; i0 += LANES) /* LANES x LANES pieces: the lane rows stay in L1 */\
+    int64_t done = LOAD_TILES_##SUFFIX(src, stride, first, count, N, re, im);                   \
+    for (int64_t i0 = done; i0 < N; i0 += LANES) /* LANES x LANES pieces: rows stay in L1 */   \
         for (int l = 0; l < LANES; l++) {                                                       \
             const T *s = src + (first + (l < count ? l : count - 1)) * stride;                  \
             for (int64_t i = i0; i < i0 + LANES && i < N; i++) {                                \
@@ -130,7 +195,8 @@ static void load_##SUFFIX(const T *src, int64_t stride, int64_t first, int64_t c
                                                                                                 \
 static void store_##SUFFIX(T *dst, int64_t first, int64_t count, int64_t N,                    \
                            const T *re, const T *im) {                                         \
-    for (int64_t i0 = 0; i0 < N; i0 += LANES)                                                   \
+    int64_t done = STORE_TILES_##SUFFIX(dst, first, count, N, re, im);                          \
+    for (int64_t i0 = done; i0 < N; i0 += LANES)                                                \
         for (int l = 0; l < count; l++) {                                                       \
             T *d = dst + (first + l) * 2 * N;                                                   \
             for (int64_t i = i0; i < i0 + LANES && i < N; i++) {                                \
@@ -594,7 +660,6 @@ DEFINE_LANE_ROWS(double, f64)
 #if defined(__AVX512F__)
 /* Compilers turn the partner loads x[l ^ 2**b] above into scalar code; with AVX-512 the
    complex64 rows (16 floats, one register) use one in-register permute per gate: 3x faster. */
-#include <immintrin.h>
 static inline __m512 lane_partner(__m512 x, int b) {
     switch (b) {
     case 0: return _mm512_permute_ps(x, 0xB1);      /* l ^ 1 */
