@@ -1,10 +1,11 @@
 /* Read-out kernels of a batch of states (B, N) of n qubits, N = 2**n; qubit 0 is the most
  * significant bit of an index, as everywhere in hybridq. Complex numbers are interleaved re, im.
  *
- * <Z_q> = sum_i |psi_i|**2 (1 - 2 bit_q(i)). An index is split into its high and low halves:
- * a forward pass adds |psi_i|**2 into one row sum per high half and one column sum per low half
- * (two adds per amplitude), and every <Z_q> comes from those sums. The backward's
- * dL/dpsi_i = 2 psi_i f(i), f(i) = sum_q g_q (1 - 2 bit_q(i)), reads f off one table per half.
+ * <Z_q> = sum_i |psi_i|**2 (1 - 2 bit_q(i)). An index is split into its 4 high bits and the
+ * rest: a forward pass adds |psi_i|**2 into one row sum per value of the high bits and one
+ * column sum per value of the low bits (two adds per amplitude), and every <Z_q> comes from
+ * those sums. The backward's dL/dpsi_i = 2 psi_i f(i), f(i) = sum_q g_q (1 - 2 bit_q(i)),
+ * reads f off one table per part.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -27,62 +28,69 @@ void squared_modulus_backward_##SUFFIX(const T *psi, const T *grad, T *out, int6
     }                                                                                           \
 }                                                                                               \
                                                                                                 \
+/* Sum of x[i] over i < count with i & mask (all i when mask is 0): 16 partial sums, so the     \
+   compiler vectorises it (a plain running sum would have to stay in order). */                 \
+static T masked_sum_##SUFFIX(const T *x, int64_t count, int64_t mask) {                         \
+    T part[16] = {0}, sum = 0;                                                                  \
+    int64_t i = 0;                                                                              \
+    for (; i + 16 <= count; i += 16)                                                            \
+        for (int k = 0; k < 16; k++) part[k] += (!mask || ((i + k) & mask)) ? x[i + k] : 0;     \
+    for (; i < count; i++) sum += (!mask || (i & mask)) ? x[i] : 0;                             \
+    for (int k = 0; k < 16; k++) sum += part[k];                                                \
+    return sum;                                                                                 \
+}                                                                                               \
+                                                                                                \
 /* <Z_q> for every qubit q of every state: out (B, n). */                                       \
 void expval_z_##SUFFIX(const T *psi, T *out, int64_t batch, int n, int threads) {              \
-    int lo = n / 2, hi = n - lo;                                                                \
+    int hi = n < 4 ? n : 4, lo = n - hi;                                                        \
     int64_t L = (int64_t)1 << lo, H = (int64_t)1 << hi;                                         \
     _Pragma("omp parallel num_threads(threads)")                                               \
     {                                                                                           \
-        T *rows = malloc((H + L) * sizeof(T)), *cols = rows + H;                                \
+        T *rows = malloc((H + 2 * L) * sizeof(T)), *cols = rows + H, *p = cols + L;             \
         _Pragma("omp for schedule(static)")                                                    \
         for (int64_t b = 0; b < batch; b++) {                                                   \
-            const T *s = psi + b * 2 * H * L;                                                   \
-            memset(cols, 0, L * sizeof(T));                                                     \
+            const T *restrict s = psi + b * 2 * H * L;                                          \
+            T *restrict c = cols, *restrict q = p;                                              \
+            memset(c, 0, L * sizeof(T));                                                        \
             for (int64_t h = 0; h < H; h++) {                                                   \
-                T sum = 0;                                                                      \
                 for (int64_t l = 0; l < L; l++) {                                               \
-                    T re = s[2 * (h * L + l)], im = s[2 * (h * L + l) + 1], p = re * re + im * im;\
-                    sum += p;                                                                   \
-                    cols[l] += p;                                                               \
+                    T re = s[2 * (h * L + l)], im = s[2 * (h * L + l) + 1];                     \
+                    q[l] = re * re + im * im;                                                   \
+                    c[l] += q[l];                                                               \
                 }                                                                               \
-                rows[h] = sum;                                                                  \
+                rows[h] = masked_sum_##SUFFIX(q, L, 0);                                         \
             }                                                                                   \
-            T total = 0, *z = out + b * n;                                                      \
-            for (int64_t h = 0; h < H; h++) total += rows[h];                                   \
+            T total = masked_sum_##SUFFIX(rows, H, 0), *z = out + b * n;                        \
             for (int q = 0; q < n; q++) { /* total - 2 (the probability of bit q = 1) */        \
                 int bit = n - 1 - q;                                                            \
-                const T *sums = bit >= lo ? rows : cols;                                        \
-                int64_t count = bit >= lo ? H : L, mask = (int64_t)1 << (bit >= lo ? bit - lo : bit);\
-                T one = 0;                                                                      \
-                for (int64_t i = 0; i < count; i++) one += (i & mask) ? sums[i] : 0;            \
-                z[q] = total - 2 * one;                                                         \
+                z[q] = total - 2 * (bit >= lo ? masked_sum_##SUFFIX(rows, H, (int64_t)1 << (bit - lo))\
+                                             : masked_sum_##SUFFIX(cols, L, (int64_t)1 << bit));\
             }                                                                                   \
         }                                                                                       \
         free(rows);                                                                             \
     }                                                                                           \
 }                                                                                               \
                                                                                                 \
-/* dL/dpsi (B, N) complex from g = dL/d<Z_q> (B, n). */                                          \
+/* dL/dpsi (B, N) complex from g = dL/d<Z_q> (B, n): f(i) = fh[high bits] + fl[low bits], each  \
+   table built by doubling (an entry with bit b set is the one without it minus 2 g_q). */      \
 void expval_z_backward_##SUFFIX(const T *psi, const T *grad, T *out, int64_t batch, int n,     \
                                 int threads) {                                                 \
-    int lo = n / 2, hi = n - lo;                                                                \
+    int hi = n < 4 ? n : 4, lo = n - hi;                                                        \
     int64_t L = (int64_t)1 << lo, H = (int64_t)1 << hi;                                         \
     _Pragma("omp parallel num_threads(threads)")                                               \
     {                                                                                           \
         T *fh = malloc((H + L) * sizeof(T)), *fl = fh + H;                                      \
         _Pragma("omp for schedule(static)")                                                    \
         for (int64_t b = 0; b < batch; b++) {                                                   \
-            const T *g = grad + b * n, *s = psi + b * 2 * H * L;                                \
-            T *d = out + b * 2 * H * L;                                                         \
-            for (int64_t h = 0; h < H; h++) { /* f = fh[high half] + fl[low half], both x 2 */  \
-                T f = 0;                                                                        \
-                for (int q = 0; q < hi; q++) f += (h >> (hi - 1 - q) & 1) ? -g[q] : g[q];       \
-                fh[h] = 2 * f;                                                                  \
-            }                                                                                   \
-            for (int64_t l = 0; l < L; l++) {                                                   \
-                T f = 0;                                                                        \
-                for (int q = hi; q < n; q++) f += (l >> (n - 1 - q) & 1) ? -g[q] : g[q];        \
-                fl[l] = 2 * f;                                                                  \
+            const T *g = grad + b * n, *restrict s = psi + b * 2 * H * L;                       \
+            T *restrict d = out + b * 2 * H * L, sum = 0;                                       \
+            for (int q = 0; q < n; q++) sum += g[q];                                            \
+            fh[0] = 2 * sum; /* 2 f: the 2 of d|psi|^2 */                                       \
+            fl[0] = 0;                                                                          \
+            for (int bit = 0; bit < n; bit++) {                                                 \
+                T *f = bit >= lo ? fh : fl;                                                     \
+                int64_t half = (int64_t)1 << (bit >= lo ? bit - lo : bit);                      \
+                for (int64_t i = 0; i < half; i++) f[half + i] = f[i] - 4 * g[n - 1 - bit];     \
             }                                                                                   \
             for (int64_t h = 0; h < H; h++)                                                     \
                 for (int64_t l = 0; l < L; l++) {                                               \
