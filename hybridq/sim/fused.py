@@ -342,7 +342,8 @@ class _FusedRun(torch.autograd.Function):
                 if kept is not None:
                     ctx.kept = None
                     _spare(kept)
-        grad_mats = kernels.matmul_2x2(grad_mats, mats)  # the kernels leave S; dL/dM = S M (M unitary)
+        if _triton(out.device):
+            grad_mats = kernels.matmul_2x2(grad_mats, mats)  # the Triton kernels leave S; dL/dM = S M (M unitary)
         if mats.shape[0] == 1:
             grad_mats = grad_mats.sum(0, keepdim=True)
         if not ctx.needs_input_grad[0]:

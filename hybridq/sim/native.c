@@ -552,8 +552,8 @@ static void layer_adjoint_blocked_##SUFFIX(T *re, T *im, T *gr, T *gi, int n, co
                                                                                                 \
 /* Adjoint backward from dL/d(output): layer by layer, S from the forward's kept states (snap) \
    or by un-computing the output states gate by gate (snap NULL); the first layer from the      \
-   product state when zero_start. Writes S (see adjoint_step_) per sample, layer and qubit into  \
-   grad_mats (B, L, n, 2, 2) and dL/d(input) into grad_psi (B, N) unless it is NULL. */         \
+   product state when zero_start. Writes dL/dM = S M (see adjoint_step_) per sample, layer and  \
+   qubit into grad_mats (B, L, n, 2, 2) and dL/d(input) into grad_psi (B, N) unless NULL. */   \
 void fused_backward_##SUFFIX(const T *out, const T *grad, const T *snap, const T *mats,        \
                              int64_t mats_stride, const int32_t *inverse, const uint8_t *has_perm,\
                              T *grad_mats, T *grad_psi, int zero_start, int64_t batch, int n,  \
@@ -604,10 +604,22 @@ void fused_backward_##SUFFIX(const T *out, const T *grad, const T *snap, const T
                     overlap_##SUFFIX(re, im, gr, gi, N, c);                                     \
                     finish_transitions_##SUFFIX(c, n, S);                                       \
                 }                                                                               \
-                for (int q = 0; q < n; q++)                                                     \
+                for (int q = 0; q < n; q++) /* dL/dM = S M */                                   \
                     for (int l = 0; l < count; l++) {                                           \
-                        T *d = grad_mats + (first + l) * (int64_t)layers * n * 8 + (int64_t)(layer * n + q) * 8;\
-                        for (int k = 0; k < 8; k++) d[k] = S[(q * 8 + k) * LANES + l];          \
+                        int64_t at = (int64_t)(layer * n + q) * 8;                              \
+                        T *d = grad_mats + (first + l) * (int64_t)layers * n * 8 + at;          \
+                        const T *M = mats + (mats_stride ? first + l : 0) * mats_stride + at, *x = S + q * 8 * LANES + l;\
+                        for (int r = 0; r < 2; r++)                                             \
+                            for (int k = 0; k < 2; k++) {                                       \
+                                T sr = 0, si = 0;                                               \
+                                for (int j = 0; j < 2; j++) {                                   \
+                                    T ar = x[(4 * r + 2 * j) * LANES], ai = x[(4 * r + 2 * j + 1) * LANES];\
+                                    sr += ar * M[4 * j + 2 * k] - ai * M[4 * j + 2 * k + 1];    \
+                                    si += ar * M[4 * j + 2 * k + 1] + ai * M[4 * j + 2 * k];    \
+                                }                                                               \
+                                d[4 * r + 2 * k] = sr;                                          \
+                                d[4 * r + 2 * k + 1] = si;                                      \
+                            }                                                                   \
                     }                                                                           \
             }                                                                                   \
             if (grad_psi) store_##SUFFIX(grad_psi, first, count, N, gr, gi);                    \
