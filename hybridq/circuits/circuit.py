@@ -219,12 +219,25 @@ class Circuit:
     @property
     def n_inputs(self) -> int:
         """Number of input columns read (highest :class:`Input` index + 1)."""
-        return max([0] + [i + 1 for op in self.ops for p in op.params if isinstance(p, Expr) for i in p.input_indices()])
+        return self._parameters()[0]
 
     @property
     def weight_names(self) -> list[str]:
         """Names of the weights, in first-use order (the order of a flat weight vector)."""
-        return list(dict.fromkeys(w for op in self.ops for p in op.params if isinstance(p, Expr) for w in p.weight_names()))
+        return list(self._parameters()[1])
+
+    def _parameters(self) -> tuple[int, tuple[str, ...]]:
+        """``(n_inputs, weight names)``, kept while the operations are unchanged (a training
+        step asks for them on every call)."""
+        signature = tuple(map(id, self.ops))
+        cached = getattr(self, "_parameters_cache", None)
+        if cached is None or cached[0] != signature:
+            exprs = [p for op in self.ops for p in op.params if isinstance(p, Expr)]
+            n_inputs = max([0] + [i + 1 for p in exprs for i in p.input_indices()])
+            names = tuple(dict.fromkeys(w for p in exprs for w in p.weight_names()))
+            cached = (signature, (n_inputs, names), tuple(self.ops))  # the ops held: their ids stay theirs
+            self._parameters_cache = cached
+        return cached[1]
 
     def count_ops(self) -> dict[str, int]:
         """How many of each gate (controlled gates counted as ``"C" * k + name``)."""
