@@ -143,8 +143,23 @@ def run(state: Tensor, ops: Sequence[Op]) -> Tensor | None:
     if stacked is None:
         stacked = _stack_layers(mats, (per_sample, n, 2, 2), state, dim=1)
     wants_grad = torch.is_grad_enabled() and (state.requires_grad or stacked.requires_grad)
-    return _FusedRun.apply(state, stacked, *_indices(perms, n, state.device), tuple(p is not None for p in perms),
-                           wants_grad, _zero_start(state))
+    out, z = _FusedRun.apply(state, stacked, *_indices(perms, n, state.device), tuple(p is not None for p in perms),
+                             wants_grad, _zero_start(state))
+    if z is not None:
+        attach_z(out, z)
+    return out
+
+
+def attach_z(state: Tensor, z: Tensor) -> None:
+    """Record ``z``, every qubit's ``<Z>`` of ``state`` ``(B, n)`` made with it (and differentiable
+    like it), for :func:`hybridq.sim.expval_z` to return while ``state`` is unchanged."""
+    state._hybridq_z = (z, state._version)
+
+
+def attached_z(state: Tensor) -> Tensor | None:
+    """The ``<Z>`` recorded by :func:`attach_z` for ``state``, or None (none, or ``state`` changed since)."""
+    attached = getattr(state, "_hybridq_z", None)
+    return attached[0] if attached is not None and attached[1] == state._version else None
 
 
 def _zero_start(state: Tensor) -> bool:
@@ -286,11 +301,18 @@ def _spare(kept: Tensor) -> None:
 
 
 class _FusedRun(torch.autograd.Function):
-    """Forward and adjoint backward of a layered program, one kernel each."""
+    """Forward and adjoint backward of a layered program, one kernel each.
+
+    Outputs the final states and, on the CPU, every qubit's ``<Z>`` of them (read off the states
+    while they are in cache; None elsewhere): a loss of those alone starts the backward kernel
+    from ``dL/d<Z>``, with no ``dL/dpsi`` tensor in between.
+    """
 
     @staticmethod
     def forward(ctx, state, mats, index, inverse, permutes, wants_grad, zero_start):
+        ctx.set_materialize_grads(False)
         batch, n_layers, n = max(state.shape[0], mats.shape[0]), mats.shape[1], mats.shape[2]
+        z = None
         state, mats = state.contiguous(), mats.contiguous()
         psi, m = torch.view_as_real(state), torch.view_as_real(mats)
         psi_stride = psi.stride(0) if state.shape[0] > 1 else 0
@@ -306,22 +328,26 @@ class _FusedRun(torch.autograd.Function):
             else:
                 index, flags = index.contiguous(), _flags(permutes)  # held: the kernel reads them by address
                 kept = _kept_states(state, batch, n_layers, n, wants_grad)
+                z = torch.empty(batch, n, dtype=m.dtype)
                 _native_kernel("fused_forward", state.dtype)(
                     _ptr(state), psi_stride, _ptr(mats), mats_stride, _ptr(index), _ptr(flags),
-                    _ptr(out), None if kept is None else _ptr(kept), zero_start, batch, n, n_layers,
+                    _ptr(out), _ptr(z), None if kept is None else _ptr(kept), zero_start, batch, n, n_layers,
                     torch.get_num_threads())
                 ctx.kept, ctx.zero_start = kept, zero_start
         ctx.save_for_backward(out, mats, inverse)
         ctx.state_batch = state.shape[0]
-        return out
+        return out, z
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, grad, grad_z):
         out, mats, inverse = ctx.saved_tensors
         batch, n_layers, n = out.shape[0], mats.shape[1], mats.shape[2]
         m = torch.view_as_real(mats)
         mats_stride = m.stride(0) if mats.shape[0] > 1 else 0
-        grad = grad.contiguous()
+        if grad is None and (grad_z is None or _triton(out.device)):
+            grad = torch.zeros_like(out)
+        grad = None if grad is None else grad.contiguous()
+        grad_z = None if grad_z is None else grad_z.to(m.dtype).contiguous()
         if _triton(out.device) and n > MAX_WHOLE_QUBITS:
             grad_mats, grad_state = _chunked_backward(out, grad, mats, inverse, ctx.permutes)
         else:
@@ -336,7 +362,8 @@ class _FusedRun(torch.autograd.Function):
                 inverse, flags = inverse.contiguous(), _flags(ctx.permutes)  # held: the kernel reads them by address
                 kept = ctx.kept
                 _native_kernel("fused_backward", out.dtype)(
-                    _ptr(out), _ptr(grad), None if kept is None else _ptr(kept), _ptr(mats), mats_stride,
+                    _ptr(out), None if grad is None else _ptr(grad), None if grad_z is None else _ptr(grad_z),
+                    None if kept is None else _ptr(kept), _ptr(mats), mats_stride,
                     _ptr(inverse), _ptr(flags), _ptr(grad_mats), None if grad_state is None else _ptr(grad_state),
                     ctx.zero_start and not ctx.needs_input_grad[0], batch, n, n_layers, torch.get_num_threads())
                 if kept is not None:

@@ -31,6 +31,7 @@ import torch
 
 from ..errors import QubitIndexError, ShapeError
 from . import native
+from .fused import attached_z
 from .kernels import n_qubits_of
 from .ops import qubits_or_all
 
@@ -136,13 +137,16 @@ def sample(
 def expval_z(state: Tensor, qubits: Sequence[int] | None = None) -> Tensor:
     """``<Z_q>`` for each qubit in ``qubits`` (all by default): shape ``(B, k)``.
 
-    On a CPU with the native kernels, one pass over the states forward and one backward
+    States from the CPU's fused kernels come with their ``<Z>`` read (:func:`hybridq.sim.fused.attach_z`); on a CPU
+    with the native kernels, otherwise, one pass over the states forward and one backward
     (``measure.c``); elsewhere one matmul of the probabilities with a ``(2**n, k)`` table of signs.
     """
     n = _check(state)
     qubits = qubits_or_all(qubits, n)
-    if _native_readout(state, "expval_z") is not None:
+    z = attached_z(state)
+    if z is None and _native_readout(state, "expval_z") is not None:
         z = _ExpvalZ.apply(state)
+    if z is not None:
         return z if qubits == list(range(n)) else z[:, qubits]
     p = probabilities(state)
     return p @ _z_signs(n, tuple(qubits), p.dtype, p.device)

@@ -283,6 +283,61 @@ static void mix_qubits_##SUFFIX(T *re, T *im, int64_t N, int n, int first, const
             mix_##SUFFIX(re, im, N, (int64_t)1 << (n - 1 - q), ms + q * 8 * LANES);             \
 }                                                                                               \
                                                                                                 \
+/* Every qubit's <Z> of each lane's state (re, im) into z (rows of n; count rows written): per  \
+   run of 16 amplitudes, the sum and the sums over each of the 4 low bits set, then the high    \
+   bits' sums from the runs' sums. */                                                           \
+static void readout_z_##SUFFIX(const T *re, const T *im, int n, int64_t count, T *z) {          \
+    int64_t N = (int64_t)1 << n, run = N < 16 ? N : 16;                                         \
+    int low = n < 4 ? n : 4;                                                                    \
+    T total[LANES] = {0}, one[32][LANES] = {{0}}; /* one[bit]: the probability of index bit = 1 */\
+    for (int64_t i0 = 0; i0 < N; i0 += run) {                                                   \
+        T sum[LANES] = {0}, bits[4][LANES] = {{0}};                                             \
+        for (int64_t j = 0; j < run; j++) {                                                     \
+            const T *xr = re + (i0 + j) * LANES, *xi = im + (i0 + j) * LANES;                   \
+            T p[LANES];                                                                         \
+            for (int l = 0; l < LANES; l++) {                                                   \
+                p[l] = xr[l] * xr[l] + xi[l] * xi[l];                                           \
+                sum[l] += p[l];                                                                 \
+            }                                                                                   \
+            for (int b = 0; b < low; b++)                                                       \
+                if ((j >> b) & 1)                                                               \
+                    for (int l = 0; l < LANES; l++) bits[b][l] += p[l];                         \
+        }                                                                                       \
+        for (int l = 0; l < LANES; l++) total[l] += sum[l];                                     \
+        for (int b = 0; b < low; b++)                                                           \
+            for (int l = 0; l < LANES; l++) one[b][l] += bits[b][l];                            \
+        for (int b = low; b < n; b++)                                                           \
+            if ((i0 >> b) & 1)                                                                  \
+                for (int l = 0; l < LANES; l++) one[b][l] += sum[l];                            \
+    }                                                                                           \
+    for (int l = 0; l < count; l++)                                                             \
+        for (int q = 0; q < n; q++) z[l * n + q] = total[l] - 2 * one[n - 1 - q][l];            \
+}                                                                                               \
+                                                                                                \
+/* (gr, gi) += 2 f (re, im), f(i) = sum_q g_q (1 - 2 bit_q(i)): the adjoint state of the loss    \
+   sum_q g_q <Z_q> (g: rows of n for the count samples from first). f is built in the spare    \
+   plane by doubling (an index with bit b set: the one without it minus 2 g of b's qubit). */   \
+static void readout_z_adjoint_##SUFFIX(const T *re, const T *im, T *gr, T *gi, int n,           \
+                                       const T *g, int64_t count, T *f) {                      \
+    int64_t N = (int64_t)1 << n;                                                                \
+    for (int l = 0; l < LANES; l++) {                                                           \
+        const T *gl = g + (l < count ? l : count - 1) * n;                                      \
+        f[l] = 0;                                                                               \
+        for (int q = 0; q < n; q++) f[l] += 2 * gl[q];                                          \
+    }                                                                                           \
+    for (int b = 0; b < n; b++) {                                                               \
+        int64_t half = (int64_t)1 << b;                                                         \
+        T d[LANES];                                                                             \
+        for (int l = 0; l < LANES; l++) d[l] = 4 * g[(l < count ? l : count - 1) * n + n - 1 - b];\
+        for (int64_t i = 0; i < half; i++)                                                      \
+            for (int l = 0; l < LANES; l++) f[(half + i) * LANES + l] = f[i * LANES + l] - d[l];\
+    }                                                                                           \
+    for (int64_t i = 0; i < N * LANES; i++) {                                                   \
+        gr[i] += f[i] * re[i];                                                                  \
+        gi[i] += f[i] * im[i];                                                                  \
+    }                                                                                           \
+}                                                                                               \
+                                                                                                \
 /* Adds to c the overlap sum over amplitudes of lam conj(psi): the same before and after any    \
    gate that both states go through. */                                                         \
 static void overlap_##SUFFIX(const T *pr_, const T *pi_, const T *gr, const T *gi, int64_t N,    \
@@ -483,7 +538,7 @@ static void product_transitions_##SUFFIX(T *gr, T *gi, T *pr, T *pi, int n, cons
 }                                                                                               \
                                                                                                 \
 void fused_forward_##SUFFIX(const T *psi, int64_t psi_stride, const T *mats, int64_t mats_stride,\
-                            const int32_t *perm, const uint8_t *has_perm, T *out, T *snap,     \
+                            const int32_t *perm, const uint8_t *has_perm, T *out, T *z, T *snap,\
                             int zero_start, int64_t batch, int n, int layers, int threads) {   \
     int64_t N = (int64_t)1 << n, chunks = (batch + LANES - 1) / LANES;                          \
     _Pragma("omp parallel num_threads(threads)")                                               \
@@ -520,6 +575,7 @@ void fused_forward_##SUFFIX(const T *psi, int64_t psi_stride, const T *mats, int
                 }                                                                               \
             }                                                                                   \
             store_##SUFFIX(out, first, count, N, xr, xr + NL);                                  \
+            if (z) readout_z_##SUFFIX(xr, xr + NL, n, count, z + first * n);                   \
         }                                                                                       \
         release_buffer(scratch);                                                                \
     }                                                                                           \
@@ -550,14 +606,15 @@ static void layer_adjoint_blocked_##SUFFIX(T *re, T *im, T *gr, T *gi, int n, co
                                   (int64_t)1 << (n - 1 - q), ms + q * 8 * LANES, S + q * 8 * LANES);\
 }                                                                                               \
                                                                                                 \
-/* Adjoint backward from dL/d(output): layer by layer, S from the forward's kept states (snap) \
-   or by un-computing the output states gate by gate (snap NULL); the first layer from the      \
-   product state when zero_start. Writes dL/dM = S M (see adjoint_step_) per sample, layer and  \
+/* Adjoint backward from dL/d(output) (grad) and dL/d<Z_q> of the output (grad_z, (B, n)), either \
+   NULL when none: layer by layer, S from the forward's kept states (snap) or by un-computing   \
+   the output states gate by gate (snap NULL); the first layer from the product state when      \
+   zero_start. Writes dL/dM = S M (see adjoint_step_) per sample, layer and  \
    qubit into grad_mats (B, L, n, 2, 2) and dL/d(input) into grad_psi (B, N) unless NULL. */   \
-void fused_backward_##SUFFIX(const T *out, const T *grad, const T *snap, const T *mats,        \
-                             int64_t mats_stride, const int32_t *inverse, const uint8_t *has_perm,\
-                             T *grad_mats, T *grad_psi, int zero_start, int64_t batch, int n,  \
-                             int layers, int threads) {                                        \
+void fused_backward_##SUFFIX(const T *out, const T *grad, const T *grad_z, const T *snap,     \
+                             const T *mats, int64_t mats_stride, const int32_t *inverse,       \
+                             const uint8_t *has_perm, T *grad_mats, T *grad_psi, int zero_start,\
+                             int64_t batch, int n, int layers, int threads) {                  \
     int64_t N = (int64_t)1 << n, chunks = (batch + LANES - 1) / LANES;                          \
     _Pragma("omp parallel num_threads(threads)")                                               \
     {                                                                                           \
@@ -571,8 +628,10 @@ void fused_backward_##SUFFIX(const T *out, const T *grad, const T *snap, const T
         _Pragma("omp for schedule(dynamic, 1)")                                                \
         for (int64_t c = 0; c < chunks; c++) {                                                  \
             int64_t first = c * LANES, count = batch - first < LANES ? batch - first : LANES;   \
-            if (!snap) load_##SUFFIX(out, 2 * N, first, count, N, re, im);                      \
-            load_##SUFFIX(grad, 2 * N, first, count, N, gr, gi);                                \
+            if (!snap || grad_z) load_##SUFFIX(out, 2 * N, first, count, N, re, im);            \
+            if (grad) load_##SUFFIX(grad, 2 * N, first, count, N, gr, gi);                      \
+            else { memset(gr, 0, NL * sizeof(T)); memset(gi, 0, NL * sizeof(T)); }             \
+            if (grad_z) readout_z_adjoint_##SUFFIX(re, im, gr, gi, n, grad_z + first * n, count, tmp);\
             for (int layer = layers - 1; layer >= 0; layer--) {                                 \
                 if (has_perm[layer]) { /* each array gathered into the spare, which it then becomes */\
                     T **arrays[4] = {&gr, &gi, &re, &im};                                       \

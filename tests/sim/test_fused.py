@@ -15,6 +15,7 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 import torch
 
@@ -280,3 +281,42 @@ def test_fused_kernels_equal_the_general_path_in_the_interpreter():
     env = dict(os.environ, TRITON_INTERPRET="1", HYBRIDQ_FUSED="1")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0 and "ok" in out.stdout, out.stderr[-2000:]
+
+
+@pytest.mark.skipif(not fused.available(torch.device("cpu")), reason="native CPU kernels not built (no C compiler)")
+@pytest.mark.parametrize("n, keep, zero", [(4, True, True), (9, False, False), (15, True, True), (15, False, True)])
+def test_native_z_read_out_and_its_backward(n, keep, zero, monkeypatch):
+    """The fused run reads every qubit's <Z> off its states; a loss of those alone (all qubits
+    or some) starts the backward from dL/d<Z>: values and gradients equal the general path."""
+    if not keep:
+        monkeypatch.setattr(fused, "MAX_KEPT_STATES", 0)
+    c = layered(n, 2)
+    g = torch.Generator().manual_seed(n)
+    x = torch.randn(19, n, dtype=torch.float64, generator=g)
+    w = torch.randn(len(c.weight_names), dtype=torch.float64, generator=g)
+    p0 = hq.sim.zero_state(n, dtype=torch.complex128) if zero else torch.randn(1, 2**n, dtype=torch.complex128, generator=g)
+    results = []
+    for fast, context in ((True, contextlib.nullcontext()), (False, general_path())):
+        with context:
+            wd, xd = w.clone().requires_grad_(True), x.clone().requires_grad_(True)
+            psi0 = (p0 / p0.norm()).requires_grad_(not zero)
+            psi = hq.simulate(c, xd, wd, dtype=torch.complex128, initial_state=psi0)
+            assert (fused.attached_z(psi) is not None) == fast
+            z, some = hq.sim.expval_z(psi), hq.sim.expval_z(psi, [n - 1, 0])
+            loss = (z * torch.arange(1.0, n + 1, dtype=torch.float64)).sum() + some.square().sum()
+            wanted = (wd, xd) if zero else (wd, xd, psi0)
+            results.append([t.detach() for t in (z, some, *torch.autograd.grad(loss, wanted))])
+    assert max(float((a - b).abs().max()) for a, b in zip(*results)) < 1e-10
+
+
+@pytest.mark.skipif(not fused.available(torch.device("cpu")), reason="native CPU kernels not built (no C compiler)")
+def test_z_read_out_is_dropped_once_the_state_changes():
+    c = layered(4, 2)
+    x = torch.randn(10, 4, dtype=torch.float64)
+    w = torch.randn(len(c.weight_names), dtype=torch.float64)
+    psi = hq.simulate(c, x, w, dtype=torch.complex128)
+    assert fused.attached_z(psi) is not None
+    psi[:, 0] = 0  # in place: the attached read-out is stale
+    assert fused.attached_z(psi) is None
+    signs = hq.sim.measure.z_sign_table(np.eye(4, dtype=bool))
+    assert torch.allclose(hq.sim.expval_z(psi), psi.abs().square() @ signs)
