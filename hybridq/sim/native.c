@@ -271,13 +271,22 @@ static void adjoint_step_##SUFFIX(T *restrict re, T *restrict im, T *restrict gr
 }                                                                                               \
                                                                                                 \
 /* ms[q] on qubits first <= q < n (index bit n - 1 - q) of N amplitudes: the low bits' gates   \
-   piece by piece (see L1_BITS), the others as sweeps. */                                       \
-static void mix_qubits_##SUFFIX(T *re, T *im, int64_t N, int n, int first, const T *ms) {       \
+   piece by piece (see L1_BITS), the others as sweeps. With a source (fr, fi, index non-NULL),  \
+   each piece is first gathered, row i from row index[i] of the source: a permutation before    \
+   the gates costs no pass of its own. */                                                        \
+static void mix_qubits_##SUFFIX(T *re, T *im, int64_t N, int n, int first, const T *ms,         \
+                                const T *fr, const T *fi, const int32_t *index) {              \
     int64_t piece = N < ((int64_t)1 << L1_BITS) ? N : (int64_t)1 << L1_BITS;                    \
-    for (int64_t t = 0; t < N; t += piece)                                                      \
+    for (int64_t t = 0; t < N; t += piece) {                                                    \
+        if (index)                                                                              \
+            for (int64_t i = t; i < t + piece; i++) {                                           \
+                memcpy(re + i * LANES, fr + (int64_t)index[i] * LANES, LANES * sizeof(T));      \
+                memcpy(im + i * LANES, fi + (int64_t)index[i] * LANES, LANES * sizeof(T));      \
+            }                                                                                   \
         for (int q = first; q < n; q++)                                                         \
             if (((int64_t)1 << (n - 1 - q)) < piece)                                            \
                 mix_##SUFFIX(re + t * LANES, im + t * LANES, piece, (int64_t)1 << (n - 1 - q), ms + q * 8 * LANES);\
+    }                                                                                           \
     for (int q = first; q < n; q++)                                                             \
         if (((int64_t)1 << (n - 1 - q)) >= piece)                                               \
             mix_##SUFFIX(re, im, N, (int64_t)1 << (n - 1 - q), ms + q * 8 * LANES);             \
@@ -406,7 +415,7 @@ static void layer_snapshot_backward_##SUFFIX(const T *pr_, const T *pi_, T *gr, 
     overlap_##SUFFIX(pr_, pi_, gr, gi, N, c);                                                   \
     transition_qubits_##SUFFIX(pr_, pi_, gr, gi, N, n, 0, S);                                   \
     finish_transitions_##SUFFIX(c, n, S);                                                       \
-    mix_qubits_##SUFFIX(gr, gi, N, n, 0, ms);                                                   \
+    mix_qubits_##SUFFIX(gr, gi, N, n, 0, ms, NULL, NULL, NULL);                                 \
 }                                                                                               \
                                                                                                 \
 /* The same on a state larger than the cache (see layer_blocked_), in three passes: the low     \
@@ -441,18 +450,21 @@ static void layer_snapshot_backward_blocked_##SUFFIX(const T *pr_, const T *pi_,
             subtile((char *)lam[a], (char *)b[2 + a], BLOCK_BITS, high, width, c0, row, 0);     \
     }                                                                                           \
     finish_transitions_##SUFFIX(c, n, S);                                                       \
-    for (int64_t t = 0; t < N; t += tile) mix_qubits_##SUFFIX(gr + t * LANES, gi + t * LANES, tile, n, h, ms);\
+    for (int64_t t = 0; t < N; t += tile)                                                       \
+        mix_qubits_##SUFFIX(gr + t * LANES, gi + t * LANES, tile, n, h, ms, NULL, NULL, NULL);  \
 }                                                                                               \
                                                                                                 \
 /* One layer (matrix ms[q] on every qubit q) on a state larger than the cache, in two passes:  \
    the low qubits' gates tile by tile (2**BLOCK_BITS rows), then the high qubits' gates on      \
    sub-tiles (see subtile) copied into (br, bi). Gates on different qubits commute: the order  \
    is free. */                                                                                  \
-static void layer_blocked_##SUFFIX(T *re, T *im, int n, const T *ms, T *br, T *bi) {           \
+static void layer_blocked_##SUFFIX(T *re, T *im, int n, const T *ms, T *br, T *bi, const T *fr,  \
+                                  const T *fi, const int32_t *index) {                         \
     int64_t tile = (int64_t)1 << BLOCK_BITS, N = (int64_t)1 << n;                               \
     int h = n - BLOCK_BITS;                                                                     \
     int64_t high = (int64_t)1 << h, width = tile >> h;                                          \
-    for (int64_t t = 0; t < N; t += tile) mix_qubits_##SUFFIX(re + t * LANES, im + t * LANES, tile, n, h, ms);\
+    for (int64_t t = 0; t < N; t += tile)                                                       \
+        mix_qubits_##SUFFIX(re + t * LANES, im + t * LANES, tile, n, h, ms, fr, fi, index ? index + t : NULL);\
     size_t row = LANES * sizeof(T);                                                             \
     for (int64_t c = 0; c < tile; c += width) {                                                 \
         subtile((char *)re, (char *)br, BLOCK_BITS, high, width, c, row, 1);                    \
@@ -552,7 +564,8 @@ void fused_forward_##SUFFIX(const T *psi, int64_t psi_stride, const T *mats, int
         for (int64_t c = 0; c < chunks; c++) {                                                  \
             int64_t first = c * LANES, count = batch - first < LANES ? batch - first : LANES;   \
             T *kept = snap ? snap + c * layers * 2 * NL : NULL; /* layer l's state: kept[l] */  \
-            T *xr = kept ? kept : re; /* the state (xr, xr + NL) */                             \
+            T *xr = kept ? kept : re, *from = NULL; /* the state (xr, xr + NL) */               \
+            const int32_t *index = NULL; /* gather xr from (from, from + NL) through index */   \
             if (!zero_start) load_##SUFFIX(psi, psi_stride, psi_stride ? first : 0,             \
                                            psi_stride ? count : 1, N, xr, xr + NL);             \
             for (int layer = 0; layer < layers; layer++) {                                      \
@@ -560,12 +573,16 @@ void fused_forward_##SUFFIX(const T *psi, int64_t psi_stride, const T *mats, int
                     matrix_##SUFFIX(mats, mats_stride, mats_stride ? first : 0, mats_stride ? count : 1,\
                                     (int64_t)(layer * n + q) * 8, 0, ms + q * 8 * LANES);       \
                 if (zero_start && layer == 0) product_state_##SUFFIX(xr, xr + NL, n, ms);       \
-                else if (blocked) layer_blocked_##SUFFIX(xr, xr + NL, n, ms, br, bi);           \
-                else mix_qubits_##SUFFIX(xr, xr + NL, N, n, 0, ms);                             \
-                /* the next layer's input: its kept slot (the permutation's gather or a copy    \
-                   writes it), else the other scratch pair */                                   \
+                else if (blocked) layer_blocked_##SUFFIX(xr, xr + NL, n, ms, br, bi, from, from ? from + NL : NULL, index);\
+                else mix_qubits_##SUFFIX(xr, xr + NL, N, n, 0, ms, from, from ? from + NL : NULL, index);\
+                /* the next layer's input: its kept slot, else the other scratch pair; the next \
+                   layer's gates gather it through this layer's permutation as they go */       \
                 T *next = kept && layer + 1 < layers ? kept + (layer + 1) * 2 * NL : xr == re ? re2 : re;\
-                if (has_perm[layer]) {                                                          \
+                index = NULL;                                                                   \
+                if (has_perm[layer] && layer + 1 < layers) {                                    \
+                    from = xr, index = perm + layer * N;                                        \
+                    xr = next;                                                                  \
+                } else if (has_perm[layer]) {                                                   \
                     gather_##SUFFIX(xr, next, perm + layer * N, N);                             \
                     gather_##SUFFIX(xr + NL, next + NL, perm + layer * N, N);                   \
                     xr = next;                                                                  \
