@@ -19,8 +19,11 @@ stored (the un-computation needs unitary matrices: gates and their products are)
 where every sweep moves a block of states through the cache, the forward keeps each layer's
 output state (up to :data:`MAX_KEPT_STATES` bytes) and the backward reads every qubit's gradient
 sums off it (gates on different qubits commute) instead of un-computing it: 28 multiply-adds
-per amplitude pair and gate instead of 48, and only the adjoint state is written. From ``|0...0>`` the first layer is a product state, built and
-differentiated without gates.
+per amplitude pair and gate instead of 48, and only the adjoint state is written. From
+``|0...0>`` the first layer is a product state, built and differentiated without gates. The
+CPU forward also reads every qubit's ``<Z>`` off the final states while they are in cache
+(:func:`attach_z`; :func:`hybridq.sim.expval_z` returns it), and a loss of those alone starts
+the backward from ``dL/d<Z>``: no ``dL/dpsi`` tensor is made.
 
 Used automatically by :func:`hybridq.sim.run` (CUDA with Triton, or a CPU where the native
 kernels built; sizes that :func:`suits`; a program of such layers); anything else takes

@@ -298,7 +298,8 @@ static void mix_qubits_##SUFFIX(T *re, T *im, int64_t N, int n, int first, const
 static void readout_z_##SUFFIX(const T *re, const T *im, int n, int64_t count, T *z) {          \
     int64_t N = (int64_t)1 << n, run = N < 16 ? N : 16;                                         \
     int low = n < 4 ? n : 4;                                                                    \
-    T total[LANES] = {0}, one[32][LANES] = {{0}}; /* one[bit]: the probability of index bit = 1 */\
+    double total[LANES] = {0}, one[32][LANES] = {{0}}; /* one[bit]: P(index bit = 1); in double: \
+                                                          a float sum of 2**16 runs drifts */  \
     for (int64_t i0 = 0; i0 < N; i0 += run) {                                                   \
         T sum[LANES] = {0}, bits[4][LANES] = {{0}};                                             \
         for (int64_t j = 0; j < run; j++) {                                                     \
@@ -320,7 +321,7 @@ static void readout_z_##SUFFIX(const T *re, const T *im, int n, int64_t count, T
                 for (int l = 0; l < LANES; l++) one[b][l] += sum[l];                            \
     }                                                                                           \
     for (int l = 0; l < count; l++)                                                             \
-        for (int q = 0; q < n; q++) z[l * n + q] = total[l] - 2 * one[n - 1 - q][l];            \
+        for (int q = 0; q < n; q++) z[l * n + q] = (T)(total[l] - 2 * one[n - 1 - q][l]);       \
 }                                                                                               \
                                                                                                 \
 /* (gr, gi) += 2 f (re, im), f(i) = sum_q g_q (1 - 2 bit_q(i)): the adjoint state of the loss    \
