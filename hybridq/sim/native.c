@@ -293,30 +293,35 @@ static void mix_qubits_##SUFFIX(T *re, T *im, int64_t N, int n, int first, const
 }                                                                                               \
                                                                                                 \
 /* Every qubit's <Z> of each lane's state (re, im) into z (rows of n; count rows written): per  \
-   run of 16 amplitudes, the sum and the sums over each of the 4 low bits set, then the high    \
-   bits' sums from the runs' sums. */                                                           \
+   run of 16 amplitudes (all of them below 16), the sum and the sums over each of the 4 low     \
+   bits set, then the high bits' sums from the runs' sums, those in double (a float sum of      \
+   2**16 runs drifts). */                                                                       \
 static void readout_z_##SUFFIX(const T *re, const T *im, int n, int64_t count, T *z) {          \
     int64_t N = (int64_t)1 << n, run = N < 16 ? N : 16;                                         \
-    int low = n < 4 ? n : 4;                                                                    \
-    double total[LANES] = {0}, one[32][LANES] = {{0}}; /* one[bit]: P(index bit = 1); in double: \
-                                                          a float sum of 2**16 runs drifts */  \
+    double total[LANES] = {0}, one[32][LANES] = {{0}}; /* one[bit]: P(index bit = 1) */        \
     for (int64_t i0 = 0; i0 < N; i0 += run) {                                                   \
-        T sum[LANES] = {0}, bits[4][LANES] = {{0}};                                             \
-        for (int64_t j = 0; j < run; j++) {                                                     \
-            const T *xr = re + (i0 + j) * LANES, *xi = im + (i0 + j) * LANES;                   \
-            T p[LANES];                                                                         \
+        T p[16][LANES], sum[LANES] = {0}, bits[4][LANES] = {{0}};                               \
+        for (int64_t j = 0; j < run; j++)                                                       \
             for (int l = 0; l < LANES; l++) {                                                   \
-                p[l] = xr[l] * xr[l] + xi[l] * xi[l];                                           \
-                sum[l] += p[l];                                                                 \
+                T r = re[(i0 + j) * LANES + l], i = im[(i0 + j) * LANES + l];                   \
+                p[j][l] = r * r + i * i;                                                        \
             }                                                                                   \
-            for (int b = 0; b < low; b++)                                                       \
-                if ((j >> b) & 1)                                                               \
-                    for (int l = 0; l < LANES; l++) bits[b][l] += p[l];                         \
-        }                                                                                       \
+        if (run == 16)                                                                          \
+            for (int j = 0; j < 16; j++) /* constant bounds: the bit tests fold away */        \
+                for (int l = 0; l < LANES; l++) {                                               \
+                    sum[l] += p[j][l];                                                          \
+                    for (int b = 0; b < 4; b++) bits[b][l] += ((j >> b) & 1) ? p[j][l] : 0;     \
+                }                                                                               \
+        else                                                                                    \
+            for (int64_t j = 0; j < run; j++)                                                   \
+                for (int l = 0; l < LANES; l++) {                                               \
+                    sum[l] += p[j][l];                                                          \
+                    for (int b = 0; b < n; b++) bits[b][l] += ((j >> b) & 1) ? p[j][l] : 0;     \
+                }                                                                               \
         for (int l = 0; l < LANES; l++) total[l] += sum[l];                                     \
-        for (int b = 0; b < low; b++)                                                           \
+        for (int b = 0; b < 4 && b < n; b++)                                                    \
             for (int l = 0; l < LANES; l++) one[b][l] += bits[b][l];                            \
-        for (int b = low; b < n; b++)                                                           \
+        for (int b = 4; b < n; b++)                                                             \
             if ((i0 >> b) & 1)                                                                  \
                 for (int l = 0; l < LANES; l++) one[b][l] += sum[l];                            \
     }                                                                                           \
@@ -324,11 +329,12 @@ static void readout_z_##SUFFIX(const T *re, const T *im, int n, int64_t count, T
         for (int q = 0; q < n; q++) z[l * n + q] = (T)(total[l] - 2 * one[n - 1 - q][l]);       \
 }                                                                                               \
                                                                                                 \
-/* (gr, gi) += 2 f (re, im), f(i) = sum_q g_q (1 - 2 bit_q(i)): the adjoint state of the loss    \
-   sum_q g_q <Z_q> (g: rows of n for the count samples from first). f is built in the spare    \
-   plane by doubling (an index with bit b set: the one without it minus 2 g of b's qubit). */   \
+/* (gr, gi) = 2 f (re, im), or += when add, f(i) = sum_q g_q (1 - 2 bit_q(i)): the adjoint       \
+   state of the loss sum_q g_q <Z_q> (g: rows of n for the count samples from first). f is      \
+   built in the spare plane by doubling (an index with bit b set: the one without it minus      \
+   2 g of b's qubit). */                                                                        \
 static void readout_z_adjoint_##SUFFIX(const T *re, const T *im, T *gr, T *gi, int n,           \
-                                       const T *g, int64_t count, T *f) {                      \
+                                       const T *g, int64_t count, T *f, int add) {             \
     int64_t N = (int64_t)1 << n;                                                                \
     for (int l = 0; l < LANES; l++) {                                                           \
         const T *gl = g + (l < count ? l : count - 1) * n;                                      \
@@ -343,8 +349,8 @@ static void readout_z_adjoint_##SUFFIX(const T *re, const T *im, T *gr, T *gi, i
             for (int l = 0; l < LANES; l++) f[(half + i) * LANES + l] = f[i * LANES + l] - d[l];\
     }                                                                                           \
     for (int64_t i = 0; i < N * LANES; i++) {                                                   \
-        gr[i] += f[i] * re[i];                                                                  \
-        gi[i] += f[i] * im[i];                                                                  \
+        gr[i] = (add ? gr[i] : 0) + f[i] * re[i];                                               \
+        gi[i] = (add ? gi[i] : 0) + f[i] * im[i];                                               \
     }                                                                                           \
 }                                                                                               \
                                                                                                 \
@@ -648,8 +654,7 @@ void fused_backward_##SUFFIX(const T *out, const T *grad, const T *grad_z, const
             int64_t first = c * LANES, count = batch - first < LANES ? batch - first : LANES;   \
             if (!snap || grad_z) load_##SUFFIX(out, 2 * N, first, count, N, re, im);            \
             if (grad) load_##SUFFIX(grad, 2 * N, first, count, N, gr, gi);                      \
-            else { memset(gr, 0, NL * sizeof(T)); memset(gi, 0, NL * sizeof(T)); }             \
-            if (grad_z) readout_z_adjoint_##SUFFIX(re, im, gr, gi, n, grad_z + first * n, count, tmp);\
+            if (grad_z) readout_z_adjoint_##SUFFIX(re, im, gr, gi, n, grad_z + first * n, count, tmp, grad != NULL);\
             for (int layer = layers - 1; layer >= 0; layer--) {                                 \
                 if (has_perm[layer]) { /* each array gathered into the spare, which it then becomes */\
                     T **arrays[4] = {&gr, &gi, &re, &im};                                       \
