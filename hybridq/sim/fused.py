@@ -279,14 +279,15 @@ def _flags(permutes: tuple[bool, ...]) -> Tensor:
 MAX_KEPT_STATES = 2**30
 
 
-def _kept_states(state: Tensor, batch: int, n_layers: int, n: int, wants_grad: bool) -> Tensor | None:
-    """Room for every layer's output state (in the native kernels' layout), when the CPU forward
-    should keep them: the backward then reads them instead of un-computing the state gate by gate
-    (28 multiply-adds per amplitude pair and gate instead of 48)."""
+def _kept_states(state: Tensor, batch: int, n_layers: int, n: int, wants_grad: bool, kept_from: int) -> Tensor | None:
+    """Room for the output states of layers ``kept_from .. n_layers - 2`` (in the native kernels'
+    layout), when the CPU forward should keep them: the backward then reads them instead of
+    un-computing the state gate by gate (28 multiply-adds per amplitude pair and gate instead of
+    48). The last layer's is the output; a first layer from ``|0...0>`` is never read back."""
     if not wants_grad or _triton(state.device):
         return None
     blocks = -(-batch // 16)  # the kernels' LANES
-    size = blocks * n_layers * 2 * 16 * 2**n
+    size = blocks * max(n_layers - 1 - kept_from, 0) * 2 * 16 * 2**n
     real = state.real.dtype
     if size * real.itemsize > MAX_KEPT_STATES:
         return None
@@ -356,13 +357,14 @@ class _FusedRun(torch.autograd.Function):
                                           N_QUBITS=n, N_LAYERS=n_layers, num_warps=_warps(n))
             else:
                 index, flags = index.contiguous(), _flags(permutes)  # held: the kernel reads them by address
-                kept = _kept_states(state, batch, n_layers, n, wants_grad)
+                kept_from = int(zero_start and not state.requires_grad)  # the backward reads the product's gradients
+                kept = _kept_states(state, batch, n_layers, n, wants_grad, kept_from)
                 z = torch.empty(batch, n, dtype=m.dtype)
                 _native_kernel("fused_forward", state.dtype)(
                     _ptr(state), psi_stride, _ptr(mats), mats_stride, _ptr(index), _ptr(flags),
-                    _ptr(out), _ptr(z), None if kept is None else _ptr(kept), zero_start, batch, n, n_layers,
-                    torch.get_num_threads())
-                ctx.kept, ctx.zero_start = kept, zero_start
+                    _ptr(out), _ptr(z), None if kept is None else _ptr(kept), kept_from, zero_start, batch, n,
+                    n_layers, torch.get_num_threads())
+                ctx.kept, ctx.kept_from, ctx.zero_start = kept, kept_from, zero_start
         ctx.save_for_backward(out, mats, inverse)
         ctx.state_batch = state.shape[0]
         return out, z
@@ -392,7 +394,7 @@ class _FusedRun(torch.autograd.Function):
                 kept = ctx.kept
                 _native_kernel("fused_backward", out.dtype)(
                     _ptr(out), None if grad is None else _ptr(grad), None if grad_z is None else _ptr(grad_z),
-                    None if kept is None else _ptr(kept), _ptr(mats), mats_stride,
+                    None if kept is None else _ptr(kept), -1 if kept is None else ctx.kept_from, _ptr(mats), mats_stride,
                     _ptr(inverse), _ptr(flags), _ptr(grad_mats), None if grad_state is None else _ptr(grad_state),
                     ctx.zero_start and not ctx.needs_input_grad[0], batch, n, n_layers, torch.get_num_threads())
                 if kept is not None:

@@ -177,6 +177,13 @@ static int64_t store_tiles_f32(float *dst, int64_t first, int64_t count, int64_t
     acc[4][l] += dr * pr + di * pi;                                                             \
     acc[5][l] += di * pr - dr * pi
 
+/* Kept states: the outputs of layers kept_from .. layers - 2, per block of LANES samples (the  \
+   last layer's output is the kernels' output; from |0...0> the first layer's, a product state,  \
+   is not read back). KEPT_SLOT is layer l's (NULL when not kept). */
+#define KEPT_LAYERS(layers, kept_from) ((layers) - 1 - (kept_from) > 0 ? (layers) - 1 - (kept_from) : 0)
+#define KEPT_SLOT(kept, l, layers, kept_from, NL)                                               \
+    ((kept) && (l) >= (kept_from) && (l) <= (layers) - 2 ? (kept) + ((l) - (kept_from)) * 2 * (NL) : NULL)
+
 #define DEFINE_KERNELS(T, SUFFIX)                                                               \
                                                                                                 \
 /* Load samples first .. first+count-1 (lanes past count repeat the last sample). */           \
@@ -558,7 +565,8 @@ static void product_transitions_##SUFFIX(T *gr, T *gi, T *pr, T *pi, int n, cons
                                                                                                 \
 void fused_forward_##SUFFIX(const T *psi, int64_t psi_stride, const T *mats, int64_t mats_stride,\
                             const int32_t *perm, const uint8_t *has_perm, T *out, T *z, T *snap,\
-                            int zero_start, int64_t batch, int n, int layers, int threads) {   \
+                            int kept_from, int zero_start, int64_t batch, int n, int layers,   \
+                            int threads) {                                                     \
     int64_t N = (int64_t)1 << n, chunks = (batch + LANES - 1) / LANES;                          \
     _Pragma("omp parallel num_threads(threads)")                                               \
     {                                                                                           \
@@ -570,8 +578,9 @@ void fused_forward_##SUFFIX(const T *psi, int64_t psi_stride, const T *mats, int
         _Pragma("omp for schedule(dynamic, 1)")                                                \
         for (int64_t c = 0; c < chunks; c++) {                                                  \
             int64_t first = c * LANES, count = batch - first < LANES ? batch - first : LANES;   \
-            T *kept = snap ? snap + c * layers * 2 * NL : NULL; /* layer l's state: kept[l] */  \
-            T *xr = kept ? kept : re, *from = NULL; /* the state (xr, xr + NL) */               \
+            T *kept = snap ? snap + c * KEPT_LAYERS(layers, kept_from) * 2 * NL : NULL;         \
+            T *xr = KEPT_SLOT(kept, 0, layers, kept_from, NL), *from = NULL; /* the state (xr, xr + NL) */\
+            if (!xr) xr = re;                                                                   \
             const int32_t *index = NULL; /* gather xr from (from, from + NL) through index */   \
             if (!zero_start) load_##SUFFIX(psi, psi_stride, psi_stride ? first : 0,             \
                                            psi_stride ? count : 1, N, xr, xr + NL);             \
@@ -584,7 +593,8 @@ void fused_forward_##SUFFIX(const T *psi, int64_t psi_stride, const T *mats, int
                 else mix_qubits_##SUFFIX(xr, xr + NL, N, n, 0, ms, from, from ? from + NL : NULL, index);\
                 /* the next layer's input: its kept slot, else the other scratch pair; the next \
                    layer's gates gather it through this layer's permutation as they go */       \
-                T *next = kept && layer + 1 < layers ? kept + (layer + 1) * 2 * NL : xr == re ? re2 : re;\
+                T *slot = KEPT_SLOT(kept, layer + 1, layers, kept_from, NL);                    \
+                T *next = slot ? slot : xr == re ? re2 : re;                                    \
                 index = NULL;                                                                   \
                 if (has_perm[layer] && layer + 1 < layers) {                                    \
                     from = xr, index = perm + layer * N;                                        \
@@ -593,8 +603,8 @@ void fused_forward_##SUFFIX(const T *psi, int64_t psi_stride, const T *mats, int
                     gather_##SUFFIX(xr, next, perm + layer * N, N);                             \
                     gather_##SUFFIX(xr + NL, next + NL, perm + layer * N, N);                   \
                     xr = next;                                                                  \
-                } else if (kept && layer + 1 < layers) {                                        \
-                    memcpy(next, xr, 2 * NL * sizeof(T));                                       \
+                } else if (layer + 1 < layers && (slot || KEPT_SLOT(kept, layer, layers, kept_from, NL))) {\
+                    memcpy(next, xr, 2 * NL * sizeof(T)); /* a kept state stays as it is */     \
                     xr = next;                                                                  \
                 }                                                                               \
             }                                                                                   \
@@ -631,14 +641,15 @@ static void layer_adjoint_blocked_##SUFFIX(T *re, T *im, T *gr, T *gi, int n, co
 }                                                                                               \
                                                                                                 \
 /* Adjoint backward from dL/d(output) (grad) and dL/d<Z_q> of the output (grad_z, (B, n)), either \
-   NULL when none: layer by layer, S from the forward's kept states (snap) or by un-computing   \
-   the output states gate by gate (snap NULL); the first layer from the product state when      \
-   zero_start. Writes dL/dM = S M (see adjoint_step_) per sample, layer and  \
+   NULL when none: layer by layer, S from the forward's kept states (snap, kept_from >= 0; the   \
+   last layer's from out) or by un-computing the output states gate by gate (kept_from < 0); the \
+   first layer from the product state when zero_start. Writes dL/dM = S M (see adjoint_step_) per sample, layer and  \
    qubit into grad_mats (B, L, n, 2, 2) and dL/d(input) into grad_psi (B, N) unless NULL. */   \
 void fused_backward_##SUFFIX(const T *out, const T *grad, const T *grad_z, const T *snap,     \
-                             const T *mats, int64_t mats_stride, const int32_t *inverse,       \
-                             const uint8_t *has_perm, T *grad_mats, T *grad_psi, int zero_start,\
-                             int64_t batch, int n, int layers, int threads) {                  \
+                             int kept_from, const T *mats, int64_t mats_stride,                \
+                             const int32_t *inverse, const uint8_t *has_perm, T *grad_mats,    \
+                             T *grad_psi, int zero_start, int64_t batch, int n, int layers,    \
+                             int threads) {                                                    \
     int64_t N = (int64_t)1 << n, chunks = (batch + LANES - 1) / LANES;                          \
     _Pragma("omp parallel num_threads(threads)")                                               \
     {                                                                                           \
@@ -652,13 +663,15 @@ void fused_backward_##SUFFIX(const T *out, const T *grad, const T *grad_z, const
         _Pragma("omp for schedule(dynamic, 1)")                                                \
         for (int64_t c = 0; c < chunks; c++) {                                                  \
             int64_t first = c * LANES, count = batch - first < LANES ? batch - first : LANES;   \
-            if (!snap || grad_z) load_##SUFFIX(out, 2 * N, first, count, N, re, im);            \
+            int keep = kept_from >= 0; /* S off the kept states (the last layer's: out) */      \
+            T *kept = (T *)snap + c * KEPT_LAYERS(layers, kept_from) * 2 * NL;                  \
+            load_##SUFFIX(out, 2 * N, first, count, N, re, im);                                 \
             if (grad) load_##SUFFIX(grad, 2 * N, first, count, N, gr, gi);                      \
             if (grad_z) readout_z_adjoint_##SUFFIX(re, im, gr, gi, n, grad_z + first * n, count, tmp, grad != NULL);\
             for (int layer = layers - 1; layer >= 0; layer--) {                                 \
                 if (has_perm[layer]) { /* each array gathered into the spare, which it then becomes */\
                     T **arrays[4] = {&gr, &gi, &re, &im};                                       \
-                    for (int a = 0; a < (snap ? 2 : 4); a++) {                                  \
+                    for (int a = 0; a < (keep && layer < layers - 1 ? 2 : 4); a++) {            \
                         gather_##SUFFIX(*arrays[a], tmp, inverse + layer * N, N);               \
                         T *t = *arrays[a]; *arrays[a] = tmp; tmp = t;                           \
                     }                                                                           \
@@ -672,10 +685,11 @@ void fused_backward_##SUFFIX(const T *out, const T *grad, const T *grad_z, const
                         matrix_##SUFFIX(mats, mats_stride, mats_stride ? first : 0, mats_stride ? count : 1,\
                                         (int64_t)q * 8, 0, ms + q * 8 * LANES);                 \
                     product_transitions_##SUFFIX(gr, gi, re, im, n, ms, S);                     \
-                } else if (snap) {                                                              \
-                    const T *at = snap + (c * layers + layer) * 2 * N * LANES;                  \
-                    if (blocked) layer_snapshot_backward_blocked_##SUFFIX(at, at + N * LANES, gr, gi, n, ms, S, b);\
-                    else layer_snapshot_backward_##SUFFIX(at, at + N * LANES, gr, gi, n, ms, S);\
+                } else if (keep) {                                                              \
+                    const T *at = layer == layers - 1 ? NULL : KEPT_SLOT(kept, layer, layers, kept_from, NL);\
+                    const T *pr = at ? at : re, *pi = at ? at + NL : im;                        \
+                    if (blocked) layer_snapshot_backward_blocked_##SUFFIX(pr, pi, gr, gi, n, ms, S, b);\
+                    else layer_snapshot_backward_##SUFFIX(pr, pi, gr, gi, n, ms, S);            \
                 } else {                                                                        \
                     if (blocked) layer_adjoint_blocked_##SUFFIX(re, im, gr, gi, n, ms, S, b);   \
                     else                                                                        \

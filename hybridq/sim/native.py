@@ -31,8 +31,9 @@ FALLBACK_FLAGS = [[f for f in FLAGS if f != "-fopenmp"], ["-O3", "-fPIC", "-shar
 
 _i64, _int, _ptr = ctypes.c_int64, ctypes.c_int, ctypes.c_void_p
 _SIGNATURES = {
-    "fused_forward": [_ptr, _i64, _ptr, _i64, _ptr, _ptr, _ptr, _ptr, _ptr, _int, _i64, _int, _int, _int],
-    "fused_backward": [_ptr, _ptr, _ptr, _ptr, _ptr, _i64, _ptr, _ptr, _ptr, _ptr, _int, _i64, _int, _int, _int],
+    "fused_forward": [_ptr, _i64, _ptr, _i64, _ptr, _ptr, _ptr, _ptr, _ptr, _int, _int, _i64, _int, _int, _int],
+    "fused_backward": [_ptr, _ptr, _ptr, _ptr, _int, _ptr, _i64, _ptr, _ptr, _ptr, _ptr, _int, _i64, _int, _int,
+                       _int],
     "state_forward": [_ptr, _ptr, _ptr, _ptr, _ptr, _int, _int, _int],
     "squared_modulus": [_ptr, _ptr, _i64, _int],
     "squared_modulus_backward": [_ptr, _ptr, _ptr, _i64, _int],
