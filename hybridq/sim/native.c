@@ -285,11 +285,10 @@ static void mix_qubits_##SUFFIX(T *re, T *im, int64_t N, int n, int first, const
                                 const T *fr, const T *fi, const int32_t *index) {              \
     int64_t piece = N < ((int64_t)1 << L1_BITS) ? N : (int64_t)1 << L1_BITS;                    \
     for (int64_t t = 0; t < N; t += piece) {                                                    \
-        if (index)                                                                              \
-            for (int64_t i = t; i < t + piece; i++) {                                           \
-                memcpy(re + i * LANES, fr + (int64_t)index[i] * LANES, LANES * sizeof(T));      \
-                memcpy(im + i * LANES, fi + (int64_t)index[i] * LANES, LANES * sizeof(T));      \
-            }                                                                                   \
+        if (index) {                                                                            \
+            gather_##SUFFIX(fr, re + t * LANES, index + t, piece);                              \
+            gather_##SUFFIX(fi, im + t * LANES, index + t, piece);                              \
+        }                                                                                       \
         for (int q = first; q < n; q++)                                                         \
             if (((int64_t)1 << (n - 1 - q)) < piece)                                            \
                 mix_##SUFFIX(re + t * LANES, im + t * LANES, piece, (int64_t)1 << (n - 1 - q), ms + q * 8 * LANES);\
@@ -405,15 +404,24 @@ static void transition_##SUFFIX(const T *restrict pr_, const T *restrict pi_, co
         for (int l = 0; l < LANES; l++) S[k * LANES + l] += acc[k][l];                          \
 }                                                                                               \
                                                                                                 \
-/* transition_ for qubits first <= q < n of N amplitudes, the low bits piece by piece. */       \
-static void transition_qubits_##SUFFIX(const T *pr_, const T *pi_, const T *gr, const T *gi,    \
-                                       int64_t N, int n, int first, T *S) {                     \
+/* transition_ for qubits first <= q < n of N amplitudes, the low bits piece by piece, with the  \
+   overlap added to c. With a source (fr, fi, index non-NULL), each piece of the adjoint state  \
+   is first gathered, row i from row index[i] of the source (see mix_qubits_). */               \
+static void transition_qubits_##SUFFIX(const T *pr_, const T *pi_, T *gr, T *gi, int64_t N, int n,\
+                                       int first, T *S, T c[2][LANES], const T *fr, const T *fi,\
+                                       const int32_t *index) {                                 \
     int64_t piece = N < ((int64_t)1 << L1_BITS) ? N : (int64_t)1 << L1_BITS;                    \
-    for (int64_t t = 0; t < N; t += piece)                                                      \
+    for (int64_t t = 0; t < N; t += piece) {                                                    \
+        if (index) {                                                                            \
+            gather_##SUFFIX(fr, gr + t * LANES, index + t, piece);                              \
+            gather_##SUFFIX(fi, gi + t * LANES, index + t, piece);                              \
+        }                                                                                       \
+        overlap_##SUFFIX(pr_ + t * LANES, pi_ + t * LANES, gr + t * LANES, gi + t * LANES, piece, c);\
         for (int q = first; q < n; q++)                                                         \
             if (((int64_t)1 << (n - 1 - q)) < piece)                                            \
                 transition_##SUFFIX(pr_ + t * LANES, pi_ + t * LANES, gr + t * LANES, gi + t * LANES,\
                                     piece, (int64_t)1 << (n - 1 - q), S + q * 8 * LANES);       \
+    }                                                                                           \
     for (int q = first; q < n; q++)                                                             \
         if (((int64_t)1 << (n - 1 - q)) >= piece)                                               \
             transition_##SUFFIX(pr_, pi_, gr, gi, N, (int64_t)1 << (n - 1 - q), S + q * 8 * LANES);\
@@ -423,11 +431,11 @@ static void transition_qubits_##SUFFIX(const T *pr_, const T *pi_, const T *gr, 
    output state and the adjoint state, then the adjoint state through the adjoint gates. No     \
    un-computation of the state: 28 multiply-adds per amplitude pair and gate, not 48. */        \
 static void layer_snapshot_backward_##SUFFIX(const T *pr_, const T *pi_, T *gr, T *gi, int n,   \
-                                             const T *ms, T *S) {                               \
+                                             const T *ms, T *S, const T *fr, const T *fi,       \
+                                             const int32_t *index) {                           \
     int64_t N = (int64_t)1 << n;                                                                \
     T c[2][LANES] = {{0}};                                                                      \
-    overlap_##SUFFIX(pr_, pi_, gr, gi, N, c);                                                   \
-    transition_qubits_##SUFFIX(pr_, pi_, gr, gi, N, n, 0, S);                                   \
+    transition_qubits_##SUFFIX(pr_, pi_, gr, gi, N, n, 0, S, c, fr, fi, index);                 \
     finish_transitions_##SUFFIX(c, n, S);                                                       \
     mix_qubits_##SUFFIX(gr, gi, N, n, 0, ms, NULL, NULL, NULL);                                 \
 }                                                                                               \
@@ -437,17 +445,17 @@ static void layer_snapshot_backward_##SUFFIX(const T *pr_, const T *pi_, T *gr, 
    sub-tiles (the kept state's in b[0..1], the adjoint state's in b[2..3]), the low qubits'      \
    adjoint gates tile by tile. */                                                               \
 static void layer_snapshot_backward_blocked_##SUFFIX(const T *pr_, const T *pi_, T *gr, T *gi,  \
-                                                     int n, const T *ms, T *S, T *const *b) {   \
+                                                     int n, const T *ms, T *S, T *const *b,     \
+                                                     const T *fr, const T *fi,                 \
+                                                     const int32_t *index) {                   \
     int64_t tile = (int64_t)1 << BLOCK_BITS, N = (int64_t)1 << n;                               \
     int h = n - BLOCK_BITS;                                                                     \
     int64_t high = (int64_t)1 << h, width = tile >> h;                                          \
     size_t row = LANES * sizeof(T);                                                             \
     T c[2][LANES] = {{0}};                                                                      \
-    for (int64_t t = 0; t < N; t += tile) {                                                     \
-        overlap_##SUFFIX(pr_ + t * LANES, pi_ + t * LANES, gr + t * LANES, gi + t * LANES, tile, c);\
+    for (int64_t t = 0; t < N; t += tile)                                                       \
         transition_qubits_##SUFFIX(pr_ + t * LANES, pi_ + t * LANES, gr + t * LANES, gi + t * LANES,\
-                                   tile, n, h, S);                                              \
-    }                                                                                           \
+                                   tile, n, h, S, c, fr, fi, index ? index + t : NULL);         \
     const T *kept[2] = {pr_, pi_};                                                              \
     T *lam[2] = {gr, gi};                                                                       \
     for (int64_t c0 = 0; c0 < tile; c0 += width) {                                              \
@@ -669,7 +677,13 @@ void fused_backward_##SUFFIX(const T *out, const T *grad, const T *grad_z, const
             if (grad) load_##SUFFIX(grad, 2 * N, first, count, N, gr, gi);                      \
             if (grad_z) readout_z_adjoint_##SUFFIX(re, im, gr, gi, n, grad_z + first * n, count, tmp, grad != NULL);\
             for (int layer = layers - 1; layer >= 0; layer--) {                                 \
-                if (has_perm[layer]) { /* each array gathered into the spare, which it then becomes */\
+                int from_kept = keep && layer < layers - 1 && !(zero_start && layer == 0);      \
+                const T *fr = NULL, *fi = NULL; /* the adjoint state to gather, as S is taken */\
+                const int32_t *index = NULL;                                                    \
+                if (has_perm[layer] && from_kept) { /* into (re, im), free here */              \
+                    fr = gr, fi = gi, index = inverse + layer * N;                              \
+                    T *t = gr; gr = re; re = t; t = gi; gi = im; im = t;                        \
+                } else if (has_perm[layer]) { /* each array gathered into the spare, which it then becomes */\
                     T **arrays[4] = {&gr, &gi, &re, &im};                                       \
                     for (int a = 0; a < (keep && layer < layers - 1 ? 2 : 4); a++) {            \
                         gather_##SUFFIX(*arrays[a], tmp, inverse + layer * N, N);               \
@@ -688,8 +702,8 @@ void fused_backward_##SUFFIX(const T *out, const T *grad, const T *grad_z, const
                 } else if (keep) {                                                              \
                     const T *at = layer == layers - 1 ? NULL : KEPT_SLOT(kept, layer, layers, kept_from, NL);\
                     const T *pr = at ? at : re, *pi = at ? at + NL : im;                        \
-                    if (blocked) layer_snapshot_backward_blocked_##SUFFIX(pr, pi, gr, gi, n, ms, S, b);\
-                    else layer_snapshot_backward_##SUFFIX(pr, pi, gr, gi, n, ms, S);            \
+                    if (blocked) layer_snapshot_backward_blocked_##SUFFIX(pr, pi, gr, gi, n, ms, S, b, fr, fi, index);\
+                    else layer_snapshot_backward_##SUFFIX(pr, pi, gr, gi, n, ms, S, fr, fi, index);\
                 } else {                                                                        \
                     if (blocked) layer_adjoint_blocked_##SUFFIX(re, im, gr, gi, n, ms, S, b);   \
                     else                                                                        \
