@@ -239,6 +239,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument("--cap", type=float, help="seconds one repetition may take (default 15 quick, 60 full)")
     p.add_argument("--repeats", type=int, help="timed repetitions after the warm-up (default 3 quick, 5 full)")
+    p.add_argument("--min-time", type=float,
+                   help="keep repeating until the timed repetitions add up to this many seconds, so that a "
+                        "millisecond step's median stands on more than a handful of samples (default 0.2 quick, "
+                        "2 full; at most 1000 repetitions)")
     p.add_argument("--mem-cap", type=float, help="GiB of host memory one library may hold (default: half of what is free)")
     p.add_argument("--threads", type=int, default=os.cpu_count(), help="CPU threads for every library")
     p.add_argument("--libs", help="comma-separated libraries to run (default: all installed)")
@@ -270,6 +274,7 @@ def main(argv=None) -> int:
     mode = "quick" if args.quick else "full"
     cap = args.cap or (15.0 if args.quick else 60.0)
     repeats = args.repeats or (3 if args.quick else 5)
+    min_time = args.min_time if args.min_time is not None else (0.2 if args.quick else 2.0)
     mem_cap = int(args.mem_cap * 2**30) if args.mem_cap else _available_memory() // 2
     workloads = [w.strip().upper() for w in args.only.split(",") if w.strip()]
     unknown = sorted(set(workloads) - set(SIZES))
@@ -293,7 +298,7 @@ def main(argv=None) -> int:
         def spec(lib, workload, case):
             out = str(Path(tmp) / f"{lib}-{workload}-{len(log)}.npz")
             return {"lib": lib, "workload": workload, "case": case, "device": args.device,
-                    "repeats": repeats, "cap": cap, "out": out}
+                    "repeats": repeats, "min_time": min_time, "cap": cap, "out": out}
 
         for workload in workloads:
             libs = [name for name, peer in PEERS.items() if workload in peer.workloads and name in wanted]

@@ -1,7 +1,8 @@
 """Runs one library on one workload case in its own process; run.py starts it.
 
 ``python benchmarks/worker.py SPEC_JSON``. SPEC has ``lib``, ``workload``, ``case``, ``device``,
-``repeats``, ``cap`` (seconds) and ``out`` (an .npz path for the outputs to compare).
+``repeats``, ``min_time`` (repetitions go on until they add up to it, at most
+:data:`MAX_REPEATS`), ``cap`` (seconds) and ``out`` (an .npz path for the outputs to compare).
 
 Protocol on stdout (lines starting with ``@@``): ``@@ start`` before and ``@@ end SECONDS``
 after every repetition, so that the parent can kill a repetition that runs past the cap, and
@@ -85,6 +86,10 @@ def bandwidth_bench(device: str) -> Bench:
     return Bench(step, device, "float32")
 
 
+#: Most timed repetitions of one case (a sub-millisecond step under ``min_time``).
+MAX_REPEATS = 1000
+
+
 def _emit(tag: str, payload: str = "") -> None:
     print(f"@@ {tag} {payload}".rstrip(), flush=True)
 
@@ -133,7 +138,8 @@ def main(spec: dict) -> dict:
     times: list[float] = []
     if warmup <= spec["cap"] / 3:
         last = warmup
-        while len(times) < spec["repeats"] and sum(times) + last < spec["cap"]:
+        while ((len(times) < spec["repeats"] or sum(times) < spec.get("min_time", 0)) and len(times) < MAX_REPEATS
+               and sum(times) + last < spec["cap"]):
             raw, last = _timed(bench, sync)
             times.append(last)
 
