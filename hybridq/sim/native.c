@@ -331,13 +331,15 @@ static void mix_pair_##SUFFIX(T *re, T *im, int64_t N, int64_t s1, int64_t s2, c
     }                                                                                           \
 }                                                                                               \
                                                                                                 \
-/* ms[q] on the qubits first <= q < last (bits n - 1 - q), two per pass. */                     \
-static void mix_range_##SUFFIX(T *re, T *im, int64_t N, int n, int first, int last, const T *ms) {\
+/* ms[q] on the qubits first <= q < last, two per pass; qubit q's partner rows are              \
+   unit << (n - 1 - q) apart. */                                                                \
+static void mix_range_##SUFFIX(T *re, T *im, int64_t N, int n, int first, int last, int64_t unit,\
+                               const T *ms) {                                                  \
     int q = first;                                                                              \
     for (; q + 1 < last; q += 2)                                                                \
-        mix_pair_##SUFFIX(re, im, N, (int64_t)1 << (n - 2 - q), (int64_t)1 << (n - 1 - q),      \
+        mix_pair_##SUFFIX(re, im, N, unit << (n - 2 - q), unit << (n - 1 - q),                  \
                           ms + (q + 1) * 8 * LANES, ms + q * 8 * LANES);                        \
-    if (q < last) mix_##SUFFIX(re, im, N, (int64_t)1 << (n - 1 - q), ms + q * 8 * LANES);       \
+    if (q < last) mix_##SUFFIX(re, im, N, unit << (n - 1 - q), ms + q * 8 * LANES);             \
 }                                                                                               \
                                                                                                 \
 static void gather_##SUFFIX(const T *restrict src, T *restrict dst, const int32_t *index,      \
@@ -388,9 +390,9 @@ static void mix_qubits_##SUFFIX(T *re, T *im, int64_t N, int n, int first, const
             gather_##SUFFIX(fr, re + t * LANES, index + t, piece);                              \
             gather_##SUFFIX(fi, im + t * LANES, index + t, piece);                              \
         }                                                                                       \
-        mix_range_##SUFFIX(re + t * LANES, im + t * LANES, piece, n, split, n, ms);              \
+        mix_range_##SUFFIX(re + t * LANES, im + t * LANES, piece, n, split, n, 1, ms);           \
     }                                                                                           \
-    mix_range_##SUFFIX(re, im, N, n, first, split, ms);                                         \
+    mix_range_##SUFFIX(re, im, N, n, first, split, 1, ms);                                      \
 }                                                                                               \
                                                                                                 \
 /* Every qubit's <Z> of each lane's state (re, im) into z (rows of n; count rows written): per  \
@@ -499,18 +501,18 @@ static void transition_##SUFFIX(const T *restrict pr_, const T *restrict pi_, co
         for (int l = 0; l < LANES; l++) S[k * LANES + l] += acc[k][l];                          \
 }                                                                                               \
                                                                                                 \
-/* transition_ for the qubits first <= q < last (bits n - 1 - q), two per pass where a kernel    \
-   for it built. */                                                                             \
+/* transition_ for the qubits first <= q < last (partner rows unit << (n - 1 - q) apart), two  \
+   per pass where a kernel for it built. */                                                     \
 static void transition_range_##SUFFIX(const T *pr_, const T *pi_, const T *gr, const T *gi,     \
-                                      int64_t N, int n, int first, int last, T *S) {            \
+                                      int64_t N, int n, int first, int last, int64_t unit, T *S) {\
     int q = first;                                                                              \
     for (; q + 1 < last; q += 2)                                                                \
-        if (!TRANSITION_PAIR_##SUFFIX(pr_, pi_, gr, gi, N, (int64_t)1 << (n - 2 - q),            \
-                                      (int64_t)1 << (n - 1 - q), S + (q + 1) * 8 * LANES, S + q * 8 * LANES)) {\
-            transition_##SUFFIX(pr_, pi_, gr, gi, N, (int64_t)1 << (n - 1 - q), S + q * 8 * LANES);\
-            transition_##SUFFIX(pr_, pi_, gr, gi, N, (int64_t)1 << (n - 2 - q), S + (q + 1) * 8 * LANES);\
+        if (!TRANSITION_PAIR_##SUFFIX(pr_, pi_, gr, gi, N, unit << (n - 2 - q), unit << (n - 1 - q),\
+                                      S + (q + 1) * 8 * LANES, S + q * 8 * LANES)) {            \
+            transition_##SUFFIX(pr_, pi_, gr, gi, N, unit << (n - 1 - q), S + q * 8 * LANES);   \
+            transition_##SUFFIX(pr_, pi_, gr, gi, N, unit << (n - 2 - q), S + (q + 1) * 8 * LANES);\
         }                                                                                       \
-    if (q < last) transition_##SUFFIX(pr_, pi_, gr, gi, N, (int64_t)1 << (n - 1 - q), S + q * 8 * LANES);\
+    if (q < last) transition_##SUFFIX(pr_, pi_, gr, gi, N, unit << (n - 1 - q), S + q * 8 * LANES);\
 }                                                                                               \
                                                                                                 \
 /* transition_ for qubits first <= q < n of N amplitudes, the low bits piece by piece, with the  \
@@ -529,9 +531,9 @@ static void transition_qubits_##SUFFIX(const T *pr_, const T *pi_, T *gr, T *gi,
         }                                                                                       \
         overlap_##SUFFIX(pr_ + t * LANES, pi_ + t * LANES, gr + t * LANES, gi + t * LANES, piece, c);\
         transition_range_##SUFFIX(pr_ + t * LANES, pi_ + t * LANES, gr + t * LANES, gi + t * LANES,\
-                                  piece, n, split, n, S);                                       \
+                                  piece, n, split, n, 1, S);                                    \
     }                                                                                           \
-    transition_range_##SUFFIX(pr_, pi_, gr, gi, N, n, first, split, S);                         \
+    transition_range_##SUFFIX(pr_, pi_, gr, gi, N, n, first, split, 1, S);                      \
 }                                                                                               \
                                                                                                 \
 /* The snapshot backward of one layer (in cache): every qubit's S from the layer's stored       \
@@ -570,11 +572,8 @@ static void layer_snapshot_backward_blocked_##SUFFIX(const T *pr_, const T *pi_,
             subtile((char *)kept[a], (char *)b[a], BLOCK_BITS, high, width, c0, row, 1);        \
             subtile((char *)lam[a], (char *)b[2 + a], BLOCK_BITS, high, width, c0, row, 1);     \
         }                                                                                       \
-        for (int q = 0; q < h; q++) /* every S before any adjoint gate */                       \
-            transition_##SUFFIX(b[0], b[1], b[2], b[3], tile, ((int64_t)1 << (h - 1 - q)) * width,\
-                                S + q * 8 * LANES);                                             \
-        for (int q = 0; q < h; q++)                                                             \
-            mix_##SUFFIX(b[2], b[3], tile, ((int64_t)1 << (h - 1 - q)) * width, ms + q * 8 * LANES);\
+        transition_range_##SUFFIX(b[0], b[1], b[2], b[3], tile, h, 0, h, width, S); /* all S first */\
+        mix_range_##SUFFIX(b[2], b[3], tile, h, 0, h, width, ms);                               \
         for (int a = 0; a < 2; a++)                                                             \
             subtile((char *)lam[a], (char *)b[2 + a], BLOCK_BITS, high, width, c0, row, 0);     \
     }                                                                                           \
@@ -598,8 +597,7 @@ static void layer_blocked_##SUFFIX(T *re, T *im, int n, const T *ms, T *br, T *b
     for (int64_t c = 0; c < tile; c += width) {                                                 \
         subtile((char *)re, (char *)br, BLOCK_BITS, high, width, c, row, 1);                    \
         subtile((char *)im, (char *)bi, BLOCK_BITS, high, width, c, row, 1);                    \
-        for (int q = 0; q < h; q++)                                                             \
-            mix_##SUFFIX(br, bi, tile, ((int64_t)1 << (h - 1 - q)) * width, ms + q * 8 * LANES);\
+        mix_range_##SUFFIX(br, bi, tile, h, 0, h, width, ms);                                   \
         subtile((char *)re, (char *)br, BLOCK_BITS, high, width, c, row, 0);                    \
         subtile((char *)im, (char *)bi, BLOCK_BITS, high, width, c, row, 0);                    \
     }                                                                                           \
