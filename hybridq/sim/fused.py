@@ -58,11 +58,14 @@ except ImportError:  # pragma: no cover - depends on the installation
     triton = tl = None
 
 
+#: Whether Triton runs, and whether in its interpreter (which Triton, too, reads at import).
+_TRITON = tl is not None and hasattr(tl, "gather")
+_INTERPRETED = _TRITON and os.environ.get("TRITON_INTERPRET") == "1"
+
+
 def _triton(device: torch.device) -> bool:
     """Whether the Triton kernels run on ``device`` (CUDA, or any device in Triton's interpreter)."""
-    if tl is None or not hasattr(tl, "gather"):
-        return False
-    return device.type == "cuda" or os.environ.get("TRITON_INTERPRET") == "1"
+    return _TRITON and (device.type == "cuda" or _INTERPRETED)
 
 
 def available(device: torch.device) -> bool:
