@@ -89,7 +89,8 @@ def test_layer_split_and_fallback():
 @pytest.mark.skipif(not fused.available(torch.device("cpu")), reason="native CPU kernels not built (no C compiler)")
 @pytest.mark.parametrize("case", [(3, 2, 8, torch.complex128, False), (5, 3, 20, torch.complex64, True),
                                   (10, 3, 37, torch.complex64, False), (14, 2, 17, torch.complex128, True),
-                                  (15, 2, 9, torch.complex128, True)])  # 15+: cache-blocked layers
+                                  (15, 2, 9, torch.complex128, True),  # 15+: cache-blocked layers
+                                  (15, 3, 20, torch.complex64, False)])  # ... and their two-gate AVX-512 passes
 @pytest.mark.parametrize("keep", [True, False])
 def test_native_kernels_equal_the_general_path(case, keep, monkeypatch):
     """With the forward's kept states and without (un-computing the state)."""
