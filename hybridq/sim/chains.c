@@ -99,42 +99,63 @@ static inline T input_##SUFFIX(const T *x, int64_t first, int64_t count, int l, 
     return x[(first + (l < count ? l : count - 1)) * cols + column];                            \
 }                                                                                               \
                                                                                                 \
-void chain_products_##SUFFIX(const T *w, const T *x, int64_t batch, int64_t x_cols,            \
-                             int64_t count, const int32_t *slot, const T *coef,                \
-                             const int32_t *weight, const int32_t *input, int64_t slots,       \
-                             const T *forms, const int32_t *chains, int64_t rows,              \
-                             int64_t length, T *trig, T *out, int threads) {                   \
-    int64_t blocks = (batch + LANES - 1) / LANES;                                               \
-    _Pragma("omp parallel for num_threads(threads) if (blocks >= 4)")                          \
-    for (int64_t blk = 0; blk < blocks; blk++) {                                                \
-        int64_t first = blk * LANES, n = batch - first < LANES ? batch - first : LANES;         \
-        double *theta = calloc(slots * LANES, sizeof(double)), sn[LANES], cs[LANES];             \
-        for (int64_t m = 0; m < count; m++)                                                     \
+/* Block blk's trig rows (see the layout) and chain products. With shared (block 0's rows), the \
+   slots that read no input (reads[s] == 0) are copied from it, not computed again. */           \
+static void block_products_##SUFFIX(const T *w, const T *x, int64_t batch, int64_t x_cols,      \
+                                    int64_t count, const int32_t *slot, const T *coef,         \
+                                    const int32_t *weight, const int32_t *input, int64_t slots,\
+                                    const T *forms, const int32_t *chains, int64_t rows,       \
+                                    int64_t length, const char *reads, const T *shared,        \
+                                    int64_t blk, T *trig, T *out) {                            \
+    int64_t first = blk * LANES, n = batch - first < LANES ? batch - first : LANES;             \
+    double *theta = calloc(slots * LANES, sizeof(double)), sn[LANES], cs[LANES];                 \
+    for (int64_t m = 0; m < count; m++)                                                         \
+        if (!shared || reads[slot[m]])                                                          \
             for (int l = 0; l < LANES; l++) {                                                   \
                 T v = coef[m];                                                                  \
                 if (weight[m] >= 0) v *= w[weight[m]];                                          \
                 if (input[m] >= 0) v *= input_##SUFFIX(x, first, n, l, x_cols, input[m]);      \
                 theta[slot[m] * LANES + l] += v;                                                \
             }                                                                                   \
-        T (*tr)[2][LANES] = (T (*)[2][LANES])(trig + blk * slots * 2 * LANES);                  \
-        for (int64_t s = 0; s < slots; s++) {                                                   \
-            for (int l = 0; l < LANES; l++) theta[s * LANES + l] *= forms[25 * s];              \
-            sincos_lanes(theta + s * LANES, sn, cs);                                            \
-            for (int l = 0; l < LANES; l++) { tr[s][0][l] = (T)cs[l]; tr[s][1][l] = (T)sn[l]; } \
+    T (*tr)[2][LANES] = (T (*)[2][LANES])(trig + blk * slots * 2 * LANES);                      \
+    for (int64_t s = 0; s < slots; s++) {                                                       \
+        if (shared && !reads[s]) {                                                              \
+            memcpy(tr[s], shared + s * 2 * LANES, sizeof tr[s]);                                \
+            continue;                                                                           \
         }                                                                                       \
-        free(theta);                                                                            \
-        for (int64_t r = 0; r < rows; r++) {                                                    \
-            T p[8][LANES] = {{0}}, m[8][LANES];                                                 \
-            for (int l = 0; l < LANES; l++) p[0][l] = p[6][l] = 1;                              \
-            for (int64_t j = 0; j < length && chains[r * length + j] >= 0; j++) {              \
-                int32_t s = chains[r * length + j];                                             \
-                gate_##SUFFIX(forms + s * 25, (const T (*)[LANES])tr[s], m);                    \
-                product_##SUFFIX(m, p, 0, 0, p);                                                \
-            }                                                                                   \
-            for (int l = 0; l < n; l++)                                                         \
-                for (int k = 0; k < 8; k++) out[((first + l) * rows + r) * 8 + k] = p[k][l];    \
-        }                                                                                       \
+        for (int l = 0; l < LANES; l++) theta[s * LANES + l] *= forms[25 * s];                  \
+        sincos_lanes(theta + s * LANES, sn, cs);                                                \
+        for (int l = 0; l < LANES; l++) { tr[s][0][l] = (T)cs[l]; tr[s][1][l] = (T)sn[l]; }     \
     }                                                                                           \
+    free(theta);                                                                                \
+    for (int64_t r = 0; r < rows; r++) {                                                        \
+        T p[8][LANES] = {{0}}, m[8][LANES];                                                     \
+        for (int l = 0; l < LANES; l++) p[0][l] = p[6][l] = 1;                                  \
+        for (int64_t j = 0; j < length && chains[r * length + j] >= 0; j++) {                  \
+            int32_t s = chains[r * length + j];                                                 \
+            gate_##SUFFIX(forms + s * 25, (const T (*)[LANES])tr[s], m);                        \
+            product_##SUFFIX(m, p, 0, 0, p);                                                    \
+        }                                                                                       \
+        for (int l = 0; l < n; l++)                                                             \
+            for (int k = 0; k < 8; k++) out[((first + l) * rows + r) * 8 + k] = p[k][l];        \
+    }                                                                                           \
+}                                                                                               \
+                                                                                                \
+void chain_products_##SUFFIX(const T *w, const T *x, int64_t batch, int64_t x_cols,            \
+                             int64_t count, const int32_t *slot, const T *coef,                \
+                             const int32_t *weight, const int32_t *input, int64_t slots,       \
+                             const T *forms, const int32_t *chains, int64_t rows,              \
+                             int64_t length, T *trig, T *out, int threads) {                   \
+    int64_t blocks = (batch + LANES - 1) / LANES;                                               \
+    char *reads = calloc(slots, 1); /* whether a slot's angle reads an input */                 \
+    for (int64_t m = 0; m < count; m++) reads[slot[m]] |= input[m] >= 0;                        \
+    block_products_##SUFFIX(w, x, batch, x_cols, count, slot, coef, weight, input, slots, forms, \
+                            chains, rows, length, reads, NULL, 0, trig, out);                   \
+    _Pragma("omp parallel for num_threads(threads) if (blocks >= 4)")                          \
+    for (int64_t blk = 1; blk < blocks; blk++)                                                  \
+        block_products_##SUFFIX(w, x, batch, x_cols, count, slot, coef, weight, input, slots,   \
+                                forms, chains, rows, length, reads, trig, blk, trig, out);      \
+    free(reads);                                                                                \
 }                                                                                               \
                                                                                                 \
 /* From G = dL/dP (B', rows, 2, 2): dL/dw (added into grad_w) and dL/dx (grad_x, B x x_cols,   \
