@@ -262,6 +262,15 @@ static int transition_pair_avx512(const float *pr_, const float *pi_, const floa
 #define KEPT_SLOT(kept, l, layers, kept_from, NL)                                               \
     ((kept) && (l) >= (kept_from) && (l) <= (layers) - 2 ? (kept) + ((l) - (kept_from)) * 2 * (NL) : NULL)
 
+/* Gates on qubits whose bit is below the L1 piece run piece by piece: the piece of N amplitudes,
+   and the first qubit from first on whose bit lies below it. */
+static int64_t l1_piece(int64_t N) { return N < ((int64_t)1 << L1_BITS) ? N : (int64_t)1 << L1_BITS; }
+
+static int first_in_piece(int n, int first, int64_t piece) {
+    while (first < n && ((int64_t)1 << (n - 1 - first)) >= piece) first++;
+    return first;
+}
+
 #define DEFINE_KERNELS(T, SUFFIX)                                                               \
                                                                                                 \
 /* Load samples first .. first+count-1 (lanes past count repeat the last sample). */           \
@@ -348,6 +357,15 @@ static void gather_##SUFFIX(const T *restrict src, T *restrict dst, const int32_
                                            LANES * sizeof(T));                                  \
 }                                                                                               \
                                                                                                 \
+/* Rows t .. t + count - 1 of (re, im) gathered from (fr, fi) through index; nothing when index \
+   is NULL. */                                                                                  \
+static void gather_piece_##SUFFIX(const T *fr, const T *fi, const int32_t *index, T *re, T *im, \
+                                  int64_t t, int64_t count) {                                  \
+    if (!index) return;                                                                         \
+    gather_##SUFFIX(fr, re + t * LANES, index + t, count);                                      \
+    gather_##SUFFIX(fi, im + t * LANES, index + t, count);                                      \
+}                                                                                               \
+                                                                                                \
 /* One gate of the adjoint sweep in one pass over the pairs of bit s: S[r][c] += sum over pairs \
    of lam_r conj(psi_c) (psi, lam after the gate) for (r, c) = (0, 0), (0, 1), (1, 0) (see      \
    finish_transitions for (1, 1)), then psi and lam un-computed by the adjoint matrix m (see     \
@@ -382,14 +400,10 @@ static void adjoint_step_##SUFFIX(T *restrict re, T *restrict im, T *restrict gr
    the gates costs no pass of its own. */                                                        \
 static void mix_qubits_##SUFFIX(T *re, T *im, int64_t N, int n, int first, const T *ms,         \
                                 const T *fr, const T *fi, const int32_t *index) {              \
-    int64_t piece = N < ((int64_t)1 << L1_BITS) ? N : (int64_t)1 << L1_BITS;                    \
-    int split = first; /* qubits split .. n - 1: bits below the piece */                        \
-    while (split < n && ((int64_t)1 << (n - 1 - split)) >= piece) split++;                      \
+    int64_t piece = l1_piece(N);                                                                \
+    int split = first_in_piece(n, first, piece);                                                \
     for (int64_t t = 0; t < N; t += piece) {                                                    \
-        if (index) {                                                                            \
-            gather_##SUFFIX(fr, re + t * LANES, index + t, piece);                              \
-            gather_##SUFFIX(fi, im + t * LANES, index + t, piece);                              \
-        }                                                                                       \
+        gather_piece_##SUFFIX(fr, fi, index, re, im, t, piece);                                 \
         mix_range_##SUFFIX(re + t * LANES, im + t * LANES, piece, n, split, n, 1, ms);           \
     }                                                                                           \
     mix_range_##SUFFIX(re, im, N, n, first, split, 1, ms);                                      \
@@ -521,14 +535,10 @@ static void transition_range_##SUFFIX(const T *pr_, const T *pi_, const T *gr, c
 static void transition_qubits_##SUFFIX(const T *pr_, const T *pi_, T *gr, T *gi, int64_t N, int n,\
                                        int first, T *S, T c[2][LANES], const T *fr, const T *fi,\
                                        const int32_t *index) {                                 \
-    int64_t piece = N < ((int64_t)1 << L1_BITS) ? N : (int64_t)1 << L1_BITS;                    \
-    int split = first; /* qubits split .. n - 1: bits below the piece */                        \
-    while (split < n && ((int64_t)1 << (n - 1 - split)) >= piece) split++;                      \
+    int64_t piece = l1_piece(N);                                                                \
+    int split = first_in_piece(n, first, piece);                                                \
     for (int64_t t = 0; t < N; t += piece) {                                                    \
-        if (index) {                                                                            \
-            gather_##SUFFIX(fr, gr + t * LANES, index + t, piece);                              \
-            gather_##SUFFIX(fi, gi + t * LANES, index + t, piece);                              \
-        }                                                                                       \
+        gather_piece_##SUFFIX(fr, fi, index, gr, gi, t, piece);                                 \
         overlap_##SUFFIX(pr_ + t * LANES, pi_ + t * LANES, gr + t * LANES, gi + t * LANES, piece, c);\
         transition_range_##SUFFIX(pr_ + t * LANES, pi_ + t * LANES, gr + t * LANES, gi + t * LANES,\
                                   piece, n, split, n, 1, S);                                    \
