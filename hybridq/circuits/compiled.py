@@ -205,7 +205,7 @@ class CompiledCircuit:
         rdt = simops.real_dtype(dtype)
         const = self._on(device)
         if self._native_ok and self._by_name and native_chains.available(torch.device(device)):
-            products, theta = native_chains.chain_products(weights.to(rdt), inputs, self._chain_plan(rdt), dtype), None
+            products, theta = native_chains.chain_products(weights, inputs, self._chain_plan(rdt), dtype), None
         else:
             theta = self.angles(inputs, weights, rdt, device)
             products = self._chain_products(theta, const, dtype, device)
@@ -260,12 +260,12 @@ class CompiledCircuit:
         return self._fixed_cache[key]
 
     def _chain_plan(self, rdt: torch.dtype) -> native_chains.ChainPlan:
-        """The tables of :func:`hybridq.sim.native_chains.chain_products` in the real dtype ``rdt``."""
+        """The tables of :func:`hybridq.sim.chains.chain_products` in the real dtype ``rdt``."""
         if rdt not in self._chain_plans:
             host = self._host
             forms = torch.zeros(self.n_slots, 25, dtype=torch.float64)
+            zero = torch.zeros(2, 2, dtype=torch.complex128)
             for name, slots in self._by_name.items():
-                zero = torch.zeros(2, 2, dtype=torch.complex128)
                 form = native_chains.trig_form(name) or (0.0, self._fixed(name, torch.complex128, "cpu"), zero, zero)
                 forms[slots] = native_chains.ChainPlan.form_row(*form)
             index = host["chains"].to(torch.int32)

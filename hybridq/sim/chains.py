@@ -92,13 +92,11 @@ def available(device: torch.device) -> bool:
 
 def chain_products(weights: Tensor, inputs: Tensor | None, plan: ChainPlan, dtype: torch.dtype) -> Tensor:
     """``(B', rows, 2, 2)`` chain products of ``dtype`` (B' the inputs' batch, or 1 without
-    inputs), differentiable in ``weights`` (1-D) and ``inputs`` ``(B, columns)``; both of
-    the real dtype of ``dtype``."""
-    return _ChainProducts.apply(weights, inputs if plan.reads_inputs else None, plan, dtype)
-
-
-def _kernel(name: str, real: torch.dtype):
-    return getattr(native.library(), f"{name}_{'f32' if real == torch.float32 else 'f64'}")
+    inputs), differentiable in ``weights`` (1-D) and ``inputs`` ``(B, columns)``; the plan's
+    tables are of the real dtype of ``dtype``."""
+    real = dtype.to_real()
+    inputs = inputs.to(real) if inputs is not None and plan.reads_inputs else None
+    return _ChainProducts.apply(weights.to(real), inputs, plan, dtype)
 
 
 def _args(weights: Tensor, inputs: Tensor | None, plan: ChainPlan) -> list:
@@ -117,22 +115,21 @@ class _ChainProducts(torch.autograd.Function):
         inputs = None if inputs is None else inputs.detach().contiguous()
         batch = 1 if inputs is None else inputs.shape[0]
         trig = torch.empty(-(-batch // LANES), plan.forms.shape[0], 2, LANES, dtype=real)
-        out = torch.empty(batch, plan.chains.shape[0], 2, 2, dtype=torch.complex64 if real == torch.float32 else torch.complex128)
-        _kernel("chain_products", real)(*_args(weights, inputs, plan), trig.data_ptr(), out.data_ptr(),
-                                        torch.get_num_threads())
+        out = torch.empty(batch, plan.chains.shape[0], 2, 2, dtype=real.to_complex())
+        native.kernel("chain_products", real)(*_args(weights, inputs, plan), trig.data_ptr(), out.data_ptr(),
+                                              torch.get_num_threads())
         ctx.plan = plan
         ctx.save_for_backward(weights, inputs, trig)
-        return out.to(dtype)
+        return out if dtype.is_complex else out.real.contiguous()  # real circuits on a real dtype
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
         weights, inputs, trig = ctx.saved_tensors
-        real = weights.dtype
-        grad = torch.view_as_real(grad.to(torch.complex64 if real == torch.float32 else torch.complex128)).contiguous()
+        grad = torch.view_as_real(grad.to(weights.dtype.to_complex()).contiguous())
         grad_w = torch.zeros_like(weights)
         grad_x = torch.zeros_like(inputs) if inputs is not None and ctx.needs_input_grad[1] else None
-        _kernel("chain_products_backward", real)(
+        native.kernel("chain_products_backward", weights.dtype)(
             *_args(weights, inputs, ctx.plan), trig.data_ptr(), grad.data_ptr(), grad_w.data_ptr(),
             None if grad_x is None else grad_x.data_ptr(), torch.get_num_threads())
         return grad_w, grad_x, None, None

@@ -220,7 +220,7 @@ def _run_large_state(state: Tensor, mats: list[Tensor | None], perms: list, n: i
     real = (stacked.imag == 0).flatten(1).all(1).to(torch.uint8)  # held: the kernel reads it by address
     state = state.contiguous()
     out = torch.empty_like(state)
-    kernel = _native_kernel("state_forward", state.dtype)
+    kernel = native.kernel("state_forward", state.dtype)
     for b in range(state.shape[0]):
         kernel(_ptr(state[b]), _ptr(stacked), pointers, _ptr(real), _ptr(out[b]), n, len(mats), torch.get_num_threads())
     return out
@@ -259,11 +259,6 @@ def _warps(n: int, backward: bool = False) -> int:
 
 def _ptr(t: Tensor) -> int:
     return t.data_ptr()
-
-
-def _native_kernel(name: str, dtype: torch.dtype):
-    """The native kernel ``name`` for complex64 or complex128 states."""
-    return getattr(native.library(), f"{name}_{'f32' if dtype == torch.complex64 else 'f64'}")
 
 
 def _stack_layers(mats: list[Tensor | None], shape: tuple[int, ...], state: Tensor, dim: int) -> Tensor:
@@ -363,7 +358,7 @@ class _FusedRun(torch.autograd.Function):
                 kept_from = int(zero_start and not state.requires_grad)  # the backward reads the product's gradients
                 kept = _kept_states(state, batch, n_layers, n, wants_grad, kept_from)
                 z = torch.empty(batch, n, dtype=m.dtype)
-                _native_kernel("fused_forward", state.dtype)(
+                native.kernel("fused_forward", state.dtype)(
                     _ptr(state), psi_stride, _ptr(mats), mats_stride, _ptr(index), _ptr(flags),
                     _ptr(out), _ptr(z), None if kept is None else _ptr(kept), kept_from, zero_start, batch, n,
                     n_layers, torch.get_num_threads())
@@ -395,7 +390,7 @@ class _FusedRun(torch.autograd.Function):
             else:
                 inverse, flags = inverse.contiguous(), _flags(ctx.permutes)  # held: the kernel reads them by address
                 kept = ctx.kept
-                _native_kernel("fused_backward", out.dtype)(
+                native.kernel("fused_backward", out.dtype)(
                     _ptr(out), None if grad is None else _ptr(grad), None if grad_z is None else _ptr(grad_z),
                     None if kept is None else _ptr(kept), -1 if kept is None else ctx.kept_from, _ptr(mats), mats_stride,
                     _ptr(inverse), _ptr(flags), _ptr(grad_mats), None if grad_state is None else _ptr(grad_state),

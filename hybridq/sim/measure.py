@@ -57,7 +57,7 @@ def _native_readout(state: Tensor, name: str):
     lib = native.library() if state.device.type == "cpu" and state.is_contiguous() else None
     if lib is None or state.dtype not in (torch.complex64, torch.complex128):
         return None
-    return getattr(lib, f"{name}_{'f32' if state.dtype == torch.complex64 else 'f64'}")
+    return native.kernel(name, state.dtype)
 
 
 class _SquaredModulus(torch.autograd.Function):

@@ -23,6 +23,8 @@ import warnings
 from functools import lru_cache
 from pathlib import Path
 
+import torch
+
 SOURCES = [Path(__file__).with_name(name) for name in ("native.c", "chains.c", "measure.c")]
 FLAGS = ["-O3", "-march=native", "-mprefer-vector-width=512", "-ffp-contract=fast", "-fopenmp", "-fPIC", "-shared", "-std=c11"]
 #: Tried in turn when a compiler rejects FLAGS: without OpenMP (Apple clang: single-threaded
@@ -100,3 +102,14 @@ def library() -> ctypes.CDLL | None:
             function = getattr(lib, f"{name}_{suffix}")
             function.argtypes, function.restype = args, None
     return lib
+
+
+def kernel(name: str, dtype: torch.dtype):
+    """The built kernel ``name`` for single precision (float32 or complex64 ``dtype``) or double.
+
+    >>> lib = library()
+    >>> lib is None or kernel("expval_z", torch.complex64) is lib.expval_z_f32
+    True
+    """
+    single = dtype in (torch.float32, torch.complex64)
+    return getattr(library(), f"{name}_{'f32' if single else 'f64'}")

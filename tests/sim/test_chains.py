@@ -80,3 +80,18 @@ def test_native_sines_and_cosines_at_large_angles(scale):
 def test_circuits_with_other_gates_keep_the_tensor_ops():
     assert not CompiledCircuit.of(Circuit(2).u3(Weight("a"), 0.1, 0.2, 0).cx(0, 1))._native_ok
     assert not CompiledCircuit.of(Circuit(2).ry(Weight("a"), 0).crx(Weight("b"), 0, 1))._native_ok
+
+
+@needs_native
+def test_real_dtype_takes_the_real_part_of_real_gates():
+    """Real circuits (RY only) may run on real dtypes: the products come out real, and equal."""
+    c = Circuit(2).ry(Weight("a") * Input(0), 0).ry(Weight("b"), 0).ry(Weight("c"), 1)
+    plan = CompiledCircuit.of(c)
+    x = torch.randn(20, 1, dtype=torch.float64)
+    w = torch.tensor([0.3, -1.1, 0.7], dtype=torch.float64, requires_grad=True)
+    real = chains.chain_products(w, x, plan._chain_plan(torch.float64), torch.float64)
+    full = chains.chain_products(w, x, plan._chain_plan(torch.float64), torch.complex128)
+    assert real.dtype == torch.float64 and torch.allclose(real, full.real) and full.imag.abs().max() == 0
+    (grad_real,) = torch.autograd.grad(real.sum(), w)
+    (grad_full,) = torch.autograd.grad(full.real.sum(), w)
+    assert torch.allclose(grad_real, grad_full)
