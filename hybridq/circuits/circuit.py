@@ -13,6 +13,8 @@ Circuit(n_qubits=2, ops=3, n_inputs=1, weights=['w', 'b'])
 
 from __future__ import annotations
 
+import functools
+import itertools
 from dataclasses import dataclass, field
 from typing import Iterator, Sequence
 
@@ -73,6 +75,42 @@ class Operation:
                          tuple(mapping[q] for q in self.controls), self.matrix, self.pauli)
 
 
+_EDITS = itertools.count()
+
+
+class OperationList(list):
+    """A circuit's operations: a list whose ``edit`` changes with every change to it (fresh lists
+    get a fresh one), so what is derived from the operations is cached on ``edit`` alone.
+
+    >>> ops = OperationList()
+    >>> before = ops.edit
+    >>> ops.append(Operation("H", (0,)))
+    >>> ops.edit != before
+    True
+    """
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.edit = next(_EDITS)
+
+    def __reduce__(self):  # copies and unpickled lists are fresh lists: a fresh edit
+        return OperationList, (list(self),)
+
+
+def _edited(method):
+    """``method`` of ``list``, giving the list a fresh ``edit`` after it ran."""
+    def edited(self, *args, **kwargs):
+        out = method(self, *args, **kwargs)
+        self.edit = next(_EDITS)
+        return out
+    return functools.wraps(method)(edited)
+
+
+for _name in ("append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse", "__setitem__",
+              "__delitem__", "__iadd__", "__imul__"):
+    setattr(OperationList, _name, _edited(getattr(list, _name)))
+
+
 class Circuit:
     """A quantum circuit on ``n_qubits`` qubits.
 
@@ -85,7 +123,16 @@ class Circuit:
         if not isinstance(n_qubits, int) or n_qubits < 1:
             raise ShapeError(f"n_qubits must be a positive int, got {n_qubits!r}")
         self.n_qubits = n_qubits
-        self.ops: list[Operation] = []
+        self.ops = OperationList()
+
+    @property
+    def ops(self) -> OperationList:
+        """The operations in order (a list; assigning one stores a copy as an :class:`OperationList`)."""
+        return self._ops
+
+    @ops.setter
+    def ops(self, ops) -> None:
+        self._ops = ops if isinstance(ops, OperationList) else OperationList(ops)
 
     # ----- generic construction
     def add(self, name: str, qubits: Sequence[int], *params: Param, controls: Sequence[int] = ()) -> Circuit:
@@ -229,13 +276,12 @@ class Circuit:
     def _parameters(self) -> tuple[int, tuple[str, ...]]:
         """``(n_inputs, weight names)``, kept while the operations are unchanged (a training
         step asks for them on every call)."""
-        signature = tuple(map(id, self.ops))
         cached = getattr(self, "_parameters_cache", None)
-        if cached is None or cached[0] != signature:
+        if cached is None or cached[0] != self.ops.edit:
             exprs = [p for op in self.ops for p in op.params if isinstance(p, Expr)]
             n_inputs = max([0] + [i + 1 for p in exprs for i in p.input_indices()])
             names = tuple(dict.fromkeys(w for p in exprs for w in p.weight_names()))
-            cached = (signature, (n_inputs, names), tuple(self.ops))  # the ops held: their ids stay theirs
+            cached = (self.ops.edit, (n_inputs, names))
             self._parameters_cache = cached
         return cached[1]
 

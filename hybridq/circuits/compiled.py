@@ -29,6 +29,7 @@ from __future__ import annotations
 import torch
 
 from ..sim import chains as native_chains
+from ..sim import fused
 from ..sim import kernels
 from ..sim import ops as simops
 from ..sim.fusion import Step, _one_qubit_matrix, _permutation_op, plan
@@ -94,7 +95,7 @@ class CompiledCircuit:
 
     def __init__(self, circuit: Circuit):
         self.n_qubits = circuit.n_qubits
-        self.signature = tuple(map(id, circuit.ops))
+        self.edit = circuit.ops.edit
         self.operations = tuple(circuit.ops)
         monomials: list[tuple[int, float, str | None, int | None]] = []
         self.slot_ops: list[Operation] = []  # one slot per parametric angle, plus fixed one-qubit gates
@@ -150,6 +151,20 @@ class CompiledCircuit:
         self._chain_plans: dict[torch.dtype, native_chains.ChainPlan] = {}
         self._native_ok = all(step.kind in ("kron", "permutation") for step in self.steps) and all(
             GATES[name].n_params == 0 or native_chains.trig_form(name) is not None for name in self._by_name)
+        self._layers = self._layer_permutations() if self._native_ok and self._by_name else None
+
+    def _layer_permutations(self) -> list[int | None] | None:
+        """For a program of layers (a Kronecker step on every qubit, then at most one permutation
+        step), each layer's permutation step (None: none); else None."""
+        layers: list[int | None] = []
+        for k, step in enumerate(self.steps):
+            if step.kind == "kron" and len(step.chains) == self.n_qubits:
+                layers.append(None)
+            elif step.kind == "permutation" and layers and layers[-1] is None and self.steps[k - 1].kind == "kron":
+                layers[-1] = k
+            else:
+                return None
+        return layers or None
 
     def _on(self, device) -> dict[object, Tensor]:
         """The plan's index tensors and user matrices on ``device``, moved once.
@@ -178,7 +193,7 @@ class CompiledCircuit:
     def of(cls, circuit: Circuit) -> CompiledCircuit:
         """The compiled program of ``circuit``, cached on it while its operations are unchanged."""
         cached = getattr(circuit, "_compiled", None)
-        if cached is None or cached.signature != tuple(map(id, circuit.ops)):
+        if cached is None or cached.edit != circuit.ops.edit:
             cached = cls(circuit)
             circuit._compiled = cached
         return cached
@@ -218,6 +233,16 @@ class CompiledCircuit:
             else:
                 out.append(self._single(step, theta, const, batch, dtype, device))
         return out
+
+    def run_layered(self, inputs: Tensor | None, weights: Tensor, *, batch: int, dtype: torch.dtype, device) -> Tensor | None:
+        """The states from ``|0...0>`` by :func:`hybridq.sim.fused.run_layered` (chain products and
+        the fused CPU kernels in one autograd node), or None where it does not apply: a circuit of
+        layers whose angles read the inputs, a CPU with the native kernels, a batch they take."""
+        if (self._layers is None or not dtype.is_complex or inputs is None or inputs.shape[0] != batch
+                or not native_chains.available(inputs.device)):
+            return None
+        perms = [None if k is None else self._permutation(k, self.steps[k], dtype, device).index for k in self._layers]
+        return fused.run_layered(weights, inputs, self._chain_plan(simops.real_dtype(dtype)), perms, dtype)
 
     def _one_qubit_matrices(self, theta: Tensor, const: dict, dtype: torch.dtype, device) -> Tensor | None:
         """``(B', slots + 1, 2, 2)``: each one-qubit slot's matrix, and the identity last."""

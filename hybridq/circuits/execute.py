@@ -147,7 +147,11 @@ def simulate(
     rdt = simops.real_dtype(dtype)
     plan = CompiledCircuit.of(circuit) if fusion else None
     if plan is not None and plan.ok:
-        program = plan.ops(x, weight_vector(circuit, weights, rdt, device), batch=B, dtype=dtype, device=device)
+        w = weight_vector(circuit, weights, rdt, device)
+        out = plan.run_layered(x, w, batch=B, dtype=dtype, device=device) if s0 is None else None
+        if out is not None:
+            return out
+        program = plan.ops(x, w, batch=B, dtype=dtype, device=device)
     else:
         w = {k: v.to(device=device, dtype=rdt) for k, v in weight_values(circuit, weights).items()}
         program = compile_ops(circuit, x, w, batch=B, dtype=dtype, device=device)

@@ -107,17 +107,37 @@ def _args(weights: Tensor, inputs: Tensor | None, plan: ChainPlan) -> list:
             plan.forms.shape[0], plan.forms.data_ptr(), plan.chains.data_ptr(), rows, length]
 
 
+def products(weights: Tensor, inputs: Tensor | None, plan: ChainPlan) -> tuple[Tensor, Tensor]:
+    """The chain products ``(B', rows, 2, 2)`` (complex) of contiguous ``weights`` and ``inputs``
+    of the plan's real dtype, and the sines and cosines :func:`products_backward` reads."""
+    real = weights.dtype
+    batch = 1 if inputs is None else inputs.shape[0]
+    trig = torch.empty(-(-batch // LANES), plan.forms.shape[0], 2, LANES, dtype=real)
+    out = torch.empty(batch, plan.chains.shape[0], 2, 2, dtype=real.to_complex())
+    native.kernel("chain_products", real)(*_args(weights, inputs, plan), trig.data_ptr(), out.data_ptr(),
+                                          torch.get_num_threads())
+    return out, trig
+
+
+def products_backward(weights: Tensor, inputs: Tensor | None, plan: ChainPlan, trig: Tensor, grad: Tensor,
+                      input_grad: bool) -> tuple[Tensor, Tensor | None]:
+    """``dL/dweights`` and (when ``input_grad``) ``dL/dinputs`` from ``dL/d(products)`` ``grad``,
+    after :func:`products`."""
+    grad = torch.view_as_real(grad.to(weights.dtype.to_complex()).contiguous())
+    grad_w = torch.zeros_like(weights)
+    grad_x = torch.zeros_like(inputs) if inputs is not None and input_grad else None
+    native.kernel("chain_products_backward", weights.dtype)(
+        *_args(weights, inputs, plan), trig.data_ptr(), grad.data_ptr(), grad_w.data_ptr(),
+        None if grad_x is None else grad_x.data_ptr(), torch.get_num_threads())
+    return grad_w, grad_x
+
+
 class _ChainProducts(torch.autograd.Function):
     @staticmethod
     def forward(ctx, weights, inputs, plan, dtype):
-        real = weights.dtype
         weights = weights.detach().contiguous()
         inputs = None if inputs is None else inputs.detach().contiguous()
-        batch = 1 if inputs is None else inputs.shape[0]
-        trig = torch.empty(-(-batch // LANES), plan.forms.shape[0], 2, LANES, dtype=real)
-        out = torch.empty(batch, plan.chains.shape[0], 2, 2, dtype=real.to_complex())
-        native.kernel("chain_products", real)(*_args(weights, inputs, plan), trig.data_ptr(), out.data_ptr(),
-                                              torch.get_num_threads())
+        out, trig = products(weights, inputs, plan)
         ctx.plan = plan
         ctx.save_for_backward(weights, inputs, trig)
         return out if dtype.is_complex else out.real.contiguous()  # real circuits on a real dtype
@@ -126,10 +146,4 @@ class _ChainProducts(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, grad):
         weights, inputs, trig = ctx.saved_tensors
-        grad = torch.view_as_real(grad.to(weights.dtype.to_complex()).contiguous())
-        grad_w = torch.zeros_like(weights)
-        grad_x = torch.zeros_like(inputs) if inputs is not None and ctx.needs_input_grad[1] else None
-        native.kernel("chain_products_backward", weights.dtype)(
-            *_args(weights, inputs, ctx.plan), trig.data_ptr(), grad.data_ptr(), grad_w.data_ptr(),
-            None if grad_x is None else grad_x.data_ptr(), torch.get_num_threads())
-        return grad_w, grad_x, None, None
+        return *products_backward(weights, inputs, ctx.plan, trig, grad, ctx.needs_input_grad[1]), None, None

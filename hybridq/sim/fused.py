@@ -37,14 +37,16 @@ False
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import sys
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import torch
+from torch.autograd.function import once_differentiable
 
-from . import kernels, native
+from . import chains, kernels, native
 
 if TYPE_CHECKING:
     from .program import Op
@@ -158,6 +160,29 @@ def run(state: Tensor, ops: Sequence[Op]) -> Tensor | None:
     return out
 
 
+def run_layered(weights: Tensor, inputs: Tensor, plan: chains.ChainPlan, perms: list[tuple[Tensor, Tensor] | None],
+                dtype: torch.dtype) -> Tensor | None:
+    """The states from ``|0...0>`` after layers of (one-qubit chains on every qubit, permutation
+    ``perms[l]``, None: none), the chains' products being :func:`hybridq.sim.chains.chain_products`
+    of ``plan`` (rows in layer, then qubit order): the chain kernel and the fused CPU kernels in
+    one autograd node, their ``<Z>`` attached (:func:`attach_z`). None where those kernels do not
+    take it (not a CPU with them, or a size that :func:`suits` refuses).
+
+    A training step of a small circuit is a few milliseconds: the tensor ops and autograd nodes
+    between separate calls (the program's ops, the layer split, the checks) took a fifth of it.
+    """
+    device, n = inputs.device, plan.chains.shape[0] // len(perms)
+    if _triton(device) or not (available(device) and chains.available(device) and suits(device, n, inputs.shape[0])):
+        return None
+    real = dtype.to_real()
+    index, inverse = _indices(perms, n, device)
+    weights, inputs = weights.to(real), inputs.to(real)
+    wants_grad = torch.is_grad_enabled() and (weights.requires_grad or inputs.requires_grad)
+    out, z = _LayeredRun.apply(weights, inputs, plan, index, inverse, tuple(p is not None for p in perms), wants_grad)
+    attach_z(out, z)
+    return out
+
+
 def attach_z(state: Tensor, z: Tensor) -> None:
     """Record ``z``, every qubit's ``<Z>`` of ``state`` ``(B, n)`` made with it (and differentiable
     like it), for :func:`hybridq.sim.expval_z` to return while ``state`` is unchanged."""
@@ -267,8 +292,9 @@ def _stack_layers(mats: list[Tensor | None], shape: tuple[int, ...], state: Tens
     return torch.stack([eye if m is None else m.to(state.dtype).expand(shape) for m in mats], dim=dim).contiguous()
 
 
+@functools.lru_cache(maxsize=64)
 def _flags(permutes: tuple[bool, ...]) -> Tensor:
-    """Which layers permute, as the native kernels read it (one byte per layer)."""
+    """Which layers permute, as the native kernels read it (one byte per layer; made once)."""
     return torch.tensor(permutes, dtype=torch.uint8)
 
 
@@ -277,16 +303,13 @@ def _flags(permutes: tuple[bool, ...]) -> Tensor:
 MAX_KEPT_STATES = 2**30
 
 
-def _kept_states(state: Tensor, batch: int, n_layers: int, n: int, wants_grad: bool, kept_from: int) -> Tensor | None:
+def _kept_states(real: torch.dtype, batch: int, n_layers: int, n: int, kept_from: int) -> Tensor | None:
     """Room for the output states of layers ``kept_from .. n_layers - 2`` (in the native kernels'
-    layout), when the CPU forward should keep them: the backward then reads them instead of
-    un-computing the state gate by gate (28 multiply-adds per amplitude pair and gate instead of
-    48). The last layer's is the output; a first layer from ``|0...0>`` is never read back."""
-    if not wants_grad or _triton(state.device):
-        return None
-    blocks = -(-batch // 16)  # the kernels' LANES
-    size = blocks * max(n_layers - 1 - kept_from, 0) * 2 * 16 * 2**n
-    real = state.real.dtype
+    layout, of the real dtype ``real``), or None when too large: the backward then reads them
+    instead of un-computing the state gate by gate (28 multiply-adds per amplitude pair and gate
+    instead of 48). The last layer's is the output; a first layer from ``|0...0>`` is never read back."""
+    blocks = -(-batch // chains.LANES)
+    size = blocks * max(n_layers - 1 - kept_from, 0) * 2 * chains.LANES * 2**n
     if size * real.itemsize > MAX_KEPT_STATES:
         return None
     spare = _SPARE_KEPT.pop((size, real), None)
@@ -338,73 +361,128 @@ class _FusedRun(torch.autograd.Function):
     @staticmethod
     def forward(ctx, state, mats, index, inverse, permutes, wants_grad, zero_start):
         ctx.set_materialize_grads(False)
-        batch, n_layers, n = max(state.shape[0], mats.shape[0]), mats.shape[1], mats.shape[2]
-        z = None
+        ctx.permutes, ctx.state_batch = permutes, state.shape[0]
         state, mats = state.contiguous(), mats.contiguous()
-        psi, m = torch.view_as_real(state), torch.view_as_real(mats)
-        psi_stride = psi.stride(0) if state.shape[0] > 1 else 0
-        mats_stride = m.stride(0) if mats.shape[0] > 1 else 0
-        ctx.permutes = permutes
-        if _triton(state.device) and n > MAX_WHOLE_QUBITS:
+        z = None
+        if not _triton(state.device):
+            out, z = native_forward(ctx, None if zero_start else state, mats, index, wants_grad, state.requires_grad)
+        elif mats.shape[2] > MAX_WHOLE_QUBITS:
             out = _chunked_forward(state, mats, index, inverse, permutes)
         else:
-            out = _output(batch, n, state.dtype) if state.device.type == "cpu" else \
-                torch.empty(batch, 2**n, dtype=state.dtype, device=state.device)
-            if _triton(state.device):
-                _forward_kernel[(batch,)](psi, m, index.contiguous(), torch.view_as_real(out), psi_stride, mats_stride,
-                                          N_QUBITS=n, N_LAYERS=n_layers, num_warps=_warps(n))
-            else:
-                index, flags = index.contiguous(), _flags(permutes)  # held: the kernel reads them by address
-                kept_from = int(zero_start and not state.requires_grad)  # the backward reads the product's gradients
-                kept = _kept_states(state, batch, n_layers, n, wants_grad, kept_from)
-                z = torch.empty(batch, n, dtype=m.dtype)
-                native.kernel("fused_forward", state.dtype)(
-                    _ptr(state), psi_stride, _ptr(mats), mats_stride, _ptr(index), _ptr(flags),
-                    _ptr(out), _ptr(z), None if kept is None else _ptr(kept), kept_from, zero_start, batch, n,
-                    n_layers, torch.get_num_threads())
-                ctx.kept, ctx.kept_from, ctx.zero_start = kept, kept_from, zero_start
+            batch, n_layers, n = max(state.shape[0], mats.shape[0]), mats.shape[1], mats.shape[2]
+            psi, m = torch.view_as_real(state), torch.view_as_real(mats)
+            out = torch.empty(batch, 2**n, dtype=state.dtype, device=state.device)
+            _forward_kernel[(batch,)](psi, m, index.contiguous(), torch.view_as_real(out),
+                                      psi.stride(0) if state.shape[0] > 1 else 0, _mats_stride(mats),
+                                      N_QUBITS=n, N_LAYERS=n_layers, num_warps=_warps(n))
         ctx.save_for_backward(out, mats, inverse)
-        ctx.state_batch = state.shape[0]
         return out, z
 
     @staticmethod
     def backward(ctx, grad, grad_z):
         out, mats, inverse = ctx.saved_tensors
-        batch, n_layers, n = out.shape[0], mats.shape[1], mats.shape[2]
-        m = torch.view_as_real(mats)
-        mats_stride = m.stride(0) if mats.shape[0] > 1 else 0
-        if grad is None and (grad_z is None or _triton(out.device)):
-            grad = torch.zeros_like(out)
-        grad = None if grad is None else grad.contiguous()
-        grad_z = None if grad_z is None else grad_z.to(m.dtype).contiguous()
-        if _triton(out.device) and n > MAX_WHOLE_QUBITS:
-            grad_mats, grad_state = _chunked_backward(out, grad, mats, inverse, ctx.permutes)
+        n = mats.shape[2]
+        if not _triton(out.device):
+            grad_mats, grad_state = native_backward(ctx, out, mats, inverse, grad, grad_z, ctx.needs_input_grad[0])
         else:
-            grad_mats = torch.empty(batch, n_layers, n, 2, 2, dtype=mats.dtype, device=mats.device)
-            grad_state = torch.empty_like(out) if ctx.needs_input_grad[0] or _triton(out.device) else None
-            if _triton(out.device):
-                _backward_kernel[(batch,)](
-                    torch.view_as_real(out), torch.view_as_real(grad), m, inverse.contiguous(),
-                    torch.view_as_real(grad_mats), torch.view_as_real(grad_state), mats_stride,
-                    N_QUBITS=n, N_LAYERS=n_layers, num_warps=_warps(n, backward=True))
+            grad = torch.zeros_like(out) if grad is None else grad.contiguous()
+            if n > MAX_WHOLE_QUBITS:
+                grad_mats, grad_state = _chunked_backward(out, grad, mats, inverse, ctx.permutes)
             else:
-                inverse, flags = inverse.contiguous(), _flags(ctx.permutes)  # held: the kernel reads them by address
-                kept = ctx.kept
-                native.kernel("fused_backward", out.dtype)(
-                    _ptr(out), None if grad is None else _ptr(grad), None if grad_z is None else _ptr(grad_z),
-                    None if kept is None else _ptr(kept), -1 if kept is None else ctx.kept_from, _ptr(mats), mats_stride,
-                    _ptr(inverse), _ptr(flags), _ptr(grad_mats), None if grad_state is None else _ptr(grad_state),
-                    ctx.zero_start and not ctx.needs_input_grad[0], batch, n, n_layers, torch.get_num_threads())
-                if kept is not None:
-                    ctx.kept = None
-                    _spare(kept)
-        if _triton(out.device):
+                grad_mats = torch.empty(out.shape[0], mats.shape[1], n, 2, 2, dtype=mats.dtype, device=mats.device)
+                grad_state = torch.empty_like(out)
+                _backward_kernel[(out.shape[0],)](
+                    torch.view_as_real(out), torch.view_as_real(grad), torch.view_as_real(mats), inverse.contiguous(),
+                    torch.view_as_real(grad_mats), torch.view_as_real(grad_state), _mats_stride(mats),
+                    N_QUBITS=n, N_LAYERS=mats.shape[1], num_warps=_warps(n, backward=True))
             grad_mats = kernels.matmul_2x2(grad_mats, mats)  # the Triton kernels leave S; dL/dM = S M (M unitary)
         if mats.shape[0] == 1:
             grad_mats = grad_mats.sum(0, keepdim=True)
         if not ctx.needs_input_grad[0]:
             return None, grad_mats, None, None, None, None, None
         return grad_state.sum(0, keepdim=True) if ctx.state_batch == 1 else grad_state, grad_mats, None, None, None, None, None
+
+
+class _LayeredRun(torch.autograd.Function):
+    """:func:`run_layered`: chain products and the fused forward, then the fused adjoint and the
+    chain products' backward."""
+
+    @staticmethod
+    def forward(ctx, weights, inputs, plan, index, inverse, permutes, wants_grad):
+        ctx.set_materialize_grads(False)
+        weights, inputs = weights.detach().contiguous(), inputs.detach().contiguous()
+        products, trig = chains.products(weights, inputs, plan)
+        mats = products.unflatten(1, (len(permutes), -1))
+        ctx.permutes, ctx.plan = permutes, plan
+        out, z = native_forward(ctx, None, mats, index, wants_grad, False)
+        ctx.save_for_backward(weights, inputs, trig, out, mats, inverse)
+        return out, z
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad, grad_z):
+        weights, inputs, trig, out, mats, inverse = ctx.saved_tensors
+        grad_mats, _ = native_backward(ctx, out, mats, inverse, grad, grad_z, False)
+        grad_w, grad_x = chains.products_backward(weights, inputs, ctx.plan, trig, grad_mats.flatten(1, 2),
+                                                  ctx.needs_input_grad[1])
+        return grad_w, grad_x, None, None, None, None, None
+
+
+def _mats_stride(mats: Tensor) -> int:
+    """The kernels' stride between samples' matrices, in reals (0: one set shared by the batch)."""
+    return torch.view_as_real(mats).stride(0) if mats.shape[0] > 1 else 0
+
+
+def native_forward(ctx, state: Tensor | None, mats: Tensor, index: Tensor, wants_grad: bool, state_grad: bool
+                   ) -> tuple[Tensor, Tensor]:
+    """The CPU forward kernel of a layered program (``ctx.permutes`` says which layers permute)
+    on ``state`` (None: ``|0...0>``): the output states and their ``<Z>`` ``(B, n)``. Keeps on
+    ``ctx`` what :func:`native_backward` reads when ``wants_grad`` (``state_grad``: the backward
+    will want ``dL/dstate`` too).
+
+    ``mats`` ``(B or 1, L, n, 2, 2)`` and ``index`` ``(L, 2**n)`` int32 are contiguous.
+    """
+    batch, n_layers, n = mats.shape[0], mats.shape[1], mats.shape[2]
+    if state is not None:
+        batch = max(batch, state.shape[0])
+    flags = _flags(ctx.permutes)  # held: the kernel reads it by address
+    zero_start = state is None
+    kept_from = int(zero_start and not state_grad)  # the backward reads the product's gradients
+    real = mats.real.dtype
+    kept = _kept_states(real, batch, n_layers, n, kept_from) if wants_grad else None
+    out = _output(batch, n, mats.dtype)
+    z = torch.empty(batch, n, dtype=real)
+    native.kernel("fused_forward", mats.dtype)(
+        None if zero_start else _ptr(state), 0 if zero_start or state.shape[0] == 1 else 2 * 2**n,
+        _ptr(mats), _mats_stride(mats), _ptr(index), _ptr(flags), _ptr(out), _ptr(z),
+        None if kept is None else _ptr(kept), kept_from, zero_start, batch, n, n_layers, torch.get_num_threads())
+    ctx.kept, ctx.kept_from, ctx.zero_start = kept, kept_from, zero_start
+    return out, z
+
+
+def native_backward(ctx, out: Tensor, mats: Tensor, inverse: Tensor, grad: Tensor | None, grad_z: Tensor | None,
+                    state_grad: bool) -> tuple[Tensor, Tensor | None]:
+    """The CPU adjoint kernel after :func:`native_forward`: ``dL/dM`` ``(B, L, n, 2, 2)`` and,
+    when ``state_grad``, ``dL/dstate`` ``(B, 2**n)``, from ``dL/d(output)`` and ``dL/d<Z>``
+    (either None: none)."""
+    batch, n_layers, n = out.shape[0], mats.shape[1], mats.shape[2]
+    real = mats.real.dtype
+    if grad is None and grad_z is None:
+        grad = torch.zeros_like(out)
+    grad = None if grad is None else grad.contiguous()
+    grad_z = None if grad_z is None else grad_z.to(real).contiguous()
+    grad_mats = torch.empty(batch, n_layers, n, 2, 2, dtype=mats.dtype)
+    grad_state = torch.empty_like(out) if state_grad else None
+    flags, kept = _flags(ctx.permutes), ctx.kept  # held: the kernel reads them by address
+    native.kernel("fused_backward", out.dtype)(
+        _ptr(out), None if grad is None else _ptr(grad), None if grad_z is None else _ptr(grad_z),
+        None if kept is None else _ptr(kept), -1 if kept is None else ctx.kept_from, _ptr(mats), _mats_stride(mats),
+        _ptr(inverse), _ptr(flags), _ptr(grad_mats), None if grad_state is None else _ptr(grad_state),
+        ctx.zero_start and not state_grad, batch, n, n_layers, torch.get_num_threads())
+    if kept is not None:
+        ctx.kept = None
+        _spare(kept)
+    return grad_mats, grad_state
 
 
 def _chunked_forward(state: Tensor, mats: Tensor, index: Tensor, inverse: Tensor, permutes: tuple[bool, ...]) -> Tensor:

@@ -60,7 +60,7 @@ def check_memory(n_qubits: int, batch: int = 1, *, dtype=torch.complex64, device
     32768
     """
     check_device(device)
-    itemsize = torch.empty((), dtype=dtype).element_size()
+    itemsize = dtype.itemsize
     need = batch * (2**n_qubits) * itemsize
     if need * copies <= ALWAYS_FITS:
         return need

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 
@@ -50,3 +52,26 @@ def test_non_affine_angles_fall_back_and_plans_follow_edits():
     c2.rx(0.2, 0)
     assert CompiledCircuit.of(c2) is not first
     torch.testing.assert_close(hq.simulate(c2), hq.simulate(c2, fusion=False))
+
+
+def test_plans_and_parameters_follow_in_place_edits_of_the_operation_list():
+    from hybridq.circuits.circuit import OperationList
+
+    c = Circuit(2).ry(Weight("a"), 0).cx(0, 1)
+    first, names = CompiledCircuit.of(c), c.weight_names
+    edits = set()
+    for edit in (lambda ops: ops.__setitem__(0, Circuit(2).rx(Weight("b") * Input(1), 1).ops[0]),
+                 lambda ops: ops.insert(0, ops[-1]), lambda ops: ops.pop(0), lambda ops: ops.reverse(),
+                 lambda ops: ops.sort(key=lambda op: op.name), lambda ops: ops.__delitem__(slice(0, 0)),
+                 lambda ops: ops.extend([]), lambda ops: ops.remove(ops[-1])):
+        before = c.ops.edit
+        edit(c.ops)
+        assert c.ops.edit != before and c.ops.edit not in edits
+        edits.add(c.ops.edit)
+    assert CompiledCircuit.of(c) is not first
+    assert (names, c.weight_names, c.n_inputs) == (["a"], ["b"], 2)
+    torch.testing.assert_close(hq.simulate(c, torch.ones(1, 2), torch.ones(1)),
+                               hq.simulate(c, torch.ones(1, 2), torch.ones(1), fusion=False))
+    c.ops = [c.ops[0]]  # a plain list is stored as an OperationList
+    assert isinstance(c.ops, OperationList) and c.ops.edit not in edits
+    assert copy.deepcopy(c).ops.edit != c.ops.edit

@@ -45,12 +45,13 @@ def layered(n: int, layers: int, extra: bool = False) -> Circuit:
 @contextlib.contextmanager
 def general_path():
     """Turn the fused kernels off (the reference)."""
-    run = fused.run
+    run, run_layered = fused.run, fused.run_layered
     fused.run = lambda state, ops: None
+    fused.run_layered = lambda *args: None
     try:
         yield
     finally:
-        fused.run = run
+        fused.run, fused.run_layered = run, run_layered
 
 
 def compare(device: str, n: int, layers: int, batch: int, dtype, extra: bool) -> list[float]:
@@ -341,3 +342,65 @@ def test_large_outputs_reuse_memory_no_tensor_holds(monkeypatch):
     assert third.data_ptr() in (held, address)  # memory no tensor holds, taken again
     with general_path():
         assert torch.allclose(third, hq.simulate(c, 2 * x, w), atol=1e-6)
+
+
+@pytest.mark.skipif(not fused.available(torch.device("cpu")), reason="native CPU kernels not built (no C compiler)")
+@pytest.mark.parametrize("n, layers, batch, dtype, keep", [(3, 2, 8, torch.complex128, True),
+                                                           (7, 3, 37, torch.complex64, True),
+                                                           (10, 3, 19, torch.complex128, False),
+                                                           (15, 2, 9, torch.complex128, True)])
+def test_layered_run_equals_the_general_path(n, layers, batch, dtype, keep, monkeypatch):
+    """From |0...0>, a circuit of layers runs as chain products and fused kernels in one autograd
+    node: states, <Z> and the gradients of weights and inputs (through <Z> and the states) equal
+    the general path's."""
+    if not keep:
+        monkeypatch.setattr(fused, "MAX_KEPT_STATES", 0)
+    calls = []
+    apply = fused._LayeredRun.apply
+    monkeypatch.setattr(fused._LayeredRun, "apply", lambda *a: calls.append(1) or apply(*a))
+    c = layered(n, layers)  # ends with a layer without a permutation
+    g = torch.Generator().manual_seed(n)
+    x = torch.randn(batch, n, dtype=torch.float64, generator=g)
+    w = torch.randn(len(c.weight_names), dtype=torch.float64, generator=g)
+    results = []
+    for fast, context in ((True, contextlib.nullcontext()), (False, general_path())):
+        with context:
+            wd, xd = w.clone().requires_grad_(True), x.clone().requires_grad_(True)
+            psi = hq.simulate(c, xd, wd, dtype=dtype)
+            assert (fused.attached_z(psi) is not None) == fast
+            z = hq.sim.expval_z(psi)
+            loss = (z * torch.arange(1.0, n + 1, dtype=z.dtype)).square().sum() + (psi[:, 1] * psi[:, 2].conj()).real.sum()
+            results.append([t.detach().double() for t in (psi, z, *torch.autograd.grad(loss, (wd, xd)))])
+    assert calls == [1]
+    tol = 1e-4 if dtype == torch.complex64 else 1e-10
+    assert max(float((a - b).abs().max()) for a, b in zip(*results)) < tol
+
+
+@pytest.mark.skipif(not fused.available(torch.device("cpu")), reason="native CPU kernels not built (no C compiler)")
+def test_layered_run_only_where_it_applies(monkeypatch):
+    """Small batches, a given initial state, no inputs, and circuits that are not layers (a
+    permutation first, a controlled rotation) take the other paths, with the same results."""
+    calls = []
+    apply = fused._LayeredRun.apply
+    monkeypatch.setattr(fused._LayeredRun, "apply", lambda *a: calls.append(1) or apply(*a))
+    c = layered(4, 2)
+    w = torch.randn(len(c.weight_names), dtype=torch.float64)
+    x = torch.randn(12, 4, dtype=torch.float64)
+    first_permutation = Circuit(4).cx(0, 1)
+    first_permutation.ops += c.ops
+    controlled = Circuit(4)
+    controlled.ops += c.ops
+    controlled.crx(Weight("b0_0") * Input(0), 0, 1)
+    runs = [(c, x[:4], {}), (c, x, {"initial_state": hq.sim.zero_state(4, dtype=torch.complex128)}),
+            (first_permutation, x, {}), (controlled, x, {})]
+    for circuit, inputs, options in runs:
+        fast = hq.simulate(circuit, inputs, w, dtype=torch.complex128, **options)
+        with general_path():
+            slow = hq.simulate(circuit, inputs, w, dtype=torch.complex128, **options)
+        torch.testing.assert_close(fast, slow, atol=1e-10, rtol=0)
+    assert not calls
+    no_inputs = Circuit(3).ry(Weight("a"), 0).ry(Weight("b"), 1).ry(Weight("c"), 2).cx(0, 1)
+    hq.simulate(no_inputs, weights=torch.ones(3), batch=10)
+    assert not calls
+    hq.simulate(c, x, w)
+    assert calls == [1]
