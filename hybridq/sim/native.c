@@ -530,16 +530,16 @@ static void transition_range_##SUFFIX(const T *pr_, const T *pi_, const T *gr, c
 }                                                                                               \
                                                                                                 \
 /* transition_ for qubits first <= q < n of N amplitudes, the low bits piece by piece, with the  \
-   overlap added to c. With a source (fr, fi, index non-NULL), each piece of the adjoint state  \
+   overlap added to c (unless NULL). With a source (fr, fi, index non-NULL), each piece of the adjoint state  \
    is first gathered, row i from row index[i] of the source (see mix_qubits_). */               \
 static void transition_qubits_##SUFFIX(const T *pr_, const T *pi_, T *gr, T *gi, int64_t N, int n,\
-                                       int first, T *S, T c[2][LANES], const T *fr, const T *fi,\
+                                       int first, T *S, T (*c)[LANES], const T *fr, const T *fi,\
                                        const int32_t *index) {                                 \
     int64_t piece = l1_piece(N);                                                                \
     int split = first_in_piece(n, first, piece);                                                \
     for (int64_t t = 0; t < N; t += piece) {                                                    \
         gather_piece_##SUFFIX(fr, fi, index, gr, gi, t, piece);                                 \
-        overlap_##SUFFIX(pr_ + t * LANES, pi_ + t * LANES, gr + t * LANES, gi + t * LANES, piece, c);\
+        if (c) overlap_##SUFFIX(pr_ + t * LANES, pi_ + t * LANES, gr + t * LANES, gi + t * LANES, piece, c);\
         transition_range_##SUFFIX(pr_ + t * LANES, pi_ + t * LANES, gr + t * LANES, gi + t * LANES,\
                                   piece, n, split, n, 1, S);                                    \
     }                                                                                           \
@@ -548,13 +548,14 @@ static void transition_qubits_##SUFFIX(const T *pr_, const T *pi_, T *gr, T *gi,
                                                                                                 \
 /* The snapshot backward of one layer (in cache): every qubit's S from the layer's stored       \
    output state and the adjoint state, then the adjoint state through the adjoint gates. No     \
-   un-computation of the state: 28 multiply-adds per amplitude pair and gate, not 48. */        \
+   un-computation of the state: 28 multiply-adds per amplitude pair and gate, not 48. c: the    \
+   overlap of the two states, taken here unless known (known: it is the same at every layer's   \
+   output, the adjoint gates and permutations acting on both). */                              \
 static void layer_snapshot_backward_##SUFFIX(const T *pr_, const T *pi_, T *gr, T *gi, int n,   \
-                                             const T *ms, T *S, const T *fr, const T *fi,       \
-                                             const int32_t *index) {                           \
+                                             const T *ms, T *S, T c[2][LANES], int known,       \
+                                             const T *fr, const T *fi, const int32_t *index) { \
     int64_t N = (int64_t)1 << n;                                                                \
-    T c[2][LANES] = {{0}};                                                                      \
-    transition_qubits_##SUFFIX(pr_, pi_, gr, gi, N, n, 0, S, c, fr, fi, index);                 \
+    transition_qubits_##SUFFIX(pr_, pi_, gr, gi, N, n, 0, S, known ? NULL : c, fr, fi, index);  \
     finish_transitions_##SUFFIX(c, n, S);                                                       \
     mix_qubits_##SUFFIX(gr, gi, N, n, 0, ms, NULL, NULL, NULL);                                 \
 }                                                                                               \
@@ -564,17 +565,16 @@ static void layer_snapshot_backward_##SUFFIX(const T *pr_, const T *pi_, T *gr, 
    sub-tiles (the kept state's in b[0..1], the adjoint state's in b[2..3]), the low qubits'      \
    adjoint gates tile by tile. */                                                               \
 static void layer_snapshot_backward_blocked_##SUFFIX(const T *pr_, const T *pi_, T *gr, T *gi,  \
-                                                     int n, const T *ms, T *S, T *const *b,     \
-                                                     const T *fr, const T *fi,                 \
-                                                     const int32_t *index) {                   \
+                                                     int n, const T *ms, T *S, T c[2][LANES],   \
+                                                     int known, T *const *b, const T *fr,      \
+                                                     const T *fi, const int32_t *index) {      \
     int64_t tile = (int64_t)1 << BLOCK_BITS, N = (int64_t)1 << n;                               \
     int h = n - BLOCK_BITS;                                                                     \
     int64_t high = (int64_t)1 << h, width = tile >> h;                                          \
     size_t row = LANES * sizeof(T);                                                             \
-    T c[2][LANES] = {{0}};                                                                      \
     for (int64_t t = 0; t < N; t += tile)                                                       \
         transition_qubits_##SUFFIX(pr_ + t * LANES, pi_ + t * LANES, gr + t * LANES, gi + t * LANES,\
-                                   tile, n, h, S, c, fr, fi, index ? index + t : NULL);         \
+                                   tile, n, h, S, known ? NULL : c, fr, fi, index ? index + t : NULL);\
     const T *kept[2] = {pr_, pi_};                                                              \
     T *lam[2] = {gr, gi};                                                                       \
     for (int64_t c0 = 0; c0 < tile; c0 += width) {                                              \
@@ -803,6 +803,8 @@ void fused_backward_##SUFFIX(const T *out, const T *grad, const T *grad_z, const
         for (int64_t c = 0; c < chunks; c++) {                                                  \
             int64_t first = c * LANES, count = batch - first < LANES ? batch - first : LANES;   \
             int keep = kept_from >= 0; /* S off the kept states (the last layer's: out) */      \
+            T lap[2][LANES] = {{0}}; /* the overlap, once known (see layer_snapshot_backward_) */\
+            int known = 0;                                                                      \
             T *kept = (T *)snap + c * KEPT_LAYERS(layers, kept_from) * 2 * NL;                  \
             load_##SUFFIX(out, 2 * N, first, count, N, re, im);                                 \
             if (grad) load_##SUFFIX(grad, 2 * N, first, count, N, gr, gi);                      \
@@ -833,17 +835,18 @@ void fused_backward_##SUFFIX(const T *out, const T *grad, const T *grad_z, const
                 } else if (keep) {                                                              \
                     const T *at = layer == layers - 1 ? NULL : KEPT_SLOT(kept, layer, layers, kept_from, NL);\
                     const T *pr = at ? at : re, *pi = at ? at + NL : im;                        \
-                    if (blocked) layer_snapshot_backward_blocked_##SUFFIX(pr, pi, gr, gi, n, ms, S, b, fr, fi, index);\
-                    else layer_snapshot_backward_##SUFFIX(pr, pi, gr, gi, n, ms, S, fr, fi, index);\
+                    if (blocked) layer_snapshot_backward_blocked_##SUFFIX(pr, pi, gr, gi, n, ms, S, lap, known, b, fr, fi, index);\
+                    else layer_snapshot_backward_##SUFFIX(pr, pi, gr, gi, n, ms, S, lap, known, fr, fi, index);\
+                    known = 1;                                                                  \
                 } else {                                                                        \
                     if (blocked) layer_adjoint_blocked_##SUFFIX(re, im, gr, gi, n, ms, S, b);   \
                     else                                                                        \
                         for (int q = n - 1; q >= 0; q--)                                        \
                             adjoint_step_##SUFFIX(re, im, gr, gi, N, (int64_t)1 << (n - 1 - q), \
                                                   ms + q * 8 * LANES, S + q * 8 * LANES);       \
-                    T c[2][LANES] = {{0}};                                                      \
-                    overlap_##SUFFIX(re, im, gr, gi, N, c);                                     \
-                    finish_transitions_##SUFFIX(c, n, S);                                       \
+                    if (!known) overlap_##SUFFIX(re, im, gr, gi, N, lap);                       \
+                    known = 1;                                                                  \
+                    finish_transitions_##SUFFIX(lap, n, S);                                     \
                 }                                                                               \
                 for (int q = 0; q < n; q++) /* dL/dM = S M */                                   \
                     for (int l = 0; l < count; l++) {                                           \
