@@ -147,7 +147,7 @@ class CompiledCircuit:
         for name, slots in self._by_name.items():
             self._host[("slots", name)] = torch.tensor(slots, dtype=torch.long)
         self._device_cache: dict[torch.device, dict[object, Tensor]] = {}
-        self._fixed_cache: dict[tuple, Tensor | Op] = {}  # fixed matrices, composed permutations
+        self._fixed_cache: dict[tuple, Tensor | Op | list] = {}  # fixed matrices, composed permutations, layers'
         self._chain_plans: dict[torch.dtype, native_chains.ChainPlan] = {}
         self._native_ok = all(step.kind in ("kron", "permutation") for step in self.steps) and all(
             GATES[name].n_params == 0 or native_chains.trig_form(name) is not None for name in self._by_name)
@@ -241,8 +241,11 @@ class CompiledCircuit:
         if (self._layers is None or not dtype.is_complex or inputs is None or inputs.shape[0] != batch
                 or not native_chains.available(inputs.device)):
             return None
-        perms = [None if k is None else self._permutation(k, self.steps[k], dtype, device).index for k in self._layers]
-        return fused.run_layered(weights, inputs, self._chain_plan(simops.real_dtype(dtype)), perms, dtype)
+        key = ("layers", dtype, inputs.device)
+        if key not in self._fixed_cache:
+            self._fixed_cache[key] = [None if k is None else self._permutation(k, self.steps[k], dtype, inputs.device).index
+                                      for k in self._layers]
+        return fused.run_layered(weights, inputs, self._chain_plan(simops.real_dtype(dtype)), self._fixed_cache[key], dtype)
 
     def _one_qubit_matrices(self, theta: Tensor, const: dict, dtype: torch.dtype, device) -> Tensor | None:
         """``(B', slots + 1, 2, 2)``: each one-qubit slot's matrix, and the identity last."""

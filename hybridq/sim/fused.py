@@ -410,7 +410,7 @@ class _LayeredRun(torch.autograd.Function):
     @staticmethod
     def forward(ctx, weights, inputs, plan, index, inverse, permutes, wants_grad):
         ctx.set_materialize_grads(False)
-        weights, inputs = weights.detach().contiguous(), inputs.detach().contiguous()
+        weights, inputs = weights.contiguous(), inputs.contiguous()
         products, trig = chains.products(weights, inputs, plan)
         mats = products.unflatten(1, (len(permutes), -1))
         ctx.permutes, ctx.plan = permutes, plan
