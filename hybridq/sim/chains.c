@@ -15,7 +15,8 @@
  *   chains  (rows, length) int32           the slots of each chain
  *   trig    (blocks, slots, 2, LANES)      cos(k theta), sin(k theta) per block of LANES
  *                                          samples, written by the forward for the backward
- *   out     (B', rows, 2, 2)               the chain products
+ *   out     (B', rows, 2, 2)               the chain products, or with lanes set, in lane blocks
+ *           (blocks, rows, 8, LANES) reals  (row k: re/im of m00..m11), the fused kernels' layout
  * B' is the batch when the angles read inputs, else 1.
  *
  * The backward takes G = dL/dP (torch's convention for complex tensors: dL/dRe + i dL/dIm):
@@ -106,7 +107,7 @@ static void block_products_##SUFFIX(const T *w, const T *x, int64_t batch, int64
                                     const int32_t *weight, const int32_t *input, int64_t slots,\
                                     const T *forms, const int32_t *chains, int64_t rows,       \
                                     int64_t length, const char *reads, const T *shared,        \
-                                    int64_t blk, T *trig, T *out) {                            \
+                                    int64_t blk, T *trig, T *out, int lanes) {                 \
     int64_t first = blk * LANES, n = batch - first < LANES ? batch - first : LANES;             \
     double *theta = calloc(slots * LANES, sizeof(double)), sn[LANES], cs[LANES];                 \
     for (int64_t m = 0; m < count; m++)                                                         \
@@ -136,8 +137,10 @@ static void block_products_##SUFFIX(const T *w, const T *x, int64_t batch, int64
             gate_##SUFFIX(forms + s * 25, (const T (*)[LANES])tr[s], m);                        \
             product_##SUFFIX(m, p, 0, 0, p);                                                    \
         }                                                                                       \
-        for (int l = 0; l < n; l++)                                                             \
-            for (int k = 0; k < 8; k++) out[((first + l) * rows + r) * 8 + k] = p[k][l];        \
+        if (lanes) memcpy(out + (blk * rows + r) * 8 * LANES, p, sizeof p);                     \
+        else                                                                                    \
+            for (int l = 0; l < n; l++)                                                         \
+                for (int k = 0; k < 8; k++) out[((first + l) * rows + r) * 8 + k] = p[k][l];    \
     }                                                                                           \
 }                                                                                               \
                                                                                                 \
@@ -145,27 +148,27 @@ void chain_products_##SUFFIX(const T *w, const T *x, int64_t batch, int64_t x_co
                              int64_t count, const int32_t *slot, const T *coef,                \
                              const int32_t *weight, const int32_t *input, int64_t slots,       \
                              const T *forms, const int32_t *chains, int64_t rows,              \
-                             int64_t length, T *trig, T *out, int threads) {                   \
+                             int64_t length, T *trig, T *out, int lanes, int threads) {        \
     int64_t blocks = (batch + LANES - 1) / LANES;                                               \
     char *reads = calloc(slots, 1); /* whether a slot's angle reads an input */                 \
     for (int64_t m = 0; m < count; m++) reads[slot[m]] |= input[m] >= 0;                        \
     block_products_##SUFFIX(w, x, batch, x_cols, count, slot, coef, weight, input, slots, forms, \
-                            chains, rows, length, reads, NULL, 0, trig, out);                   \
+                            chains, rows, length, reads, NULL, 0, trig, out, lanes);            \
     _Pragma("omp parallel for num_threads(threads) if (blocks >= 4)")                          \
     for (int64_t blk = 1; blk < blocks; blk++)                                                  \
         block_products_##SUFFIX(w, x, batch, x_cols, count, slot, coef, weight, input, slots,   \
-                                forms, chains, rows, length, reads, trig, blk, trig, out);      \
+                                forms, chains, rows, length, reads, trig, blk, trig, out, lanes);\
     free(reads);                                                                                \
 }                                                                                               \
                                                                                                 \
-/* From G = dL/dP (B', rows, 2, 2): dL/dw (added into grad_w) and dL/dx (grad_x, B x x_cols,   \
+/* From G = dL/dP (B', rows, 2, 2), or in lane blocks with lanes set: dL/dw (added into grad_w) and dL/dx (grad_x, B x x_cols,   \
    written; NULL when not wanted). */                                                           \
 void chain_products_backward_##SUFFIX(const T *w, const T *x, int64_t batch, int64_t x_cols,   \
                                       int64_t count, const int32_t *slot, const T *coef,       \
                                       const int32_t *weight, const int32_t *input,             \
                                       int64_t slots, const T *forms, const int32_t *chains,    \
                                       int64_t rows, int64_t length, const T *trig,             \
-                                      const T *grad, T *grad_w, T *grad_x, int threads) {     \
+                                      const T *grad, int lanes, T *grad_w, T *grad_x, int threads) {\
     int64_t blocks = (batch + LANES - 1) / LANES, n_w = 0;                                      \
     for (int64_t m = 0; m < count; m++) if (weight[m] >= n_w) n_w = weight[m] + 1;              \
     _Pragma("omp parallel num_threads(threads) if (blocks >= 4)")                              \
@@ -188,8 +191,10 @@ void chain_products_backward_##SUFFIX(const T *w, const T *x, int64_t batch, int
                     gate_##SUFFIX(forms + s * 25, tr[s], m);                                    \
                     product_##SUFFIX(m, before[j], 0, 0, before[j + 1]);                        \
                 }                                                                               \
-                for (int l = 0; l < LANES; l++) /* h = A_j^H G; padding lanes get G = 0 */      \
-                    for (int k = 0; k < 8; k++) h[k][l] = l < n ? grad[((first + l) * rows + r) * 8 + k] : 0;\
+                if (lanes) memcpy(h, grad + (blk * rows + r) * 8 * LANES, sizeof h); /* h = A_j^H G */\
+                else /* padding lanes get G = 0 */                                              \
+                    for (int l = 0; l < LANES; l++)                                             \
+                        for (int k = 0; k < 8; k++) h[k][l] = l < n ? grad[((first + l) * rows + r) * 8 + k] : 0;\
                 for (int64_t j = len - 1; j >= 0; j--) {                                        \
                     int32_t s = chains[r * length + j];                                         \
                     const T *f = forms + s * 25;                                                \

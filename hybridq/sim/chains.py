@@ -107,27 +107,30 @@ def _args(weights: Tensor, inputs: Tensor | None, plan: ChainPlan) -> list:
             plan.forms.shape[0], plan.forms.data_ptr(), plan.chains.data_ptr(), rows, length]
 
 
-def products(weights: Tensor, inputs: Tensor | None, plan: ChainPlan) -> tuple[Tensor, Tensor]:
+def products(weights: Tensor, inputs: Tensor | None, plan: ChainPlan, lanes: bool = False) -> tuple[Tensor, Tensor]:
     """The chain products ``(B', rows, 2, 2)`` (complex) of contiguous ``weights`` and ``inputs``
-    of the plan's real dtype, and the sines and cosines :func:`products_backward` reads."""
+    of the plan's real dtype, and the sines and cosines :func:`products_backward` reads. With
+    ``lanes``, the products in the fused kernels' lane blocks: ``(blocks, rows, 8, LANES)`` reals
+    (see ``chains.c``)."""
     real = weights.dtype
     batch = 1 if inputs is None else inputs.shape[0]
-    trig = torch.empty(-(-batch // LANES), plan.forms.shape[0], 2, LANES, dtype=real)
-    out = torch.empty(batch, plan.chains.shape[0], 2, 2, dtype=real.to_complex())
-    native.kernel("chain_products", real)(*_args(weights, inputs, plan), trig.data_ptr(), out.data_ptr(),
+    blocks, rows = -(-batch // LANES), plan.chains.shape[0]
+    trig = torch.empty(blocks, plan.forms.shape[0], 2, LANES, dtype=real)
+    out = torch.empty(blocks, rows, 8, LANES, dtype=real) if lanes else torch.empty(batch, rows, 2, 2, dtype=real.to_complex())
+    native.kernel("chain_products", real)(*_args(weights, inputs, plan), trig.data_ptr(), out.data_ptr(), lanes,
                                           torch.get_num_threads())
     return out, trig
 
 
 def products_backward(weights: Tensor, inputs: Tensor | None, plan: ChainPlan, trig: Tensor, grad: Tensor,
-                      input_grad: bool) -> tuple[Tensor, Tensor | None]:
-    """``dL/dweights`` and (when ``input_grad``) ``dL/dinputs`` from ``dL/d(products)`` ``grad``,
-    after :func:`products`."""
-    grad = torch.view_as_real(grad.to(weights.dtype.to_complex()).contiguous())
+                      input_grad: bool, lanes: bool = False) -> tuple[Tensor, Tensor | None]:
+    """``dL/dweights`` and (when ``input_grad``) ``dL/dinputs`` from ``dL/d(products)`` ``grad``
+    (in lane blocks with ``lanes``), after :func:`products`."""
+    grad = grad.contiguous() if lanes else torch.view_as_real(grad.to(weights.dtype.to_complex()).contiguous())
     grad_w = torch.zeros_like(weights)
     grad_x = torch.zeros_like(inputs) if inputs is not None and input_grad else None
     native.kernel("chain_products_backward", weights.dtype)(
-        *_args(weights, inputs, plan), trig.data_ptr(), grad.data_ptr(), grad_w.data_ptr(),
+        *_args(weights, inputs, plan), trig.data_ptr(), grad.data_ptr(), lanes, grad_w.data_ptr(),
         None if grad_x is None else grad_x.data_ptr(), torch.get_num_threads())
     return grad_w, grad_x
 

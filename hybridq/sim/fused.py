@@ -411,10 +411,10 @@ class _LayeredRun(torch.autograd.Function):
     def forward(ctx, weights, inputs, plan, index, inverse, permutes, wants_grad):
         ctx.set_materialize_grads(False)
         weights, inputs = weights.contiguous(), inputs.contiguous()
-        products, trig = chains.products(weights, inputs, plan)
-        mats = products.unflatten(1, (len(permutes), -1))
+        products, trig = chains.products(weights, inputs, plan, lanes=True)
+        mats = products.unflatten(1, (len(permutes), -1))  # lane blocks: no transposes between the kernels
         ctx.permutes, ctx.plan = permutes, plan
-        out, z = native_forward(ctx, None, mats, index, wants_grad, False)
+        out, z = native_forward(ctx, None, mats, index, wants_grad, False, inputs.shape[0])
         ctx.save_for_backward(weights, inputs, trig, out, mats, inverse)
         return out, z
 
@@ -424,25 +424,31 @@ class _LayeredRun(torch.autograd.Function):
         weights, inputs, trig, out, mats, inverse = ctx.saved_tensors
         grad_mats, _ = native_backward(ctx, out, mats, inverse, grad, grad_z, False)
         grad_w, grad_x = chains.products_backward(weights, inputs, ctx.plan, trig, grad_mats.flatten(1, 2),
-                                                  ctx.needs_input_grad[1])
+                                                  ctx.needs_input_grad[1], lanes=True)
         return grad_w, grad_x, None, None, None, None, None
 
 
 def _mats_stride(mats: Tensor) -> int:
-    """The kernels' stride between samples' matrices, in reals (0: one set shared by the batch)."""
+    """The kernels' stride between samples' matrices, in reals (0: one set shared by the batch;
+    negative: between blocks of real lane blocks, see ``native.c``)."""
+    if not mats.is_complex():
+        return -mats.stride(0)
     return torch.view_as_real(mats).stride(0) if mats.shape[0] > 1 else 0
 
 
-def native_forward(ctx, state: Tensor | None, mats: Tensor, index: Tensor, wants_grad: bool, state_grad: bool
-                   ) -> tuple[Tensor, Tensor]:
+def native_forward(ctx, state: Tensor | None, mats: Tensor, index: Tensor, wants_grad: bool, state_grad: bool,
+                   batch: int | None = None) -> tuple[Tensor, Tensor]:
     """The CPU forward kernel of a layered program (``ctx.permutes`` says which layers permute)
     on ``state`` (None: ``|0...0>``): the output states and their ``<Z>`` ``(B, n)``. Keeps on
     ``ctx`` what :func:`native_backward` reads when ``wants_grad`` (``state_grad``: the backward
     will want ``dL/dstate`` too).
 
-    ``mats`` ``(B or 1, L, n, 2, 2)`` and ``index`` ``(L, 2**n)`` int32 are contiguous.
+    ``mats`` ``(B or 1, L, n, 2, 2)`` complex, or real lane blocks ``(blocks, L, n, 8, LANES)``
+    of a ``batch`` of samples (see :func:`hybridq.sim.chains.products`), and ``index``
+    ``(L, 2**n)`` int32 are contiguous.
     """
-    batch, n_layers, n = mats.shape[0], mats.shape[1], mats.shape[2]
+    n_layers, n = mats.shape[1], mats.shape[2]
+    batch = batch or mats.shape[0]
     if state is not None:
         batch = max(batch, state.shape[0])
     flags = _flags(ctx.permutes)  # held: the kernel reads it by address
@@ -450,9 +456,9 @@ def native_forward(ctx, state: Tensor | None, mats: Tensor, index: Tensor, wants
     kept_from = int(zero_start and not state_grad)  # the backward reads the product's gradients
     real = mats.real.dtype
     kept = _kept_states(real, batch, n_layers, n, kept_from) if wants_grad else None
-    out = _output(batch, n, mats.dtype)
+    out = _output(batch, n, real.to_complex())
     z = torch.empty(batch, n, dtype=real)
-    native.kernel("fused_forward", mats.dtype)(
+    native.kernel("fused_forward", real)(
         None if zero_start else _ptr(state), 0 if zero_start or state.shape[0] == 1 else 2 * 2**n,
         _ptr(mats), _mats_stride(mats), _ptr(index), _ptr(flags), _ptr(out), _ptr(z),
         None if kept is None else _ptr(kept), kept_from, zero_start, batch, n, n_layers, torch.get_num_threads())
@@ -462,16 +468,16 @@ def native_forward(ctx, state: Tensor | None, mats: Tensor, index: Tensor, wants
 
 def native_backward(ctx, out: Tensor, mats: Tensor, inverse: Tensor, grad: Tensor | None, grad_z: Tensor | None,
                     state_grad: bool) -> tuple[Tensor, Tensor | None]:
-    """The CPU adjoint kernel after :func:`native_forward`: ``dL/dM`` ``(B, L, n, 2, 2)`` and,
-    when ``state_grad``, ``dL/dstate`` ``(B, 2**n)``, from ``dL/d(output)`` and ``dL/d<Z>``
-    (either None: none)."""
+    """The CPU adjoint kernel after :func:`native_forward`: ``dL/dM`` ``(B, L, n, 2, 2)`` (in
+    lane blocks like ``mats`` where they are) and, when ``state_grad``, ``dL/dstate`` ``(B, 2**n)``,
+    from ``dL/d(output)`` and ``dL/d<Z>`` (either None: none)."""
     batch, n_layers, n = out.shape[0], mats.shape[1], mats.shape[2]
     real = mats.real.dtype
     if grad is None and grad_z is None:
         grad = torch.zeros_like(out)
     grad = None if grad is None else grad.contiguous()
     grad_z = None if grad_z is None else grad_z.to(real).contiguous()
-    grad_mats = torch.empty(batch, n_layers, n, 2, 2, dtype=mats.dtype)
+    grad_mats = torch.empty(batch, n_layers, n, 2, 2, dtype=mats.dtype) if mats.is_complex() else torch.empty_like(mats)
     grad_state = torch.empty_like(out) if state_grad else None
     flags, kept = _flags(ctx.permutes), ctx.kept  # held: the kernel reads them by address
     native.kernel("fused_backward", out.dtype)(

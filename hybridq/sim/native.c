@@ -10,6 +10,9 @@
  * stride of 0 broadcasts one sample to the whole batch):
  *   psi   (B, N) complex        the input states             psi_stride
  *   mats  (B, L, n, 2, 2)       each layer's qubit matrices   mats_stride
+ *         or, with a negative mats_stride, in lane blocks: (blocks, L, n, 8, LANES) reals, row k
+ *         re/im of m00..m11 and lane l sample block * LANES + l, -mats_stride reals per block (as
+ *         chains.c writes them); grad_mats then comes in the same layout
  *   perm  (L, N) int32           the gather index of each layer (used where has_perm[l])
  *   snap  per block of LANES samples and layer, the layer's output state (re plane, im plane)
  *         in the lane layout, written by the forward and read by the backward (or NULL)
@@ -301,11 +304,15 @@ static void store_##SUFFIX(T *dst, int64_t first, int64_t count, int64_t N,     
 }                                                                                               \
                                                                                                 \
 /* The 8 reals of one qubit's matrix for every lane: m[k * LANES + l], k = re/im of m00..m11;  \
-   the adjoint (conjugate transpose) if adjoint. */                                             \
+   the adjoint (conjugate transpose) if adjoint. A negative stride: mats in lane blocks (see the \
+   layouts), first the block's first sample. */                                                 \
 static void matrix_##SUFFIX(const T *mats, int64_t stride, int64_t first, int64_t count,       \
                             int64_t offset, int adjoint, T *m) {                               \
     for (int l = 0; l < LANES; l++) {                                                           \
-        const T *s = mats + (first + (l < count ? l : count - 1)) * stride + offset;            \
+        T s[8];                                                                                 \
+        for (int k = 0; k < 8; k++)                                                             \
+            s[k] = stride < 0 ? mats[first / LANES * -stride + (offset + k) * LANES + l]        \
+                              : mats[(first + (l < count ? l : count - 1)) * stride + offset + k];\
         for (int k = 0; k < 8; k++) m[k * LANES + l] = s[k];                                    \
         if (adjoint) {                                                                          \
             m[2 * LANES + l] = s[4]; m[3 * LANES + l] = -s[5];                                  \
@@ -779,6 +786,22 @@ static void layer_adjoint_blocked_##SUFFIX(T *re, T *im, T *gr, T *gi, int n, co
                                   (int64_t)1 << (n - 1 - q), ms + q * 8 * LANES, S + q * 8 * LANES);\
 }                                                                                               \
                                                                                                 \
+/* Entry e (row e / 2, column e % 2) of S M for one lane: S's reals LANES apart (see          \
+   finish_transitions), M's and the result's step apart; written (re, im) at d, d + step. */    \
+static inline void times_matrix_##SUFFIX(const T *x, const T *M, int64_t step, int e, T *d,     \
+                                         int64_t dstep) {                                      \
+    int r = e / 2, k = e % 2;                                                                   \
+    T sr = 0, si = 0;                                                                           \
+    for (int j = 0; j < 2; j++) {                                                               \
+        T ar = x[(4 * r + 2 * j) * LANES], ai = x[(4 * r + 2 * j + 1) * LANES];                 \
+        T mr = M[(4 * j + 2 * k) * step], mi = M[(4 * j + 2 * k + 1) * step];                   \
+        sr += ar * mr - ai * mi;                                                                \
+        si += ar * mi + ai * mr;                                                                \
+    }                                                                                           \
+    d[0] = sr;                                                                                  \
+    d[dstep] = si;                                                                              \
+}                                                                                               \
+                                                                                                \
 /* Adjoint backward from dL/d(output) (grad) and dL/d<Z_q> of the output (grad_z, (B, n)), either \
    NULL when none: layer by layer, S from the forward's kept states (snap, kept_from >= 0; the   \
    last layer's from out) or by un-computing the output states gate by gate (kept_from < 0); the \
@@ -848,23 +871,21 @@ void fused_backward_##SUFFIX(const T *out, const T *grad, const T *grad_z, const
                     known = 1;                                                                  \
                     finish_transitions_##SUFFIX(lap, n, S);                                     \
                 }                                                                               \
-                for (int q = 0; q < n; q++) /* dL/dM = S M */                                   \
-                    for (int l = 0; l < count; l++) {                                           \
-                        int64_t at = (int64_t)(layer * n + q) * 8;                              \
-                        T *d = grad_mats + (first + l) * (int64_t)layers * n * 8 + at;          \
-                        const T *M = mats + (mats_stride ? first + l : 0) * mats_stride + at, *x = S + q * 8 * LANES + l;\
-                        for (int r = 0; r < 2; r++)                                             \
-                            for (int k = 0; k < 2; k++) {                                       \
-                                T sr = 0, si = 0;                                               \
-                                for (int j = 0; j < 2; j++) {                                   \
-                                    T ar = x[(4 * r + 2 * j) * LANES], ai = x[(4 * r + 2 * j + 1) * LANES];\
-                                    sr += ar * M[4 * j + 2 * k] - ai * M[4 * j + 2 * k + 1];    \
-                                    si += ar * M[4 * j + 2 * k + 1] + ai * M[4 * j + 2 * k];    \
-                                }                                                               \
-                                d[4 * r + 2 * k] = sr;                                          \
-                                d[4 * r + 2 * k + 1] = si;                                      \
-                            }                                                                   \
-                    }                                                                           \
+                for (int q = 0; q < n; q++) { /* dL/dM = S M */                                 \
+                    int64_t at = (int64_t)(layer * n + q) * 8;                                  \
+                    const T *x = S + q * 8 * LANES;                                             \
+                    if (mats_stride < 0) { /* lane blocks: every lane at once */                \
+                        const T *M = mats + c * -mats_stride + at * LANES;                      \
+                        T *d = grad_mats + c * -mats_stride + at * LANES;                       \
+                        for (int e = 0; e < 4; e++)                                             \
+                            for (int l = 0; l < LANES; l++)                                     \
+                                times_matrix_##SUFFIX(x + l, M + l, LANES, e, d + 2 * e * LANES + l, LANES);\
+                    } else                                                                      \
+                        for (int l = 0; l < count; l++)                                         \
+                            for (int e = 0; e < 4; e++)                                         \
+                                times_matrix_##SUFFIX(x + l, mats + (mats_stride ? first + l : 0) * mats_stride + at, 1, e,\
+                                                      grad_mats + (first + l) * (int64_t)layers * n * 8 + at + 2 * e, 1);\
+                }                                                                               \
             }                                                                                   \
             if (grad_psi) store_##SUFFIX(grad_psi, first, count, N, gr, gi);                    \
         }                                                                                       \

@@ -42,9 +42,9 @@ _SIGNATURES = {
     "expval_z": [_ptr, _ptr, _i64, _int, _int],
     "expval_z_backward": [_ptr, _ptr, _ptr, _i64, _int, _int],
     "chain_products": [_ptr, _ptr, _i64, _i64, _i64, _ptr, _ptr, _ptr, _ptr, _i64, _ptr, _ptr, _i64, _i64, _ptr, _ptr,
-                       _int],
+                       _int, _int],
     "chain_products_backward": [_ptr, _ptr, _i64, _i64, _i64, _ptr, _ptr, _ptr, _ptr, _i64, _ptr, _ptr, _i64, _i64,
-                                _ptr, _ptr, _ptr, _ptr, _int],
+                                _ptr, _ptr, _int, _ptr, _ptr, _int],
 }
 
 
