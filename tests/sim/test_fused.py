@@ -370,7 +370,7 @@ def test_layered_run_equals_the_general_path(n, layers, batch, dtype, keep, monk
             assert (fused.attached_z(psi) is not None) == fast
             z = hq.sim.expval_z(psi)
             loss = (z * torch.arange(1.0, n + 1, dtype=z.dtype)).square().sum() + (psi[:, 1] * psi[:, 2].conj()).real.sum()
-            results.append([t.detach().double() for t in (psi, z, *torch.autograd.grad(loss, (wd, xd)))])
+            results.append([t.detach().to(torch.complex128) for t in (psi, z, *torch.autograd.grad(loss, (wd, xd)))])
     assert calls == [1]
     tol = 1e-4 if dtype == torch.complex64 else 1e-10
     assert max(float((a - b).abs().max()) for a, b in zip(*results)) < tol
