@@ -24,15 +24,8 @@
  * From |0...0> (zero_start) the first layer's output is a product state, built and
  * differentiated directly.
  */
-#define _DEFAULT_SOURCE /* madvise under -std=c11 */
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-#ifdef __linux__
-#include <sys/mman.h>
-#endif
+#include "lanes.h"
 
-#define LANES 16
 /* States of BLOCKED_FROM qubits or more are cache-blocked in tiles of 2**BLOCK_BITS amplitudes
    (x 16 lanes); measured on 2 cores: blocking pays from 15 qubits (16 qubits, W1 kernels: 1.06 -> 0.94 s), not at 12-14. */
 #define BLOCK_BITS 11
@@ -41,53 +34,6 @@
    (one core, 10 qubits: 3.75 -> 4.67 G 16-wide multiply-adds per second). */
 #define L1_BITS 8
 #define BLOCKED_FROM 15
-
-/* A 64-byte aligned buffer; large ones on huge pages where the kernel offers them (a fresh
-   4 KiB page costs a fault on first touch: for a whole state, as long as a pass over it). */
-static void *lane_buffer(int64_t reals, size_t size) {
-    size_t bytes = (size_t)reals * size, huge = (size_t)2 << 20;
-    if (bytes < 2 * huge) return aligned_alloc(64, (bytes + 63) / 64 * 64);
-    bytes = (bytes + huge - 1) / huge * huge;
-    void *buffer = aligned_alloc(huge, bytes);
-#ifdef MADV_HUGEPAGE
-    if (buffer) madvise(buffer, bytes, MADV_HUGEPAGE);
-#endif
-    return buffer;
-}
-
-/* A scratch buffer of the calling thread, kept for its next call up to KEPT_BYTES (one buffer
-   per thread, OpenMP's pool threads included): a fresh buffer costs a page fault per page on
-   first touch, as long as a pass of arithmetic over it (and far more on some virtual machines). */
-#define KEPT_BYTES ((size_t)256 << 20)
-static _Thread_local void *kept_buffer;
-static _Thread_local size_t kept_bytes;
-
-static void *thread_buffer(size_t bytes) {
-    if (bytes == kept_bytes) return kept_buffer;
-    free(kept_buffer);
-    kept_buffer = NULL;
-    kept_bytes = 0;
-    void *buffer = lane_buffer((int64_t)bytes, 1);
-    if (buffer && bytes <= KEPT_BYTES) { kept_buffer = buffer; kept_bytes = bytes; }
-    return buffer;
-}
-
-static void release_buffer(void *buffer) {
-    if (buffer != kept_buffer) free(buffer);
-}
-
-/* Copy a sub-tile between a state of rows (``row`` bytes each) and a compact buffer: the rows
-   (hh << r) | c ... (hh << r) | (c + width - 1) for every hh < high, in that order. Their
-   power-of-two stride would map them onto a few cache sets; the buffer is contiguous. */
-static void subtile(char *state, char *buffer, int r, int64_t high, int64_t width, int64_t c, size_t row,
-                    int to_buffer) {
-    size_t chunk = (size_t)width * row;
-    for (int64_t hh = 0; hh < high; hh++) {
-        char *s = state + (size_t)((hh << r) | c) * row, *b = buffer + (size_t)hh * chunk;
-        if (to_buffer) memcpy(b, s, chunk);
-        else memcpy(s, b, chunk);
-    }
-}
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -231,23 +177,6 @@ static int transition_pair_avx512(const float *pr_, const float *pi_, const floa
 #define MIX_PAIR_f64(re, im, N, s1, s2, m1, m2) 0
 #define TRANSITION_PAIR_f64(pr, pi, gr, gi, N, s1, s2, S1, S2) 0
 
-/* The per-lane 2x2 matrix m (8 rows of LANES reals, see matrix_) as named local arrays. */
-#define LANE_MATRIX(T, m)                                                                       \
-    T a0r[LANES], a0i[LANES], a1r[LANES], a1i[LANES], b0r[LANES], b0i[LANES], b1r[LANES],       \
-        b1i[LANES];                                                                             \
-    for (int l = 0; l < LANES; l++) {                                                           \
-        a0r[l] = m[l]; a0i[l] = m[LANES + l]; a1r[l] = m[2 * LANES + l];                        \
-        a1i[l] = m[3 * LANES + l]; b0r[l] = m[4 * LANES + l]; b0i[l] = m[5 * LANES + l];        \
-        b1r[l] = m[6 * LANES + l]; b1i[l] = m[7 * LANES + l];                                   \
-    }
-
-/* Lane l of the pair (p, q) mapped by that matrix into (x, y): x = m00 p + m01 q, y = m10 p + m11 q. */
-#define MIX_LANE(l, pr, pi, qr, qi, xr, xi, yr, yi)                                             \
-    xr[l] = a0r[l] * pr - a0i[l] * pi + a1r[l] * qr - a1i[l] * qi;                              \
-    xi[l] = a0r[l] * pi + a0i[l] * pr + a1r[l] * qi + a1i[l] * qr;                              \
-    yr[l] = b0r[l] * pr - b0i[l] * pi + b1r[l] * qr - b1i[l] * qi;                              \
-    yi[l] = b0r[l] * pi + b0i[l] * pr + b1r[l] * qi + b1i[l] * qr
-
 /* Lane l's terms of S[0][0], S[0][1], S[1][0] (re, im each) for the state pair (p, q) and the
    adjoint pair (c, d): lam_r conj(psi_c). */
 #define TRANSITION_SUMS(acc, l, pr, pi, qr, qi, cr, ci, dr, di)                                 \
@@ -301,40 +230,6 @@ static void store_##SUFFIX(T *dst, int64_t first, int64_t count, int64_t N,     
                 d[2 * i + 1] = im[i * LANES + l];                                               \
             }                                                                                   \
         }                                                                                       \
-}                                                                                               \
-                                                                                                \
-/* The 8 reals of one qubit's matrix for every lane: m[k * LANES + l], k = re/im of m00..m11;  \
-   the adjoint (conjugate transpose) if adjoint. A negative stride: mats in lane blocks (see the \
-   layouts), first the block's first sample. */                                                 \
-static void matrix_##SUFFIX(const T *mats, int64_t stride, int64_t first, int64_t count,       \
-                            int64_t offset, int adjoint, T *m) {                               \
-    for (int l = 0; l < LANES; l++) {                                                           \
-        T s[8];                                                                                 \
-        for (int k = 0; k < 8; k++)                                                             \
-            s[k] = stride < 0 ? mats[first / LANES * -stride + (offset + k) * LANES + l]        \
-                              : mats[(first + (l < count ? l : count - 1)) * stride + offset + k];\
-        for (int k = 0; k < 8; k++) m[k * LANES + l] = s[k];                                    \
-        if (adjoint) {                                                                          \
-            m[2 * LANES + l] = s[4]; m[3 * LANES + l] = -s[5];                                  \
-            m[4 * LANES + l] = s[2]; m[5 * LANES + l] = -s[3];                                  \
-            m[1 * LANES + l] = -s[1]; m[7 * LANES + l] = -s[7];                                 \
-        }                                                                                       \
-    }                                                                                           \
-}                                                                                               \
-                                                                                                \
-/* Apply the per-lane 2x2 matrix m on the qubit whose index bit is s. */                       \
-static void mix_##SUFFIX(T *restrict re, T *restrict im, int64_t N, int64_t s, const T *m) {   \
-    LANE_MATRIX(T, m);                                                                          \
-    for (int64_t base = 0; base < N; base += 2 * s) {                                           \
-        for (int64_t i = base; i < base + s; i++) {                                             \
-            T *xr = re + i * LANES, *xi = im + i * LANES;                                       \
-            T *yr = re + (i + s) * LANES, *yi = im + (i + s) * LANES;                           \
-            for (int l = 0; l < LANES; l++) {                                                   \
-                T pr = xr[l], pi = xi[l], qr = yr[l], qi = yi[l];                               \
-                MIX_LANE(l, pr, pi, qr, qi, xr, xi, yr, yi);                                    \
-            }                                                                                   \
-        }                                                                                       \
-    }                                                                                           \
 }                                                                                               \
                                                                                                 \
 /* The gates ms1 on bit s1 and ms2 on bit s2 (s1 < s2): in one pass where a kernel for it built \
@@ -893,216 +788,7 @@ void fused_backward_##SUFFIX(const T *out, const T *grad, const T *grad_z, const
     }                                                                                           \
 }
 
+DEFINE_LANE_GATES(float, f32)
+DEFINE_LANE_GATES(double, f64)
 DEFINE_KERNELS(float, f32)
 DEFINE_KERNELS(double, f64)
-
-/* One large state, forward only: the same layered programs on a single state of n >= 8 qubits.
- * The state is split into re and im planes and viewed as rows of LANES amplitudes: the low 4
- * qubits are the lanes, the others index rows. A layer then takes three cache-friendly passes:
- *   A. tiles of 2**r consecutive rows: the 4 lane qubits (lane permutes in registers) and the
- *      r lowest row qubits;
- *   B. strided sub-tiles (all values of the remaining high row bits, a few adjacent rows): the
- *      high row qubits;
- *   C. the layer's permutation, a gather into a second pair of planes.
- * mats (L, n, 2, 2) is shared by the whole state; perms[l] is layer l's gather index (int32,
- * N entries) or NULL; real[l] says that layer l's matrices are real (RY, Hadamard, ...): it then
- * acts on each plane alone at half the arithmetic, and while the state is real too (a real input
- * and real layers so far: RY + CNOT ansätze stay real) the imaginary plane is left out.
- */
-/* The four lane qubits' gates on one row of LANES amplitudes: amplitude l becomes
-   A[b][0..1]_l x_l + A[b][2..3]_l x_(l ^ 2**b) (complex coefficients, re then im) for b = 0..3;
-   ``real`` rows take the real parts A[b][0] and A[b][2] only. */
-#define DEFINE_LANE_ROWS(T, SUFFIX)                                                              \
-static void lane_row_complex_##SUFFIX(T *restrict xr, T *restrict xi, T A[4][4][LANES]) {       \
-    for (int b = 0; b < 4; b++) {                                                               \
-        T pr[LANES], pi[LANES];                                                                 \
-        for (int l = 0; l < LANES; l++) { pr[l] = xr[l ^ (1 << b)]; pi[l] = xi[l ^ (1 << b)]; } \
-        for (int l = 0; l < LANES; l++) {                                                       \
-            T nr = A[b][0][l] * xr[l] - A[b][1][l] * xi[l] + A[b][2][l] * pr[l] - A[b][3][l] * pi[l];\
-            T ni = A[b][0][l] * xi[l] + A[b][1][l] * xr[l] + A[b][2][l] * pi[l] + A[b][3][l] * pr[l];\
-            xr[l] = nr; xi[l] = ni;                                                             \
-        }                                                                                       \
-    }                                                                                           \
-}                                                                                               \
-static void lane_row_real_##SUFFIX(T *restrict x, T A[4][4][LANES]) {                           \
-    for (int b = 0; b < 4; b++) {                                                               \
-        T p[LANES];                                                                             \
-        for (int l = 0; l < LANES; l++) p[l] = x[l ^ (1 << b)];                                 \
-        for (int l = 0; l < LANES; l++) x[l] = A[b][0][l] * x[l] + A[b][2][l] * p[l];           \
-    }                                                                                           \
-}
-DEFINE_LANE_ROWS(float, f32)
-DEFINE_LANE_ROWS(double, f64)
-
-#if defined(__AVX512F__)
-/* Compilers turn the partner loads x[l ^ 2**b] above into scalar code; with AVX-512 the
-   complex64 rows (16 floats, one register) use one in-register permute per gate: 3x faster. */
-static inline __m512 lane_partner(__m512 x, int b) {
-    switch (b) {
-    case 0: return _mm512_permute_ps(x, 0xB1);      /* l ^ 1 */
-    case 1: return _mm512_permute_ps(x, 0x4E);      /* l ^ 2 */
-    case 2: return _mm512_shuffle_f32x4(x, x, 0xB1); /* l ^ 4 */
-    default: return _mm512_shuffle_f32x4(x, x, 0x4E); /* l ^ 8 */
-    }
-}
-static void lane_row_complex_avx512(float *xr, float *xi, float A[4][4][LANES]) {
-    __m512 vr = _mm512_loadu_ps(xr), vi = _mm512_loadu_ps(xi);
-    for (int b = 0; b < 4; b++) {
-        __m512 pr = lane_partner(vr, b), pi = lane_partner(vi, b);
-        __m512 a0 = _mm512_loadu_ps(A[b][0]), a1 = _mm512_loadu_ps(A[b][1]);
-        __m512 a2 = _mm512_loadu_ps(A[b][2]), a3 = _mm512_loadu_ps(A[b][3]);
-        __m512 nr = _mm512_fnmadd_ps(a3, pi, _mm512_fmadd_ps(a2, pr, _mm512_fnmadd_ps(a1, vi, _mm512_mul_ps(a0, vr))));
-        __m512 ni = _mm512_fmadd_ps(a3, pr, _mm512_fmadd_ps(a2, pi, _mm512_fmadd_ps(a1, vr, _mm512_mul_ps(a0, vi))));
-        vr = nr; vi = ni;
-    }
-    _mm512_storeu_ps(xr, vr); _mm512_storeu_ps(xi, vi);
-}
-static void lane_row_real_avx512(float *x, float A[4][4][LANES]) {
-    __m512 v = _mm512_loadu_ps(x);
-    for (int b = 0; b < 4; b++)
-        v = _mm512_fmadd_ps(_mm512_loadu_ps(A[b][2]), lane_partner(v, b), _mm512_mul_ps(_mm512_loadu_ps(A[b][0]), v));
-    _mm512_storeu_ps(x, v);
-}
-#define LANE_ROW_COMPLEX_f32 lane_row_complex_avx512
-#define LANE_ROW_REAL_f32 lane_row_real_avx512
-#else
-#define LANE_ROW_COMPLEX_f32 lane_row_complex_f32
-#define LANE_ROW_REAL_f32 lane_row_real_f32
-#endif
-#define LANE_ROW_COMPLEX_f64 lane_row_complex_f64
-#define LANE_ROW_REAL_f64 lane_row_real_f64
-
-#define DEFINE_STATE_KERNEL(T, SUFFIX)                                                          \
-/* A real 2x2 matrix (m00 m01 m10 m11 = m[0], m[2], m[4], m[6] of a complex one) on the qubit   \
-   whose row bit is s, on one plane of N rows. */                                               \
-static void mix_real_##SUFFIX(T *restrict x, int64_t N, int64_t s, const T *m) {               \
-    T a = m[0], b = m[2], c = m[4], d = m[6];                                                   \
-    for (int64_t base = 0; base < N; base += 2 * s)                                             \
-        for (int64_t i = base * LANES; i < (base + s) * LANES; i++) {                           \
-            T p = x[i], q = x[i + s * LANES];                                                   \
-            x[i] = a * p + b * q;                                                               \
-            x[i + s * LANES] = c * p + d * q;                                                   \
-        }                                                                                       \
-}                                                                                               \
-                                                                                                \
-/* Two real 2x2 matrices g (row bit s) and h (row bit t > s) in one sweep over one plane. */       \
-static void mix_real2_##SUFFIX(T *restrict x, int64_t N, int64_t s, int64_t t, const T *g,      \
-                               const T *h) {                                                    \
-    T a = g[0], b = g[2], c = g[4], d = g[6], e = h[0], f = h[2], k = h[4], m = h[6];           \
-    for (int64_t hi = 0; hi < N; hi += 2 * t)                                                   \
-        for (int64_t lo = hi; lo < hi + t; lo += 2 * s)                                         \
-            for (int64_t i = lo * LANES; i < (lo + s) * LANES; i++) {                           \
-                T *y = x + i;                                                                   \
-                T p0 = y[0], p1 = y[s * LANES], p2 = y[t * LANES], p3 = y[(s + t) * LANES];     \
-                T q0 = a * p0 + b * p1, q1 = c * p0 + d * p1;                                   \
-                T q2 = a * p2 + b * p3, q3 = c * p2 + d * p3;                                   \
-                y[0] = e * q0 + f * q2; y[t * LANES] = k * q0 + m * q2;                         \
-                y[s * LANES] = e * q1 + f * q3; y[(s + t) * LANES] = k * q1 + m * q3;           \
-            }                                                                                   \
-}                                                                                               \
-                                                                                                \
-/* Real matrices on the row bits first..first+count-1 (stride unit rows each), two at a time. */ \
-static void mix_real_bits_##SUFFIX(T *x, int64_t N, int64_t unit, int count, const T *M, int n, \
-                                   int first) {                                                 \
-    int b = 0;                                                                                  \
-    for (; b + 1 < count; b += 2)                                                               \
-        mix_real2_##SUFFIX(x, N, unit << b, unit << (b + 1), M + (int64_t)(n - 5 - first - b) * 8,\
-                           M + (int64_t)(n - 6 - first - b) * 8);                               \
-    if (b < count) mix_real_##SUFFIX(x, N, unit << b, M + (int64_t)(n - 5 - first - b) * 8);    \
-}                                                                                               \
-                                                                                                \
-/* Pass A on the tile (tr, ti) of ``tile`` rows: complex, or real on planes[0..planes-1]. */    \
-static void tile_pass_##SUFFIX(T *tr, T *ti, int64_t tile, int r, int n, const T *M, int is_real,\
-                               int planes, T lane[4][4][LANES]) {                               \
-    if (!is_real) {                                                                             \
-        T m[8 * LANES];                                                                         \
-        for (int64_t row = 0; row < tile; row++)                                                \
-            LANE_ROW_COMPLEX_##SUFFIX(tr + row * LANES, ti + row * LANES, lane);                \
-        for (int b = 0; b < r; b++) {                                                           \
-            matrix_##SUFFIX(M, 0, 0, 1, (int64_t)(n - 5 - b) * 8, 0, m);                        \
-            mix_##SUFFIX(tr, ti, tile, (int64_t)1 << b, m);                                     \
-        }                                                                                       \
-        return;                                                                                 \
-    }                                                                                           \
-    T *plane[2] = {tr, ti};                                                                     \
-    for (int k = 0; k < planes; k++) {                                                          \
-        for (int64_t row = 0; row < tile; row++) LANE_ROW_REAL_##SUFFIX(plane[k] + row * LANES, lane);\
-        mix_real_bits_##SUFFIX(plane[k], tile, 1, r, M, n, 0);                                  \
-    }                                                                                           \
-}                                                                                               \
-                                                                                                \
-void state_forward_##SUFFIX(const T *psi, const T *mats, const int32_t *const *perms,         \
-                            const uint8_t *real, T *out, int n, int layers, int threads) {     \
-    int64_t N = (int64_t)1 << n, rows = N / LANES;                                              \
-    int row_bits = n - 4, r = (row_bits + 1) / 2, h = row_bits - r;                             \
-    int64_t tile = (int64_t)1 << r, high = (int64_t)1 << h;                                     \
-    int64_t width = (int64_t)4096 >> h; /* adjacent rows per sub-tile: 4096 rows in all */      \
-    if (width < 1) width = 1;                                                                   \
-    if (width > tile) width = tile;                                                             \
-    T *planes4 = thread_buffer(4 * N * sizeof(T));                                              \
-    T *re = planes4, *im = planes4 + N, *re2 = planes4 + 2 * N, *im2 = planes4 + 3 * N;          \
-    int complex_input = 0;                                                                      \
-    _Pragma("omp parallel for num_threads(threads) schedule(static) reduction(|: complex_input)")\
-    for (int64_t i = 0; i < N; i++) {                                                           \
-        re[i] = psi[2 * i]; im[i] = psi[2 * i + 1];                                             \
-        complex_input |= im[i] != 0;                                                            \
-    }                                                                                           \
-    int planes = complex_input ? 2 : 1; /* 1: the imaginary plane is zero */                    \
-    for (int layer = 0; layer < layers; layer++) {                                              \
-        const T *M = mats + (int64_t)layer * n * 8;                                             \
-        int is_real = real[layer];                                                              \
-        if (!is_real) planes = 2;                                                               \
-        /* lane coefficients (see DEFINE_LANE_ROWS) from the lane qubits' matrices */           \
-        T lane[4][4][LANES];                                                                    \
-        for (int b = 0; b < 4; b++) {                                                           \
-            const T *m = M + (int64_t)(n - 1 - b) * 8;                                          \
-            for (int l = 0; l < LANES; l++) {                                                   \
-                int hi = (l >> b) & 1;                                                          \
-                lane[b][0][l] = hi ? m[6] : m[0]; lane[b][1][l] = hi ? m[7] : m[1];             \
-                lane[b][2][l] = hi ? m[4] : m[2]; lane[b][3][l] = hi ? m[5] : m[3];             \
-            }                                                                                   \
-        }                                                                                       \
-        T *plane[2] = {re, im};                                                                 \
-        _Pragma("omp parallel num_threads(threads)")                                           \
-        {                                                                                       \
-            T m[8 * LANES];                                                                     \
-            _Pragma("omp for schedule(static)")                                                \
-            for (int64_t t = 0; t < rows / tile; t++)                                           \
-                tile_pass_##SUFFIX(re + t * tile * LANES, im + t * tile * LANES, tile, r, n, M, \
-                                   is_real, planes, lane);                                      \
-            T *b_[2] = {lane_buffer(high * width * LANES, sizeof(T)),                           \
-                        lane_buffer(high * width * LANES, sizeof(T))};                          \
-            size_t row = LANES * sizeof(T);                                                     \
-            _Pragma("omp for schedule(static)")                                                \
-            for (int64_t c = 0; c < tile; c += width) {                                         \
-                for (int k = 0; k < planes; k++) subtile((char *)plane[k], (char *)b_[k], r, high, width, c, row, 1);\
-                for (int k = 0; is_real && k < planes; k++)                                     \
-                    mix_real_bits_##SUFFIX(b_[k], high * width, width, h, M, n, r);             \
-                for (int b = 0; !is_real && b < h; b++) {                                       \
-                    matrix_##SUFFIX(M, 0, 0, 1, (int64_t)(n - 5 - r - b) * 8, 0, m);            \
-                    mix_##SUFFIX(b_[0], b_[1], high * width, ((int64_t)1 << b) * width, m);     \
-                }                                                                               \
-                for (int k = 0; k < planes; k++) subtile((char *)plane[k], (char *)b_[k], r, high, width, c, row, 0);\
-            }                                                                                   \
-            free(b_[0]); free(b_[1]);                                                           \
-        }                                                                                       \
-        if (perms[layer]) {                                                                     \
-            const int32_t *index = perms[layer];                                                \
-            if (planes == 2) {                                                                  \
-                _Pragma("omp parallel for num_threads(threads) schedule(static)")              \
-                for (int64_t i = 0; i < N; i++) { re2[i] = re[index[i]]; im2[i] = im[index[i]]; }\
-                T *swap = im; im = im2; im2 = swap;                                             \
-            } else {                                                                            \
-                _Pragma("omp parallel for num_threads(threads) schedule(static)")              \
-                for (int64_t i = 0; i < N; i++) re2[i] = re[index[i]];                          \
-            }                                                                                   \
-            T *swap = re; re = re2; re2 = swap;                                                 \
-        }                                                                                       \
-    }                                                                                           \
-    _Pragma("omp parallel for num_threads(threads) schedule(static)")                          \
-    for (int64_t i = 0; i < N; i++) { out[2 * i] = re[i]; out[2 * i + 1] = im[i]; }             \
-    release_buffer(planes4);                                                                    \
-}
-
-DEFINE_STATE_KERNEL(float, f32)
-DEFINE_STATE_KERNEL(double, f64)

@@ -1,4 +1,4 @@
-"""Native CPU kernels (``native.c``, ``chains.c``, ``measure.c``), compiled with the system C compiler on first use.
+"""Native CPU kernels (``native.c``, ``chains.c``, ``measure.c``, ``state.c``; ``lanes.h``), compiled with the system C compiler on first use.
 
 The library is built once per machine into a cache folder (``$HYBRIDQ_CACHE``, else
 ``~/.cache/hybridq``) with ``-O3 -march=native`` and OpenMP, then loaded with ``ctypes``;
@@ -25,7 +25,9 @@ from pathlib import Path
 
 import torch
 
-SOURCES = [Path(__file__).with_name(name) for name in ("native.c", "chains.c", "measure.c")]
+SOURCES = [Path(__file__).with_name(name) for name in ("native.c", "chains.c", "measure.c", "state.c")]
+#: Included by the sources (part of the build's cache key).
+HEADERS = [Path(__file__).with_name("lanes.h")]
 FLAGS = ["-O3", "-march=native", "-mprefer-vector-width=512", "-ffp-contract=fast", "-fopenmp", "-fPIC", "-shared", "-std=c11"]
 #: Tried in turn when a compiler rejects FLAGS: without OpenMP (Apple clang: single-threaded
 #: kernels), then without the CPU-specific options.
@@ -76,7 +78,7 @@ def library() -> ctypes.CDLL | None:
     if compiler is None:
         warnings.warn("hybridq: no C compiler found; CPU simulation uses the PyTorch kernels only", stacklevel=2)
         return None
-    key = hashlib.sha256("\n".join([*(s.read_text() for s in SOURCES), compiler, *FLAGS, _cpu_model()]).encode()).hexdigest()[:16]
+    key = hashlib.sha256("\n".join([*(s.read_text() for s in SOURCES + HEADERS), compiler, *FLAGS, _cpu_model()]).encode()).hexdigest()[:16]
     target = _cache_dir() / f"native-{key}.so"
     if not target.exists():
         try:
