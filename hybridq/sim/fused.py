@@ -239,7 +239,7 @@ def _large_state(state: Tensor, mats: list[Tensor | None], n: int, batch: int) -
 
 
 def _run_large_state(state: Tensor, mats: list[Tensor | None], perms: list, n: int) -> Tensor:
-    """Each state of the batch through ``state_forward`` (``state.c``) (three cache-friendly passes per layer;
+    """Each state of the batch through ``state_forward`` of ``state.c`` (three cache-friendly passes per layer;
     layers of real matrices at half the arithmetic, on the real part alone while the state is real)."""
     stacked = _stack_layers([None if m is None else m.reshape(n, 2, 2) for m in mats], (n, 2, 2), state, dim=0)
     index = [None if p is None else p[0].to(torch.int32).contiguous() for p in perms]  # no stacked copies
