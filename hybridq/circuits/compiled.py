@@ -147,7 +147,7 @@ class CompiledCircuit:
         for name, slots in self._by_name.items():
             self._host[("slots", name)] = torch.tensor(slots, dtype=torch.long)
         self._device_cache: dict[torch.device, dict[object, Tensor]] = {}
-        self._fixed_cache: dict[tuple, Tensor | Op | list] = {}  # fixed matrices, composed permutations, layers'
+        self._fixed_cache: dict[tuple, Tensor | Op | list] = {}  # fixed matrices, permutations, layer lists
         self._chain_plans: dict[torch.dtype, native_chains.ChainPlan] = {}
         self._native_ok = all(step.kind in ("kron", "permutation") for step in self.steps) and all(
             GATES[name].n_params == 0 or native_chains.trig_form(name) is not None for name in self._by_name)
@@ -234,7 +234,7 @@ class CompiledCircuit:
                 out.append(self._single(step, theta, const, batch, dtype, device))
         return out
 
-    def run_layered(self, inputs: Tensor | None, weights: Tensor, *, batch: int, dtype: torch.dtype, device) -> Tensor | None:
+    def run_layered(self, inputs: Tensor | None, weights: Tensor, *, batch: int, dtype: torch.dtype) -> Tensor | None:
         """The states from ``|0...0>`` by :func:`hybridq.sim.fused.run_layered` (chain products and
         the fused CPU kernels in one autograd node), or None where it does not apply: a circuit of
         layers whose angles read the inputs, a CPU with the native kernels, a batch they take."""

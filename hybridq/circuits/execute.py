@@ -148,7 +148,7 @@ def simulate(
     plan = CompiledCircuit.of(circuit) if fusion else None
     if plan is not None and plan.ok:
         w = weight_vector(circuit, weights, rdt, device)
-        out = plan.run_layered(x, w, batch=B, dtype=dtype, device=device) if s0 is None else None
+        out = plan.run_layered(x, w, batch=B, dtype=dtype) if s0 is None else None
         if out is not None:
             return out
         program = plan.ops(x, w, batch=B, dtype=dtype, device=device)
