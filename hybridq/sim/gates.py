@@ -66,9 +66,16 @@ class GateSpec:
 
 
 def _const(rows: list[list[complex]]) -> Callable[..., torch.Tensor]:
+    """A builder of a fixed matrix, made once per dtype and device: later calls make no
+    host-to-device copy, so a step that builds it can be captured as a CUDA graph."""
+    made: dict[tuple, torch.Tensor] = {}
+
     def build(params, dtype, device):
-        values = torch.tensor(rows, dtype=torch.complex128)
-        return (values if dtype.is_complex else values.real).to(dtype=dtype, device=device)
+        key = (dtype, torch.device(device or "cpu"))
+        if key not in made:
+            values = torch.tensor(rows, dtype=torch.complex128)
+            made[key] = (values if dtype.is_complex else values.real).to(dtype=dtype, device=key[1])
+        return made[key]
 
     return build
 

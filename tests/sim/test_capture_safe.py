@@ -87,6 +87,7 @@ def _mixed(n: int) -> Circuit:
     c = _w1(n, 1)
     c.crx(Weight("c"), 0, n - 1).pauli_rotation(Weight("p") * Input(1), "XYZ", [0, 1, 2]).t(2).swap(0, 3)
     c.ccx(0, 1, 2).rzz(Weight("z"), 1, 4).u3(Weight("a"), 0.2, Weight("b"), 3).unitary(torch.eye(4), [1, 2])
+    c.cz(0, 4).ch(1, 3)  # fixed controlled gates: their matrices are made once, not per call
     return c
 
 
