@@ -1,6 +1,6 @@
 """Benchmark hybridq against peer simulators: one command, markdown tables.
 
-    python benchmarks/run.py [--quick] [--only W1,W2,W3] [--device cpu|cuda] [--cap SECONDS]
+    python benchmarks/run.py [--quick] [--only W1,W2,W3,W4] [--device cpu|cuda] [--cap SECONDS]
 
 Every (library, case) runs in its own process (benchmarks/worker.py) so that a slow library can
 be stopped at the cap and memory is measured per process. For each case the table gives the
@@ -160,7 +160,7 @@ def _fmt_diff(diffs: dict[str, float], reference: dict, workload: str) -> str:
     if not diffs:
         return "no common outputs"
     mark = "✓" if _agrees(diffs, reference) else "✗ DIFFERS"
-    if workload == "W1":
+    if any(k.startswith("grad") for k in diffs):
         grad = max(v for k, v in diffs.items() if k.startswith("grad"))
         return f"out {diffs.get('out', float('nan')):.1e}, grad {grad:.1e} {mark}"
     return f"{max(diffs.values()):.1e} {mark}"
@@ -218,6 +218,41 @@ def versus_best_peer(workload: str, case: dict, outcomes: list[Outcome]) -> str 
     return f"{case_label(workload, case)}: hybridq takes {ratio:.2f}× the time of the best peer ({best.lib})"
 
 
+def family_summary(results: list[tuple[dict, list[Outcome]]]) -> list[list[str]]:
+    """W4 rows per case: hybridq's time, the best peer's, hybridq's speed-up over it, its time over
+    its own CNOT-ring time at the same size, and QuantumLayer's time over the internal fast path's."""
+    done = [(case, {o.lib: o for o in outcomes if o.status == "ok"}) for case, outcomes in results]
+    ring = {(c["n"], c["L"], c["B"]): libs["hybridq"].median for c, libs in done
+            if c["family"] == "cnot_ring" and "hybridq" in libs}
+    rows = []
+    for case, libs in done:
+        own = libs.get("hybridq")
+        peers = [o for name, o in libs.items() if not name.startswith("hybridq")]
+        best = min(peers, key=lambda o: o.median, default=None)
+        base = ring.get((case["n"], case["L"], case["B"]))
+        step = libs.get("hybridq-step")
+        rows.append([
+            case["family"], f"n={case['n']} L={case['L']} B={case['B']}",
+            fmt_time(own.median) if own else "—",
+            f"{best.lib} {fmt_time(best.median)}" if best else "—",
+            f"{best.median / own.median:.1f}×" if own and best else "—",
+            f"{own.median / base:.2f}" if own and base and case["family"] != "zz_kernel" else "—",
+            f"{own.median / step.median:.2f}" if own and step and case["family"] != "zz_kernel" else "—",
+        ])
+    return rows
+
+
+def print_summary(rows: list[list[str]]) -> None:
+    head = ["family", "size", "hybridq (QuantumLayer / kernel_matrix)", "best peer", "speed-up over best peer",
+            "÷ own CNOT ring", "÷ internal path (simulate + GraphedStep)"]
+    print("\n### W4 summary\n")
+    print("| " + " | ".join(head) + " |")
+    print("|" + "|".join("---" for _ in head) + "|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    sys.stdout.flush()
+
+
 def print_table(workload: str, rows: list[list[str]], notes: list[str]) -> None:
     head = ["case", "library", "device dtype", "median time", "× best", "work MiB", "peak RSS MiB", "max abs diff vs ref"]
     if workload == "W2":
@@ -235,7 +270,8 @@ def print_table(workload: str, rows: list[list[str]], notes: list[str]) -> None:
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="small sizes, 3 repetitions, 15 s cap (a few minutes)")
-    p.add_argument("--only", default="W1,W2,W3", help="comma-separated workloads (default: all)")
+    p.add_argument("--only", default="W1,W2,W3,W4", help="comma-separated workloads (default: all)")
+    p.add_argument("--families", help="W4: comma-separated ansatz families (default: all)")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument("--cap", type=float, help="seconds one repetition may take (default 15 quick, 60 full)")
     p.add_argument("--repeats", type=int, help="timed repetitions after the warm-up (default 3 quick, 5 full)")
@@ -313,15 +349,19 @@ def main(argv=None) -> int:
                         f"memory bandwidth {bandwidth / 1e9:.1f} GB/s (fastest torch copy of 256 MiB on CPU / 1 GiB "
                         "on CUDA, read + write); × floor = time per gate / (16·2^n bytes / bandwidth)"
                     )
-            rows, summary = [], []
+            rows, summary, results = [], [], []
             sizes = SIZES[workload].get("gpu" if args.device == "cuda" and mode == "full" else mode)
+            families = set(args.families.split(",")) if args.families else None
             for case in sizes or SIZES[workload][mode]:
+                if families and case.get("family", "") not in families:
+                    continue
                 outcomes = []
                 for lib in libs:
                     outcome = run_worker(spec(lib, workload, case), env, cap, mem_cap)
                     outcomes.append(outcome)
                     log.append({"workload": workload, "case": case, "lib": lib, "status": outcome.status,
                                 "message": outcome.message, **outcome.result})
+                results.append((case, outcomes))
                 case_row, ref = case_rows(workload, case, outcomes, cap, mem_cap, bandwidth)
                 rows += case_row
                 summary.append(versus_best_peer(workload, case, outcomes))
@@ -331,6 +371,8 @@ def main(argv=None) -> int:
                          "(or CUDA allocation) above the level after imports; reference: hybridq if it ran, "
                          "else the first library listed")
             print_table(workload, rows, notes)
+            if workload == "W4":
+                print_summary(family_summary(results))
     if args.json:
         args.json.write_text(json.dumps(log, indent=1))
     return 0

@@ -46,14 +46,19 @@ class Peer:
 
 
 PEERS: dict[str, Peer] = {
-    "hybridq": Peer("hybridq_peer", ("torch",), "pip install -e .", ("W1", "W2", "W3")),
+    "hybridq": Peer("hybridq_peer", ("torch",), "pip install -e .", ("W1", "W2", "W3", "W4")),
     "hybridq-autograd": Peer("hybridq_peer", ("torch",), "pip install -e .", ("W1",), (("method", "autograd"),)),
+    "hybridq-step": Peer("hybridq_peer", ("torch",), "pip install -e .", ("W4",), (("api", "step"),)),
     "torchquantum": Peer(
-        "torchquantum_peer", ("torchquantum",), "pip install --no-deps torchquantum==0.1.8", ("W1",)
+        "torchquantum_peer", ("torchquantum",), "pip install --no-deps torchquantum==0.1.8", ("W1", "W4")
     ),
-    "pennylane": Peer("pennylane_peer", ("pennylane",), "pip install pennylane", ("W1", "W3")),
+    "pennylane": Peer("pennylane_peer", ("pennylane",), "pip install pennylane", ("W1", "W3", "W4")),
     "lightning": Peer(
-        "lightning_peer", ("pennylane", "pennylane_lightning"), "pip install pennylane-lightning", ("W1", "W2", "W3")
+        "lightning_peer", ("pennylane", "pennylane_lightning"), "pip install pennylane-lightning",
+        ("W1", "W2", "W3", "W4"),
+    ),
+    "tensorcircuit": Peer(
+        "tensorcircuit_peer", ("tensorcircuit", "jax"), "pip install jax tensorcircuit-ng", ("W4",)
     ),
     "qulacs": Peer("qulacs_peer", ("qulacs",), "pip install qulacs", ("W2",)),
     "qiskit-aer": Peer("aer_peer", ("qiskit", "qiskit_aer"), "pip install qiskit-aer", ("W2",)),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workloads import read_pauli_terms, w3_path
+from workloads import read_pauli_terms, w3_path, w4_angle, w4_data, w4_gates
 
 
 def w1_circuit(n: int, layers: int):
@@ -62,3 +62,68 @@ def w3_circuit(case: dict):
         return qml.expval(hamiltonian)
 
     return circuit
+
+
+def w4_circuit(case: dict, read_out: str):
+    """The W4 quantum function of ``case`` on inputs ``x`` (B, n) and a dict of weights (torch
+    tensors, broadcast over the batch): ``<Z_i>`` for each qubit, or the state (``read_out="state"``)."""
+    import pennylane as qml
+
+    n, gates = case["n"], w4_gates(case)
+    make = {"RX": qml.RX, "RY": qml.RY, "RZ": qml.RZ, "CRX": qml.CRX, "RZZ": qml.IsingZZ, "P": qml.PhaseShift,
+            "H": qml.Hadamard, "CNOT": qml.CNOT, "CZ": qml.CZ}
+
+    def circuit(x, params):
+        for gate, wires, angle in gates:
+            if angle is None:
+                make[gate](wires=list(wires))
+            else:
+                make[gate](w4_angle(angle, x, params), wires=list(wires))
+        if read_out == "state":
+            return qml.state()
+        return [qml.expval(qml.PauliZ(i)) for i in range(n)]
+
+    return circuit
+
+
+def w4_bench(case: dict, device, dev):
+    """A W4 step on the PennyLane ``device`` with torch tensors on ``dev``: forward + backward of
+    ``sum(<Z_i>**2)``, or for the kernel family the states and their Gram matrix."""
+    import torch
+
+    from . import Bench
+    from . import _torch_util as tu
+
+    data = w4_data(case)
+    if case["family"] == "zz_kernel":
+        qnode = qml_qnode(w4_circuit(case, "state"), device, None)
+        x = tu.tensor(data["x"], dev, dtype=torch.float64)
+
+        def kernel():
+            states = qnode(x, {})
+            return {"gram": (states @ states.conj().T).abs().square()}
+
+        return kernel
+    qnode = qml_qnode(w4_circuit(case, "expval"), device, "torch")
+    x = tu.tensor(data["x"], dev)
+    params = {k: tu.tensor(v, dev, grad=True) for k, v in data.items() if k != "x"}
+
+    def step():
+        for p in params.values():
+            p.grad = None
+        out = torch.stack(list(qnode(x, params)), dim=-1)
+        (out**2).sum().backward()
+        return {"out": out.detach(), **{f"grad_{k}": p.grad for k, p in params.items()}}
+
+    return step
+
+
+def qml_qnode(circuit, device, interface):
+    """A QNode of ``circuit`` on ``device``: backprop on default.qubit, adjoint on lightning."""
+    import pennylane as qml
+
+    if interface is None:
+        return qml.QNode(circuit, device)
+    method = "adjoint" if device.name.startswith("lightning") else "backprop"
+    options = {"device_vjp": True} if method == "adjoint" else {}
+    return qml.QNode(circuit, device, interface=interface, diff_method=method, **options)

@@ -1,4 +1,5 @@
-"""hybridq (W1, W2, W3) through its public API: ``hybridq.simulate`` and ``hybridq.sim``."""
+"""hybridq (W1 to W4) through its public API: ``hybridq.simulate``, ``hybridq.sim``, and for W4
+``hybridq.nn.QuantumLayer`` and ``hybridq.ansatz.kernel_matrix`` (what users call)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import numpy as np
 
 from . import Bench
 from . import _torch_util as tu
-from workloads import w1_data, w2_data, w3_data, w3_path
+from workloads import ZZ_REPS, w1_data, w2_data, w3_data, w3_path, w4_data, w4_gates
 
 def w1_circuit(n: int, layers: int):
     """The W1 circuit: RY(w*x + b) per qubit, RZ(t0) RY(t1) per qubit, CNOT ring; per layer."""
@@ -92,6 +93,73 @@ def _prepare_w3(case: dict, dev) -> Bench:
     return Bench(step, dev.type, "complex64")
 
 
+def w4_circuit(case: dict):
+    """The circuit of a W4 trainable family; weights named ``w_l_i``, ``b_l_i``, ``t_l_i_k``, ``c_l_i``."""
+    from hybridq.circuits import Circuit, Input, Weight
+
+    circuit = Circuit(case["n"])
+    add = {"RX": circuit.rx, "RY": circuit.ry, "RZ": circuit.rz, "CRX": circuit.crx, "RZZ": circuit.rzz}
+    for gate, wires, angle in w4_gates(case):
+        if angle is None:
+            {"CNOT": circuit.cx, "CZ": circuit.cz}[gate](*wires)
+            continue
+        kind, rest = angle[0], "_".join(map(str, angle[1:]))
+        theta = Weight(f"w_{rest}") * Input(angle[2]) + Weight(f"b_{rest}") if kind == "enc" else Weight(f"{kind}_{rest}")
+        add[gate](theta, *wires)
+    return circuit
+
+
+def _prepare_w4(case: dict, dev, api: str) -> Bench:
+    """A training step through ``QuantumLayer`` (``api="layer"``) or ``simulate`` + ``expval_z``
+    under ``GraphedStep`` (``api="step"``, the internal fast path); the kernel family:
+    ``kernel_matrix`` of the ZZ feature map."""
+    import torch
+
+    import hybridq as hq
+
+    data = w4_data(case)
+    x = tu.tensor(data["x"], dev)
+    if case["family"] == "zz_kernel":
+        from hybridq.circuits.ansatz import kernel_matrix, zz_feature_map
+
+        feature_map = zz_feature_map(case["n"], reps=ZZ_REPS)
+        x = x.double()
+        return Bench(lambda: {"gram": kernel_matrix(feature_map, x)}, dev.type, "complex128")
+    circuit = w4_circuit(case)
+    position = {name: k for k, name in enumerate(circuit.weight_names)}
+    values, index = np.zeros(len(position)), {}
+    for key in ("w", "b", "t", "c"):
+        if key in data:
+            names = np.array([f"{key}_" + "_".join(map(str, i)) for i in np.ndindex(*data[key].shape)])
+            index[key] = torch.tensor(np.vectorize(position.__getitem__)(names).reshape(data[key].shape), device=dev)
+            values[index[key].cpu().numpy()] = data[key]
+    layer = hq.nn.QuantumLayer(circuit).to(dev)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor(values))
+
+    def grads(weight_grad):
+        return {f"grad_{k}": weight_grad[i] for k, i in index.items()}
+
+    if api == "layer":
+        def step():
+            layer.zero_grad(set_to_none=True)
+            out = layer(x)
+            (out**2).sum().backward()
+            return {"out": out.detach(), **grads(layer.weight.grad)}
+
+        return Bench(step, dev.type, "complex64")
+    weights = layer.weight
+
+    def graphed(x):
+        weights.grad = None
+        out = hq.sim.expval_z(hq.simulate(circuit, inputs=x, weights=weights, method="adjoint"))
+        (out**2).sum().backward()
+        return {"out": out.detach(), **grads(weights.grad)}
+
+    replay = hq.GraphedStep(graphed)
+    return Bench(lambda: replay(x), dev.type, "complex64")
+
+
 def preload(workload: str) -> None:
     import hybridq.sim  # noqa: F401
     import hybridq.circuits  # noqa: F401
@@ -100,9 +168,12 @@ def preload(workload: str) -> None:
         import hybridq.operators  # noqa: F401
 
 
-def prepare(workload: str, case: dict, device: str, *, method: str = "adjoint") -> Bench:
-    """W1 uses gradient ``method`` ("adjoint" or "autograd"); W2 and W3 are forward only."""
+def prepare(workload: str, case: dict, device: str, *, method: str = "adjoint", api: str = "layer") -> Bench:
+    """W1 uses gradient ``method`` ("adjoint" or "autograd"); W2 and W3 are forward only; W4
+    goes through ``api`` ("layer": QuantumLayer, or "step": simulate under GraphedStep)."""
     dev = tu.torch_device(device)
+    if workload == "W4":
+        return _prepare_w4(case, dev, api)
     if workload == "W1":
         return _prepare_w1(case, dev, method)
     if workload == "W2":

@@ -1,4 +1,4 @@
-"""PennyLane lightning.qubit (C++): W1 adjoint (one circuit per batch element), W2 state, W3 expval."""
+"""PennyLane lightning.qubit (C++): W1, W4 adjoint (one circuit per batch element), W2 state, W3 expval."""
 
 from __future__ import annotations
 
@@ -13,12 +13,17 @@ from workloads import w1_data, w2_data, w3_data
 def preload(workload: str) -> None:
     import pennylane_lightning.lightning_qubit  # noqa: F401
 
-    if workload == "W1":
+    if workload in ("W1", "W4"):
         import torch  # noqa: F401
 
 
 def prepare(workload: str, case: dict, device: str) -> Bench:
     import pennylane as qml
+
+    if workload == "W4":
+        c_dtype = np.complex128 if case["family"] == "zz_kernel" else np.complex64
+        step = plc.w4_bench(case, qml.device("lightning.qubit", wires=case["n"], c_dtype=c_dtype), tu.torch_device("cpu"))
+        return Bench(step, "cpu", np.dtype(c_dtype).name)
 
     if workload == "W1":
         qnode = qml.QNode(
@@ -48,4 +53,4 @@ def prepare(workload: str, case: dict, device: str) -> Bench:
         qnode = qml.QNode(plc.w3_circuit(case), qml.device("lightning.qubit", wires=plc.w3_qubits(case)))
         states = w3_data(case)["states"]
         return Bench(lambda: {"energy": qnode(states)}, "cpu", "complex128")
-    raise ValueError(f"lightning runs W1, W2 and W3, not {workload}")
+    raise ValueError(f"lightning runs W1 to W4, not {workload}")

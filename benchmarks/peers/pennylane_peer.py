@@ -1,4 +1,4 @@
-"""PennyLane default.qubit (W1: torch interface, backprop, parameter broadcasting; W3: exact expval)."""
+"""PennyLane default.qubit (W1, W4: torch interface, backprop, parameter broadcasting; W3: exact expval)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,20 @@ from workloads import w1_data, w3_data
 def preload(workload: str) -> None:
     import pennylane  # noqa: F401
 
-    if workload == "W1":
+    if workload in ("W1", "W4"):
         import torch  # noqa: F401
 
 
 def prepare(workload: str, case: dict, device: str) -> Bench:
     import pennylane as qml
 
+    if workload == "W4":
+        dev = tu.torch_device(device)
+        if dev.type == "cuda":
+            import torch
+
+            torch.set_default_device(dev)  # default.qubit builds its initial state with torch's default device
+        return Bench(plc.w4_bench(case, qml.device("default.qubit"), dev), dev.type, "complex128")
     if workload == "W1":
         dev = tu.torch_device(device)
         if dev.type == "cuda":
@@ -31,4 +38,4 @@ def prepare(workload: str, case: dict, device: str) -> Bench:
         qnode = qml.QNode(plc.w3_circuit(case), qml.device("default.qubit"))
         states = w3_data(case)["states"]
         return Bench(lambda: {"energy": qnode(states)}, "cpu", "complex128")
-    raise ValueError(f"pennylane runs W1 and W3, not {workload}")
+    raise ValueError(f"pennylane runs W1, W3 and W4, not {workload}")

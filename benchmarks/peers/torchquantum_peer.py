@@ -1,4 +1,4 @@
-"""TorchQuantum 0.1.8 (W1): torch autograd through every gate.
+"""TorchQuantum 0.1.8 (W1, W4): torch autograd through every gate.
 
 TorchQuantum 0.1.8 pins ``qiskit<1.0`` and imports Qiskit, torchpack and others when the
 package is imported, though its state-vector code is plain torch. It is installed with
@@ -16,7 +16,7 @@ import types
 
 from . import _torch_util as tu
 from . import Bench
-from workloads import w1_data
+from workloads import w1_data, w4_angle, w4_data, w4_gates
 
 #: Packages TorchQuantum imports at import time but whose code the benchmark never runs.
 STUBBED = (
@@ -85,9 +85,62 @@ def preload(workload: str) -> None:
     import_torchquantum()
 
 
+def _prepare_w4(case: dict, dev) -> Bench:
+    """A W4 step: the family's gates through ``torchquantum.functional``; the kernel family: the
+    states of every sample, then their Gram matrix."""
+    import torch
+
+    tq = import_torchquantum()
+    import torchquantum.functional as tqf
+
+    data = w4_data(case)
+    n, batch, gates = case["n"], case["B"], w4_gates(case)
+    kernel = case["family"] == "zz_kernel"
+    x = tu.tensor(data["x"], dev, dtype=torch.float64 if kernel else torch.float32)
+    params = {k: tu.tensor(v, dev, grad=True) for k, v in data.items() if k != "x"}
+    qdev = tq.QuantumDevice(n_wires=n, bsz=batch, device=dev)
+    if kernel:
+        qdev.states = qdev.states.to(torch.complex128)
+    make = {"RX": tqf.rx, "RY": tqf.ry, "RZ": tqf.rz, "CRX": tqf.crx, "RZZ": tqf.rzz, "P": tqf.phaseshift,
+            "H": tqf.h, "CNOT": tqf.cnot, "CZ": tqf.cz}
+    observables = [tq.PauliZ() for _ in range(n)]
+
+    def run():
+        qdev.reset_states(batch)
+        if kernel:
+            qdev.states = qdev.states.to(torch.complex128)
+        for gate, wires, angle in gates:
+            target = wires[0] if len(wires) == 1 else list(wires)
+            if angle is None:
+                make[gate](qdev, wires=target)
+            else:
+                make[gate](qdev, wires=target, params=w4_angle(angle, x, params))
+
+    if kernel:
+        def gram():
+            with torch.no_grad():
+                run()
+                states = qdev.get_states_1d()
+                return {"gram": (states @ states.conj().T).abs().square()}
+
+        return Bench(gram, dev.type, "complex128")
+
+    def step():
+        for p in params.values():
+            p.grad = None
+        run()
+        out = tq.measurement.expval(qdev, list(range(n)), observables)
+        (out**2).sum().backward()
+        return {"out": out.detach(), **{f"grad_{k}": p.grad for k, p in params.items()}}
+
+    return Bench(step, dev.type, str(qdev.states.dtype).removeprefix("torch."))
+
+
 def prepare(workload: str, case: dict, device: str) -> Bench:
+    if workload == "W4":
+        return _prepare_w4(case, tu.torch_device(device))
     if workload != "W1":
-        raise ValueError(f"torchquantum runs W1 only, not {workload}")
+        raise ValueError(f"torchquantum runs W1 and W4, not {workload}")
     tq = import_torchquantum()
     import torchquantum.functional as tqf
 

@@ -3,7 +3,9 @@
 The feature map follows Qiskit's ``zz_feature_map`` convention: each repetition applies H on
 every qubit, ``P(alpha * x_i)`` on each qubit and ``CX . P(alpha (pi - x_i)(pi - x_j)) . CX``
 on each pair. The kernel ``K(x, z) = |<psi(z)|psi(x)>|**2`` is computed from two batches of
-states and one matrix product, never one circuit per pair.
+states and one matrix product (in row chunks), never one circuit per pair; the states come from
+:func:`hybridq.circuits.phases.simulate_phases`, where each repetition's phases are one matrix
+product.
 
 >>> import torch
 >>> fm = zz_feature_map(2, reps=2)
@@ -24,6 +26,10 @@ from ...errors import ShapeError
 from ..circuit import Circuit
 from ..execute import simulate
 from ..expr import Input
+from ..phases import PhasePlan, simulate_phases
+
+#: Largest block of kernel entries (bytes of complex overlaps) made at once.
+CHUNK_BYTES = 2**26
 
 
 def zz_feature_map(
@@ -62,6 +68,15 @@ def kernel_matrix(
     ``.predict(kernel_matrix(fm, x_test, x_train))``. Differentiable in ``weights`` (for
     trainable feature maps).
     """
-    s1 = simulate(feature_map, x1, weights, dtype=dtype)
-    s2 = s1 if x2 is None else simulate(feature_map, x2, weights, dtype=dtype)
-    return (s1 @ s2.conj().T).abs().square()
+    s1 = _states(feature_map, x1, weights, dtype)
+    s2 = s1 if x2 is None else _states(feature_map, x2, weights, dtype)
+    s2h = s2.conj().T
+    rows = max(1, CHUNK_BYTES // (s2.shape[0] * s2.element_size()))
+    parts = [torch.view_as_real(s1[i : i + rows] @ s2h).square().sum(-1) for i in range(0, s1.shape[0], rows)]
+    return parts[0] if len(parts) == 1 else torch.cat(parts)
+
+
+def _states(feature_map: Circuit, x: Tensor, weights, dtype: torch.dtype) -> Tensor:
+    if PhasePlan.of(feature_map).has_runs:
+        return simulate_phases(feature_map, x, weights, dtype=dtype)
+    return simulate(feature_map, x, weights, dtype=dtype)
