@@ -8,9 +8,11 @@ most of all on a GPU. :class:`CompiledCircuit` analyses the circuit once and the
    (affine forms such as ``w * x + b``), gathered and summed with one ``index_add``;
 2. builds the matrices of all gates of one kind in one call of the kind's builder;
 3. multiplies the chains of one-qubit gates of every qubit of every layer together (one
-   batched 2x2 product per chain position, for all layers at once) and emits one Kronecker op
-   per layer, plus composed permutations, exactly as :func:`hybridq.sim.fusion.fuse` would;
-4. builds the remaining gates (controlled rotations, custom matrices) one by one.
+   batched 2x2 product per chain position, for all layers at once; on a CPU with the native
+   kernels, the executor does it from a :class:`~hybridq.sim.layers.ChainRecipe`);
+4. builds the other gates (diagonals, controlled and two-qubit gates) with one builder call
+   per gate name, composes runs of permutation gates, and hands all of it to the engine as one
+   :class:`~hybridq.sim.layers.Layered` description (:mod:`hybridq.sim.layers`).
 
 The plan is cached on the circuit and rebuilt when its operations change. Circuits whose
 angles are not affine in that sense (e.g. products of two weights) use the gate-by-gate path.
@@ -19,9 +21,9 @@ angles are not affine in that sense (e.g. products of two weights) use the gate-
 >>> from hybridq.circuits import Circuit, Input, Weight
 >>> c = Circuit(2).ry(Weight("w") * Input(0), 0).rz(Weight("t"), 0).cx(0, 1)
 >>> plan = CompiledCircuit.of(c)
->>> [op.kind for op in plan.ops(torch.ones(3, 1), torch.tensor([1.0, 0.5]), batch=3,
-...                             dtype=torch.complex64, device="cpu")]
-['dense', 'flip']
+>>> program = plan.layered(torch.ones(3, 1), torch.tensor([1.0, 0.5]), batch=3, dtype=torch.complex64, device="cpu")
+>>> [layer.one_qubit_on for layer in program.layers], [type(s).__name__ for s in program.layers[0].steps]
+([(0,)], ['Permutation'])
 """
 
 from __future__ import annotations
@@ -29,10 +31,11 @@ from __future__ import annotations
 import torch
 
 from ..sim import chains as native_chains
-from ..sim import fused
 from ..sim import kernels
 from ..sim import ops as simops
-from ..sim.fusion import Step, _one_qubit_matrix, _permutation_op, plan
+from ..sim.fusion import _one_qubit_matrix, _permutation_op, plan
+from ..sim.layers import (ChainRecipe, Dense, Diagonal, Layer, Layered, Permutation, Step, _controlled_diagonal, from_op,
+                          pauli_step, pauli_table)
 from ..sim.gates import GATES
 from ..sim.program import Op
 from .circuit import Circuit, Operation
@@ -126,45 +129,37 @@ class CompiledCircuit:
                                         dtype=torch.long),
             "mono_input": torch.tensor([1 + m[3] if m[3] is not None else 0 for m in monomials], dtype=torch.long),
         }
-        # one-qubit slots grouped by gate name, for one builder call per name; every chain of
-        # every Kronecker step as one row of slots (padded with the identity, the last slot):
-        # all chain products in one batched product per chain position
-        self._by_name: dict[str, list[int]] = {}
-        self._kron_rows: dict[int, tuple[int, int]] = {}
-        chains = [chain for step in self.steps if step.kind == "kron" for _, chain in step.chains]
-        index = torch.full((len(chains), max(map(len, chains), default=0)), self.n_slots, dtype=torch.long)
-        for row, chain in enumerate(chains):
-            index[row, : len(chain)] = torch.tensor([self.op_slots[i][0] for i in chain])
-            for i in chain:
-                slot = self.op_slots[i][0]
-                self._by_name.setdefault(self.slot_ops[slot].name, []).append(slot)
-        self._host["chains"] = index
-        row = 0
+        # the layers of the neutral description (hybridq.sim.layers): each Kronecker step starts
+        # one, the other steps follow it; (layer, qubit) rows of chains, padded with the
+        # identity (the last slot): all chain products in one batched product per position
+        self._layer_specs: list[tuple[tuple[int, ...], list[int]]] = []
         for k, step in enumerate(self.steps):
             if step.kind == "kron":
-                self._kron_rows[k] = (row, row + len(step.chains))
-                row += len(step.chains)
+                self._layer_specs.append((tuple(q for q, _ in step.chains), []))
+            else:
+                if not self._layer_specs:
+                    self._layer_specs.append(((), []))
+                self._layer_specs[-1][1].append(k)
+        self._by_name: dict[str, list[int]] = {}
+        kron_chains = [dict(step.chains) for step in self.steps if step.kind == "kron"]
+        if len(kron_chains) < len(self._layer_specs):
+            kron_chains.insert(0, {})
+        length = max((len(c) for chains in kron_chains for c in chains.values()), default=0)
+        index = torch.full((len(self._layer_specs) * self.n_qubits, length), self.n_slots, dtype=torch.long)
+        for layer, chains in enumerate(kron_chains):
+            for q, chain in chains.items():
+                index[layer * self.n_qubits + q, : len(chain)] = torch.tensor([self.op_slots[i][0] for i in chain])
+                for i in chain:
+                    slot = self.op_slots[i][0]
+                    self._by_name.setdefault(self.slot_ops[slot].name, []).append(slot)
+        self._host["chains"] = index
         for name, slots in self._by_name.items():
             self._host[("slots", name)] = torch.tensor(slots, dtype=torch.long)
         self._device_cache: dict[torch.device, dict[object, Tensor]] = {}
         self._fixed_cache: dict[tuple, Tensor | Op | list] = {}  # fixed matrices, permutations, layer lists
         self._chain_plans: dict[torch.dtype, native_chains.ChainPlan] = {}
-        self._native_ok = all(step.kind in ("kron", "permutation") for step in self.steps) and all(
-            GATES[name].n_params == 0 or native_chains.trig_form(name) is not None for name in self._by_name)
-        self._layers = self._layer_permutations() if self._native_ok and self._by_name else None
-
-    def _layer_permutations(self) -> list[int | None] | None:
-        """For a program of layers (a Kronecker step on every qubit, then at most one permutation
-        step), each layer's permutation step (None: none); else None."""
-        layers: list[int | None] = []
-        for k, step in enumerate(self.steps):
-            if step.kind == "kron" and len(step.chains) == self.n_qubits:
-                layers.append(None)
-            elif step.kind == "permutation" and layers and layers[-1] is None and self.steps[k - 1].kind == "kron":
-                layers[-1] = k
-            else:
-                return None
-        return layers or None
+        self._native_ok = all(GATES[name].n_params == 0 or native_chains.trig_form(name) is not None
+                              for name in self._by_name)
 
     def _on(self, device) -> dict[object, Tensor]:
         """The plan's index tensors and user matrices on ``device``, moved once.
@@ -215,37 +210,81 @@ class CompiledCircuit:
         out = torch.zeros(values.shape[0], self.n_slots, dtype=rdt, device=device)
         return out.index_add(1, const["mono_slot"], values)
 
-    def ops(self, inputs: Tensor | None, weights: Tensor, *, batch: int, dtype: torch.dtype, device) -> list[Op]:
-        """The fused simulator program for these inputs and the flat weight vector."""
+    def layered(self, inputs: Tensor | None, weights: Tensor, *, batch: int, dtype: torch.dtype, device) -> Layered | None:
+        """The neutral layered description (:mod:`hybridq.sim.layers`) for these inputs and the flat
+        weight vector, or None when a step has no description (a wide Pauli rotation with X or Y)."""
+        device = torch.device(device)
         rdt = simops.real_dtype(dtype)
         const = self._on(device)
-        if self._native_ok and self._by_name and native_chains.available(torch.device(device)):
-            products, theta = native_chains.chain_products(weights, inputs, self._chain_plan(rdt), dtype), None
-        else:
-            theta = self.angles(inputs, weights, rdt, device)
-            products = self._chain_products(theta, const, dtype, device)
-        out: list[Op] = []
+        n, n_layers = self.n_qubits, len(self._layer_specs)
+        needs_theta = any(self.op_slots[step.items[0]] for step in self.steps if step.kind == "single")
+        theta = self.angles(inputs, weights, rdt, device) if needs_theta or not self._native_ok else None
+        matrices = recipe = None
+        if self._by_name and self._native_ok and native_chains.available(device):
+            recipe = ChainRecipe(weights.to(rdt), inputs.to(rdt) if inputs is not None and self._reads_inputs else None,
+                                 self._chain_plan(rdt))
+        elif self._by_name:
+            theta = self.angles(inputs, weights, rdt, device) if theta is None else theta
+            matrices = self._chain_products(theta, const, dtype, device).unflatten(1, (n_layers, n))
+        singles = self._single_steps(theta, batch, dtype, device)
+        if singles is None:
+            return None
+        layers = []
+        for on, ks in self._layer_specs:
+            steps = tuple(self._permutation_step(k, dtype, device) if self.steps[k].kind == "permutation" else singles[k]
+                          for k in ks)
+            layers.append(Layer(on, steps))
+        return Layered(n, batch, dtype, device, tuple(layers), matrices, recipe)
+
+    def _single_steps(self, theta: Tensor | None, batch: int, dtype: torch.dtype, device) -> dict[int, Step] | None:
+        """The step of every ``"single"`` fusion step by index: fixed ones made once, those with
+        angles built with one builder call per gate name (and control count)."""
+        key = ("singles", dtype, device)
+        if key not in self._fixed_cache:
+            fixed, groups = {}, {}
+            for k, step in enumerate(self.steps):
+                if step.kind != "single":
+                    continue
+                op = self.operations[step.items[0]]
+                if op.name in GATES and self.op_slots[step.items[0]]:
+                    groups.setdefault((op.name, len(op.controls)), []).append(k)
+                elif op.name != "PauliRot":
+                    fixed[k] = from_op(self._fixed_op(step.items[0], dtype, device), self.n_qubits)
+            slots = {g: torch.tensor([self.op_slots[self.steps[k].items[0]][0] for k in ks], device=device)
+                     for g, ks in groups.items()}
+            self._fixed_cache[key] = (fixed, groups, slots)
+        fixed, groups, slots = self._fixed_cache[key]
+        out = dict(fixed)
+        for (name, controls), ks in groups.items():
+            spec = GATES[name]
+            data = spec.build([theta.index_select(1, slots[name, controls] + j) for j in range(spec.n_params)], dtype, device)
+            if controls and spec.kind == "diagonal":
+                data = _controlled_diagonal(data.flatten(0, 1), (1,) * controls).unflatten(0, data.shape[:2])
+            for g, k in enumerate(ks):
+                op = self.operations[self.steps[k].items[0]]
+                if spec.kind == "diagonal":
+                    out[k] = Diagonal(op.controls + op.qubits, data[:, g])
+                else:
+                    out[k] = Dense(op.qubits, data[:, g], op.controls, (1,) * controls)
         for k, step in enumerate(self.steps):
-            if step.kind == "kron":
-                out.append(self._kron(step, products[:, slice(*self._kron_rows[k])]))
-            elif step.kind == "permutation":
-                out.append(self._permutation(k, step, dtype, device))
-            else:
-                out.append(self._single(step, theta, const, batch, dtype, device))
+            op = self.operations[step.items[0]] if step.kind == "single" else None
+            if op is not None and op.name == "PauliRot":
+                if ("pauli", k, dtype, device) not in self._fixed_cache:
+                    self._fixed_cache["pauli", k, dtype, device] = pauli_table(op.pauli, dtype, device)
+                table = self._fixed_cache["pauli", k, dtype, device]
+                if table is None:
+                    return None
+                out[k] = pauli_step(op.qubits, op.controls, theta[:, self.op_slots[step.items[0]][0]], table)
         return out
 
-    def run_layered(self, inputs: Tensor | None, weights: Tensor, *, batch: int, dtype: torch.dtype) -> Tensor | None:
-        """The states from ``|0...0>`` by :func:`hybridq.sim.fused.run_layered` (chain products and
-        the fused CPU kernels in one autograd node), or None where it does not apply: a circuit of
-        layers whose angles read the inputs, a CPU with the native kernels, a batch they take."""
-        if (self._layers is None or not dtype.is_complex or inputs is None or inputs.shape[0] != batch
-                or not native_chains.available(inputs.device)):
-            return None
-        key = ("layers", dtype, inputs.device)
-        if key not in self._fixed_cache:
-            self._fixed_cache[key] = [None if k is None else self._permutation(k, self.steps[k], dtype, inputs.device).index
-                                      for k in self._layers]
-        return fused.run_layered(weights, inputs, self._chain_plan(simops.real_dtype(dtype)), self._fixed_cache[key], dtype)
+    def _fixed_op(self, i: int, dtype: torch.dtype, device) -> Op:
+        """The gate-level op of operation ``i``, which has no angles."""
+        op = self.operations[i]
+        common = dict(n_qubits=self.n_qubits, controls=op.controls, dtype=dtype, device=device)
+        if op.name in ("Unitary", "Diagonal"):
+            return simops.matrix_op(self._on(device)[("user", i)], op.qubits, diagonal=op.name == "Diagonal",
+                                    check_unitary=False, **common)
+        return simops.gate_op(op.name, op.qubits, (), **common)
 
     def _one_qubit_matrices(self, theta: Tensor, const: dict, dtype: torch.dtype, device) -> Tensor | None:
         """``(B', slots + 1, 2, 2)``: each one-qubit slot's matrix, and the identity last."""
@@ -278,13 +317,13 @@ class CompiledCircuit:
             product = kernels.matmul_2x2(factors[:, :, j], product)
         return product
 
-    def _permutation(self, k: int, step: Step, dtype: torch.dtype, device) -> Op:
+    def _permutation_step(self, k: int, dtype: torch.dtype, device) -> Permutation:
         """Step ``k``'s composed permutation, made once per dtype and device (it has no angles)."""
         key = ("permutation", k, dtype, torch.device(device))
         if key not in self._fixed_cache:
             run = [simops.gate_op(op.name, op.qubits, (), n_qubits=self.n_qubits, controls=op.controls,
-                                  dtype=dtype, device=device) for op in map(self.operations.__getitem__, step.items)]
-            self._fixed_cache[key] = _permutation_op(run, self.n_qubits, device)
+                                  dtype=dtype, device=device) for op in map(self.operations.__getitem__, self.steps[k].items)]
+            self._fixed_cache[key] = Permutation(*_permutation_op(run, self.n_qubits, device).index)
         return self._fixed_cache[key]
 
     def _chain_plan(self, rdt: torch.dtype) -> native_chains.ChainPlan:
@@ -302,23 +341,3 @@ class CompiledCircuit:
                 host["mono_slot"].to(torch.int32), host["mono_coef"].to(rdt), (host["mono_weight"] - 1).to(torch.int32),
                 (host["mono_input"] - 1).to(torch.int32), forms.to(rdt), index.contiguous(), self._reads_inputs)
         return self._chain_plans[rdt]
-
-    def _kron(self, step: Step, product: Tensor) -> Op:
-        qubits = [q for q, _ in step.chains]
-        real = all(GATES[self.operations[i].name].real for _, chain in step.chains for i in chain)
-        if product.shape[0] == 1:
-            product = product[0]
-        if len(qubits) == 1:
-            return Op("dense", (qubits[0],), data=product[..., 0, :, :], real=real)
-        return Op("kron", tuple(qubits), data=product, real=real)  # chains come in ascending qubit order
-
-    def _single(self, step: Step, theta: Tensor, const: dict, batch: int, dtype: torch.dtype, device) -> Op:
-        (i,) = step.items
-        op = self.operations[i]
-        params = [theta[:, s] if theta.shape[0] > 1 else theta[0, s] for s in self.op_slots[i]]
-        common = dict(n_qubits=self.n_qubits, batch=batch, controls=op.controls, dtype=dtype, device=device)
-        if op.name in ("Unitary", "Diagonal"):
-            return simops.matrix_op(const[("user", i)], op.qubits, diagonal=op.name == "Diagonal", check_unitary=False, **common)
-        if op.name == "PauliRot":
-            return simops.pauli_rotation_op(params[0], op.pauli, op.qubits, **common)
-        return simops.gate_op(op.name, op.qubits, params, **common)

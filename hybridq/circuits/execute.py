@@ -17,6 +17,7 @@ import torch
 
 from ..errors import DTypeError, ParameterError, ShapeError
 from ..sim import ops as simops
+from ..sim.engine import execute
 from ..sim.fusion import fuse
 from ..sim.program import Op, run
 from ..sim.state import ALWAYS_FITS, available_memory, check_memory, zero_state
@@ -146,24 +147,24 @@ def simulate(
         x = x.to(device=device, dtype=simops.real_dtype(dtype))
     rdt = simops.real_dtype(dtype)
     plan = CompiledCircuit.of(circuit) if fusion else None
+    layered = None
     if plan is not None and plan.ok:
-        w = weight_vector(circuit, weights, rdt, device)
-        out = plan.run_layered(x, w, batch=B, dtype=dtype) if s0 is None else None
-        if out is not None:
-            return out
-        program = plan.ops(x, w, batch=B, dtype=dtype, device=device)
-    else:
+        layered = plan.layered(x, weight_vector(circuit, weights, rdt, device), batch=B, dtype=dtype, device=device)
+    if layered is None:
         w = {k: v.to(device=device, dtype=rdt) for k, v in weight_values(circuit, weights).items()}
         program = compile_ops(circuit, x, w, batch=B, dtype=dtype, device=device)
         if fusion:
             program = fuse(program, n, dtype=dtype, device=device)
-    state = s0.to(device=device, dtype=dtype) if s0 is not None else zero_state(n, 1, dtype=dtype, device=device)
-    if state.shape[0] != B and not program:
-        state = state.expand(B, -1)
+    state = s0.to(device=device, dtype=dtype) if s0 is not None else None
     if method == "auto":
-        stored = (len(program) + 2) * itemsize * 2
+        count = len(program) if layered is None else layered.n_layers + len(layered.steps())
+        stored = (count + 2) * itemsize * 2
         method = "adjoint" if stored > ALWAYS_FITS and stored > 0.25 * available_memory(device) else "autograd"
-    out = run(state, program, method=method)
+    if layered is not None:
+        out = execute(layered, state, method=method)
+    else:
+        state = zero_state(n, 1, dtype=dtype, device=device) if state is None else state
+        out = run(state.expand(B, -1) if state.shape[0] != B and not program else state, program, method=method)
     return out if out.shape[0] == B else out.expand(B, -1)
 
 

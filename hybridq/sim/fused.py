@@ -49,6 +49,7 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from . import chains, kernels, native
+from .layers import Layered, Permutation
 
 if TYPE_CHECKING:
     from .program import Op
@@ -183,6 +184,58 @@ def run_layered(weights: Tensor, inputs: Tensor, plan: chains.ChainPlan, perms: 
     out, z = _LayeredRun.apply(weights, inputs, plan, index, inverse, tuple(p is not None for p in perms), wants_grad)
     attach_z(out, z)
     return out
+
+
+@torch.compiler.disable
+def run_program(program: Layered, state: Tensor | None) -> Tensor | None:
+    """A :class:`~hybridq.sim.layers.Layered` program on the native CPU kernels from ``state``
+    (None: ``|0...0>``), or None where they do not take it (not a CPU with them, a real dtype,
+    a size that :func:`suits` refuses, a step they have no kernel for)."""
+    device, n = program.device, program.n_qubits
+    if device.type != "cpu" or not program.dtype.is_complex or not available(device):
+        return None
+    perms = _layer_permutations(program)
+    if perms is None:
+        return None
+    recipe = program.recipe
+    if (state is None and recipe is not None and recipe.inputs is not None and recipe.inputs.shape[0] == program.batch
+            and chains.available(device) and suits(device, n, program.batch)):
+        return run_layered(recipe.weights, recipe.inputs, recipe.plan, perms, program.dtype)
+    mats = program.one_qubit()
+    zero_start = state is None
+    state = zero_state_like(n, program.dtype) if state is None else state.to(program.dtype)
+    split = list(mats.unbind(1))
+    if _large_state(state, split, n, max(state.shape[0], mats.shape[0])):
+        return _run_large_state(state, split, perms, n)
+    if not suits(device, n, program.batch):
+        return None
+    mats = mats.to(program.dtype).contiguous()
+    wants_grad = torch.is_grad_enabled() and (state.requires_grad or mats.requires_grad)
+    out, z = _FusedRun.apply(state, mats, *_indices(perms, n, device), tuple(p is not None for p in perms),
+                             wants_grad, zero_start or _zero_start(state))
+    if z is not None:
+        attach_z(out, z)
+    return out if out.shape[0] == program.batch else out.expand(program.batch, -1)
+
+
+def zero_state_like(n: int, dtype: torch.dtype) -> Tensor:
+    """``|0...0>`` as a ``(1, 2**n)`` CPU state."""
+    state = torch.zeros(1, 2**n, dtype=dtype)
+    state[0, 0] = 1
+    return state
+
+
+def _layer_permutations(program: Layered) -> list[tuple[Tensor, Tensor] | None] | None:
+    """Each layer's permutation ``(index, inverse)`` (None: none) for a program of layers of
+    one-qubit gates on every qubit and at most a permutation, else None."""
+    perms = []
+    for layer in program.layers:
+        if len(layer.one_qubit_on) != program.n_qubits or len(layer.steps) > 1:
+            return None
+        if layer.steps and not isinstance(layer.steps[0], Permutation):
+            return None
+        perms.append((layer.steps[0].index, layer.steps[0].inverse) if layer.steps else None)
+    return perms
 
 
 def attach_z(state: Tensor, z: Tensor) -> None:

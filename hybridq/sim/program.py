@@ -106,6 +106,11 @@ def run(state: Tensor, ops: Sequence[Op], *, method: Method = "autograd") -> Ten
     out = fused.run(state, ops)  # small states on a GPU: one kernel forward, one (adjoint) backward
     if out is not None:
         return out
+    return run_reference(state, ops, method=method)
+
+
+def run_reference(state: Tensor, ops: Sequence[Op], *, method: Method = "autograd") -> Tensor:
+    """:func:`run` on the torch kernels alone (no fused kernels)."""
     if method == "adjoint" and torch.is_grad_enabled():
         datas = [op.data for op in ops]
         return _AdjointRun.apply(state, list(ops), *datas)

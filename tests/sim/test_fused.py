@@ -22,6 +22,7 @@ import torch
 import hybridq as hq
 from hybridq.circuits import Circuit, Input, Weight
 from hybridq.sim import fused, native
+from hybridq.sim.engine import to_ops
 from hybridq.sim.fusion import fuse
 
 
@@ -45,13 +46,13 @@ def layered(n: int, layers: int, extra: bool = False) -> Circuit:
 @contextlib.contextmanager
 def general_path():
     """Turn the fused kernels off (the reference)."""
-    run, run_layered = fused.run, fused.run_layered
+    run, run_layered, run_program = fused.run, fused.run_layered, fused.run_program
     fused.run = lambda state, ops: None
-    fused.run_layered = lambda *args: None
+    fused.run_layered = fused.run_program = lambda *args: None
     try:
         yield
     finally:
-        fused.run, fused.run_layered = run, run_layered
+        fused.run, fused.run_layered, fused.run_program = run, run_layered, run_program
 
 
 def compare(device: str, n: int, layers: int, batch: int, dtype, extra: bool) -> list[float]:
@@ -76,8 +77,8 @@ CASES = [(3, 2, 5, torch.complex128, False), (5, 3, 4, torch.complex64, True), (
 
 
 def test_layer_split_and_fallback():
-    ops = hq.circuits.compiled.CompiledCircuit.of(layered(4, 2)).ops(
-        torch.zeros(2, 4), torch.zeros(len(layered(4, 2).weight_names)), batch=2, dtype=torch.complex64, device="cpu")
+    ops = to_ops(hq.circuits.compiled.CompiledCircuit.of(layered(4, 2)).layered(
+        torch.zeros(2, 4), torch.zeros(len(layered(4, 2).weight_names)), batch=2, dtype=torch.complex64, device="cpu"))
     mats, perms = fused.layers(ops, 4)
     assert len(mats) == 3 and perms[-1] is None and all(m.shape[-3:] == (4, 2, 2) for m in mats)
     assert fused.layers(ops + [hq.sim.gate_op("CRX", [0, 1], [0.3], n_qubits=4)], 4) is None

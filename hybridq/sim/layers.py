@@ -1,0 +1,224 @@
+"""The neutral layered description of a circuit: what a compiled circuit hands to the executors.
+
+A :class:`Layered` program runs on a batch of ``B`` states of ``n`` qubits (qubit 0 the most
+significant bit of a basis-state index). It is a sequence of :class:`Layer`\\ s; layer ``l`` is
+
+1. a ``2 x 2`` matrix on **every** qubit at once, ``Layered.one_qubit()[:, l, q]`` (the product
+   of qubit ``q``'s chain of one-qubit gates in that layer; the identity on qubits outside
+   ``Layer.one_qubit_on``, which an executor may skip). Gates on distinct qubits commute, so
+   their order is free;
+2. then ``Layer.steps``, in order, each one of
+
+   - :class:`Diagonal` ``(qubits, values)``: multiply amplitude ``i`` by ``values[:, j]``,
+     ``j`` the bits of ``i`` on ``qubits`` (``qubits[0]`` the most significant bit of ``j``).
+     CZ, CP, CRZ (controls folded in: ``[1, 1, 1, e]``), RZ, RZZ, multi-Z rotations, ``Diagonal``;
+   - :class:`Dense` ``(qubits, matrix, controls, control_values)``: a ``2**k x 2**k`` unitary on
+     ``qubits`` (first = most significant bit of the matrix index), applied to the amplitudes
+     whose ``controls`` bits equal ``control_values``. CRX, CRY, CH, controlled U3, open
+     controls (``k = 1``); RXX, RYY, arbitrary two-qubit unitaries (``k = 2``), any pair;
+   - :class:`Permutation` ``(index, inverse)``: ``out[:, i] = in[:, index[i]]``. A run of X,
+     CNOT, Toffoli, SWAP, composed into one gather (a CNOT ring is one step).
+
+Data tensors have a leading axis ``P``: 1 (shared by the batch) or ``B`` (one per sample, e.g.
+angles read from the inputs); they are complex of ``Layered.dtype``, unitary (``|values| = 1``),
+and carry the autograd graph back to the weights and inputs: an executor differentiates with
+respect to them (the adjoint method needs unitarity to un-compute states).
+
+**Grouping.** One-qubit gates are deferred per qubit until a gate touches their qubit (gates on
+disjoint qubits commute; :func:`hybridq.sim.fusion.plan`); every such flush starts a layer, and
+the gates between two flushes are its steps. A layered ansatz (rotations on every qubit, then
+an entangler) is one layer per ansatz layer; a circuit in any order becomes layers whose
+``one_qubit_on`` names only the qubits that have a gate (a leading layer may have none).
+
+**Where the one-qubit matrices come from.** :meth:`Layered.one_qubit` returns the
+``(P, L, n, 2, 2)`` tensor. On a CPU with the native kernels the compiled circuit instead hands
+a :class:`ChainRecipe` (angles as sums of ``coef * weight * input`` and each gate in
+trigonometric form, :mod:`hybridq.sim.chains`): an executor that can evaluate it natively
+(straight into its own memory layout) reads ``Layered.recipe``; any other calls
+:meth:`Layered.one_qubit`, which evaluates it once.
+
+Executors (:mod:`hybridq.sim.engine`) take a program or decline it; each is free to regroup the
+steps (e.g. fuse consecutive diagonals) as long as the result is the same.
+
+>>> import torch
+>>> z = torch.tensor([[1, 1, 1, -1]], dtype=torch.complex64)           # CZ(0, 1)
+>>> ry = torch.tensor([[[0.6, -0.8], [0.8, 0.6]]], dtype=torch.complex64).expand(1, 1, 2, 2, 2)
+>>> program = Layered(2, 1, torch.complex64, torch.device("cpu"), (Layer((0, 1), (Diagonal((0, 1), z),)),), ry)
+>>> program.n_layers, [type(s).__name__ for s in program.layers[0].steps]
+(1, ['Diagonal'])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Union
+
+import torch
+
+if TYPE_CHECKING:
+    from .chains import ChainPlan
+
+Tensor = torch.Tensor
+
+
+@dataclass(frozen=True, eq=False)
+class Diagonal:
+    """Multiply each amplitude by ``values[:, j]``, ``j`` its bits on ``qubits`` (first = most
+    significant). ``values``: ``(P, 2**k)`` complex, ``|values| = 1``."""
+
+    qubits: tuple[int, ...]
+    values: Tensor
+
+
+@dataclass(frozen=True, eq=False)
+class Dense:
+    """A unitary ``matrix`` ``(P, 2**k, 2**k)`` on ``qubits`` (first = most significant bit of
+    its index), on the amplitudes whose ``controls`` bits equal ``control_values`` (empty: no
+    controls; the values are 0 or 1, one per control)."""
+
+    qubits: tuple[int, ...]
+    matrix: Tensor
+    controls: tuple[int, ...] = ()
+    control_values: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, eq=False)
+class Permutation:
+    """A basis-state gather over all qubits: ``out[:, i] = in[:, index[i]]`` (``index`` and its
+    ``inverse``: ``(2**n,)`` int32 on the program's device, cached and shared between calls)."""
+
+    index: Tensor
+    inverse: Tensor
+
+
+Step = Union[Diagonal, Dense, Permutation]
+
+
+@dataclass(frozen=True, eq=False)
+class Layer:
+    """One-qubit matrices on every qubit (identity outside ``one_qubit_on``, ascending), then
+    ``steps`` in order."""
+
+    one_qubit_on: tuple[int, ...]
+    steps: tuple[Step, ...] = ()
+
+
+@dataclass(frozen=True, eq=False)
+class ChainRecipe:
+    """The one-qubit matrices as :func:`hybridq.sim.chains.chain_products` makes them: ``weights``
+    (1-D), ``inputs`` ``(B, columns)`` or None, and the plan whose chain rows are ``(layer, qubit)``
+    in that order (``L * n`` rows; a row of -1 is the identity)."""
+
+    weights: Tensor
+    inputs: Tensor | None
+    plan: ChainPlan
+
+
+@dataclass(frozen=True, eq=False)
+class Layered:
+    """A circuit as layers (see the module docstring).
+
+    Attributes:
+        n_qubits: qubits of the states.
+        batch: ``B``, the number of states (data with ``P = 1`` is shared by all of them).
+        dtype: the states' complex dtype.
+        device: the states' device.
+        layers: the layers, in order.
+        matrices: the ``(P, L, n, 2, 2)`` one-qubit matrices, or None when ``recipe`` gives them.
+        recipe: how to build them natively (CPU), or None.
+    """
+
+    n_qubits: int
+    batch: int
+    dtype: torch.dtype
+    device: torch.device
+    layers: tuple[Layer, ...]
+    matrices: Tensor | None = None
+    recipe: ChainRecipe | None = None
+    _built: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.layers)
+
+    def one_qubit(self) -> Tensor:
+        """The ``(P, L, n, 2, 2)`` one-qubit matrices (from the recipe on the first call), differentiable."""
+        if self.matrices is not None:
+            return self.matrices
+        if "matrices" not in self._built:
+            from .chains import chain_products
+
+            r = self.recipe
+            products = chain_products(r.weights, r.inputs, r.plan, self.dtype)
+            self._built["matrices"] = products.unflatten(1, (self.n_layers, self.n_qubits))
+        return self._built["matrices"]
+
+    def steps(self):
+        """Every ``(layer index, step)`` in order."""
+        return [(k, step) for k, layer in enumerate(self.layers) for step in layer.steps]
+
+
+#: Largest Pauli rotation with X or Y factors described as a :class:`Dense` step.
+MAX_DENSE_PAULI_QUBITS = 3
+
+
+def from_op(op, n: int) -> Step | None:
+    """The step of one gate-level :class:`~hybridq.sim.program.Op` (controls folded into a
+    diagonal's qubits), or None for a Pauli rotation with X or Y factors on more than
+    :data:`MAX_DENSE_PAULI_QUBITS` qubits."""
+    from .fusion import _permutation_op
+
+    if op.kind in ("flip", "swap"):
+        return Permutation(*_permutation_op([op], n, None if op.data is None else op.data.device).index)
+    if op.kind == "pauli_rotation":
+        return _pauli_step(op)
+    data = op.data.unsqueeze(0) if op.data.dim() == (1 if op.kind == "diagonal" else 2) else op.data
+    values = op.control_values or (1,) * len(op.controls)
+    if op.kind == "dense":
+        return Dense(op.qubits, data, op.controls, values if op.controls else ())
+    return Diagonal(op.controls + op.qubits, _controlled_diagonal(data, values))
+
+
+def _controlled_diagonal(data: Tensor, values: tuple[int, ...]) -> Tensor:
+    """``(P, 2**(c + k))``: ``data`` ``(P, 2**k)`` where the ``c`` control bits equal ``values``, 1 elsewhere."""
+    if not values:
+        return data
+    at = int("".join(map(str, values)), 2)
+    size, total = data.shape[1], data.shape[1] << len(values)
+    ones = lambda count: torch.ones(data.shape[0], count, dtype=data.dtype, device=data.device)  # noqa: E731
+    return torch.cat([ones(at * size), data, ones(total - (at + 1) * size)], dim=1)
+
+
+def _pauli_step(op) -> Step | None:
+    """``exp(-i theta/2 P)`` as a diagonal (Z factors only) or a dense matrix."""
+    table = pauli_table(op.pauli, op.data.dtype.to_complex(), op.data.device)
+    return None if table is None else pauli_step(op.qubits, op.controls, op.data.reshape(-1), table)
+
+
+def pauli_table(pauli: str, dtype: torch.dtype, device) -> Tensor | None:
+    """What :func:`pauli_step` needs of the Pauli string: the ``(2**k,)`` real signs of ``P``
+    when it is diagonal, else its ``(2**k, 2**k)`` matrix of ``dtype`` (None past
+    :data:`MAX_DENSE_PAULI_QUBITS` qubits)."""
+    k = len(pauli)
+    if set(pauli) <= {"I", "Z"}:
+        j = torch.arange(2**k)
+        parity = sum((((j >> (k - 1 - i)) & 1) for i, p in enumerate(pauli) if p == "Z"), torch.zeros_like(j)) % 2
+        return (1 - 2 * parity).to(device=device, dtype=dtype.to_real())
+    if k > MAX_DENSE_PAULI_QUBITS:
+        return None
+    paulis = {"I": [[1, 0], [0, 1]], "X": [[0, 1], [1, 0]], "Y": [[0, -1j], [1j, 0]], "Z": [[1, 0], [0, -1]]}
+    matrix = torch.ones(1, 1, dtype=torch.complex128)
+    for p in pauli:
+        matrix = torch.kron(matrix, torch.tensor(paulis[p], dtype=torch.complex128))
+    return matrix.to(device=device, dtype=dtype)
+
+
+def pauli_step(qubits: tuple[int, ...], controls: tuple[int, ...], theta: Tensor, table: Tensor) -> Step:
+    """The step of ``exp(-i theta/2 P)`` (``theta`` ``(P,)`` real) from :func:`pauli_table`'s ``table``."""
+    values = (1,) * len(controls)
+    if table.dim() == 1:
+        diagonal = torch.polar(torch.ones_like(table * theta[:, None]), -table * theta[:, None] / 2)
+        return Diagonal(controls + qubits, _controlled_diagonal(diagonal, values))
+    half = theta[:, None, None] / 2
+    eye = torch.eye(table.shape[0], dtype=table.dtype, device=table.device)
+    return Dense(qubits, torch.cos(half) * eye - 1j * torch.sin(half) * table, controls, values if controls else ())
