@@ -127,5 +127,7 @@ def _step_op(step: layers.Step, n: int) -> Op:
 
 
 
+from .triton_layers import TritonExecutor  # noqa: E402  (it reads fused_enabled from here)
+
 #: The executors, fastest first; the reference last (it accepts every program).
-EXECUTORS: list[Executor] = [NativeExecutor(), FusedOpsExecutor(), ReferenceExecutor()]
+EXECUTORS: list[Executor] = [NativeExecutor(), TritonExecutor(), FusedOpsExecutor(), ReferenceExecutor()]

@@ -1,0 +1,116 @@
+"""The Triton executor of layered programs equals the torch reference: states and gradients.
+
+Without a GPU the kernels run in Triton's interpreter (a subprocess, when Triton is installed);
+on a GPU they run as built (``cuda`` marker).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+
+from hybridq.circuits import Circuit, Input, Weight
+from hybridq.circuits.compiled import CompiledCircuit
+from hybridq.sim.engine import ReferenceExecutor
+from hybridq.sim.layers import Dense, Layer, Layered
+from hybridq.sim.triton_layers import TritonExecutor
+
+Tensor = torch.Tensor
+
+def random_circuit(n: int, seed: int) -> Circuit:
+    """Every step kind on random qubits: rotations reading inputs, diagonals (CZ, CP, RZZ, CRZ,
+    CCZ, multi-Z rotations), controlled and two-qubit matrices, permutations."""
+    g = torch.Generator().manual_seed(seed)
+    pick = lambda k: torch.randperm(n, generator=g)[:k].tolist()  # noqa: E731
+    c = Circuit(n)
+    for layer in range(2):
+        for q in range(n):
+            c.ry(Weight(f"w{layer}_{q}") * Input(q) + Weight(f"b{layer}_{q}"), q).rz(Weight(f"t{layer}_{q}"), q)
+        for k in range(10):
+            a, b, t = pick(3)
+            angle = Weight(f"e{layer}_{k}") * Input(t) if k % 2 else Weight(f"e{layer}_{k}")
+            [lambda: c.cz(a, b), lambda: c.crx(angle, a, b), lambda: c.rzz(angle, a, b), lambda: c.cx(a, b),
+             lambda: c.rxx(angle, a, t), lambda: c.add("CRY", [b, a], angle), lambda: c.add("CCZ", [a, b, t]),
+             lambda: c.ch(t, a), lambda: c.add("CPhase", [a, t], angle), lambda: c.add("CRZ", [t, b], angle),
+             lambda: c.pauli_rotation(angle, "ZZZ", [a, b, t]), lambda: c.pauli_rotation(angle, "XY", [b, t]),
+             lambda: c.swap(a, b), lambda: c.u3(angle, 0.3, Weight(f"v{layer}_{k}"), t)][(k * 3 + layer) % 14]()
+    return c
+
+
+def compare(device: str, n: int, batch: int, dtype: torch.dtype, seed: int) -> list[float]:
+    """Largest differences (states, weight, input and initial-state gradients) between the Triton
+    executor and the reference on one random program."""
+    c = random_circuit(n, seed)
+    g = torch.Generator().manual_seed(seed)
+    real = dtype.to_real()
+    x = torch.rand(batch, n, generator=g, dtype=real).to(device).requires_grad_(True)
+    w = torch.randn(len(c.weight_names), generator=g, dtype=real).to(device).requires_grad_(True)
+    psi0 = torch.randn(batch, 2**n, generator=g, dtype=dtype).to(device).requires_grad_(True)
+    probe = torch.randn(batch, 2**n, generator=g, dtype=real).to(device)
+    results = []
+    for executor in (TritonExecutor(), ReferenceExecutor()):
+        program = CompiledCircuit.of(c).layered(x, w, batch=batch, dtype=dtype, device=device)
+        for state in (None, psi0):
+            out = executor.run(program, state, "adjoint")
+            assert out is not None, f"{executor.name} declined the program"
+            inputs = (w, x) if state is None else (w, x, psi0)
+            grads = torch.autograd.grad((out.abs().square() * probe).sum(), inputs, retain_graph=True)
+            results.append([out, *grads])
+    half = len(results) // 2
+    return [float((a - b).detach().abs().max()) for got, ref in zip(results[:half], results[half:]) for a, b in zip(got, ref)]
+
+
+def open_control_program(device: str, dtype: torch.dtype) -> tuple[Layered, Tensor]:
+    """A controlled RY whose control is open (acts where qubit 2 is 0), per-sample angles."""
+    theta = torch.tensor([0.3, 1.1, -0.7], dtype=dtype.to_real(), device=device, requires_grad=True)
+    c, s = torch.cos(theta / 2).to(dtype), torch.sin(theta / 2).to(dtype)
+    ry = torch.stack([torch.stack([c, -s], -1), torch.stack([s, c], -1)], -2)
+    layer = Layer((), (Dense((0,), ry, (2,), (0,)),))
+    return Layered(3, 3, dtype, torch.device(device), (layer,)), theta
+
+
+CASES = [(3, 1, torch.complex128, 0), (4, 3, torch.complex64, 1), (5, 2, torch.complex128, 2), (6, 5, torch.complex64, 3)]
+
+
+def check(device: str) -> None:
+    for n, batch, dtype, seed in CASES:
+        tol = 2e-4 if dtype == torch.complex64 else 1e-10
+        diffs = compare(device, n, batch, dtype, seed)
+        assert max(diffs) < tol, (n, batch, dtype, diffs)
+    for dtype in (torch.complex64, torch.complex128):
+        program, theta = open_control_program(device, dtype)
+        psi0 = torch.randn(3, 8, dtype=dtype, device=device)
+        outs = [e.run(program, psi0, "adjoint") for e in (TritonExecutor(), ReferenceExecutor())]
+        grads = [torch.autograd.grad(o.real.sum(), theta, retain_graph=True)[0] for o in outs]
+        assert torch.allclose(outs[0], outs[1], atol=1e-5) and torch.allclose(grads[0], grads[1], atol=1e-5)
+
+
+def test_declines_off_its_device_and_steps_it_has_no_kernel_for():
+    c = Circuit(5).h(0).pauli_rotation(0.4, "ZZZZ", [0, 1, 2, 3])  # a diagonal on 4 qubits
+    program = CompiledCircuit.of(c).layered(None, torch.zeros(0), batch=1, dtype=torch.complex64, device="cpu")
+    assert TritonExecutor().run(program, None, "adjoint") is None
+
+
+@pytest.mark.skipif(importlib.util.find_spec("triton") is None, reason="Triton not installed")
+def test_triton_executor_equals_the_reference_in_the_interpreter():
+    code = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {os.path.dirname(__file__)!r})
+        import test_triton_layers as t
+        t.check("cpu")
+        print("ok")
+    """)
+    env = dict(os.environ, TRITON_INTERPRET="1", HYBRIDQ_FUSED="1")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0 and "ok" in out.stdout, out.stderr[-3000:]
+
+
+@pytest.mark.cuda
+def test_triton_executor_equals_the_reference_on_gpu():
+    check("cuda")
