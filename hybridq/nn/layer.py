@@ -24,6 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from ..circuits import Circuit, simulate
+from ..cuda_graph import GraphedFunction
 from ..circuits.expr import Expr, Product, Sum, Weight
 from ..errors import NotHermitianError, ParameterError, ShapeError
 from ..operators import PauliSum
@@ -58,6 +59,10 @@ class QuantumLayer(nn.Module):
             :func:`hybridq.backends.get_backend`, e.g. ``"aer"``); gradients then come from
             parameter-shift rules. Defaults to the built-in exact simulator.
         shots: shots per circuit on a backend (None: exact where the backend can).
+        cuda_graphs: on a GPU, capture the circuit's forward and backward once per input shape
+            as CUDA graphs and replay them (:class:`hybridq.cuda_graph.GraphedFunction`): a
+            small circuit's step is hundreds of tiny kernels, whose launches would otherwise
+            dominate. Defaults to True.
 
     Shape:
         Input ``(*, n_inputs)`` (``n_inputs`` = ``circuit.n_inputs``); output ``(*, k)``.
@@ -85,6 +90,7 @@ class QuantumLayer(nn.Module):
         method: Literal["auto", "autograd", "adjoint"] = "auto",
         backend=None,
         shots: int | None = None,
+        cuda_graphs: bool = True,
         device=None,
         dtype: torch.dtype | None = None,
     ) -> None:
@@ -106,6 +112,8 @@ class QuantumLayer(nn.Module):
         self.backend = None if backend is None else get_backend(backend)
         self.shots = shots
         self.init = dict(init or {})
+        self.cuda_graphs = cuda_graphs
+        self._graphed = GraphedFunction(self._run)
         names = circuit.weight_names
         unknown = [p for p in self.init if not fnmatch.filter(names, p)]
         if unknown:
@@ -162,10 +170,20 @@ class QuantumLayer(nn.Module):
             return out.reshape(*lead, out.shape[-1]) if lead is not None else out
         if initial_state is not None and initial_state.dim() > 2:
             initial_state = initial_state.reshape(-1, initial_state.shape[-1])
-        dtype = initial_state.dtype if initial_state is not None else _complex(self.weight.dtype)
-        state = simulate(self.circuit, x, self.weight, initial_state=initial_state,
+        if self.cuda_graphs and x is not None and initial_state is None:
+            held = (self.weight, getattr(self, "readout", None), getattr(self, "diagonal_readout", None))
+            buffers = tuple(b.data_ptr() for b in held if b is not None)
+            out = self._graphed(x, self.weight, key=(self.circuit.ops.edit, self.output, self.method, *buffers))
+        else:
+            out = self._run(x, self.weight, initial_state)
+        return out.reshape(*lead, out.shape[-1]) if lead is not None else out
+
+    def _run(self, x: Tensor | None, weight: Tensor, initial_state: Tensor | None = None) -> Tensor:
+        """The read-outs ``(B, k)`` of the circuit on inputs ``x`` with weights ``weight``."""
+        dtype = initial_state.dtype if initial_state is not None else _complex(weight.dtype)
+        state = simulate(self.circuit, x, weight, initial_state=initial_state,
                          batch=x.shape[0] if x is not None else None, dtype=dtype,
-                         device=self.weight.device, method=self.method)
+                         device=weight.device, method=self.method)
         if self.output == "state":
             out = state
         elif self.output == "probs":
@@ -174,7 +192,7 @@ class QuantumLayer(nn.Module):
             out = probabilities(state) @ self.diagonal_readout
         else:
             out = _expval_terms(state, self.observable) @ self.readout
-        return out.reshape(*lead, out.shape[-1]) if lead is not None else out
+        return out
 
     def _flatten(self, inputs: Tensor | None) -> tuple[tuple[int, ...] | None, Tensor | None]:
         need = self.circuit.n_inputs
