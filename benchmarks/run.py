@@ -272,6 +272,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="small sizes, 3 repetitions, 15 s cap (a few minutes)")
     p.add_argument("--only", default="W1,W2,W3,W4", help="comma-separated workloads (default: all)")
     p.add_argument("--families", help="W4: comma-separated ansatz families (default: all)")
+    p.add_argument("--size", help="run only the cases of this size, e.g. n=10,L=4,B=256 (keys as in the tables)")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument("--cap", type=float, help="seconds one repetition may take (default 15 quick, 60 full)")
     p.add_argument("--repeats", type=int, help="timed repetitions after the warm-up (default 3 quick, 5 full)")
@@ -355,6 +356,8 @@ def main(argv=None) -> int:
             for case in sizes or SIZES[workload][mode]:
                 if families and case.get("family", "") not in families:
                     continue
+                if args.size and any(str(case.get(k)) != v for k, v in (kv.split("=") for kv in args.size.split(","))):
+                    continue
                 outcomes = []
                 for lib in libs:
                     outcome = run_worker(spec(lib, workload, case), env, cap, mem_cap)
@@ -362,6 +365,8 @@ def main(argv=None) -> int:
                     log.append({"workload": workload, "case": case, "lib": lib, "status": outcome.status,
                                 "message": outcome.message, **outcome.result})
                 results.append((case, outcomes))
+                if args.json:  # after every case: a run stopped early keeps what it measured
+                    args.json.write_text(json.dumps(log, indent=1))
                 case_row, ref = case_rows(workload, case, outcomes, cap, mem_cap, bandwidth)
                 rows += case_row
                 summary.append(versus_best_peer(workload, case, outcomes))

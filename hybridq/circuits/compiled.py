@@ -249,7 +249,7 @@ class CompiledCircuit:
                 if op.name in GATES and self.op_slots[step.items[0]]:
                     groups.setdefault((op.name, len(op.controls)), []).append(k)
                 elif op.name != "PauliRot":
-                    fixed[k] = from_op(self._fixed_op(step.items[0], dtype, device), self.n_qubits)
+                    fixed[k] = from_op(self._fixed_op(step.items[0], dtype, device), self.n_qubits, device)
             slots = {g: torch.tensor([self.op_slots[self.steps[k].items[0]][0] for k in ks], device=device)
                      for g, ks in groups.items()}
             self._fixed_cache[key] = (fixed, groups, slots)
