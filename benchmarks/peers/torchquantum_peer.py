@@ -95,20 +95,16 @@ def _prepare_w4(case: dict, dev) -> Bench:
 
     data = w4_data(case)
     n, batch, gates = case["n"], case["B"], w4_gates(case)
-    kernel = case["family"] == "zz_kernel"
-    x = tu.tensor(data["x"], dev, dtype=torch.float64 if kernel else torch.float32)
+    kernel = case["family"] == "zz_kernel"  # TorchQuantum's states are complex64
+    x = tu.tensor(data["x"], dev)
     params = {k: tu.tensor(v, dev, grad=True) for k, v in data.items() if k != "x"}
     qdev = tq.QuantumDevice(n_wires=n, bsz=batch, device=dev)
-    if kernel:
-        qdev.states = qdev.states.to(torch.complex128)
     make = {"RX": tqf.rx, "RY": tqf.ry, "RZ": tqf.rz, "CRX": tqf.crx, "RZZ": tqf.rzz, "P": tqf.phaseshift,
             "H": tqf.h, "CNOT": tqf.cnot, "CZ": tqf.cz}
     observables = [tq.PauliZ() for _ in range(n)]
 
     def run():
         qdev.reset_states(batch)
-        if kernel:
-            qdev.states = qdev.states.to(torch.complex128)
         for gate, wires, angle in gates:
             target = wires[0] if len(wires) == 1 else list(wires)
             if angle is None:
@@ -123,7 +119,7 @@ def _prepare_w4(case: dict, dev) -> Bench:
                 states = qdev.get_states_1d()
                 return {"gram": (states @ states.conj().T).abs().square()}
 
-        return Bench(gram, dev.type, "complex128")
+        return Bench(gram, dev.type, "complex64")
 
     def step():
         for p in params.values():
