@@ -291,16 +291,28 @@ if tl is not None:
         tl.store(out_ptr + b * 2 * N + 2 * idx + 1, im)
 
     @triton.jit
-    def _sums(e, tr, ti, K: tl.constexpr):
-        """The sums of ``tr + i ti`` over the amplitudes, by their slot ``e`` in ``[0, K)``: two ``(K,)``."""
-        hit = e[:, None] == tl.arange(0, K)[None, :]
-        return tl.sum(tl.where(hit, tr[:, None], 0.0), axis=0), tl.sum(tl.where(hit, ti[:, None], 0.0), axis=0)
+    def _one_sums(re, im, gr, gi, idx, s, on, target):
+        """Store at ``target`` the 8 reals of ``G[r][c] = sum lam_r conj(psi_c)`` over the pairs of
+        bit ``s`` (psi before the gate, lam after it, amplitudes off the controls left out): the
+        8 sums in one reduction, laid out as in :func:`hybridq.sim.fused._adjoint_gate`."""
+        hi = (idx & s) != 0
+        qr, qi = tl.gather(re, idx ^ s, 0), tl.gather(im, idx ^ s, 0)
+        zero = tl.zeros_like(re)
+        dr, di = tl.where(on, gr * re + gi * im, zero), tl.where(on, gi * re - gr * im, zero)  # own: G[h][h]
+        orr, oi = tl.where(on, gr * qr + gi * qi, zero), tl.where(on, gi * qr - gr * qi, zero)  # partner: G[h][1-h]
+        u = tl.join(tl.join(tl.join(tl.where(hi, zero, dr), tl.where(hi, zero, di)),
+                            tl.join(tl.where(hi, zero, orr), tl.where(hi, zero, oi))),
+                    tl.join(tl.join(tl.where(hi, orr, zero), tl.where(hi, oi, zero)),
+                            tl.join(tl.where(hi, dr, zero), tl.where(hi, di, zero))))
+        pair = tl.arange(0, 2)
+        offsets = pair[:, None, None] + 2 * pair[None, :, None] + 4 * pair[None, None, :]
+        tl.store(target + offsets, tl.sum(u, axis=0))
 
     @triton.jit
-    def _store_sums(target, sr, si, size, K: tl.constexpr):
-        slots = tl.arange(0, K)
-        tl.store(target + 2 * slots, sr, mask=slots < size)
-        tl.store(target + 2 * slots + 1, si, mask=slots < size)
+    def _slot_sum(sel, tr, ti, target):
+        """Store at ``target`` the complex sum of ``tr + i ti`` where ``sel``."""
+        tl.store(target, tl.sum(tl.where(sel, tr, 0.0), axis=0))
+        tl.store(target + 1, tl.sum(tl.where(sel, ti, 0.0), axis=0))
 
     @triton.jit
     def _backward_kernel(out_ptr, grad_ptr, data_ptr, table_ptr, perm_ptr, grad_data_ptr, grad_psi_ptr,
@@ -324,35 +336,27 @@ if tl is not None:
             base = data + 2 * offset
             target = grads + 2 * offset
             if kind == 0:
-                on = (idx & mask) == values
                 re, im = _one(re, im, idx, s0, mask, values, base, True)
-                hi = ((idx & s0) != 0).to(tl.int32)
-                qr, qi = tl.gather(re, idx ^ s0, 0), tl.gather(im, idx ^ s0, 0)
-                # lam conj(psi): own amplitude -> M[h][h], partner -> M[h][1 - h]
-                ar, ai = _sums(hi * 3, tl.where(on, gr * re + gi * im, zero), tl.where(on, gi * re - gr * im, zero), 4)
-                br, bi = _sums(hi + 1, tl.where(on, gr * qr + gi * qi, zero), tl.where(on, gi * qr - gr * qi, zero), 4)
-                _store_sums(target, ar + br, ai + bi, size, 4)
+                _one_sums(re, im, gr, gi, idx, s0, (idx & mask) == values, target)
                 gr, gi = _one(gr, gi, idx, s0, mask, values, base, True)
             elif kind == 1:
                 on = (idx & mask) == values
                 re, im = _two(re, im, idx, s0, s1, mask, values, base, True)
                 r = ((idx & s0) != 0).to(tl.int32) * 2 + ((idx & s1) != 0).to(tl.int32)
-                accr = tl.zeros((16,), dtype=re.dtype)
-                acci = tl.zeros((16,), dtype=re.dtype)
-                for d in tl.static_range(4):
+                for d in tl.static_range(4):  # G[r][r ^ d]: lam at r, psi at its partner r ^ d
                     flip = (s0 if d >= 2 else 0) ^ (s1 if d % 2 == 1 else 0)
                     qr, qi = tl.gather(re, idx ^ flip, 0), tl.gather(im, idx ^ flip, 0)
-                    sr, si = _sums(r * 4 + (r ^ d), tl.where(on, gr * qr + gi * qi, zero),
-                                   tl.where(on, gi * qr - gr * qi, zero), 16)
-                    accr += sr
-                    acci += si
-                _store_sums(target, accr, acci, size, 16)
+                    tr = tl.where(on, gr * qr + gi * qi, zero)
+                    ti = tl.where(on, gi * qr - gr * qi, zero)
+                    for row in tl.static_range(4):
+                        _slot_sum(r == row, tr, ti, target + 2 * (row * 4 + (row ^ d)))
                 gr, gi = _two(gr, gi, idx, s0, s1, mask, values, base, True)
             elif kind == 2:
                 j = _diagonal_index(idx, s0, s1, s2, mask)
                 re, im = _diagonal(re, im, j, base, True)
-                sr, si = _sums(j, gr * re + gi * im, gi * re - gr * im, 8)
-                _store_sums(target, sr, si, size, 8)
+                tr, ti = gr * re + gi * im, gi * re - gr * im
+                for slot in range(size):
+                    _slot_sum(j == slot, tr, ti, target + 2 * slot)
                 gr, gi = _diagonal(gr, gi, j, base, True)
             else:
                 inverse = tl.load(perm_ptr + offset + N + idx)
