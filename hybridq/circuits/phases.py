@@ -8,8 +8,9 @@ pass over the batch of states. But such a run maps basis state ``b`` to ``A(b)``
 gate's ``f_g`` a fixed table over the run's input basis (its diagonal, read through the parities
 that ``A`` had made of its qubits when it acted). So a run costs one ``(B, G) @ (G, 2**n)``
 product of the angles with the tables, one complex exponential and at most one gather, whatever
-its length. The other gates (H, rotations, unitaries) run through :func:`hybridq.simulate`
-between runs.
+its length. The angles, polynomials in the inputs and weights (the ZZ map's included), are
+evaluated all at once from a table of monomials. The other gates (H, rotations, unitaries) run
+through :func:`hybridq.simulate` between runs.
 
 :func:`simulate_phases` is what :func:`hybridq.ansatz.kernel_matrix` runs: the ZZ feature map
 of ``n`` qubits and ``r`` repetitions is ``r`` runs and ``r`` layers of H.
@@ -29,10 +30,11 @@ from dataclasses import dataclass
 
 import torch
 
+from ..errors import ParameterError
 from ..sim.gates import GATES
 from .circuit import Circuit, Operation
 from .execute import simulate, weight_values
-from .expr import evaluate
+from .expr import Const, Input, Product, Sum, Weight, as_expr
 
 Tensor = torch.Tensor
 
@@ -52,17 +54,46 @@ def _moves_basis(op: Operation) -> bool:
     return op.name == "SWAP" and not op.controls
 
 
+Monomial = tuple[float, tuple[str, ...], tuple[int, ...]]  # coefficient, weights, input columns
+
+
+def _polynomial(expr) -> list[Monomial]:
+    """``expr`` as a sum of monomials ``c * prod(weights) * prod(inputs)``."""
+    expr = as_expr(expr)
+    if isinstance(expr, Const):
+        return [(float(expr.value), (), ())]
+    if isinstance(expr, Weight):
+        return [(1.0, (expr.name,), ())]
+    if isinstance(expr, Input):
+        return [(1.0, (), (expr.index,))]
+    if isinstance(expr, Sum):
+        return [m for t in expr.terms for m in _polynomial(t)]
+    if isinstance(expr, Product):
+        out: list[Monomial] = [(1.0, (), ())]
+        for factor in expr.factors:
+            out = [(c1 * c2, w1 + w2, i1 + i2) for c1, w1, i1 in out for c2, w2, i2 in _polynomial(factor)]
+        return out
+    raise TypeError(f"not an angle expression: {expr!r}")  # pragma: no cover - every Expr is one of the above
+
+
 @dataclass(frozen=True)
 class _Run:
     """A run: gate ``g`` adds ``angle_g * table[g]`` to the phase (angle 1 for fixed gates),
-    then the basis moves by ``index`` (None: it does not)."""
+    then the basis moves by ``index`` (None: it does not). The angles are sums of monomials:
+    monomial ``m`` is ``coef[m]`` times the weights ``weights[m]`` and the input columns
+    ``inputs[m]`` (1 + position, 0 for padding), and adds to gate ``gate[m]``."""
 
     ops: tuple[Operation, ...]
     table: Tensor  # (G, 2**n) float64
     index: Tensor | None  # out[:, i] = in[:, index[i]]
+    coef: Tensor  # (M,) float64
+    weights: Tensor  # (M, Dw) long
+    inputs: Tensor  # (M, Dx) long
+    gate: Tensor  # (M,) long
+    reads_inputs: bool
 
 
-def _run_of(ops: list[Operation], n: int) -> _Run:
+def _run_of(ops: list[Operation], n: int, names: list[str]) -> _Run:
     """The phase tables and basis map of a run of phase gates and basis moves."""
     basis = torch.arange(2**n)
     bits = [(basis >> (n - 1 - q)) & 1 for q in range(n)]  # each qubit's bit, as a function of the input basis
@@ -87,13 +118,21 @@ def _run_of(ops: list[Operation], n: int) -> _Run:
             on = on * bits[c]
         phased.append(op)
         rows.append(on * phases[j])
+    monomials = [(g, *m) for g, op in enumerate(phased) for m in (_polynomial(op.params[0]) if op.params else [(1.0, (), ())])]
+    width_w = max([1] + [len(m[2]) for m in monomials])
+    width_x = max([1] + [len(m[3]) for m in monomials])
+    pad = lambda values, width: list(values) + [0] * (width - len(values))  # noqa: E731
+    coef = torch.tensor([m[1] for m in monomials], dtype=torch.float64)
+    weights = torch.tensor([pad([1 + names.index(w) for w in m[2]], width_w) for m in monomials], dtype=torch.long)
+    inputs = torch.tensor([pad([1 + i for i in m[3]], width_x) for m in monomials], dtype=torch.long)
+    gate = torch.tensor([m[0] for m in monomials], dtype=torch.long)
     moved = [(basis >> (n - 1 - q)) & 1 for q in range(n)]
     index = None
     if any(not torch.equal(b, m) for b, m in zip(bits, moved)):
         target = sum(b << (n - 1 - q) for q, b in enumerate(bits))  # input basis state b goes to target[b]
         index = torch.empty_like(target)
         index[target] = basis
-    return _Run(tuple(phased), torch.stack(rows), index)
+    return _Run(tuple(phased), torch.stack(rows), index, coef, weights, inputs, gate, bool(inputs.any()))
 
 
 @dataclass(frozen=True)
@@ -108,20 +147,20 @@ class PhasePlan:
         cached = getattr(circuit, "_phase_plan", None)
         if cached is not None and cached[0] == circuit.ops.edit:
             return cached[1]
-        n, parts, pending, run = circuit.n_qubits, [], [], []
+        n, parts, pending, run, names = circuit.n_qubits, [], [], [], circuit.weight_names
 
         def flush_run():
             if sum(map(_phase_gate, run)) >= MIN_RUN:
                 if pending:
                     parts.append(_sub_circuit(pending, n))
                     pending.clear()
-                parts.append(_run_of(run, n))
+                parts.append(_run_of(run, n, names))
             else:
                 pending.extend(run)
             run.clear()
 
         for op in circuit.ops:
-            if (_phase_gate(op) and not any(isinstance(p, complex) for p in op.params)) or _moves_basis(op):
+            if _phase_gate(op) or _moves_basis(op):
                 run.append(op)
             else:
                 flush_run()
@@ -150,6 +189,8 @@ def simulate_phases(circuit: Circuit, inputs=None, weights=None, *, dtype: torch
     """The states ``(B, 2**n)`` of ``circuit`` from ``|0...0>`` (as :func:`hybridq.simulate`, and
     differentiable like it), its runs of phase gates and CNOTs as phase polynomials."""
     plan = PhasePlan.of(circuit)
+    if circuit.n_inputs and inputs is None:
+        raise ParameterError(f"the circuit reads {circuit.n_inputs} input(s); pass a (B, {circuit.n_inputs}) tensor")
     x = None if inputs is None else torch.as_tensor(inputs)
     if x is not None and x.dim() == 1:
         x = x.unsqueeze(0)
@@ -157,49 +198,62 @@ def simulate_phases(circuit: Circuit, inputs=None, weights=None, *, dtype: torch
     real = dtype.to_real()
     x = None if x is None else x.to(device=device, dtype=real)
     values = {k: v.to(device=device, dtype=real) for k, v in weight_values(circuit, weights).items()}
+    names = circuit.weight_names
+    one = torch.ones(1, dtype=real, device=device)
+    w = torch.cat([one, *(values[k].reshape(1) for k in names)])  # 1 first: the padding picks it
+    x1 = None if x is None else torch.cat([one.expand(x.shape[0], 1), x], dim=1)
     batch = 1 if x is None else x.shape[0]
     state = None
-    tables = _tables(plan, real, device)
-    for part, table in zip(plan.parts, tables):
+    for part, held in zip(plan.parts, _on_device(plan, real, device)):
         if isinstance(part, Circuit):
             names = part.weight_names
+            if state is None and not names and not part.n_inputs:  # a fixed start (the H layer of a feature map)
+                state = _fixed_start(plan, part, dtype, device)
+                continue
             state = simulate(part, x, {k: values[k] for k in names} if names else None, initial_state=state,
                              batch=batch, dtype=dtype, device=device)
             continue
         if state is None:
             state = torch.zeros(1, 2**circuit.n_qubits, dtype=dtype, device=device)
             state[:, 0] = 1
-        angles = torch.stack([_angle(op, x, values, batch, real, device) for op in part.ops], dim=1)  # (B or 1, G)
-        phase = angles @ table
+        phase = _angles(part, held, w, x1) @ held["table"]
         state = state * torch.polar(torch.ones_like(phase), phase)
         if part.index is not None:
-            state = state.index_select(1, _on_device(part, device))
+            state = state.index_select(1, held["index"])
     if state is None:
         state = torch.zeros(1, 2**circuit.n_qubits, dtype=dtype, device=device)
         state[:, 0] = 1
     return state.expand(batch, -1) if state.shape[0] != batch else state
 
 
-def _angle(op: Operation, x: Tensor | None, values: dict, batch: int, real: torch.dtype, device) -> Tensor:
-    """The gate's angle as a ``(B,)`` or ``(1,)`` column (1 for a fixed gate)."""
-    if not op.params:
-        return torch.ones(1, dtype=real, device=device).expand(batch)
-    theta = evaluate(op.params[0], x, values)
-    return torch.as_tensor(theta, dtype=real, device=device).expand(batch)
+def _angles(run: _Run, held: dict, w: Tensor, x1: Tensor | None) -> Tensor:
+    """Every gate's angle of ``run``: ``(B or 1, G)``, from the monomials at once."""
+    values = held["coef"] * w[held["weights"]].prod(1)  # (M,)
+    if run.reads_inputs:
+        values = values * x1[:, held["inputs"]].prod(2)  # (B, M)
+    else:
+        values = values.unsqueeze(0)
+    out = torch.zeros(values.shape[0], len(run.ops), dtype=values.dtype, device=values.device)
+    return out.index_add(1, held["gate"], values)
 
 
-def _tables(plan: PhasePlan, real: torch.dtype, device) -> list[Tensor | None]:
-    cache = plan.__dict__.setdefault("_device_tables", {})
-    key = (real, torch.device(device))
+def _fixed_start(plan: PhasePlan, part: Circuit, dtype: torch.dtype, device) -> Tensor:
+    """The state ``(1, 2**n)`` that a first part without angles makes of ``|0...0>``, made once."""
+    cache = plan.__dict__.setdefault("_starts", {})
+    key = (dtype, torch.device(device))
     if key not in cache:
-        cache[key] = [p.table.to(device=device, dtype=real) if isinstance(p, _Run) else None for p in plan.parts]
+        with torch.no_grad():
+            cache[key] = simulate(part, dtype=dtype, device=device)
     return cache[key]
 
 
-def _on_device(run: _Run, device) -> Tensor:
-    cache = run.__dict__.setdefault("_index", {})
-    device = torch.device(device)
-    if device not in cache:
-        cache[device] = run.index.to(device)
-    return cache[device]
-
+def _on_device(plan: PhasePlan, real: torch.dtype, device) -> list[dict | None]:
+    """Each run's tables and indices on ``device`` in ``real``, moved once."""
+    cache = plan.__dict__.setdefault("_held", {})
+    key = (real, torch.device(device))
+    if key not in cache:
+        cache[key] = [None if isinstance(p, Circuit) else {
+            "table": p.table.to(device=device, dtype=real), "coef": p.coef.to(device=device, dtype=real),
+            "weights": p.weights.to(device), "inputs": p.inputs.to(device), "gate": p.gate.to(device),
+            "index": None if p.index is None else p.index.to(device)} for p in plan.parts]
+    return cache[key]
