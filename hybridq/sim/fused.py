@@ -630,6 +630,21 @@ if tl is not None:
         tl.store(out_ptr + b * 2 * N + 2 * idx + 1, im)
 
     @triton.jit
+    def pair_sums(dr, di, orr, oi, hi, target):
+        """Store at ``target`` the 8 reals of a one-qubit gate's ``S[r][c]``, from each amplitude's
+        own term ``dr + i di`` (``c == r``) and its partner's ``orr + i oi``, ``hi`` marking bit-1
+        rows. One reduction: u[:, a, b, c] holds term 4c + 2b + a, that is (re, im) of S[0][0],
+        S[0][1] (bit 0 rows) then S[1][0], S[1][1] (bit 1 rows)."""
+        zero = tl.zeros_like(dr)
+        u = tl.join(tl.join(tl.join(tl.where(hi, zero, dr), tl.where(hi, zero, di)),
+                            tl.join(tl.where(hi, zero, orr), tl.where(hi, zero, oi))),
+                    tl.join(tl.join(tl.where(hi, orr, zero), tl.where(hi, oi, zero)),
+                            tl.join(tl.where(hi, dr, zero), tl.where(hi, di, zero))))
+        pair = tl.arange(0, 2)
+        offsets = pair[:, None, None] + 2 * pair[None, :, None] + 4 * pair[None, None, :]
+        tl.store(target + offsets, tl.sum(u, axis=0))
+
+    @triton.jit
     def _adjoint_gate(re, im, gr, gi, idx, s, base, target):
         """One gate of the adjoint sweep: store at ``target`` the 8 reals of
         S[r][c] = sum over pairs of lam_r conj(psi_c) (psi = re + i im and lam = gr + i gi after
@@ -639,16 +654,7 @@ if tl is not None:
         pr, pi = tl.gather(re, idx ^ s, 0), tl.gather(im, idx ^ s, 0)
         dr, di = gr * re + gi * im, gi * re - gr * im  # own bit (r == c)
         orr, oi = gr * pr + gi * pi, gi * pr - gr * pi  # partner
-        # the 8 sums as one reduction: u[:, a, b, c] holds term 4c + 2b + a, that is
-        # (re, im) of S[0][0], S[0][1] (bit 0 rows) then S[1][0], S[1][1] (bit 1 rows)
-        zero = tl.zeros_like(dr)
-        u = tl.join(tl.join(tl.join(tl.where(hi, zero, dr), tl.where(hi, zero, di)),
-                            tl.join(tl.where(hi, zero, orr), tl.where(hi, zero, oi))),
-                    tl.join(tl.join(tl.where(hi, orr, zero), tl.where(hi, oi, zero)),
-                            tl.join(tl.where(hi, dr, zero), tl.where(hi, di, zero))))
-        pair = tl.arange(0, 2)
-        offsets = pair[:, None, None] + 2 * pair[None, :, None] + 4 * pair[None, None, :]
-        tl.store(target + offsets, tl.sum(u, axis=0))
+        pair_sums(dr, di, orr, oi, hi, target)
         re, im = _mix(re, im, pr, pi, hi, base, True)
         lr, li = tl.gather(gr, idx ^ s, 0), tl.gather(gi, idx ^ s, 0)
         gr, gi = _mix(gr, gi, lr, li, hi, base, True)

@@ -293,20 +293,12 @@ if tl is not None:
     @triton.jit
     def _one_sums(re, im, gr, gi, idx, s, on, target):
         """Store at ``target`` the 8 reals of ``G[r][c] = sum lam_r conj(psi_c)`` over the pairs of
-        bit ``s`` (psi before the gate, lam after it, amplitudes off the controls left out): the
-        8 sums in one reduction, laid out as in :func:`hybridq.sim.fused._adjoint_gate`."""
-        hi = (idx & s) != 0
+        bit ``s`` (psi before the gate, lam after it, amplitudes off the controls left out)."""
         qr, qi = tl.gather(re, idx ^ s, 0), tl.gather(im, idx ^ s, 0)
         zero = tl.zeros_like(re)
         dr, di = tl.where(on, gr * re + gi * im, zero), tl.where(on, gi * re - gr * im, zero)  # own: G[h][h]
         orr, oi = tl.where(on, gr * qr + gi * qi, zero), tl.where(on, gi * qr - gr * qi, zero)  # partner: G[h][1-h]
-        u = tl.join(tl.join(tl.join(tl.where(hi, zero, dr), tl.where(hi, zero, di)),
-                            tl.join(tl.where(hi, zero, orr), tl.where(hi, zero, oi))),
-                    tl.join(tl.join(tl.where(hi, orr, zero), tl.where(hi, oi, zero)),
-                            tl.join(tl.where(hi, dr, zero), tl.where(hi, di, zero))))
-        pair = tl.arange(0, 2)
-        offsets = pair[:, None, None] + 2 * pair[None, :, None] + 4 * pair[None, None, :]
-        tl.store(target + offsets, tl.sum(u, axis=0))
+        fused.pair_sums(dr, di, orr, oi, (idx & s) != 0, target)
 
     @triton.jit
     def _slot_sum(sel, tr, ti, target):
