@@ -54,7 +54,7 @@ def prepare(workload: str, case: dict, device: str) -> Bench:
             if angle is None:
                 method(*wires)
             else:
-                method(*wires, theta=w4_angle(angle, sample[None], params, jnp.pi)[0])
+                method(*wires, theta=jnp.ravel(w4_angle(angle, sample[None], params, jnp.pi))[0])
         return c
 
     if kernel:
