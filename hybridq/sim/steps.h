@@ -1,0 +1,314 @@
+/* The steps of a layer after its one-qubit gates (see hybridq/sim/layers.py): diagonals,
+ * dense gates on one or two qubits under controls, permutations; on LANES samples at once in
+ * the lane layout of native.c (amplitude i of lane l at re[i * LANES + l]), forward and in the
+ * adjoint sweep. Included by native.c once per precision, with T and SUFFIX defined.
+ *
+ * A step is STEP_INTS ints (the table fused.py packs):
+ *   kind (STEP_DIAGONAL, STEP_DENSE, STEP_PERMUTATION), k (qubits of the diagonal, targets of
+ *   the dense gate), number of controls, the control values (bit c: control c's value),
+ *   offset (complex entries into a sample's row of the step data; a permutation: its row of
+ *   the index tables), whether its gradient is wanted, then up to MAX_STEP_QUBITS qubits and
+ *   MAX_STEP_CONTROLS controls (qubit 0: the most significant bit of an index).
+ * Step data: per sample (stride sstride reals; 0: shared) rows of complex numbers, a diagonal's
+ * 2**k values, a dense gate's 2**k x 2**k matrix row-major (first target: most significant).
+ * Consecutive diagonals run as one: their product is built as a table over all amplitudes,
+ * qubit by qubit (about two complex multiplies per amplitude), and applied in one pass. */
+
+#define STEP_FN_(name, suffix) name##_##suffix
+#define STEP_FN(name, suffix) STEP_FN_(name, suffix)
+#define FN(name) STEP_FN(name, SUFFIX)
+
+/* The entries of one step's data for every lane: e[(2 j) * LANES + l] = re of entry j of lane
+   l's sample, e[(2 j + 1) * LANES + l] its im. Lanes past count repeat the last sample. */
+static void FN(step_data)(const T *data, int64_t stride, int64_t first, int64_t count, int64_t offset,
+                          int64_t entries, T *e) {
+    for (int l = 0; l < LANES; l++) {
+        const T *row = data + (stride ? (first + (l < count ? l : count - 1)) * stride : 0) + 2 * offset;
+        for (int64_t j = 0; j < entries; j++) {
+            e[2 * j * LANES + l] = row[2 * j];
+            e[(2 * j + 1) * LANES + l] = row[2 * j + 1];
+        }
+    }
+}
+
+/* Bits of index i on the step's qubits q[0..k-1] (q[0] the most significant), qubit p at index bit n - 1 - p. */
+static inline int64_t FN(bits_of)(int64_t i, const int32_t *q, int k, int n) {
+    int64_t j = 0;
+    for (int a = 0; a < k; a++) j = (j << 1) | ((i >> (n - 1 - q[a])) & 1);
+    return j;
+}
+
+/* The table (tr, ti) of the product of the diagonal steps s[0 .. count-1] (each STEP_INTS ints)
+   over all N amplitudes, lanes innermost; conjugated if adjoint. Built over qubits 0, 1, ...:
+   the table of the first q + 1 qubits from that of the first q, times the diagonals whose
+   last qubit is q. e: scratch for the steps' data. */
+static void FN(diagonal_table)(const int32_t *s, int count, int n, const T *data, int64_t stride,
+                               int64_t first, int64_t nsamples, T *tr, T *ti, T *e, int adjoint) {
+    for (int l = 0; l < LANES; l++) { tr[l] = 1; ti[l] = 0; }
+    for (int q = 0; q < n; q++) {
+        int64_t size = (int64_t)1 << q; /* entries so far: qubits 0 .. q-1 */
+        for (int64_t y = size - 1; y >= 0; y--) {
+            T ar[LANES], ai[LANES];
+            memcpy(ar, tr + y * LANES, sizeof ar);
+            memcpy(ai, ti + y * LANES, sizeof ai);
+            for (int b = 1; b >= 0; b--) {
+                memcpy(tr + (2 * y + b) * LANES, ar, sizeof ar);
+                memcpy(ti + (2 * y + b) * LANES, ai, sizeof ai);
+            }
+        }
+        /* the steps ending at qubit q: index bits of qubit p at q - p in the table of q + 1 qubits */
+        int64_t used = 0;
+        for (int t = 0; t < count; t++) {
+            const int32_t *st = s + t * STEP_INTS;
+            int k = st[1], last = 0;
+            for (int a = 0; a < k; a++) last = st[6 + a] > last ? st[6 + a] : last;
+            if (last != q) { used += (int64_t)2 << k; continue; }
+            T *d = e + used * LANES;
+            FN(step_data)(data, stride, first, nsamples, st[4], (int64_t)1 << k, d);
+            used += (int64_t)2 << k;
+            for (int64_t y = 0; y < 2 * size; y++) {
+                int64_t j = FN(bits_of)(y, st + 6, k, q + 1);
+                const T *dr = d + 2 * j * LANES, *di = d + (2 * j + 1) * LANES;
+                T *xr = tr + y * LANES, *xi = ti + y * LANES;
+                for (int l = 0; l < LANES; l++) {
+                    T ur = dr[l], ui = adjoint ? -di[l] : di[l];
+                    T r = xr[l] * ur - xi[l] * ui;
+                    xi[l] = xr[l] * ui + xi[l] * ur;
+                    xr[l] = r;
+                }
+            }
+        }
+    }
+}
+
+/* (re, im) *= (tr, ti) amplitude by amplitude. */
+static void FN(times_table)(T *restrict re, T *restrict im, const T *restrict tr, const T *restrict ti, int64_t N) {
+    for (int64_t i = 0; i < N * LANES; i++) {
+        T r = re[i] * tr[i] - im[i] * ti[i];
+        im[i] = re[i] * ti[i] + im[i] * tr[i];
+        re[i] = r;
+    }
+}
+
+/* The index of the b-th amplitude group of a dense step: b with zeros inserted at the target
+   and control bits (sorted ascending in bits[0..m-1]), then the control values set. */
+static inline int64_t FN(group_base)(int64_t b, const int64_t *bits, int m, int64_t set) {
+    for (int a = 0; a < m; a++) b = ((b >> bits[a]) << (bits[a] + 1)) | (b & ((bits[a]) ? (((int64_t)1 << bits[a]) - 1) : 0));
+    return b | set;
+}
+
+/* A dense step's groups: the sorted bits, the control pattern, and the 2**k row offsets of a
+   group (first target the most significant). Returns the number of groups. */
+static int64_t FN(dense_groups)(const int32_t *st, int n, int64_t *bits, int *m, int64_t *set, int64_t *rows) {
+    int k = st[1], nc = st[2];
+    *m = 0;
+    *set = 0;
+    for (int a = 0; a < k; a++) bits[(*m)++] = (int64_t)(n - 1 - st[6 + a]);
+    for (int c = 0; c < nc; c++) {
+        bits[(*m)++] = (int64_t)(n - 1 - st[12 + c]);
+        if ((st[3] >> c) & 1) *set |= (int64_t)1 << (n - 1 - st[12 + c]);
+    }
+    for (int a = 1; a < *m; a++) /* insertion sort: at most 6 bits */
+        for (int b = a; b > 0 && bits[b - 1] > bits[b]; b--) { int64_t t = bits[b]; bits[b] = bits[b - 1]; bits[b - 1] = t; }
+    for (int64_t r = 0; r < ((int64_t)1 << k); r++) {
+        rows[r] = 0;
+        for (int a = 0; a < k; a++)
+            if ((r >> (k - 1 - a)) & 1) rows[r] |= (int64_t)1 << (n - 1 - st[6 + a]);
+    }
+    return ((int64_t)1 << n) >> *m;
+}
+
+/* v <- M v on each group of a dense step (M: the lanes' 2**k x 2**k matrices in e, conjugate
+   transposed if adjoint), on (re, im). */
+static void FN(dense_apply)(const int32_t *st, int n, T *re, T *im, const T *e, int adjoint) {
+    int64_t bits[MAX_STEP_QUBITS + MAX_STEP_CONTROLS], set, rows[4];
+    int m, k = st[1], K = 1 << k;
+    int64_t groups = FN(dense_groups)(st, n, bits, &m, &set, rows);
+    for (int64_t g = 0; g < groups; g++) {
+        int64_t base = FN(group_base)(g, bits, m, set);
+        T vr[4][LANES], vi[4][LANES];
+        for (int r = 0; r < K; r++) {
+            memcpy(vr[r], re + (base | rows[r]) * LANES, sizeof vr[r]);
+            memcpy(vi[r], im + (base | rows[r]) * LANES, sizeof vi[r]);
+        }
+        for (int r = 0; r < K; r++) {
+            T xr[LANES] = {0}, xi[LANES] = {0};
+            for (int c = 0; c < K; c++) {
+                int at = adjoint ? c * K + r : r * K + c;
+                const T *mr = e + 2 * at * LANES, *mi = e + (2 * at + 1) * LANES;
+                for (int l = 0; l < LANES; l++) {
+                    T ui = adjoint ? -mi[l] : mi[l];
+                    xr[l] += mr[l] * vr[c][l] - ui * vi[c][l];
+                    xi[l] += mr[l] * vi[c][l] + ui * vr[c][l];
+                }
+            }
+            memcpy(re + (base | rows[r]) * LANES, xr, sizeof xr);
+            memcpy(im + (base | rows[r]) * LANES, xi, sizeof xi);
+        }
+    }
+}
+
+/* S[r][c] = sum over a dense step's groups of lam_r conj(psi_c) (both after the step), into
+   S (2 * K * K rows of LANES: re, im of entry r * K + c). */
+static void FN(dense_transitions)(const int32_t *st, int n, const T *pr_, const T *pi_, const T *gr,
+                                  const T *gi, T *S) {
+    int64_t bits[MAX_STEP_QUBITS + MAX_STEP_CONTROLS], set, rows[4];
+    int m, k = st[1], K = 1 << k;
+    int64_t groups = FN(dense_groups)(st, n, bits, &m, &set, rows);
+    memset(S, 0, 2 * K * K * LANES * sizeof(T));
+    for (int64_t g = 0; g < groups; g++) {
+        int64_t base = FN(group_base)(g, bits, m, set);
+        for (int r = 0; r < K; r++)
+            for (int c = 0; c < K; c++) {
+                const T *ur = gr + (base | rows[r]) * LANES, *ui = gi + (base | rows[r]) * LANES;
+                const T *xr = pr_ + (base | rows[c]) * LANES, *xi = pi_ + (base | rows[c]) * LANES;
+                T *sr = S + 2 * (r * K + c) * LANES, *si = sr + LANES;
+                for (int l = 0; l < LANES; l++) {
+                    sr[l] += ur[l] * xr[l] + ui[l] * xi[l];
+                    si[l] += ui[l] * xr[l] - ur[l] * xi[l];
+                }
+            }
+    }
+}
+
+/* rows of (re, im) gathered through index into (tr, ti), then copied back. */
+static void FN(permute_lanes)(T *re, T *im, const int32_t *index, int64_t N, T *tr, T *ti) {
+    for (int64_t i = 0; i < N; i++) {
+        memcpy(tr + i * LANES, re + (int64_t)index[i] * LANES, LANES * sizeof(T));
+        memcpy(ti + i * LANES, im + (int64_t)index[i] * LANES, LANES * sizeof(T));
+    }
+    memcpy(re, tr, N * LANES * sizeof(T));
+    memcpy(im, ti, N * LANES * sizeof(T));
+}
+
+/* The end of the run of diagonal steps from step a (exclusive). */
+static int FN(diagonal_run)(const int32_t *steps, int a, int b) {
+    int e = a;
+    while (e < b && steps[e * STEP_INTS] == STEP_DIAGONAL) e++;
+    return e;
+}
+
+/* Steps a .. b-1 on (re, im): buffers t (2 N LANES) and e (the steps' data). */
+static void FN(steps_forward)(const int32_t *steps, int a, int b, int n, T *re, T *im, const T *data,
+                              int64_t stride, int64_t first, int64_t count, const int32_t *perms, T *t, T *e) {
+    int64_t N = (int64_t)1 << n, NL = N * LANES;
+    for (int s = a; s < b;) {
+        const int32_t *st = steps + s * STEP_INTS;
+        if (st[0] == STEP_DIAGONAL) {
+            int end = FN(diagonal_run)(steps, s, b);
+            FN(diagonal_table)(st, end - s, n, data, stride, first, count, t, t + NL, e, 0);
+            FN(times_table)(re, im, t, t + NL, N);
+            s = end;
+            continue;
+        }
+        if (st[0] == STEP_DENSE) {
+            FN(step_data)(data, stride, first, count, st[4], (int64_t)1 << (2 * st[1]), e);
+            FN(dense_apply)(st, n, re, im, e, 0);
+        } else
+            FN(permute_lanes)(re, im, perms + (int64_t)st[4] * N, N, t, t + NL);
+        s++;
+    }
+}
+
+/* Gradient of step data: lane l's (re, im) of entry j in g (rows 2j, 2j + 1 of LANES) times the
+   step's value e (same layout) when times, written to sample first + l's row of grad. */
+static void FN(store_step_grad)(T *grad, int64_t gstride, int64_t first, int64_t count, int64_t offset,
+                                int64_t entries, const T *g) {
+    for (int l = 0; l < count; l++)
+        for (int64_t j = 0; j < entries; j++) {
+            grad[(first + l) * gstride + 2 * (offset + j)] = g[2 * j * LANES + l];
+            grad[(first + l) * gstride + 2 * (offset + j) + 1] = g[(2 * j + 1) * LANES + l];
+        }
+}
+
+/* The adjoint sweep of steps a .. b-1 in reverse: each wanted step's gradient into grad (rows of
+   gstride reals per sample), then psi (pr, pi) and lam (gr, gi), both after the step, un-computed.
+   Buffers t (2 N LANES), e (the steps' data), acc (the gradient sums). */
+static void FN(steps_backward)(const int32_t *steps, int a, int b, int n, T *pr, T *pi, T *gr, T *gi,
+                               const T *data, int64_t stride, int64_t first, int64_t count,
+                               const int32_t *inverses, T *grad, int64_t gstride, T *t, T *e, T *acc) {
+    int64_t N = (int64_t)1 << n, NL = N * LANES;
+    for (int s = b - 1; s >= a;) {
+        const int32_t *st = steps + s * STEP_INTS;
+        if (st[0] == STEP_DIAGONAL) {
+            int start = s;
+            while (start > a && steps[(start - 1) * STEP_INTS] == STEP_DIAGONAL) start--;
+            /* sums of w = lam conj(psi) over each wanted diagonal's classes (w is the same before) */
+            int64_t used = 0, wanted = 0;
+            for (int u = start; u <= s; u++) {
+                const int32_t *su = steps + u * STEP_INTS;
+                if (su[5]) wanted += (int64_t)2 << su[1];
+            }
+            if (wanted) {
+                memset(acc, 0, wanted * LANES * sizeof(T));
+                for (int64_t i = 0; i < N; i++) {
+                    T wr[LANES], wi[LANES];
+                    for (int l = 0; l < LANES; l++) {
+                        wr[l] = gr[i * LANES + l] * pr[i * LANES + l] + gi[i * LANES + l] * pi[i * LANES + l];
+                        wi[l] = gi[i * LANES + l] * pr[i * LANES + l] - gr[i * LANES + l] * pi[i * LANES + l];
+                    }
+                    used = 0;
+                    for (int u = start; u <= s; u++) {
+                        const int32_t *su = steps + u * STEP_INTS;
+                        if (!su[5]) continue;
+                        T *x = acc + (used + 2 * FN(bits_of)(i, su + 6, su[1], n)) * LANES;
+                        for (int l = 0; l < LANES; l++) { x[l] += wr[l]; x[LANES + l] += wi[l]; }
+                        used += (int64_t)2 << su[1];
+                    }
+                }
+                used = 0;
+                for (int u = start; u <= s; u++) { /* dL/dd_j = d_j sum_j */
+                    const int32_t *su = steps + u * STEP_INTS;
+                    if (!su[5]) continue;
+                    int64_t entries = (int64_t)1 << su[1];
+                    FN(step_data)(data, stride, first, count, su[4], entries, e);
+                    T *x = acc + used * LANES;
+                    for (int64_t j = 0; j < entries; j++)
+                        for (int l = 0; l < LANES; l++) {
+                            T dr = e[2 * j * LANES + l], di = e[(2 * j + 1) * LANES + l];
+                            T xr = x[2 * j * LANES + l], xi = x[(2 * j + 1) * LANES + l];
+                            x[2 * j * LANES + l] = dr * xr - di * xi;
+                            x[(2 * j + 1) * LANES + l] = dr * xi + di * xr;
+                        }
+                    FN(store_step_grad)(grad, gstride, first, count, su[4], entries, x);
+                    used += 2 * entries;
+                }
+            }
+            FN(diagonal_table)(steps + start * STEP_INTS, s + 1 - start, n, data, stride, first, count, t, t + NL, e, 1);
+            FN(times_table)(pr, pi, t, t + NL, N);
+            FN(times_table)(gr, gi, t, t + NL, N);
+            s = start - 1;
+            continue;
+        }
+        if (st[0] == STEP_DENSE) {
+            int K = 1 << st[1];
+            FN(step_data)(data, stride, first, count, st[4], (int64_t)K * K, e);
+            if (st[5]) { /* dL/dM = S M */
+                T *S = acc, *G = acc + 2 * K * K * LANES;
+                FN(dense_transitions)(st, n, pr, pi, gr, gi, S);
+                for (int r = 0; r < K; r++)
+                    for (int c = 0; c < K; c++)
+                        for (int l = 0; l < LANES; l++) {
+                            T sr = 0, si = 0;
+                            for (int j = 0; j < K; j++) {
+                                T ar = S[2 * (r * K + j) * LANES + l], ai = S[(2 * (r * K + j) + 1) * LANES + l];
+                                T mr = e[2 * (j * K + c) * LANES + l], mi = e[(2 * (j * K + c) + 1) * LANES + l];
+                                sr += ar * mr - ai * mi;
+                                si += ar * mi + ai * mr;
+                            }
+                            G[2 * (r * K + c) * LANES + l] = sr;
+                            G[(2 * (r * K + c) + 1) * LANES + l] = si;
+                        }
+                FN(store_step_grad)(grad, gstride, first, count, st[4], (int64_t)K * K, G);
+            }
+            FN(dense_apply)(st, n, pr, pi, e, 1);
+            FN(dense_apply)(st, n, gr, gi, e, 1);
+        } else {
+            FN(permute_lanes)(pr, pi, inverses + (int64_t)st[4] * N, N, t, t + NL);
+            FN(permute_lanes)(gr, gi, inverses + (int64_t)st[4] * N, N, t, t + NL);
+        }
+        s--;
+    }
+}
+
+#undef FN
