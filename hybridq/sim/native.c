@@ -41,6 +41,7 @@ typedef struct {
     void *grad;                 /* (B, grad_stride reals): the data's gradient (backward; rows of unwanted steps untouched) */
     int64_t grad_stride;
     int64_t buffer;             /* reals of each of the buffers e and acc a thread needs (steps.h) */
+    void *shared;               /* room for the one-lane tables of shared diagonal runs (2 N reals each) */
 } Steps;
 
 static int layer_has_steps(const Steps *st, int layer) {
@@ -649,6 +650,11 @@ void fused_forward_##SUFFIX(const T *psi, int64_t psi_stride, const T *mats, int
         T *scratch = thread_buffer((4 * NL + n * 8 * LANES + 2 * tile + extra) * sizeof(T));    \
         T *re = scratch, *re2 = re + 2 * NL, *ms = re2 + 2 * NL; /* two (re, im) pairs */         \
         T *br = ms + n * 8 * LANES, *bi = br + tile, *st_t = bi + tile, *st_e = st_t + 2 * NL;   \
+        if (steps) {                                                                            \
+            _Pragma("omp single")                                                              \
+            shared_tables_##SUFFIX(steps->steps, steps->layer_steps[layers], n, (const T *)steps->data,\
+                                   (T *)steps->shared, st_e);                                   \
+        }                                                                                       \
         _Pragma("omp for schedule(dynamic, 1)")                                                \
         for (int64_t c = 0; c < chunks; c++) {                                                  \
             int64_t first = c * LANES, count = batch - first < LANES ? batch - first : LANES;   \
@@ -668,7 +674,7 @@ void fused_forward_##SUFFIX(const T *psi, int64_t psi_stride, const T *mats, int
                 if (layer_has_steps(steps, layer))                                              \
                     steps_forward_##SUFFIX(steps->steps, steps->layer_steps[layer], steps->layer_steps[layer + 1],\
                                            n, xr, xr + NL, (const T *)steps->data, steps->stride, first, count,\
-                                           steps->perms, st_t, st_e);                           \
+                                           steps->perms, (const T *)steps->shared, st_t, st_e); \
                 /* the next layer's input: its kept slot, else the other scratch pair; the next \
                    layer's gates gather it through this layer's permutation as they go */       \
                 T *slot = KEPT_SLOT(kept, layer + 1, layers, kept_from, NL);                    \
@@ -756,6 +762,11 @@ void fused_backward_##SUFFIX(const T *out, const T *grad, const T *grad_z, const
         T *b[4] = {S + n * 8 * LANES, S + n * 8 * LANES + tile, S + n * 8 * LANES + 2 * tile,   \
                    S + n * 8 * LANES + 3 * tile};                                               \
         T *st_t = b[3] + tile, *st_e = st_t + 2 * NL, *st_acc = steps ? st_e + steps->buffer : NULL;\
+        if (steps) {                                                                            \
+            _Pragma("omp single")                                                              \
+            shared_tables_##SUFFIX(steps->steps, steps->layer_steps[layers], n, (const T *)steps->data,\
+                                   (T *)steps->shared, st_e);                                   \
+        }                                                                                       \
         _Pragma("omp for schedule(dynamic, 1)")                                                \
         for (int64_t c = 0; c < chunks; c++) {                                                  \
             int64_t first = c * LANES, count = batch - first < LANES ? batch - first : LANES;   \
@@ -794,11 +805,12 @@ void fused_backward_##SUFFIX(const T *out, const T *grad, const T *grad_z, const
                         product_state_##SUFFIX(re, im, n, S);                                   \
                         steps_forward_##SUFFIX(steps->steps, steps->layer_steps[0], steps->layer_steps[1], n, re, im,\
                                                (const T *)steps->data, steps->stride, first, count, steps->perms,\
-                                               st_t, st_e);                                     \
+                                               (const T *)steps->shared, st_t, st_e);           \
                     }                                                                           \
                     steps_backward_##SUFFIX(steps->steps, steps->layer_steps[layer], steps->layer_steps[layer + 1],\
                                             n, pr, pi, gr, gi, (const T *)steps->data, steps->stride, first,\
-                                            count, steps->inverses, (T *)steps->grad, steps->grad_stride,\
+                                            count, steps->inverses, (const T *)steps->shared, (T *)steps->grad,\
+                                            steps->grad_stride,                                 \
                                             st_t, st_e, st_acc);                                \
                 }                                                                               \
                 memset(S, 0, n * 8 * LANES * sizeof(T));                                        \

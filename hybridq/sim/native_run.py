@@ -48,14 +48,16 @@ class _Steps(ctypes.Structure):
 
     _fields_ = [("steps", ctypes.c_void_p), ("layer_steps", ctypes.c_void_p), ("data", ctypes.c_void_p),
                 ("stride", ctypes.c_int64), ("perms", ctypes.c_void_p), ("inverses", ctypes.c_void_p),
-                ("grad", ctypes.c_void_p), ("grad_stride", ctypes.c_int64), ("buffer", ctypes.c_int64)]
+                ("grad", ctypes.c_void_p), ("grad_stride", ctypes.c_int64), ("buffer", ctypes.c_int64),
+                ("shared", ctypes.c_void_p)]
 
 
 @dataclass
 class StepTables:
     """The layers' steps as the kernels read them: ``table`` ``(S, STEP_INTS)`` int32,
     ``layer_steps`` ``(L + 1,)`` int32, the permutation steps' ``perms`` and ``inverses``
-    ``(K, 2**n)`` int32, ``buffer`` (reals of scratch per thread), ``data`` ``(P, D)`` complex
+    ``(K, 2**n)`` int32, ``buffer`` (reals of scratch per thread), ``shared`` (room for the
+    one-lane tables of the shared diagonal runs), ``data`` ``(P, D)`` complex
     (detached, contiguous) and, in the backward, ``grad`` ``(B, D)``."""
 
     table: Tensor
@@ -63,6 +65,7 @@ class StepTables:
     perms: Tensor
     inverses: Tensor
     buffer: int
+    shared: Tensor
     data: Tensor | None = None
     grad: Tensor | None = None
 
@@ -72,7 +75,8 @@ class StepTables:
         data = self.data
         self._struct = _Steps(ptr(self.table), ptr(self.layer_steps), ptr(data),
                               2 * data.shape[1] if data.shape[0] > 1 else 0, ptr(self.perms), ptr(self.inverses),
-                              ptr(self.grad), 0 if self.grad is None else 2 * self.grad.shape[1], self.buffer)
+                              ptr(self.grad), 0 if self.grad is None else 2 * self.grad.shape[1], self.buffer,
+                              ptr(self.shared))
         return ctypes.addressof(self._struct)
 
 
@@ -100,38 +104,56 @@ def _entries(step) -> int:
 _TABLES: dict[tuple, StepTables] = {}
 
 
-def _tables(others: list, n: int, wanted: tuple[bool, ...]) -> StepTables:
-    """The static tables of the steps (cached by their structure and which gradients are wanted)."""
+def _data(step) -> Tensor:
+    return step.values if isinstance(step, Diagonal) else step.matrix
+
+
+def _tables(others: list, n: int, wanted: tuple[bool, ...], real: torch.dtype) -> StepTables:
+    """The static tables of the steps (cached by their structure, which gradients are wanted
+    and the real dtype), and room for the one-lane tables of the diagonal runs that the batch
+    shares (built by the kernels)."""
     flat = [s for steps in others for s in steps]
-    key = (n, wanted, tuple(len(steps) for steps in others),
+    key = (n, wanted, real, tuple(len(steps) for steps in others),
            tuple((type(s), getattr(s, "qubits", None), getattr(s, "controls", None), getattr(s, "control_values", None),
-                  id(s.index) if isinstance(s, Permutation) else _entries(s)) for s in flat))
+                  id(s.index) if isinstance(s, Permutation) else (_entries(s), _data(s).shape[0] == 1)) for s in flat))
     hit = _TABLES.get(key)
     if hit is not None:
         return replace(hit)  # a call's own: it gets the call's data and gradient
     table = torch.zeros(len(flat), STEP_INTS, dtype=torch.int32)
-    offset, perms, need = 0, [], 0
-    for row, (step, want) in zip(table, zip(flat, wanted)):
-        row[0] = _KINDS[type(step)]
-        if isinstance(step, Permutation):
-            row[4] = len(perms)
-            perms.append(step)
-            continue
-        qubits = step.qubits
-        controls = step.controls if isinstance(step, Dense) else ()
-        values = (step.control_values or (1,) * len(controls)) if controls else ()
-        row[1], row[2] = len(qubits), len(controls)
-        row[3] = sum(v << c for c, v in enumerate(values))
-        row[4], row[5] = offset, int(want)
-        row[6:6 + len(qubits)] = torch.tensor(qubits)
-        row[12:12 + len(controls)] = torch.tensor(controls, dtype=torch.int32)
-        offset += _entries(step)
-        need += 2 * _entries(step) * chains.LANES
+    offset, perms, need, runs, wanted, rows = 0, [], 0, [], iter(wanted), iter(table)
+    for steps in others:
+        previous = None
+        for step in steps:
+            row = next(rows)
+            row[0] = _KINDS[type(step)]
+            if isinstance(step, Permutation):
+                row[4] = len(perms)
+                perms.append(step)
+            else:
+                controls = step.controls if isinstance(step, Dense) else ()
+                values = (step.control_values or (1,) * len(controls)) if controls else ()
+                row[1], row[2] = len(step.qubits), len(controls)
+                row[3] = sum(v << c for c, v in enumerate(values))
+                row[4], row[5] = offset, int(next(wanted))
+                row[6:6 + len(step.qubits)] = torch.tensor(step.qubits)
+                row[12:12 + len(controls)] = torch.tensor(controls, dtype=torch.int32)
+                offset += _entries(step)
+                need += 2 * _entries(step) * chains.LANES
+            if isinstance(step, Diagonal):
+                if not isinstance(previous, Diagonal):
+                    row[13] = 1  # a run of diagonals starts
+                    runs.append((row, []))
+                runs[-1][1].append(step)
+            previous = step
+    shared = 0
+    for row, run in runs:  # a run whose data the batch shares: one table, built once per call
+        row[12] = shared if all(_data(step).shape[0] == 1 for step in run) else -1
+        shared += int(row[12] >= 0)
     counts = torch.tensor([0] + [len(steps) for steps in others]).cumsum(0).to(torch.int32)
     empty = torch.zeros(1, 2**n, dtype=torch.int32)
     tables = StepTables(table, counts, torch.stack([p.index.to(torch.int32) for p in perms]) if perms else empty,
                         torch.stack([p.inverse.to(torch.int32) for p in perms]) if perms else empty,
-                        max(need, 4 * 16 * chains.LANES))
+                        max(need, 4 * 16 * chains.LANES), torch.empty(max(shared, 1) * 2 * 2**n, dtype=real))
     if len(_TABLES) >= 16:
         _TABLES.pop(next(iter(_TABLES)))
     _TABLES[key] = tables
@@ -165,7 +187,7 @@ def run_program(program: Layered, state: Tensor | None) -> Tensor | None:
     grad_on = torch.is_grad_enabled()
     wanted = tuple(grad_on and s.values.requires_grad if isinstance(s, Diagonal) else grad_on and s.matrix.requires_grad
                    for steps in others for s in steps if not isinstance(s, Permutation))
-    tables = _tables(others, n, wanted) if data is not None else None
+    tables = _tables(others, n, wanted, program.dtype.to_real()) if data is not None else None
     index, inverse = fused._indices(finals, n, device)
     permutes = tuple(p is not None for p in finals)
     recipe = program.recipe

@@ -18,15 +18,15 @@
 #define STEP_FN(name, suffix) STEP_FN_(name, suffix)
 #define FN(name) STEP_FN(name, SUFFIX)
 
-/* The entries of one step's data for every lane: e[(2 j) * LANES + l] = re of entry j of lane
-   l's sample, e[(2 j + 1) * LANES + l] its im. Lanes past count repeat the last sample. */
+/* The entries of one step's data for width lanes: e[(2 j) * width + l] = re of entry j of lane
+   l's sample, e[(2 j + 1) * width + l] its im. Lanes past count repeat the last sample. */
 static void FN(step_data)(const T *data, int64_t stride, int64_t first, int64_t count, int64_t offset,
-                          int64_t entries, T *e) {
-    for (int l = 0; l < LANES; l++) {
+                          int64_t entries, T *e, int width) {
+    for (int l = 0; l < width; l++) {
         const T *row = data + (stride ? (first + (l < count ? l : count - 1)) * stride : 0) + 2 * offset;
         for (int64_t j = 0; j < entries; j++) {
-            e[2 * j * LANES + l] = row[2 * j];
-            e[(2 * j + 1) * LANES + l] = row[2 * j + 1];
+            e[2 * j * width + l] = row[2 * j];
+            e[(2 * j + 1) * width + l] = row[2 * j + 1];
         }
     }
 }
@@ -39,38 +39,33 @@ static inline int64_t FN(bits_of)(int64_t i, const int32_t *q, int k, int n) {
 }
 
 /* The table (tr, ti) of the product of the diagonal steps s[0 .. count-1] (each STEP_INTS ints)
-   over all N amplitudes, lanes innermost; conjugated if adjoint. Built over qubits 0, 1, ...:
-   the table of the first q + 1 qubits from that of the first q, times the diagonals whose
-   last qubit is q. e: scratch for the steps' data. */
+   over all N amplitudes, width lanes innermost (1: the first sample's, for data shared by the
+   batch); conjugated if adjoint. Built over qubits 0, 1, ...: the table of the first q + 1
+   qubits from that of the first q, times the diagonals whose last qubit is q. e: scratch for
+   the steps' data. */
 static void FN(diagonal_table)(const int32_t *s, int count, int n, const T *data, int64_t stride,
-                               int64_t first, int64_t nsamples, T *tr, T *ti, T *e, int adjoint) {
-    for (int l = 0; l < LANES; l++) { tr[l] = 1; ti[l] = 0; }
+                               int64_t first, int64_t nsamples, T *tr, T *ti, T *e, int adjoint, int width) {
+    size_t row = width * sizeof(T);
+    for (int l = 0; l < width; l++) { tr[l] = 1; ti[l] = 0; }
     for (int q = 0; q < n; q++) {
         int64_t size = (int64_t)1 << q; /* entries so far: qubits 0 .. q-1 */
-        for (int64_t y = size - 1; y >= 0; y--) {
-            T ar[LANES], ai[LANES];
-            memcpy(ar, tr + y * LANES, sizeof ar);
-            memcpy(ai, ti + y * LANES, sizeof ai);
+        for (int64_t y = size - 1; y >= 0; y--)
             for (int b = 1; b >= 0; b--) {
-                memcpy(tr + (2 * y + b) * LANES, ar, sizeof ar);
-                memcpy(ti + (2 * y + b) * LANES, ai, sizeof ai);
+                memmove(tr + (2 * y + b) * width, tr + y * width, row);
+                memmove(ti + (2 * y + b) * width, ti + y * width, row);
             }
-        }
         /* the steps ending at qubit q: index bits of qubit p at q - p in the table of q + 1 qubits */
-        int64_t used = 0;
         for (int t = 0; t < count; t++) {
             const int32_t *st = s + t * STEP_INTS;
             int k = st[1], last = 0;
             for (int a = 0; a < k; a++) last = st[6 + a] > last ? st[6 + a] : last;
-            if (last != q) { used += (int64_t)2 << k; continue; }
-            T *d = e + used * LANES;
-            FN(step_data)(data, stride, first, nsamples, st[4], (int64_t)1 << k, d);
-            used += (int64_t)2 << k;
+            if (last != q) continue;
+            FN(step_data)(data, stride, first, nsamples, st[4], (int64_t)1 << k, e, width);
             for (int64_t y = 0; y < 2 * size; y++) {
                 int64_t j = FN(bits_of)(y, st + 6, k, q + 1);
-                const T *dr = d + 2 * j * LANES, *di = d + (2 * j + 1) * LANES;
-                T *xr = tr + y * LANES, *xi = ti + y * LANES;
-                for (int l = 0; l < LANES; l++) {
+                const T *dr = e + 2 * j * width, *di = e + (2 * j + 1) * width;
+                T *xr = tr + y * width, *xi = ti + y * width;
+                for (int l = 0; l < width; l++) {
                     T ur = dr[l], ui = adjoint ? -di[l] : di[l];
                     T r = xr[l] * ur - xi[l] * ui;
                     xi[l] = xr[l] * ui + xi[l] * ur;
@@ -78,6 +73,43 @@ static void FN(diagonal_table)(const int32_t *s, int count, int n, const T *data
                 }
             }
         }
+    }
+}
+
+/* The end (exclusive) of the run of diagonal steps that starts at step a, before b: a run's
+   first step has int 13 set (Python marks them; runs never cross layers). */
+static int FN(diagonal_run)(const int32_t *steps, int a, int b) {
+    int e = a + 1;
+    while (e < b && steps[e * STEP_INTS] == STEP_DIAGONAL && !steps[e * STEP_INTS + 13]) e++;
+    return e;
+}
+
+/* (re, im) *= the one-lane table (tr, ti) (conjugated if adjoint), the same for every lane. */
+static void FN(times_shared)(T *restrict re, T *restrict im, const T *restrict tr, const T *restrict ti, int64_t N,
+                             int adjoint) {
+    T sign = adjoint ? -1 : 1;
+    for (int64_t i = 0; i < N; i++) {
+        T ur = tr[i], ui = sign * ti[i];
+        T *xr = re + i * LANES, *xi = im + i * LANES;
+        for (int l = 0; l < LANES; l++) {
+            T r = xr[l] * ur - xi[l] * ui;
+            xi[l] = xr[l] * ui + xi[l] * ur;
+            xr[l] = r;
+        }
+    }
+}
+
+/* The one-lane tables of the diagonal runs whose data the batch shares (their first step's
+   int 12: the table's number, -1: per sample), into shared (2 N reals each). */
+static void FN(shared_tables)(const int32_t *steps, int total, int n, const T *data, T *shared, T *e) {
+    int64_t N = (int64_t)1 << n;
+    for (int s = 0; s < total;) {
+        if (steps[s * STEP_INTS] != STEP_DIAGONAL) { s++; continue; }
+        int end = FN(diagonal_run)(steps, s, total);
+        int at = steps[s * STEP_INTS + 12];
+        if (at >= 0) FN(diagonal_table)(steps + s * STEP_INTS, end - s, n, data, 0, 0, 1, shared + 2 * N * at,
+                                        shared + 2 * N * at + N, e, 0, 1);
+        s = end;
     }
 }
 
@@ -124,26 +156,45 @@ static void FN(dense_apply)(const int32_t *st, int n, T *re, T *im, const T *e, 
     int64_t bits[MAX_STEP_QUBITS + MAX_STEP_CONTROLS], set, rows[4];
     int m, k = st[1], K = 1 << k;
     int64_t groups = FN(dense_groups)(st, n, bits, &m, &set, rows);
+    T mr[16][LANES], mi[16][LANES]; /* the matrix applied, entry r * K + c */
+    for (int r = 0; r < K; r++)
+        for (int c = 0; c < K; c++) {
+            int at = adjoint ? c * K + r : r * K + c;
+            for (int l = 0; l < LANES; l++) {
+                mr[r * K + c][l] = e[2 * at * LANES + l];
+                mi[r * K + c][l] = adjoint ? -e[(2 * at + 1) * LANES + l] : e[(2 * at + 1) * LANES + l];
+            }
+        }
     for (int64_t g = 0; g < groups; g++) {
         int64_t base = FN(group_base)(g, bits, m, set);
+        if (K == 2) {
+            T *xr = re + base * LANES, *xi = im + base * LANES;
+            T *yr = re + (base | rows[1]) * LANES, *yi = im + (base | rows[1]) * LANES;
+            for (int l = 0; l < LANES; l++) {
+                T pr = xr[l], pi = xi[l], qr = yr[l], qi = yi[l];
+                xr[l] = mr[0][l] * pr - mi[0][l] * pi + mr[1][l] * qr - mi[1][l] * qi;
+                xi[l] = mr[0][l] * pi + mi[0][l] * pr + mr[1][l] * qi + mi[1][l] * qr;
+                yr[l] = mr[2][l] * pr - mi[2][l] * pi + mr[3][l] * qr - mi[3][l] * qi;
+                yi[l] = mr[2][l] * pi + mi[2][l] * pr + mr[3][l] * qi + mi[3][l] * qr;
+            }
+            continue;
+        }
         T vr[4][LANES], vi[4][LANES];
-        for (int r = 0; r < K; r++) {
+        for (int r = 0; r < 4; r++) {
             memcpy(vr[r], re + (base | rows[r]) * LANES, sizeof vr[r]);
             memcpy(vi[r], im + (base | rows[r]) * LANES, sizeof vi[r]);
         }
-        for (int r = 0; r < K; r++) {
-            T xr[LANES] = {0}, xi[LANES] = {0};
-            for (int c = 0; c < K; c++) {
-                int at = adjoint ? c * K + r : r * K + c;
-                const T *mr = e + 2 * at * LANES, *mi = e + (2 * at + 1) * LANES;
-                for (int l = 0; l < LANES; l++) {
-                    T ui = adjoint ? -mi[l] : mi[l];
-                    xr[l] += mr[l] * vr[c][l] - ui * vi[c][l];
-                    xi[l] += mr[l] * vi[c][l] + ui * vr[c][l];
+        for (int r = 0; r < 4; r++) {
+            T *xr = re + (base | rows[r]) * LANES, *xi = im + (base | rows[r]) * LANES;
+            for (int l = 0; l < LANES; l++) {
+                T sr = 0, si = 0;
+                for (int c = 0; c < 4; c++) {
+                    sr += mr[4 * r + c][l] * vr[c][l] - mi[4 * r + c][l] * vi[c][l];
+                    si += mr[4 * r + c][l] * vi[c][l] + mi[4 * r + c][l] * vr[c][l];
                 }
+                xr[l] = sr;
+                xi[l] = si;
             }
-            memcpy(re + (base | rows[r]) * LANES, xr, sizeof xr);
-            memcpy(im + (base | rows[r]) * LANES, xi, sizeof xi);
         }
     }
 }
@@ -181,28 +232,27 @@ static void FN(permute_lanes)(T *re, T *im, const int32_t *index, int64_t N, T *
     memcpy(im, ti, N * LANES * sizeof(T));
 }
 
-/* The end of the run of diagonal steps from step a (exclusive). */
-static int FN(diagonal_run)(const int32_t *steps, int a, int b) {
-    int e = a;
-    while (e < b && steps[e * STEP_INTS] == STEP_DIAGONAL) e++;
-    return e;
-}
-
-/* Steps a .. b-1 on (re, im): buffers t (2 N LANES) and e (the steps' data). */
+/* Steps a .. b-1 on (re, im): buffers t (2 N LANES) and e (the steps' data); shared: the
+   one-lane tables of shared_tables. */
 static void FN(steps_forward)(const int32_t *steps, int a, int b, int n, T *re, T *im, const T *data,
-                              int64_t stride, int64_t first, int64_t count, const int32_t *perms, T *t, T *e) {
+                              int64_t stride, int64_t first, int64_t count, const int32_t *perms, const T *shared,
+                              T *t, T *e) {
     int64_t N = (int64_t)1 << n, NL = N * LANES;
     for (int s = a; s < b;) {
         const int32_t *st = steps + s * STEP_INTS;
         if (st[0] == STEP_DIAGONAL) {
             int end = FN(diagonal_run)(steps, s, b);
-            FN(diagonal_table)(st, end - s, n, data, stride, first, count, t, t + NL, e, 0);
-            FN(times_table)(re, im, t, t + NL, N);
+            if (st[12] >= 0)
+                FN(times_shared)(re, im, shared + 2 * N * st[12], shared + 2 * N * st[12] + N, N, 0);
+            else {
+                FN(diagonal_table)(st, end - s, n, data, stride, first, count, t, t + NL, e, 0, LANES);
+                FN(times_table)(re, im, t, t + NL, N);
+            }
             s = end;
             continue;
         }
         if (st[0] == STEP_DENSE) {
-            FN(step_data)(data, stride, first, count, st[4], (int64_t)1 << (2 * st[1]), e);
+            FN(step_data)(data, stride, first, count, st[4], (int64_t)1 << (2 * st[1]), e, LANES);
             FN(dense_apply)(st, n, re, im, e, 0);
         } else
             FN(permute_lanes)(re, im, perms + (int64_t)st[4] * N, N, t, t + NL);
@@ -226,13 +276,14 @@ static void FN(store_step_grad)(T *grad, int64_t gstride, int64_t first, int64_t
    Buffers t (2 N LANES), e (the steps' data), acc (the gradient sums). */
 static void FN(steps_backward)(const int32_t *steps, int a, int b, int n, T *pr, T *pi, T *gr, T *gi,
                                const T *data, int64_t stride, int64_t first, int64_t count,
-                               const int32_t *inverses, T *grad, int64_t gstride, T *t, T *e, T *acc) {
+                               const int32_t *inverses, const T *shared, T *grad, int64_t gstride, T *t, T *e,
+                               T *acc) {
     int64_t N = (int64_t)1 << n, NL = N * LANES;
     for (int s = b - 1; s >= a;) {
         const int32_t *st = steps + s * STEP_INTS;
         if (st[0] == STEP_DIAGONAL) {
             int start = s;
-            while (start > a && steps[(start - 1) * STEP_INTS] == STEP_DIAGONAL) start--;
+            while (start > a && !steps[start * STEP_INTS + 13]) start--;
             /* sums of w = lam conj(psi) over each wanted diagonal's classes (w is the same before) */
             int64_t used = 0, wanted = 0;
             for (int u = start; u <= s; u++) {
@@ -261,7 +312,7 @@ static void FN(steps_backward)(const int32_t *steps, int a, int b, int n, T *pr,
                     const int32_t *su = steps + u * STEP_INTS;
                     if (!su[5]) continue;
                     int64_t entries = (int64_t)1 << su[1];
-                    FN(step_data)(data, stride, first, count, su[4], entries, e);
+                    FN(step_data)(data, stride, first, count, su[4], entries, e, LANES);
                     T *x = acc + used * LANES;
                     for (int64_t j = 0; j < entries; j++)
                         for (int l = 0; l < LANES; l++) {
@@ -274,15 +325,22 @@ static void FN(steps_backward)(const int32_t *steps, int a, int b, int n, T *pr,
                     used += 2 * entries;
                 }
             }
-            FN(diagonal_table)(steps + start * STEP_INTS, s + 1 - start, n, data, stride, first, count, t, t + NL, e, 1);
-            FN(times_table)(pr, pi, t, t + NL, N);
-            FN(times_table)(gr, gi, t, t + NL, N);
+            const int32_t *s0 = steps + start * STEP_INTS;
+            if (s0[12] >= 0) {
+                const T *tr = shared + 2 * N * s0[12], *ti = tr + N;
+                FN(times_shared)(pr, pi, tr, ti, N, 1);
+                FN(times_shared)(gr, gi, tr, ti, N, 1);
+            } else {
+                FN(diagonal_table)(s0, s + 1 - start, n, data, stride, first, count, t, t + NL, e, 1, LANES);
+                FN(times_table)(pr, pi, t, t + NL, N);
+                FN(times_table)(gr, gi, t, t + NL, N);
+            }
             s = start - 1;
             continue;
         }
         if (st[0] == STEP_DENSE) {
             int K = 1 << st[1];
-            FN(step_data)(data, stride, first, count, st[4], (int64_t)K * K, e);
+            FN(step_data)(data, stride, first, count, st[4], (int64_t)K * K, e, LANES);
             if (st[5]) { /* dL/dM = S M */
                 T *S = acc, *G = acc + 2 * K * K * LANES;
                 FN(dense_transitions)(st, n, pr, pi, gr, gi, S);
