@@ -168,8 +168,8 @@ static void FN(dense_apply)(const int32_t *st, int n, T *re, T *im, const T *e, 
     for (int64_t g = 0; g < groups; g++) {
         int64_t base = FN(group_base)(g, bits, m, set);
         if (K == 2) {
-            T *xr = re + base * LANES, *xi = im + base * LANES;
-            T *yr = re + (base | rows[1]) * LANES, *yi = im + (base | rows[1]) * LANES;
+            T *restrict xr = re + base * LANES, *restrict xi = im + base * LANES;
+            T *restrict yr = re + (base | rows[1]) * LANES, *restrict yi = im + (base | rows[1]) * LANES;
             for (int l = 0; l < LANES; l++) {
                 T pr = xr[l], pi = xi[l], qr = yr[l], qi = yi[l];
                 xr[l] = mr[0][l] * pr - mi[0][l] * pi + mr[1][l] * qr - mi[1][l] * qi;
@@ -220,6 +220,40 @@ static void FN(dense_transitions)(const int32_t *st, int n, const T *pr_, const 
                 }
             }
     }
+}
+
+/* A one-target dense step's adjoint in one pass: S[r][c] = sum over its groups of lam_r
+   conj(psi_c) (both after the step) into S (8 rows of LANES: re, im of entry 2 r + c), then psi
+   and lam un-computed by the adjoint of the lanes' matrices e. */
+static void FN(dense1_backward)(const int32_t *st, int n, T *restrict pr_, T *restrict pi_, T *restrict gr,
+                                T *restrict gi, const T *e, T *S) {
+    int64_t bits[MAX_STEP_QUBITS + MAX_STEP_CONTROLS], set, rows[4];
+    int m;
+    int64_t groups = FN(dense_groups)(st, n, bits, &m, &set, rows);
+    T a0r[LANES], a0i[LANES], a1r[LANES], a1i[LANES], b0r[LANES], b0i[LANES], b1r[LANES], b1i[LANES];
+    for (int l = 0; l < LANES; l++) { /* the adjoint: (M^H)[r][c] = conj(M[c][r]) */
+        a0r[l] = e[l]; a0i[l] = -e[LANES + l]; a1r[l] = e[4 * LANES + l]; a1i[l] = -e[5 * LANES + l];
+        b0r[l] = e[2 * LANES + l]; b0i[l] = -e[3 * LANES + l]; b1r[l] = e[6 * LANES + l]; b1i[l] = -e[7 * LANES + l];
+    }
+    T acc[8][LANES];
+    memset(acc, 0, sizeof acc);
+    for (int64_t g = 0; g < groups; g++) {
+        int64_t base = FN(group_base)(g, bits, m, set);
+        T *restrict xr = pr_ + base * LANES, *restrict xi = pi_ + base * LANES;
+        T *restrict yr = pr_ + (base | rows[1]) * LANES, *restrict yi = pi_ + (base | rows[1]) * LANES;
+        T *restrict ur = gr + base * LANES, *restrict ui = gi + base * LANES;
+        T *restrict vr = gr + (base | rows[1]) * LANES, *restrict vi = gi + (base | rows[1]) * LANES;
+        for (int l = 0; l < LANES; l++) {
+            T pr = xr[l], pi = xi[l], qr = yr[l], qi = yi[l], cr = ur[l], ci = ui[l], dr = vr[l], di = vi[l];
+            acc[0][l] += cr * pr + ci * pi; acc[1][l] += ci * pr - cr * pi;
+            acc[2][l] += cr * qr + ci * qi; acc[3][l] += ci * qr - cr * qi;
+            acc[4][l] += dr * pr + di * pi; acc[5][l] += di * pr - dr * pi;
+            acc[6][l] += dr * qr + di * qi; acc[7][l] += di * qr - dr * qi;
+            MIX_LANE(l, pr, pi, qr, qi, xr, xi, yr, yi);
+            MIX_LANE(l, cr, ci, dr, di, ur, ui, vr, vi);
+        }
+    }
+    memcpy(S, acc, sizeof acc);
 }
 
 /* rows of (re, im) gathered through index into (tr, ti), then copied back. */
@@ -341,9 +375,10 @@ static void FN(steps_backward)(const int32_t *steps, int a, int b, int n, T *pr,
         if (st[0] == STEP_DENSE) {
             int K = 1 << st[1];
             FN(step_data)(data, stride, first, count, st[4], (int64_t)K * K, e, LANES);
+            T *S = acc, *G = acc + 2 * K * K * LANES;
+            if (K == 2) FN(dense1_backward)(st, n, pr, pi, gr, gi, e, S);
+            else if (st[5]) FN(dense_transitions)(st, n, pr, pi, gr, gi, S);
             if (st[5]) { /* dL/dM = S M */
-                T *S = acc, *G = acc + 2 * K * K * LANES;
-                FN(dense_transitions)(st, n, pr, pi, gr, gi, S);
                 for (int r = 0; r < K; r++)
                     for (int c = 0; c < K; c++)
                         for (int l = 0; l < LANES; l++) {
@@ -359,8 +394,10 @@ static void FN(steps_backward)(const int32_t *steps, int a, int b, int n, T *pr,
                         }
                 FN(store_step_grad)(grad, gstride, first, count, st[4], (int64_t)K * K, G);
             }
-            FN(dense_apply)(st, n, pr, pi, e, 1);
-            FN(dense_apply)(st, n, gr, gi, e, 1);
+            if (K != 2) {
+                FN(dense_apply)(st, n, pr, pi, e, 1);
+                FN(dense_apply)(st, n, gr, gi, e, 1);
+            }
         } else {
             FN(permute_lanes)(pr, pi, inverses + (int64_t)st[4] * N, N, t, t + NL);
             FN(permute_lanes)(gr, gi, inverses + (int64_t)st[4] * N, N, t, t + NL);
