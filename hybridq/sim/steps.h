@@ -324,7 +324,38 @@ static void FN(steps_backward)(const int32_t *steps, int a, int b, int n, T *pr,
                 const int32_t *su = steps + u * STEP_INTS;
                 if (su[5]) wanted += (int64_t)2 << su[1];
             }
-            if (wanted) {
+            const int32_t *s0 = steps + start * STEP_INTS;
+            if (wanted && s0[12] >= 0) { /* data shared by the batch: the sums over the lanes first */
+                T *wr = t, *wi = t + N;
+                for (int64_t i = 0; i < N; i++) {
+                    T sr = 0, si = 0;
+                    for (int l = 0; l < count; l++) {
+                        int64_t x = i * LANES + l;
+                        sr += gr[x] * pr[x] + gi[x] * pi[x];
+                        si += gi[x] * pr[x] - gr[x] * pi[x];
+                    }
+                    wr[i] = sr;
+                    wi[i] = si;
+                }
+                for (int u = start; u <= s; u++) {
+                    const int32_t *su = steps + u * STEP_INTS;
+                    if (!su[5]) continue;
+                    int64_t entries = (int64_t)1 << su[1];
+                    T *x = acc;
+                    memset(x, 0, 2 * entries * sizeof(T));
+                    for (int64_t i = 0; i < N; i++) {
+                        int64_t j = FN(bits_of)(i, su + 6, su[1], n);
+                        x[2 * j] += wr[i];
+                        x[2 * j + 1] += wi[i];
+                    }
+                    FN(step_data)(data, stride, first, 1, su[4], entries, e, 1);
+                    for (int64_t j = 0; j < entries; j++) { /* dL/dd_j = d_j sum_j, in sample first's row */
+                        T dr = e[2 * j], di = e[2 * j + 1], xr = x[2 * j], xi = x[2 * j + 1];
+                        grad[first * gstride + 2 * (su[4] + j)] = dr * xr - di * xi;
+                        grad[first * gstride + 2 * (su[4] + j) + 1] = dr * xi + di * xr;
+                    }
+                }
+            } else if (wanted) {
                 memset(acc, 0, wanted * LANES * sizeof(T));
                 for (int64_t i = 0; i < N; i++) {
                     T wr[LANES], wi[LANES];
@@ -359,7 +390,6 @@ static void FN(steps_backward)(const int32_t *steps, int a, int b, int n, T *pr,
                     used += 2 * entries;
                 }
             }
-            const int32_t *s0 = steps + start * STEP_INTS;
             if (s0[12] >= 0) {
                 const T *tr = shared + 2 * N * s0[12], *ti = tr + N;
                 FN(times_shared)(pr, pi, tr, ti, N, 1);
