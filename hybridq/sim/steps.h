@@ -305,6 +305,32 @@ static void FN(store_step_grad)(T *grad, int64_t gstride, int64_t first, int64_t
         }
 }
 
+/* The sums of w = (wr, wi) over the classes of a diagonal step on one or two qubits (x: re, im
+   of class j at 2 j, 2 j + 1), from the vectorised sums of w, w b_a, w b_b and w b_a b_b (b_q:
+   qubit q's bit of the index); N >= LANES. */
+static void FN(pair_bins)(const T *wr, const T *wi, int64_t N, int n, const int32_t *st, T *x) {
+    int k = st[1], sa = n - 1 - st[6], sb = k == 2 ? n - 1 - st[7] : sa;
+    T acc[8][LANES]; /* re, im of: all, a set, b set, both set */
+    memset(acc, 0, sizeof acc);
+    for (int64_t i0 = 0; i0 < N; i0 += LANES)
+        for (int l = 0; l < LANES; l++) {
+            int64_t i = i0 + l;
+            T ba = (T)((i >> sa) & 1), bb = (T)((i >> sb) & 1), r = wr[i], m = wi[i];
+            acc[0][l] += r; acc[1][l] += m;
+            acc[2][l] += ba * r; acc[3][l] += ba * m;
+            acc[4][l] += bb * r; acc[5][l] += bb * m;
+            acc[6][l] += ba * bb * r; acc[7][l] += ba * bb * m;
+        }
+    for (int h = LANES / 2; h > 0; h /= 2)
+        for (int c = 0; c < 8; c++)
+            for (int l = 0; l < h; l++) acc[c][l] += acc[c][l + h];
+    for (int c = 0; c < 2; c++) { /* c: re, im */
+        T all = acc[c][0], a = acc[2 + c][0], b = acc[4 + c][0], ab = acc[6 + c][0];
+        if (k == 1) { x[c] = all - a; x[2 + c] = a; continue; }
+        x[c] = all - a - b + ab; x[2 + c] = b - ab; x[4 + c] = a - ab; x[6 + c] = ab;
+    }
+}
+
 /* The adjoint sweep of steps a .. b-1 in reverse: each wanted step's gradient into grad (rows of
    gstride reals per sample), then psi (pr, pi) and lam (gr, gi), both after the step, un-computed.
    Buffers t (2 N LANES), e (the steps' data), acc (the gradient sums). */
@@ -326,27 +352,33 @@ static void FN(steps_backward)(const int32_t *steps, int a, int b, int n, T *pr,
             }
             const int32_t *s0 = steps + start * STEP_INTS;
             if (wanted && s0[12] >= 0) { /* data shared by the batch: the sums over the lanes first */
-                T *wr = t, *wi = t + N;
+                T *wr = t, *wi = t + N, mask[LANES];
+                for (int l = 0; l < LANES; l++) mask[l] = l < count; /* lanes past count repeat a sample */
                 for (int64_t i = 0; i < N; i++) {
-                    T sr = 0, si = 0;
-                    for (int l = 0; l < count; l++) {
+                    T vr[LANES], vi[LANES];
+                    for (int l = 0; l < LANES; l++) {
                         int64_t x = i * LANES + l;
-                        sr += gr[x] * pr[x] + gi[x] * pi[x];
-                        si += gi[x] * pr[x] - gr[x] * pi[x];
+                        vr[l] = mask[l] * (gr[x] * pr[x] + gi[x] * pi[x]);
+                        vi[l] = mask[l] * (gi[x] * pr[x] - gr[x] * pi[x]);
                     }
-                    wr[i] = sr;
-                    wi[i] = si;
+                    for (int h = LANES / 2; h > 0; h /= 2) /* a tree: vector adds */
+                        for (int l = 0; l < h; l++) { vr[l] += vr[l + h]; vi[l] += vi[l + h]; }
+                    wr[i] = vr[0];
+                    wi[i] = vi[0];
                 }
                 for (int u = start; u <= s; u++) {
                     const int32_t *su = steps + u * STEP_INTS;
                     if (!su[5]) continue;
                     int64_t entries = (int64_t)1 << su[1];
                     T *x = acc;
-                    memset(x, 0, 2 * entries * sizeof(T));
-                    for (int64_t i = 0; i < N; i++) {
-                        int64_t j = FN(bits_of)(i, su + 6, su[1], n);
-                        x[2 * j] += wr[i];
-                        x[2 * j + 1] += wi[i];
+                    if (su[1] <= 2 && N >= LANES) FN(pair_bins)(wr, wi, N, n, su, x);
+                    else {
+                        memset(x, 0, 2 * entries * sizeof(T));
+                        for (int64_t i = 0; i < N; i++) {
+                            int64_t j = FN(bits_of)(i, su + 6, su[1], n);
+                            x[2 * j] += wr[i];
+                            x[2 * j + 1] += wi[i];
+                        }
                     }
                     FN(step_data)(data, stride, first, 1, su[4], entries, e, 1);
                     for (int64_t j = 0; j < entries; j++) { /* dL/dd_j = d_j sum_j, in sample first's row */
