@@ -165,7 +165,7 @@ def _step_data(others: list, batch: int, dtype: torch.dtype) -> Tensor | None:
     parts = [(s.values if isinstance(s, Diagonal) else s.matrix.flatten(1)).to(dtype)
              for steps in others for s in steps if not isinstance(s, Permutation)]
     if not parts:
-        return None
+        return None if not any(others) else torch.zeros(1, 0, dtype=dtype)  # permutations alone
     rows = max(p.shape[0] for p in parts)
     return torch.cat([p.expand(rows, -1) for p in parts], dim=1)
 
@@ -187,7 +187,7 @@ def run_program(program: Layered, state: Tensor | None) -> Tensor | None:
     grad_on = torch.is_grad_enabled()
     wanted = tuple(grad_on and s.values.requires_grad if isinstance(s, Diagonal) else grad_on and s.matrix.requires_grad
                    for steps in others for s in steps if not isinstance(s, Permutation))
-    tables = _tables(others, n, wanted, program.dtype.to_real()) if data is not None else None
+    tables = _tables(others, n, wanted, program.dtype.to_real()) if any(others) else None
     index, inverse = fused._indices(finals, n, device)
     permutes = tuple(p is not None for p in finals)
     recipe = program.recipe
