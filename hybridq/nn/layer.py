@@ -194,7 +194,7 @@ class QuantumLayer(nn.Module):
             out = state
         elif self.output == "probs":
             out = probabilities(state, self.qubits)
-        elif self._z_qubits is not None:  # single-Z terms: <Z> read off by the engine
+        elif self._z_qubits is not None and not torch.compiler.is_compiling():  # single-Z terms: the engine's <Z>
             out = expval_z(state, self._z_qubits) @ self.readout
         elif self.diagonal_readout is not None:  # Z-type observables: one matrix product, compile-friendly
             out = probabilities(state) @ self.diagonal_readout
