@@ -120,6 +120,7 @@ class CompiledCircuit:
         self.n_slots = len(self.slot_ops)
         names = circuit.weight_names
         self._reads_inputs = any(m[3] is not None for m in monomials)
+        self._slots_reading = {m[0] for m in monomials if m[3] is not None}  # angles that differ by sample
         # index tensors, built once on the host and moved once per device (see _on)
         self._host: dict[object, Tensor] = {
             "mono_slot": torch.tensor([m[0] for m in monomials], dtype=torch.long),
@@ -217,8 +218,9 @@ class CompiledCircuit:
         rdt = simops.real_dtype(dtype)
         const = self._on(device)
         n, n_layers = self.n_qubits, len(self._layer_specs)
-        needs_theta = any(self.op_slots[step.items[0]] for step in self.steps if step.kind == "single")
-        theta = self.angles(inputs, weights, rdt, device) if needs_theta or not self._native_ok else None
+        single_slots = {s for step in self.steps if step.kind == "single" for s in self.op_slots[step.items[0]]}
+        theta = self.angles(inputs, weights, rdt, device) if single_slots & self._slots_reading or not self._native_ok else None
+        shared = self.angles(None, weights, rdt, device) if single_slots - self._slots_reading else None
         matrices = recipe = None
         if self._by_name and self._native_ok and native_chains.available(device):
             recipe = ChainRecipe(weights.to(rdt), inputs.to(rdt) if inputs is not None and self._reads_inputs else None,
@@ -226,7 +228,7 @@ class CompiledCircuit:
         elif self._by_name:
             theta = self.angles(inputs, weights, rdt, device) if theta is None else theta
             matrices = self._chain_products(theta, const, dtype, device).unflatten(1, (n_layers, n))
-        singles = self._single_steps(theta, batch, dtype, device)
+        singles = self._single_steps(theta, shared, batch, dtype, device)
         if singles is None:
             return None
         layers = []
@@ -236,18 +238,21 @@ class CompiledCircuit:
             layers.append(Layer(on, steps))
         return Layered(n, batch, dtype, device, tuple(layers), matrices, recipe)
 
-    def _single_steps(self, theta: Tensor | None, batch: int, dtype: torch.dtype, device) -> dict[int, Step] | None:
+    def _single_steps(self, theta: Tensor | None, shared: Tensor | None, batch: int, dtype: torch.dtype,
+                      device) -> dict[int, Step] | None:
         """The step of every ``"single"`` fusion step by index: fixed ones made once, those with
-        angles built with one builder call per gate name (and control count)."""
+        angles built with one builder call per gate name and control count, from ``theta``
+        ``(B, slots)`` where an angle reads the inputs, else from ``shared`` ``(1, slots)``."""
         key = ("singles", dtype, device)
         if key not in self._fixed_cache:
             fixed, groups = {}, {}
             for k, step in enumerate(self.steps):
                 if step.kind != "single":
                     continue
-                op = self.operations[step.items[0]]
-                if op.name in GATES and self.op_slots[step.items[0]]:
-                    groups.setdefault((op.name, len(op.controls)), []).append(k)
+                op, slots = self.operations[step.items[0]], self.op_slots[step.items[0]]
+                if op.name in GATES and slots:
+                    reads = bool(set(slots) & self._slots_reading)
+                    groups.setdefault((op.name, len(op.controls), reads), []).append(k)
                 elif op.name != "PauliRot":
                     fixed[k] = from_op(self._fixed_op(step.items[0], dtype, device), self.n_qubits, device)
             slots = {g: torch.tensor([self.op_slots[self.steps[k].items[0]][0] for k in ks], device=device)
@@ -255,9 +260,10 @@ class CompiledCircuit:
             self._fixed_cache[key] = (fixed, groups, slots)
         fixed, groups, slots = self._fixed_cache[key]
         out = dict(fixed)
-        for (name, controls), ks in groups.items():
-            spec = GATES[name]
-            data = spec.build([theta.index_select(1, slots[name, controls] + j) for j in range(spec.n_params)], dtype, device)
+        for (name, controls, reads), ks in groups.items():
+            spec, angles = GATES[name], theta if reads else shared
+            data = spec.build([angles.index_select(1, slots[name, controls, reads] + j) for j in range(spec.n_params)],
+                              dtype, device)
             if controls and spec.kind == "diagonal":
                 data = _controlled_diagonal(data.flatten(0, 1), (1,) * controls).unflatten(0, data.shape[:2])
             for g, k in enumerate(ks):
@@ -274,7 +280,8 @@ class CompiledCircuit:
                 table = self._fixed_cache["pauli", k, dtype, device]
                 if table is None:
                     return None
-                out[k] = pauli_step(op.qubits, op.controls, theta[:, self.op_slots[step.items[0]][0]], table)
+                slot = self.op_slots[step.items[0]][0]
+                out[k] = pauli_step(op.qubits, op.controls, (theta if slot in self._slots_reading else shared)[:, slot], table)
         return out
 
     def _fixed_op(self, i: int, dtype: torch.dtype, device) -> Op:

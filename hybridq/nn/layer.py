@@ -28,7 +28,7 @@ from ..cuda_graph import GraphedFunction
 from ..circuits.expr import Expr, Product, Sum, Weight
 from ..errors import NotHermitianError, ParameterError, ShapeError
 from ..operators import PauliSum
-from ..sim import expval_terms, probabilities
+from ..sim import expval_terms, expval_z, probabilities
 from ..sim.measure import z_sign_table
 from .observables import Z_each
 
@@ -120,9 +120,15 @@ class QuantumLayer(nn.Module):
             raise ParameterError(f"init pattern(s) {unknown} match no weight; the circuit's weights are {names[:10]}")
         self.weight = nn.Parameter(torch.empty(len(names), device=device, dtype=dtype))
         self.observable: PauliSum | None = None
+        self._z_qubits: list[int] | None = None
         if output == "expval":
             self.observable, readout = _readout(observables, circuit.n_qubits)
             self.register_buffer("readout", readout.to(device=device, dtype=self.weight.dtype), persistent=False)
+            weights = self.observable.z.sum(axis=1)
+            #: every term a single Z: the qubit of each (<Z> comes with the states of the fused kernels,
+            #: and its backward starts from dL/d<Z>: no dL/dpsi)
+            self._z_qubits = ([int(q) for q in self.observable.z.argmax(axis=1)]
+                              if not self.observable.x.any() and (weights == 1).all() else None)
             diagonal = not self.observable.x.any() and circuit.n_qubits <= _DIAGONAL_MAX_QUBITS
             signs = z_sign_table(self.observable.z) @ readout if diagonal else None
             self.register_buffer("diagonal_readout", None if signs is None else signs.to(device=device, dtype=self.weight.dtype),
@@ -188,6 +194,8 @@ class QuantumLayer(nn.Module):
             out = state
         elif self.output == "probs":
             out = probabilities(state, self.qubits)
+        elif self._z_qubits is not None and not torch.compiler.is_compiling():  # single-Z terms: the engine's <Z>
+            out = expval_z(state, self._z_qubits) @ self.readout
         elif self.diagonal_readout is not None:  # Z-type observables: one matrix product, compile-friendly
             out = probabilities(state) @ self.diagonal_readout
         else:

@@ -28,7 +28,7 @@ from typing import Literal, Protocol
 
 import torch
 
-from . import fused, layers
+from . import fused, layers, native_run
 from .layers import Layered
 from .program import Op, run_reference
 from .state import zero_state
@@ -59,14 +59,14 @@ def fused_enabled() -> bool:
 
 
 class NativeExecutor:
-    """The native C kernels (:mod:`hybridq.sim.fused`, ``native.c``): CPU, complex states."""
+    """The native C kernels (:mod:`hybridq.sim.native_run`): CPU, complex states."""
 
     name = "native"
 
     def run(self, program: Layered, state: Tensor | None, method: Method) -> Tensor | None:
         if not fused_enabled():
             return None
-        return fused.run_program(program, state)
+        return native_run.run_program(program, state)
 
 
 class FusedOpsExecutor:

@@ -27,9 +27,9 @@ the backward from ``dL/d<Z>``: no ``dL/dpsi`` tensor is made.
 
 Used automatically by :func:`hybridq.sim.run` (CUDA with Triton, or a CPU where the native
 kernels built; sizes that :func:`suits`; a program of such layers); anything else takes
-the general path. On the CPU, :func:`hybridq.simulate` runs a compiled circuit of layers from
-``|0...0>`` through :func:`run_layered`: the gate matrices (:mod:`hybridq.sim.chains`) and the
-fused kernels in one autograd node, the matrices handed between them in the kernels' layout.
+the general path. On the CPU, compiled circuits reach the same kernels through the engine
+(:mod:`hybridq.sim.native_run`), which adds the layers' other steps (diagonals, controlled and
+two-qubit gates).
 
 >>> import torch
 >>> available(torch.device("meta"))
@@ -49,7 +49,6 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from . import chains, kernels, native
-from .layers import Layered, Permutation
 
 if TYPE_CHECKING:
     from .program import Op
@@ -161,81 +160,6 @@ def run(state: Tensor, ops: Sequence[Op]) -> Tensor | None:
     if z is not None:
         attach_z(out, z)
     return out
-
-
-def run_layered(weights: Tensor, inputs: Tensor, plan: chains.ChainPlan, perms: list[tuple[Tensor, Tensor] | None],
-                dtype: torch.dtype) -> Tensor | None:
-    """The states from ``|0...0>`` after layers of (one-qubit chains on every qubit, permutation
-    ``perms[l]``, None: none), the chains' products being :func:`hybridq.sim.chains.chain_products`
-    of ``plan`` (rows in layer, then qubit order): the chain kernel and the fused CPU kernels in
-    one autograd node, their ``<Z>`` attached (:func:`attach_z`). None where those kernels do not
-    take it (not a CPU with them, or a size that :func:`suits` refuses).
-
-    A training step of a small circuit takes a few milliseconds: the program's ops, the layer
-    split, the checks and the autograd nodes between separate calls took a tenth of it.
-    """
-    device, n = inputs.device, plan.chains.shape[0] // len(perms)
-    if _triton(device) or not (available(device) and chains.available(device) and suits(device, n, inputs.shape[0])):
-        return None
-    real = dtype.to_real()
-    index, inverse = _indices(perms, n, device)
-    weights, inputs = weights.to(real), inputs.to(real)
-    wants_grad = torch.is_grad_enabled() and (weights.requires_grad or inputs.requires_grad)
-    out, z = _LayeredRun.apply(weights, inputs, plan, index, inverse, tuple(p is not None for p in perms), wants_grad)
-    attach_z(out, z)
-    return out
-
-
-@torch.compiler.disable
-def run_program(program: Layered, state: Tensor | None) -> Tensor | None:
-    """A :class:`~hybridq.sim.layers.Layered` program on the native CPU kernels from ``state``
-    (None: ``|0...0>``), or None where they do not take it (not a CPU with them, a real dtype,
-    a size that :func:`suits` refuses, a step they have no kernel for)."""
-    device, n = program.device, program.n_qubits
-    if device.type != "cpu" or not program.dtype.is_complex or not available(device):
-        return None
-    perms = _layer_permutations(program)
-    if perms is None:
-        return None
-    recipe = program.recipe
-    if (state is None and recipe is not None and recipe.inputs is not None and recipe.inputs.shape[0] == program.batch
-            and chains.available(device) and suits(device, n, program.batch)):
-        return run_layered(recipe.weights, recipe.inputs, recipe.plan, perms, program.dtype)
-    mats = program.one_qubit()
-    zero_start = state is None
-    state = zero_state_like(n, program.dtype) if state is None else state.to(program.dtype)
-    split = list(mats.unbind(1))
-    if _large_state(state, split, n, max(state.shape[0], mats.shape[0])):
-        return _run_large_state(state, split, perms, n)
-    if not suits(device, n, program.batch):
-        return None
-    mats = mats.to(program.dtype).contiguous()
-    wants_grad = torch.is_grad_enabled() and (state.requires_grad or mats.requires_grad)
-    out, z = _FusedRun.apply(state, mats, *_indices(perms, n, device), tuple(p is not None for p in perms),
-                             wants_grad, zero_start or _zero_start(state))
-    if z is not None:
-        attach_z(out, z)
-    return out if out.shape[0] == program.batch else out.expand(program.batch, -1)
-
-
-def zero_state_like(n: int, dtype: torch.dtype) -> Tensor:
-    """``|0...0>`` as a ``(1, 2**n)`` CPU state."""
-    state = torch.zeros(1, 2**n, dtype=dtype)
-    state[0, 0] = 1
-    return state
-
-
-def _layer_permutations(program: Layered) -> list[tuple[Tensor, Tensor] | None] | None:
-    """Each layer's permutation ``(index, inverse)`` (None: none) for a program of layers of
-    one-qubit gates on every qubit and at most a permutation, else None."""
-    perms = []
-    for layer in program.layers:
-        if len(layer.one_qubit_on) != program.n_qubits or len(layer.steps) > 1:
-            return None
-        if layer.steps and not isinstance(layer.steps[0], Permutation):
-            return None
-        perms.append((layer.steps[0].index, layer.steps[0].inverse) if layer.steps else None)
-    return perms
 
 
 def attach_z(state: Tensor, z: Tensor) -> None:
@@ -458,31 +382,6 @@ class _FusedRun(torch.autograd.Function):
         return grad_state.sum(0, keepdim=True) if ctx.state_batch == 1 else grad_state, grad_mats, None, None, None, None, None
 
 
-class _LayeredRun(torch.autograd.Function):
-    """:func:`run_layered`: chain products and the fused forward, then the fused adjoint and the
-    chain products' backward."""
-
-    @staticmethod
-    def forward(ctx, weights, inputs, plan, index, inverse, permutes, wants_grad):
-        ctx.set_materialize_grads(False)
-        weights, inputs = weights.contiguous(), inputs.contiguous()
-        products, trig = chains.products(weights, inputs, plan, lanes=True)
-        mats = products.unflatten(1, (len(permutes), -1))  # lane blocks: no transposes between the kernels
-        ctx.permutes, ctx.plan = permutes, plan
-        out, z = native_forward(ctx, None, mats, index, wants_grad, False, inputs.shape[0])
-        ctx.save_for_backward(weights, inputs, trig, out, mats, inverse)
-        return out, z
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, grad, grad_z):
-        weights, inputs, trig, out, mats, inverse = ctx.saved_tensors
-        grad_mats, _ = native_backward(ctx, out, mats, inverse, grad, grad_z, False)
-        grad_w, grad_x = chains.products_backward(weights, inputs, ctx.plan, trig, grad_mats.flatten(1, 2),
-                                                  ctx.needs_input_grad[1], lanes=True)
-        return grad_w, grad_x, None, None, None, None, None
-
-
 def _mats_stride(mats: Tensor) -> int:
     """The kernels' stride between samples' matrices, in reals (0: one set shared by the batch;
     negative: between blocks of real lane blocks, see ``native.c``)."""
@@ -492,7 +391,7 @@ def _mats_stride(mats: Tensor) -> int:
 
 
 def native_forward(ctx, state: Tensor | None, mats: Tensor, index: Tensor, wants_grad: bool, state_grad: bool,
-                   batch: int | None = None) -> tuple[Tensor, Tensor]:
+                   batch: int | None = None, steps=None) -> tuple[Tensor, Tensor]:
     """The CPU forward kernel of a layered program (``ctx.permutes`` says which layers permute)
     on ``state`` (None: ``|0...0>``): the output states and their ``<Z>`` ``(B, n)``. Keeps on
     ``ctx`` what :func:`native_backward` reads when ``wants_grad`` (``state_grad``: the backward
@@ -500,7 +399,8 @@ def native_forward(ctx, state: Tensor | None, mats: Tensor, index: Tensor, wants
 
     ``mats`` ``(B or 1, L, n, 2, 2)`` complex, or real lane blocks ``(blocks, L, n, 8, LANES)``
     of a ``batch`` of samples (see :func:`hybridq.sim.chains.products`), and ``index``
-    ``(L, 2**n)`` int32 are contiguous.
+    ``(L, 2**n)`` int32 are contiguous. ``steps``: the layers' other steps
+    (:class:`hybridq.sim.native_run.StepTables`), None: none.
     """
     n_layers, n = mats.shape[1], mats.shape[2]
     batch = batch or mats.shape[0]
@@ -516,16 +416,18 @@ def native_forward(ctx, state: Tensor | None, mats: Tensor, index: Tensor, wants
     native.kernel("fused_forward", real)(
         None if zero_start else _ptr(state), 0 if zero_start or state.shape[0] == 1 else 2 * 2**n,
         _ptr(mats), _mats_stride(mats), _ptr(index), _ptr(flags), _ptr(out), _ptr(z),
-        None if kept is None else _ptr(kept), kept_from, zero_start, batch, n, n_layers, torch.get_num_threads())
+        None if kept is None else _ptr(kept), kept_from, zero_start, batch, n, n_layers, torch.get_num_threads(),
+        None if steps is None else steps.pointer())
     ctx.kept, ctx.kept_from, ctx.zero_start = kept, kept_from, zero_start
     return out, z
 
 
 def native_backward(ctx, out: Tensor, mats: Tensor, inverse: Tensor, grad: Tensor | None, grad_z: Tensor | None,
-                    state_grad: bool) -> tuple[Tensor, Tensor | None]:
+                    state_grad: bool, steps=None) -> tuple[Tensor, Tensor | None]:
     """The CPU adjoint kernel after :func:`native_forward`: ``dL/dM`` ``(B, L, n, 2, 2)`` (in
     lane blocks like ``mats`` where they are) and, when ``state_grad``, ``dL/dstate`` ``(B, 2**n)``,
-    from ``dL/d(output)`` and ``dL/d<Z>`` (either None: none)."""
+    from ``dL/d(output)`` and ``dL/d<Z>`` (either None: none); the steps' data gradient goes
+    where ``steps`` (as in the forward) says."""
     batch, n_layers, n = out.shape[0], mats.shape[1], mats.shape[2]
     real = mats.real.dtype
     if grad is None and grad_z is None:
@@ -539,7 +441,8 @@ def native_backward(ctx, out: Tensor, mats: Tensor, inverse: Tensor, grad: Tenso
         _ptr(out), None if grad is None else _ptr(grad), None if grad_z is None else _ptr(grad_z),
         None if kept is None else _ptr(kept), -1 if kept is None else ctx.kept_from, _ptr(mats), _mats_stride(mats),
         _ptr(inverse), _ptr(flags), _ptr(grad_mats), None if grad_state is None else _ptr(grad_state),
-        ctx.zero_start and not state_grad, batch, n, n_layers, torch.get_num_threads())
+        ctx.zero_start and not state_grad, batch, n, n_layers, torch.get_num_threads(),
+        None if steps is None else steps.pointer())
     if kept is not None:
         ctx.kept = None
         _spare(kept)

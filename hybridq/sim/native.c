@@ -26,6 +26,39 @@
  */
 #include "lanes.h"
 
+/* The steps between a layer's one-qubit gates and its permutation (steps.h), NULL when none. */
+#define STEP_INTS 16
+#define MAX_STEP_QUBITS 6
+#define MAX_STEP_CONTROLS 4
+enum { STEP_DIAGONAL = 0, STEP_DENSE = 1, STEP_PERMUTATION = 2 };
+typedef struct {
+    const int32_t *steps;       /* STEP_INTS ints per step (see steps.h) */
+    const int32_t *layer_steps; /* layers + 1 ints: layer l's steps are layer_steps[l] .. layer_steps[l + 1] - 1 */
+    const void *data;           /* the steps' data, complex rows of stride reals per sample (0: shared) */
+    int64_t stride;
+    const int32_t *perms;       /* (K, N) gather indices of the permutation steps ... */
+    const int32_t *inverses;    /* ... and their inverses */
+    void *grad;                 /* (B, grad_stride reals): the data's gradient (backward; rows of unwanted steps untouched) */
+    int64_t grad_stride;
+    int64_t buffer;             /* reals of each of the buffers e and acc a thread needs (steps.h) */
+    void *shared;               /* room for the one-lane tables of shared diagonal runs (2 N reals each) */
+} Steps;
+
+static int layer_has_steps(const Steps *st, int layer) {
+    return st && st->layer_steps[layer + 1] > st->layer_steps[layer];
+}
+
+#define T float
+#define SUFFIX f32
+#include "steps.h"
+#undef T
+#undef SUFFIX
+#define T double
+#define SUFFIX f64
+#include "steps.h"
+#undef T
+#undef SUFFIX
+
 /* States of BLOCKED_FROM qubits or more are cache-blocked in tiles of 2**BLOCK_BITS amplitudes
    (x 16 lanes); measured on 2 cores: blocking pays from 15 qubits (16 qubits, W1 kernels: 1.06 -> 0.94 s), not at 12-14. */
 #define BLOCK_BITS 11
@@ -607,15 +640,21 @@ static void product_transitions_##SUFFIX(T *gr, T *gi, T *pr, T *pi, int n, cons
 void fused_forward_##SUFFIX(const T *psi, int64_t psi_stride, const T *mats, int64_t mats_stride,\
                             const int32_t *perm, const uint8_t *has_perm, T *out, T *z, T *snap,\
                             int kept_from, int zero_start, int64_t batch, int n, int layers,   \
-                            int threads) {                                                     \
+                            int threads, const Steps *steps) {                                 \
     int64_t N = (int64_t)1 << n, chunks = (batch + LANES - 1) / LANES;                          \
     _Pragma("omp parallel num_threads(threads)")                                               \
     {                                                                                           \
         int blocked = n >= BLOCKED_FROM;                                                        \
         int64_t NL = N * LANES, tile = blocked ? (int64_t)LANES << BLOCK_BITS : 0;              \
-        T *scratch = thread_buffer((4 * NL + n * 8 * LANES + 2 * tile) * sizeof(T));            \
+        int64_t extra = steps ? 2 * NL + steps->buffer : 0; /* the steps' table and data */     \
+        T *scratch = thread_buffer((4 * NL + n * 8 * LANES + 2 * tile + extra) * sizeof(T));    \
         T *re = scratch, *re2 = re + 2 * NL, *ms = re2 + 2 * NL; /* two (re, im) pairs */         \
-        T *br = ms + n * 8 * LANES, *bi = br + tile;                                            \
+        T *br = ms + n * 8 * LANES, *bi = br + tile, *st_t = bi + tile, *st_e = st_t + 2 * NL;   \
+        if (steps) {                                                                            \
+            _Pragma("omp single")                                                              \
+            shared_tables_##SUFFIX(steps->steps, steps->layer_steps[layers], n, (const T *)steps->data,\
+                                   (T *)steps->shared, st_e);                                   \
+        }                                                                                       \
         _Pragma("omp for schedule(dynamic, 1)")                                                \
         for (int64_t c = 0; c < chunks; c++) {                                                  \
             int64_t first = c * LANES, count = batch - first < LANES ? batch - first : LANES;   \
@@ -632,6 +671,10 @@ void fused_forward_##SUFFIX(const T *psi, int64_t psi_stride, const T *mats, int
                 if (zero_start && layer == 0) product_state_##SUFFIX(xr, xr + NL, n, ms);       \
                 else if (blocked) layer_blocked_##SUFFIX(xr, xr + NL, n, ms, br, bi, from, from ? from + NL : NULL, index);\
                 else mix_qubits_##SUFFIX(xr, xr + NL, N, n, 0, ms, from, from ? from + NL : NULL, index);\
+                if (layer_has_steps(steps, layer))                                              \
+                    steps_forward_##SUFFIX(steps->steps, steps->layer_steps[layer], steps->layer_steps[layer + 1],\
+                                           n, xr, xr + NL, (const T *)steps->data, steps->stride, first, count,\
+                                           steps->perms, (const T *)steps->shared, st_t, st_e); \
                 /* the next layer's input: its kept slot, else the other scratch pair; the next \
                    layer's gates gather it through this layer's permutation as they go */       \
                 T *slot = KEPT_SLOT(kept, layer + 1, layers, kept_from, NL);                    \
@@ -706,17 +749,24 @@ void fused_backward_##SUFFIX(const T *out, const T *grad, const T *grad_z, const
                              int kept_from, const T *mats, int64_t mats_stride,                \
                              const int32_t *inverse, const uint8_t *has_perm, T *grad_mats,    \
                              T *grad_psi, int zero_start, int64_t batch, int n, int layers,    \
-                             int threads) {                                                    \
+                             int threads, const Steps *steps) {                                \
     int64_t N = (int64_t)1 << n, chunks = (batch + LANES - 1) / LANES;                          \
     _Pragma("omp parallel num_threads(threads)")                                               \
     {                                                                                           \
         int blocked = n >= BLOCKED_FROM;                                                        \
         int64_t NL = N * LANES, tile = blocked ? (int64_t)LANES << BLOCK_BITS : 0;              \
-        T *scratch = thread_buffer((5 * NL + 2 * n * 8 * LANES + 4 * tile) * sizeof(T));        \
+        int64_t extra = steps ? 2 * NL + 2 * steps->buffer : 0; /* the steps' table, data, sums */\
+        T *scratch = thread_buffer((5 * NL + 2 * n * 8 * LANES + 4 * tile + extra) * sizeof(T));\
         T *re = scratch, *im = re + NL, *gr = im + NL, *gi = gr + NL, *tmp = gi + NL;           \
         T *ms = tmp + NL, *S = ms + n * 8 * LANES;                                              \
         T *b[4] = {S + n * 8 * LANES, S + n * 8 * LANES + tile, S + n * 8 * LANES + 2 * tile,   \
                    S + n * 8 * LANES + 3 * tile};                                               \
+        T *st_t = b[3] + tile, *st_e = st_t + 2 * NL, *st_acc = steps ? st_e + steps->buffer : NULL;\
+        if (steps) {                                                                            \
+            _Pragma("omp single")                                                              \
+            shared_tables_##SUFFIX(steps->steps, steps->layer_steps[layers], n, (const T *)steps->data,\
+                                   (T *)steps->shared, st_e);                                   \
+        }                                                                                       \
         _Pragma("omp for schedule(dynamic, 1)")                                                \
         for (int64_t c = 0; c < chunks; c++) {                                                  \
             int64_t first = c * LANES, count = batch - first < LANES ? batch - first : LANES;   \
@@ -729,9 +779,10 @@ void fused_backward_##SUFFIX(const T *out, const T *grad, const T *grad_z, const
             if (grad_z) readout_z_adjoint_##SUFFIX(re, im, gr, gi, n, grad_z + first * n, count, tmp, grad != NULL);\
             for (int layer = layers - 1; layer >= 0; layer--) {                                 \
                 int from_kept = keep && layer < layers - 1 && !(zero_start && layer == 0);      \
+                int stepped = layer_has_steps(steps, layer);                                    \
                 const T *fr = NULL, *fi = NULL; /* the adjoint state to gather, as S is taken */\
                 const int32_t *index = NULL;                                                    \
-                if (has_perm[layer] && from_kept) { /* into (re, im), free here */              \
+                if (has_perm[layer] && from_kept && !stepped) { /* into (re, im), free here */  \
                     fr = gr, fi = gi, index = inverse + layer * N;                              \
                     T *t = gr; gr = re; re = t; t = gi; gi = im; im = t;                        \
                 } else if (has_perm[layer]) { /* each array gathered into the spare, which it then becomes */\
@@ -744,6 +795,24 @@ void fused_backward_##SUFFIX(const T *out, const T *grad, const T *grad_z, const
                 for (int q = 0; q < n; q++)                                                     \
                     matrix_##SUFFIX(mats, mats_stride, mats_stride ? first : 0, mats_stride ? count : 1,\
                                     (int64_t)(layer * n + q) * 8, 1, ms + q * 8 * LANES);       \
+                if (stepped) { /* back through the steps to the one-qubit gates' output */      \
+                    T *pr = from_kept ? KEPT_SLOT(kept, layer, layers, kept_from, NL) : re;     \
+                    T *pi = from_kept ? pr + NL : im;                                           \
+                    if (zero_start && layer == 0 && keep) { /* the state was not kept: rebuilt */\
+                        for (int q = 0; q < n; q++)                                             \
+                            matrix_##SUFFIX(mats, mats_stride, mats_stride ? first : 0, mats_stride ? count : 1,\
+                                            (int64_t)q * 8, 0, S + q * 8 * LANES);              \
+                        product_state_##SUFFIX(re, im, n, S);                                   \
+                        steps_forward_##SUFFIX(steps->steps, steps->layer_steps[0], steps->layer_steps[1], n, re, im,\
+                                               (const T *)steps->data, steps->stride, first, count, steps->perms,\
+                                               (const T *)steps->shared, st_t, st_e);           \
+                    }                                                                           \
+                    steps_backward_##SUFFIX(steps->steps, steps->layer_steps[layer], steps->layer_steps[layer + 1],\
+                                            n, pr, pi, gr, gi, (const T *)steps->data, steps->stride, first,\
+                                            count, steps->inverses, (const T *)steps->shared, (T *)steps->grad,\
+                                            steps->grad_stride,                                 \
+                                            st_t, st_e, st_acc);                                \
+                }                                                                               \
                 memset(S, 0, n * 8 * LANES * sizeof(T));                                        \
                 if (zero_start && layer == 0) {                                                 \
                     for (int q = 0; q < n; q++) /* the forward matrices: v_q is column 0 */     \

@@ -27,7 +27,7 @@ import torch
 
 SOURCES = [Path(__file__).with_name(name) for name in ("native.c", "chains.c", "measure.c", "state.c")]
 #: Included by the sources (part of the build's cache key).
-HEADERS = [Path(__file__).with_name("lanes.h")]
+HEADERS = [Path(__file__).with_name(name) for name in ("lanes.h", "steps.h")]
 FLAGS = ["-O3", "-march=native", "-mprefer-vector-width=512", "-ffp-contract=fast", "-fopenmp", "-fPIC", "-shared", "-std=c11"]
 #: Tried in turn when a compiler rejects FLAGS: without OpenMP (Apple clang: single-threaded
 #: kernels), then without the CPU-specific options.
@@ -35,9 +35,9 @@ FALLBACK_FLAGS = [[f for f in FLAGS if f != "-fopenmp"], ["-O3", "-fPIC", "-shar
 
 _i64, _int, _ptr = ctypes.c_int64, ctypes.c_int, ctypes.c_void_p
 _SIGNATURES = {
-    "fused_forward": [_ptr, _i64, _ptr, _i64, _ptr, _ptr, _ptr, _ptr, _ptr, _int, _int, _i64, _int, _int, _int],
+    "fused_forward": [_ptr, _i64, _ptr, _i64, _ptr, _ptr, _ptr, _ptr, _ptr, _int, _int, _i64, _int, _int, _int, _ptr],
     "fused_backward": [_ptr, _ptr, _ptr, _ptr, _int, _ptr, _i64, _ptr, _ptr, _ptr, _ptr, _int, _i64, _int, _int,
-                       _int],
+                       _int, _ptr],
     "state_forward": [_ptr, _ptr, _ptr, _ptr, _ptr, _int, _int, _int],
     "squared_modulus": [_ptr, _ptr, _i64, _int],
     "squared_modulus_backward": [_ptr, _ptr, _ptr, _i64, _int],

@@ -21,7 +21,7 @@ import torch
 
 import hybridq as hq
 from hybridq.circuits import Circuit, Input, Weight
-from hybridq.sim import fused, native
+from hybridq.sim import fused, native, native_run
 from hybridq.sim.engine import to_ops
 from hybridq.sim.fusion import fuse
 
@@ -46,13 +46,13 @@ def layered(n: int, layers: int, extra: bool = False) -> Circuit:
 @contextlib.contextmanager
 def general_path():
     """Turn the fused kernels off (the reference)."""
-    run, run_layered, run_program = fused.run, fused.run_layered, fused.run_program
+    run, run_program = fused.run, native_run.run_program
     fused.run = lambda state, ops: None
-    fused.run_layered = fused.run_program = lambda *args: None
+    native_run.run_program = lambda *args: None
     try:
         yield
     finally:
-        fused.run, fused.run_layered, fused.run_program = run, run_layered, run_program
+        fused.run, native_run.run_program = run, run_program
 
 
 def compare(device: str, n: int, layers: int, batch: int, dtype, extra: bool) -> list[float]:
@@ -99,8 +99,8 @@ def test_native_kernels_equal_the_general_path(case, keep, monkeypatch):
     if not keep:
         monkeypatch.setattr(fused, "MAX_KEPT_STATES", 0)
     calls = []
-    apply = fused._FusedRun.apply
-    monkeypatch.setattr(fused._FusedRun, "apply", lambda *a: calls.append(1) or apply(*a))
+    apply = native_run._ProgramRun.apply
+    monkeypatch.setattr(native_run._ProgramRun, "apply", lambda *a: calls.append(1) or apply(*a))
     tol = 1e-4 if case[3] == torch.complex64 else 1e-10
     assert max(compare("cpu", *case)) < tol
     assert calls, "the fused path was not taken"
@@ -357,8 +357,8 @@ def test_layered_run_equals_the_general_path(n, layers, batch, dtype, keep, monk
     if not keep:
         monkeypatch.setattr(fused, "MAX_KEPT_STATES", 0)
     calls = []
-    apply = fused._LayeredRun.apply
-    monkeypatch.setattr(fused._LayeredRun, "apply", lambda *a: calls.append(1) or apply(*a))
+    apply = native_run._ProgramRun.apply
+    monkeypatch.setattr(native_run._ProgramRun, "apply", lambda *a: calls.append(1) or apply(*a))
     c = layered(n, layers)  # ends with a layer without a permutation
     g = torch.Generator().manual_seed(n)
     x = torch.randn(batch, n, dtype=torch.float64, generator=g)
@@ -378,12 +378,12 @@ def test_layered_run_equals_the_general_path(n, layers, batch, dtype, keep, monk
 
 
 @pytest.mark.skipif(not fused.available(torch.device("cpu")), reason="native CPU kernels not built (no C compiler)")
-def test_layered_run_only_where_it_applies(monkeypatch):
-    """Small batches, a given initial state, no inputs, and circuits that are not layers (a
-    permutation first, a controlled rotation) take the other paths, with the same results."""
+def test_native_program_runs_where_it_applies(monkeypatch):
+    """A given initial state, no inputs, a permutation first and a controlled rotation all run
+    on the native executor; a small batch (4) goes to the next; results equal the general path."""
     calls = []
-    apply = fused._LayeredRun.apply
-    monkeypatch.setattr(fused._LayeredRun, "apply", lambda *a: calls.append(1) or apply(*a))
+    apply = native_run._ProgramRun.apply
+    monkeypatch.setattr(native_run._ProgramRun, "apply", lambda *a: calls.append(1) or apply(*a))
     c = layered(4, 2)
     w = torch.randn(len(c.weight_names), dtype=torch.float64)
     x = torch.randn(12, 4, dtype=torch.float64)
@@ -392,16 +392,14 @@ def test_layered_run_only_where_it_applies(monkeypatch):
     controlled = Circuit(4)
     controlled.ops += c.ops
     controlled.crx(Weight("b0_0") * Input(0), 0, 1)
-    runs = [(c, x[:4], {}), (c, x, {"initial_state": hq.sim.zero_state(4, dtype=torch.complex128)}),
-            (first_permutation, x, {}), (controlled, x, {})]
-    for circuit, inputs, options in runs:
-        fast = hq.simulate(circuit, inputs, w, dtype=torch.complex128, **options)
-        with general_path():
-            slow = hq.simulate(circuit, inputs, w, dtype=torch.complex128, **options)
-        torch.testing.assert_close(fast, slow, atol=1e-10, rtol=0)
-    assert not calls
     no_inputs = Circuit(3).ry(Weight("a"), 0).ry(Weight("b"), 1).ry(Weight("c"), 2).cx(0, 1)
-    hq.simulate(no_inputs, weights=torch.ones(3), batch=10)
-    assert not calls
-    hq.simulate(c, x, w)
-    assert calls == [1]
+    runs = [(c, x[:4], {}, False), (c, x, {"initial_state": hq.sim.zero_state(4, dtype=torch.complex128)}, True),
+            (first_permutation, x, {}, True), (controlled, x, {}, True), (no_inputs, None, {"batch": 10}, True)]
+    for circuit, inputs, options, taken in runs:
+        calls.clear()
+        weights = w[: len(circuit.weight_names)]
+        fast = hq.simulate(circuit, inputs, weights, dtype=torch.complex128, **options)
+        assert bool(calls) == taken
+        with general_path():
+            slow = hq.simulate(circuit, inputs, weights, dtype=torch.complex128, **options)
+        torch.testing.assert_close(fast, slow, atol=1e-10, rtol=0)

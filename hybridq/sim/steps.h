@@ -1,0 +1,471 @@
+/* The steps of a layer after its one-qubit gates (see hybridq/sim/layers.py): diagonals,
+ * dense gates on one or two qubits under controls, permutations; on LANES samples at once in
+ * the lane layout of native.c (amplitude i of lane l at re[i * LANES + l]), forward and in the
+ * adjoint sweep. Included by native.c once per precision, with T and SUFFIX defined.
+ *
+ * A step is STEP_INTS ints (the table fused.py packs):
+ *   kind (STEP_DIAGONAL, STEP_DENSE, STEP_PERMUTATION), k (qubits of the diagonal, targets of
+ *   the dense gate), number of controls, the control values (bit c: control c's value),
+ *   offset (complex entries into a sample's row of the step data; a permutation: its row of
+ *   the index tables), whether its gradient is wanted, then up to MAX_STEP_QUBITS qubits and
+ *   MAX_STEP_CONTROLS controls (qubit 0: the most significant bit of an index).
+ * Step data: per sample (stride sstride reals; 0: shared) rows of complex numbers, a diagonal's
+ * 2**k values, a dense gate's 2**k x 2**k matrix row-major (first target: most significant).
+ * Consecutive diagonals run as one: their product is built as a table over all amplitudes,
+ * qubit by qubit (about two complex multiplies per amplitude), and applied in one pass. */
+
+#define STEP_FN_(name, suffix) name##_##suffix
+#define STEP_FN(name, suffix) STEP_FN_(name, suffix)
+#define FN(name) STEP_FN(name, SUFFIX)
+
+/* The entries of one step's data for width lanes: e[(2 j) * width + l] = re of entry j of lane
+   l's sample, e[(2 j + 1) * width + l] its im. Lanes past count repeat the last sample. */
+static void FN(step_data)(const T *data, int64_t stride, int64_t first, int64_t count, int64_t offset,
+                          int64_t entries, T *e, int width) {
+    for (int l = 0; l < width; l++) {
+        const T *row = data + (stride ? (first + (l < count ? l : count - 1)) * stride : 0) + 2 * offset;
+        for (int64_t j = 0; j < entries; j++) {
+            e[2 * j * width + l] = row[2 * j];
+            e[(2 * j + 1) * width + l] = row[2 * j + 1];
+        }
+    }
+}
+
+/* Bits of index i on the step's qubits q[0..k-1] (q[0] the most significant), qubit p at index bit n - 1 - p. */
+static inline int64_t FN(bits_of)(int64_t i, const int32_t *q, int k, int n) {
+    int64_t j = 0;
+    for (int a = 0; a < k; a++) j = (j << 1) | ((i >> (n - 1 - q[a])) & 1);
+    return j;
+}
+
+/* The table (tr, ti) of the product of the diagonal steps s[0 .. count-1] (each STEP_INTS ints)
+   over all N amplitudes, width lanes innermost (1: the first sample's, for data shared by the
+   batch); conjugated if adjoint. Built over qubits 0, 1, ...: the table of the first q + 1
+   qubits from that of the first q, times the diagonals whose last qubit is q. e: scratch for
+   the steps' data. */
+static void FN(diagonal_table)(const int32_t *s, int count, int n, const T *data, int64_t stride,
+                               int64_t first, int64_t nsamples, T *tr, T *ti, T *e, int adjoint, int width) {
+    size_t row = width * sizeof(T);
+    for (int l = 0; l < width; l++) { tr[l] = 1; ti[l] = 0; }
+    for (int q = 0; q < n; q++) {
+        int64_t size = (int64_t)1 << q; /* entries so far: qubits 0 .. q-1 */
+        for (int64_t y = size - 1; y >= 0; y--)
+            for (int b = 1; b >= 0; b--) {
+                memmove(tr + (2 * y + b) * width, tr + y * width, row);
+                memmove(ti + (2 * y + b) * width, ti + y * width, row);
+            }
+        /* the steps ending at qubit q: index bits of qubit p at q - p in the table of q + 1 qubits */
+        for (int t = 0; t < count; t++) {
+            const int32_t *st = s + t * STEP_INTS;
+            int k = st[1], last = 0;
+            for (int a = 0; a < k; a++) last = st[6 + a] > last ? st[6 + a] : last;
+            if (last != q) continue;
+            FN(step_data)(data, stride, first, nsamples, st[4], (int64_t)1 << k, e, width);
+            for (int64_t y = 0; y < 2 * size; y++) {
+                int64_t j = FN(bits_of)(y, st + 6, k, q + 1);
+                const T *dr = e + 2 * j * width, *di = e + (2 * j + 1) * width;
+                T *xr = tr + y * width, *xi = ti + y * width;
+                for (int l = 0; l < width; l++) {
+                    T ur = dr[l], ui = adjoint ? -di[l] : di[l];
+                    T r = xr[l] * ur - xi[l] * ui;
+                    xi[l] = xr[l] * ui + xi[l] * ur;
+                    xr[l] = r;
+                }
+            }
+        }
+    }
+}
+
+/* The end (exclusive) of the run of diagonal steps that starts at step a, before b: a run's
+   first step has int 13 set (Python marks them; runs never cross layers). */
+static int FN(diagonal_run)(const int32_t *steps, int a, int b) {
+    int e = a + 1;
+    while (e < b && steps[e * STEP_INTS] == STEP_DIAGONAL && !steps[e * STEP_INTS + 13]) e++;
+    return e;
+}
+
+/* (re, im) *= the one-lane table (tr, ti) (conjugated if adjoint), the same for every lane. */
+static void FN(times_shared)(T *restrict re, T *restrict im, const T *restrict tr, const T *restrict ti, int64_t N,
+                             int adjoint) {
+    T sign = adjoint ? -1 : 1;
+    for (int64_t i = 0; i < N; i++) {
+        T ur = tr[i], ui = sign * ti[i];
+        T *xr = re + i * LANES, *xi = im + i * LANES;
+        for (int l = 0; l < LANES; l++) {
+            T r = xr[l] * ur - xi[l] * ui;
+            xi[l] = xr[l] * ui + xi[l] * ur;
+            xr[l] = r;
+        }
+    }
+}
+
+/* The one-lane tables of the diagonal runs whose data the batch shares (their first step's
+   int 12: the table's number, -1: per sample), into shared (2 N reals each). */
+static void FN(shared_tables)(const int32_t *steps, int total, int n, const T *data, T *shared, T *e) {
+    int64_t N = (int64_t)1 << n;
+    for (int s = 0; s < total;) {
+        if (steps[s * STEP_INTS] != STEP_DIAGONAL) { s++; continue; }
+        int end = FN(diagonal_run)(steps, s, total);
+        int at = steps[s * STEP_INTS + 12];
+        if (at >= 0) FN(diagonal_table)(steps + s * STEP_INTS, end - s, n, data, 0, 0, 1, shared + 2 * N * at,
+                                        shared + 2 * N * at + N, e, 0, 1);
+        s = end;
+    }
+}
+
+/* (re, im) *= (tr, ti) amplitude by amplitude. */
+static void FN(times_table)(T *restrict re, T *restrict im, const T *restrict tr, const T *restrict ti, int64_t N) {
+    for (int64_t i = 0; i < N * LANES; i++) {
+        T r = re[i] * tr[i] - im[i] * ti[i];
+        im[i] = re[i] * ti[i] + im[i] * tr[i];
+        re[i] = r;
+    }
+}
+
+/* The index of the b-th amplitude group of a dense step: b with zeros inserted at the target
+   and control bits (sorted ascending in bits[0..m-1]), then the control values set. */
+static inline int64_t FN(group_base)(int64_t b, const int64_t *bits, int m, int64_t set) {
+    for (int a = 0; a < m; a++) b = ((b >> bits[a]) << (bits[a] + 1)) | (b & ((bits[a]) ? (((int64_t)1 << bits[a]) - 1) : 0));
+    return b | set;
+}
+
+/* A dense step's groups: the sorted bits, the control pattern, and the 2**k row offsets of a
+   group (first target the most significant). Returns the number of groups. */
+static int64_t FN(dense_groups)(const int32_t *st, int n, int64_t *bits, int *m, int64_t *set, int64_t *rows) {
+    int k = st[1], nc = st[2];
+    *m = 0;
+    *set = 0;
+    for (int a = 0; a < k; a++) bits[(*m)++] = (int64_t)(n - 1 - st[6 + a]);
+    for (int c = 0; c < nc; c++) {
+        bits[(*m)++] = (int64_t)(n - 1 - st[12 + c]);
+        if ((st[3] >> c) & 1) *set |= (int64_t)1 << (n - 1 - st[12 + c]);
+    }
+    for (int a = 1; a < *m; a++) /* insertion sort: at most 6 bits */
+        for (int b = a; b > 0 && bits[b - 1] > bits[b]; b--) { int64_t t = bits[b]; bits[b] = bits[b - 1]; bits[b - 1] = t; }
+    for (int64_t r = 0; r < ((int64_t)1 << k); r++) {
+        rows[r] = 0;
+        for (int a = 0; a < k; a++)
+            if ((r >> (k - 1 - a)) & 1) rows[r] |= (int64_t)1 << (n - 1 - st[6 + a]);
+    }
+    return ((int64_t)1 << n) >> *m;
+}
+
+/* v <- M v on each group of a dense step (M: the lanes' 2**k x 2**k matrices in e, conjugate
+   transposed if adjoint), on (re, im). */
+static void FN(dense_apply)(const int32_t *st, int n, T *re, T *im, const T *e, int adjoint) {
+    int64_t bits[MAX_STEP_QUBITS + MAX_STEP_CONTROLS], set, rows[4];
+    int m, k = st[1], K = 1 << k;
+    int64_t groups = FN(dense_groups)(st, n, bits, &m, &set, rows);
+    T mr[16][LANES], mi[16][LANES]; /* the matrix applied, entry r * K + c */
+    for (int r = 0; r < K; r++)
+        for (int c = 0; c < K; c++) {
+            int at = adjoint ? c * K + r : r * K + c;
+            for (int l = 0; l < LANES; l++) {
+                mr[r * K + c][l] = e[2 * at * LANES + l];
+                mi[r * K + c][l] = adjoint ? -e[(2 * at + 1) * LANES + l] : e[(2 * at + 1) * LANES + l];
+            }
+        }
+    for (int64_t g = 0; g < groups; g++) {
+        int64_t base = FN(group_base)(g, bits, m, set);
+        if (K == 2) {
+            T *restrict xr = re + base * LANES, *restrict xi = im + base * LANES;
+            T *restrict yr = re + (base | rows[1]) * LANES, *restrict yi = im + (base | rows[1]) * LANES;
+            for (int l = 0; l < LANES; l++) {
+                T pr = xr[l], pi = xi[l], qr = yr[l], qi = yi[l];
+                xr[l] = mr[0][l] * pr - mi[0][l] * pi + mr[1][l] * qr - mi[1][l] * qi;
+                xi[l] = mr[0][l] * pi + mi[0][l] * pr + mr[1][l] * qi + mi[1][l] * qr;
+                yr[l] = mr[2][l] * pr - mi[2][l] * pi + mr[3][l] * qr - mi[3][l] * qi;
+                yi[l] = mr[2][l] * pi + mi[2][l] * pr + mr[3][l] * qi + mi[3][l] * qr;
+            }
+            continue;
+        }
+        T vr[4][LANES], vi[4][LANES];
+        for (int r = 0; r < 4; r++) {
+            memcpy(vr[r], re + (base | rows[r]) * LANES, sizeof vr[r]);
+            memcpy(vi[r], im + (base | rows[r]) * LANES, sizeof vi[r]);
+        }
+        for (int r = 0; r < 4; r++) {
+            T *xr = re + (base | rows[r]) * LANES, *xi = im + (base | rows[r]) * LANES;
+            for (int l = 0; l < LANES; l++) {
+                T sr = 0, si = 0;
+                for (int c = 0; c < 4; c++) {
+                    sr += mr[4 * r + c][l] * vr[c][l] - mi[4 * r + c][l] * vi[c][l];
+                    si += mr[4 * r + c][l] * vi[c][l] + mi[4 * r + c][l] * vr[c][l];
+                }
+                xr[l] = sr;
+                xi[l] = si;
+            }
+        }
+    }
+}
+
+/* S[r][c] = sum over a dense step's groups of lam_r conj(psi_c) (both after the step), into
+   S (2 * K * K rows of LANES: re, im of entry r * K + c). */
+static void FN(dense_transitions)(const int32_t *st, int n, const T *pr_, const T *pi_, const T *gr,
+                                  const T *gi, T *S) {
+    int64_t bits[MAX_STEP_QUBITS + MAX_STEP_CONTROLS], set, rows[4];
+    int m, k = st[1], K = 1 << k;
+    int64_t groups = FN(dense_groups)(st, n, bits, &m, &set, rows);
+    memset(S, 0, 2 * K * K * LANES * sizeof(T));
+    for (int64_t g = 0; g < groups; g++) {
+        int64_t base = FN(group_base)(g, bits, m, set);
+        for (int r = 0; r < K; r++)
+            for (int c = 0; c < K; c++) {
+                const T *ur = gr + (base | rows[r]) * LANES, *ui = gi + (base | rows[r]) * LANES;
+                const T *xr = pr_ + (base | rows[c]) * LANES, *xi = pi_ + (base | rows[c]) * LANES;
+                T *sr = S + 2 * (r * K + c) * LANES, *si = sr + LANES;
+                for (int l = 0; l < LANES; l++) {
+                    sr[l] += ur[l] * xr[l] + ui[l] * xi[l];
+                    si[l] += ui[l] * xr[l] - ur[l] * xi[l];
+                }
+            }
+    }
+}
+
+/* A one-target dense step's adjoint in one pass: S[r][c] = sum over its groups of lam_r
+   conj(psi_c) (both after the step) into S (8 rows of LANES: re, im of entry 2 r + c), then psi
+   and lam un-computed by the adjoint of the lanes' matrices e. */
+static void FN(dense1_backward)(const int32_t *st, int n, T *restrict pr_, T *restrict pi_, T *restrict gr,
+                                T *restrict gi, const T *e, T *S) {
+    int64_t bits[MAX_STEP_QUBITS + MAX_STEP_CONTROLS], set, rows[4];
+    int m;
+    int64_t groups = FN(dense_groups)(st, n, bits, &m, &set, rows);
+    T a0r[LANES], a0i[LANES], a1r[LANES], a1i[LANES], b0r[LANES], b0i[LANES], b1r[LANES], b1i[LANES];
+    for (int l = 0; l < LANES; l++) { /* the adjoint: (M^H)[r][c] = conj(M[c][r]) */
+        a0r[l] = e[l]; a0i[l] = -e[LANES + l]; a1r[l] = e[4 * LANES + l]; a1i[l] = -e[5 * LANES + l];
+        b0r[l] = e[2 * LANES + l]; b0i[l] = -e[3 * LANES + l]; b1r[l] = e[6 * LANES + l]; b1i[l] = -e[7 * LANES + l];
+    }
+    T acc[8][LANES];
+    memset(acc, 0, sizeof acc);
+    for (int64_t g = 0; g < groups; g++) {
+        int64_t base = FN(group_base)(g, bits, m, set);
+        T *restrict xr = pr_ + base * LANES, *restrict xi = pi_ + base * LANES;
+        T *restrict yr = pr_ + (base | rows[1]) * LANES, *restrict yi = pi_ + (base | rows[1]) * LANES;
+        T *restrict ur = gr + base * LANES, *restrict ui = gi + base * LANES;
+        T *restrict vr = gr + (base | rows[1]) * LANES, *restrict vi = gi + (base | rows[1]) * LANES;
+        for (int l = 0; l < LANES; l++) {
+            T pr = xr[l], pi = xi[l], qr = yr[l], qi = yi[l], cr = ur[l], ci = ui[l], dr = vr[l], di = vi[l];
+            acc[0][l] += cr * pr + ci * pi; acc[1][l] += ci * pr - cr * pi;
+            acc[2][l] += cr * qr + ci * qi; acc[3][l] += ci * qr - cr * qi;
+            acc[4][l] += dr * pr + di * pi; acc[5][l] += di * pr - dr * pi;
+            acc[6][l] += dr * qr + di * qi; acc[7][l] += di * qr - dr * qi;
+            MIX_LANE(l, pr, pi, qr, qi, xr, xi, yr, yi);
+            MIX_LANE(l, cr, ci, dr, di, ur, ui, vr, vi);
+        }
+    }
+    memcpy(S, acc, sizeof acc);
+}
+
+/* rows of (re, im) gathered through index into (tr, ti), then copied back. */
+static void FN(permute_lanes)(T *re, T *im, const int32_t *index, int64_t N, T *tr, T *ti) {
+    for (int64_t i = 0; i < N; i++) {
+        memcpy(tr + i * LANES, re + (int64_t)index[i] * LANES, LANES * sizeof(T));
+        memcpy(ti + i * LANES, im + (int64_t)index[i] * LANES, LANES * sizeof(T));
+    }
+    memcpy(re, tr, N * LANES * sizeof(T));
+    memcpy(im, ti, N * LANES * sizeof(T));
+}
+
+/* Steps a .. b-1 on (re, im): buffers t (2 N LANES) and e (the steps' data); shared: the
+   one-lane tables of shared_tables. */
+static void FN(steps_forward)(const int32_t *steps, int a, int b, int n, T *re, T *im, const T *data,
+                              int64_t stride, int64_t first, int64_t count, const int32_t *perms, const T *shared,
+                              T *t, T *e) {
+    int64_t N = (int64_t)1 << n, NL = N * LANES;
+    for (int s = a; s < b;) {
+        const int32_t *st = steps + s * STEP_INTS;
+        if (st[0] == STEP_DIAGONAL) {
+            int end = FN(diagonal_run)(steps, s, b);
+            if (st[12] >= 0)
+                FN(times_shared)(re, im, shared + 2 * N * st[12], shared + 2 * N * st[12] + N, N, 0);
+            else {
+                FN(diagonal_table)(st, end - s, n, data, stride, first, count, t, t + NL, e, 0, LANES);
+                FN(times_table)(re, im, t, t + NL, N);
+            }
+            s = end;
+            continue;
+        }
+        if (st[0] == STEP_DENSE) {
+            FN(step_data)(data, stride, first, count, st[4], (int64_t)1 << (2 * st[1]), e, LANES);
+            FN(dense_apply)(st, n, re, im, e, 0);
+        } else
+            FN(permute_lanes)(re, im, perms + (int64_t)st[4] * N, N, t, t + NL);
+        s++;
+    }
+}
+
+/* Gradient of step data: lane l's (re, im) of entry j in g (rows 2j, 2j + 1 of LANES) times the
+   step's value e (same layout) when times, written to sample first + l's row of grad. */
+static void FN(store_step_grad)(T *grad, int64_t gstride, int64_t first, int64_t count, int64_t offset,
+                                int64_t entries, const T *g) {
+    for (int l = 0; l < count; l++)
+        for (int64_t j = 0; j < entries; j++) {
+            grad[(first + l) * gstride + 2 * (offset + j)] = g[2 * j * LANES + l];
+            grad[(first + l) * gstride + 2 * (offset + j) + 1] = g[(2 * j + 1) * LANES + l];
+        }
+}
+
+/* The sums of w = (wr, wi) over the classes of a diagonal step on one or two qubits (x: re, im
+   of class j at 2 j, 2 j + 1), from the vectorised sums of w, w b_a, w b_b and w b_a b_b (b_q:
+   qubit q's bit of the index); N >= LANES. */
+static void FN(pair_bins)(const T *wr, const T *wi, int64_t N, int n, const int32_t *st, T *x) {
+    int k = st[1], sa = n - 1 - st[6], sb = k == 2 ? n - 1 - st[7] : sa;
+    T acc[8][LANES]; /* re, im of: all, a set, b set, both set */
+    memset(acc, 0, sizeof acc);
+    for (int64_t i0 = 0; i0 < N; i0 += LANES)
+        for (int l = 0; l < LANES; l++) {
+            int64_t i = i0 + l;
+            T ba = (T)((i >> sa) & 1), bb = (T)((i >> sb) & 1), r = wr[i], m = wi[i];
+            acc[0][l] += r; acc[1][l] += m;
+            acc[2][l] += ba * r; acc[3][l] += ba * m;
+            acc[4][l] += bb * r; acc[5][l] += bb * m;
+            acc[6][l] += ba * bb * r; acc[7][l] += ba * bb * m;
+        }
+    for (int h = LANES / 2; h > 0; h /= 2)
+        for (int c = 0; c < 8; c++)
+            for (int l = 0; l < h; l++) acc[c][l] += acc[c][l + h];
+    for (int c = 0; c < 2; c++) { /* c: re, im */
+        T all = acc[c][0], a = acc[2 + c][0], b = acc[4 + c][0], ab = acc[6 + c][0];
+        if (k == 1) { x[c] = all - a; x[2 + c] = a; continue; }
+        x[c] = all - a - b + ab; x[2 + c] = b - ab; x[4 + c] = a - ab; x[6 + c] = ab;
+    }
+}
+
+/* The adjoint sweep of steps a .. b-1 in reverse: each wanted step's gradient into grad (rows of
+   gstride reals per sample), then psi (pr, pi) and lam (gr, gi), both after the step, un-computed.
+   Buffers t (2 N LANES), e (the steps' data), acc (the gradient sums). */
+static void FN(steps_backward)(const int32_t *steps, int a, int b, int n, T *pr, T *pi, T *gr, T *gi,
+                               const T *data, int64_t stride, int64_t first, int64_t count,
+                               const int32_t *inverses, const T *shared, T *grad, int64_t gstride, T *t, T *e,
+                               T *acc) {
+    int64_t N = (int64_t)1 << n, NL = N * LANES;
+    for (int s = b - 1; s >= a;) {
+        const int32_t *st = steps + s * STEP_INTS;
+        if (st[0] == STEP_DIAGONAL) {
+            int start = s;
+            while (start > a && !steps[start * STEP_INTS + 13]) start--;
+            /* sums of w = lam conj(psi) over each wanted diagonal's classes (w is the same before) */
+            int64_t used = 0, wanted = 0;
+            for (int u = start; u <= s; u++) {
+                const int32_t *su = steps + u * STEP_INTS;
+                if (su[5]) wanted += (int64_t)2 << su[1];
+            }
+            const int32_t *s0 = steps + start * STEP_INTS;
+            if (wanted && s0[12] >= 0) { /* data shared by the batch: the sums over the lanes first */
+                T *wr = t, *wi = t + N, mask[LANES];
+                for (int l = 0; l < LANES; l++) mask[l] = l < count; /* lanes past count repeat a sample */
+                for (int64_t i = 0; i < N; i++) {
+                    T vr[LANES], vi[LANES];
+                    for (int l = 0; l < LANES; l++) {
+                        int64_t x = i * LANES + l;
+                        vr[l] = mask[l] * (gr[x] * pr[x] + gi[x] * pi[x]);
+                        vi[l] = mask[l] * (gi[x] * pr[x] - gr[x] * pi[x]);
+                    }
+                    for (int h = LANES / 2; h > 0; h /= 2) /* a tree: vector adds */
+                        for (int l = 0; l < h; l++) { vr[l] += vr[l + h]; vi[l] += vi[l + h]; }
+                    wr[i] = vr[0];
+                    wi[i] = vi[0];
+                }
+                for (int u = start; u <= s; u++) {
+                    const int32_t *su = steps + u * STEP_INTS;
+                    if (!su[5]) continue;
+                    int64_t entries = (int64_t)1 << su[1];
+                    T *x = acc;
+                    if (su[1] <= 2 && N >= LANES) FN(pair_bins)(wr, wi, N, n, su, x);
+                    else {
+                        memset(x, 0, 2 * entries * sizeof(T));
+                        for (int64_t i = 0; i < N; i++) {
+                            int64_t j = FN(bits_of)(i, su + 6, su[1], n);
+                            x[2 * j] += wr[i];
+                            x[2 * j + 1] += wi[i];
+                        }
+                    }
+                    FN(step_data)(data, stride, first, 1, su[4], entries, e, 1);
+                    for (int64_t j = 0; j < entries; j++) { /* dL/dd_j = d_j sum_j, in sample first's row */
+                        T dr = e[2 * j], di = e[2 * j + 1], xr = x[2 * j], xi = x[2 * j + 1];
+                        grad[first * gstride + 2 * (su[4] + j)] = dr * xr - di * xi;
+                        grad[first * gstride + 2 * (su[4] + j) + 1] = dr * xi + di * xr;
+                    }
+                }
+            } else if (wanted) {
+                memset(acc, 0, wanted * LANES * sizeof(T));
+                for (int64_t i = 0; i < N; i++) {
+                    T wr[LANES], wi[LANES];
+                    for (int l = 0; l < LANES; l++) {
+                        wr[l] = gr[i * LANES + l] * pr[i * LANES + l] + gi[i * LANES + l] * pi[i * LANES + l];
+                        wi[l] = gi[i * LANES + l] * pr[i * LANES + l] - gr[i * LANES + l] * pi[i * LANES + l];
+                    }
+                    used = 0;
+                    for (int u = start; u <= s; u++) {
+                        const int32_t *su = steps + u * STEP_INTS;
+                        if (!su[5]) continue;
+                        T *x = acc + (used + 2 * FN(bits_of)(i, su + 6, su[1], n)) * LANES;
+                        for (int l = 0; l < LANES; l++) { x[l] += wr[l]; x[LANES + l] += wi[l]; }
+                        used += (int64_t)2 << su[1];
+                    }
+                }
+                used = 0;
+                for (int u = start; u <= s; u++) { /* dL/dd_j = d_j sum_j */
+                    const int32_t *su = steps + u * STEP_INTS;
+                    if (!su[5]) continue;
+                    int64_t entries = (int64_t)1 << su[1];
+                    FN(step_data)(data, stride, first, count, su[4], entries, e, LANES);
+                    T *x = acc + used * LANES;
+                    for (int64_t j = 0; j < entries; j++)
+                        for (int l = 0; l < LANES; l++) {
+                            T dr = e[2 * j * LANES + l], di = e[(2 * j + 1) * LANES + l];
+                            T xr = x[2 * j * LANES + l], xi = x[(2 * j + 1) * LANES + l];
+                            x[2 * j * LANES + l] = dr * xr - di * xi;
+                            x[(2 * j + 1) * LANES + l] = dr * xi + di * xr;
+                        }
+                    FN(store_step_grad)(grad, gstride, first, count, su[4], entries, x);
+                    used += 2 * entries;
+                }
+            }
+            if (s0[12] >= 0) {
+                const T *tr = shared + 2 * N * s0[12], *ti = tr + N;
+                FN(times_shared)(pr, pi, tr, ti, N, 1);
+                FN(times_shared)(gr, gi, tr, ti, N, 1);
+            } else {
+                FN(diagonal_table)(s0, s + 1 - start, n, data, stride, first, count, t, t + NL, e, 1, LANES);
+                FN(times_table)(pr, pi, t, t + NL, N);
+                FN(times_table)(gr, gi, t, t + NL, N);
+            }
+            s = start - 1;
+            continue;
+        }
+        if (st[0] == STEP_DENSE) {
+            int K = 1 << st[1];
+            FN(step_data)(data, stride, first, count, st[4], (int64_t)K * K, e, LANES);
+            T *S = acc, *G = acc + 2 * K * K * LANES;
+            if (K == 2) FN(dense1_backward)(st, n, pr, pi, gr, gi, e, S);
+            else if (st[5]) FN(dense_transitions)(st, n, pr, pi, gr, gi, S);
+            if (st[5]) { /* dL/dM = S M */
+                for (int r = 0; r < K; r++)
+                    for (int c = 0; c < K; c++)
+                        for (int l = 0; l < LANES; l++) {
+                            T sr = 0, si = 0;
+                            for (int j = 0; j < K; j++) {
+                                T ar = S[2 * (r * K + j) * LANES + l], ai = S[(2 * (r * K + j) + 1) * LANES + l];
+                                T mr = e[2 * (j * K + c) * LANES + l], mi = e[(2 * (j * K + c) + 1) * LANES + l];
+                                sr += ar * mr - ai * mi;
+                                si += ar * mi + ai * mr;
+                            }
+                            G[2 * (r * K + c) * LANES + l] = sr;
+                            G[(2 * (r * K + c) + 1) * LANES + l] = si;
+                        }
+                FN(store_step_grad)(grad, gstride, first, count, st[4], (int64_t)K * K, G);
+            }
+            if (K != 2) {
+                FN(dense_apply)(st, n, pr, pi, e, 1);
+                FN(dense_apply)(st, n, gr, gi, e, 1);
+            }
+        } else {
+            FN(permute_lanes)(pr, pi, inverses + (int64_t)st[4] * N, N, t, t + NL);
+            FN(permute_lanes)(gr, gi, inverses + (int64_t)st[4] * N, N, t, t + NL);
+        }
+        s--;
+    }
+}
+
+#undef FN

@@ -1,0 +1,194 @@
+"""The engine (hybridq.sim.engine) on every circuit family: the native CPU executor equals Qiskit,
+the torch reference executor and finite differences, with per-sample angles, random qubit pairs,
+odd batches and the fallbacks (``HYBRIDQ_FUSED=0``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import hybridq as hq
+from hybridq.circuits import Circuit, Input, Weight
+from hybridq.errors import QubitIndexError
+from hybridq.sim import engine, fused, native_run
+from hybridq.sim.layers import Dense, Diagonal, Layer, Layered, Permutation
+
+needs_native = pytest.mark.skipif(not fused.available(torch.device("cpu")), reason="native CPU kernels not built")
+
+
+def _unitary(rng: np.random.Generator, k: int) -> np.ndarray:
+    q, r = np.linalg.qr(rng.normal(size=(2**k, 2**k)) + 1j * rng.normal(size=(2**k, 2**k)))
+    return q * (np.diag(r) / np.abs(np.diag(r)))
+
+
+#: One entangling gate of each family on qubits a, b (``t``: a third qubit, or None), angle ``e``.
+ENTANGLERS = {
+    "cz": lambda c, a, b, t, e, rng: c.cz(a, b),
+    "cp": lambda c, a, b, t, e, rng: c.cp(e, a, b),
+    "crz": lambda c, a, b, t, e, rng: c.crz(e, a, b),
+    "rzz": lambda c, a, b, t, e, rng: c.rzz(e, a, b),
+    "zz_rotation": lambda c, a, b, t, e, rng: c.pauli_rotation(e, "ZZ", [a, b]),
+    "diagonal": lambda c, a, b, t, e, rng: c.diagonal(np.exp(1j * rng.uniform(-np.pi, np.pi, 4)), [a, b]),
+    "crx": lambda c, a, b, t, e, rng: c.crx(e, a, b),
+    "cry": lambda c, a, b, t, e, rng: c.cry(e, a, b),
+    "ch": lambda c, a, b, t, e, rng: c.ch(a, b),
+    "cu3": lambda c, a, b, t, e, rng: c.add("U3", [b], e, 0.3, Weight("phi"), controls=[a]),
+    "ccrx": lambda c, a, b, t, e, rng: c.add("RX", [b], e, controls=[a] + ([t] if t is not None else [])),
+    "rxx": lambda c, a, b, t, e, rng: c.rxx(e, a, b),
+    "ryy": lambda c, a, b, t, e, rng: c.ryy(e, a, b),
+    "xy_rotation": lambda c, a, b, t, e, rng: c.pauli_rotation(e, "XY", [a, b]),
+    "unitary": lambda c, a, b, t, e, rng: c.unitary(_unitary(rng, 2), [a, b]),
+    "cnot_swap": lambda c, a, b, t, e, rng: c.cx(a, b).swap(a, b),
+}
+FAMILIES = list(ENTANGLERS)
+
+
+def family_circuit(family: str, n: int, layers: int, seed: int, layered: bool = True) -> Circuit:
+    """Re-uploading layers (RY(w x + b), RZ, RY on every qubit) and entanglers of ``family`` on
+    random pairs, with angles per sample (``w * x``) or shared; ``layered=False`` shuffles
+    one-qubit gates between the entanglers."""
+    rng = np.random.default_rng(seed)
+    c = Circuit(n)
+    for k in range(layers):
+        for i in range(n):
+            c.ry(Weight(f"w{k}_{i}") * Input(i) + Weight(f"b{k}_{i}"), i)
+            c.rz(Weight(f"t{k}_{i}"), i).ry(Weight(f"u{k}_{i}"), i)
+        for i in range(n):
+            a, b = (int(q) for q in rng.permutation(n)[:2])
+            angle = Weight(f"e{k}_{i}") * Input(i) if i % 2 else Weight(f"e{k}_{i}")
+            third = next((q for q in range(n) if q not in (a, b)), None)
+            ENTANGLERS[family](c, a, b, third, angle, rng)
+            if not layered:
+                c.rx(Weight(f"r{k}_{i}"), int(rng.integers(n)))
+    return c
+
+
+def _values(circuit: Circuit, batch: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(batch, circuit.n_qubits, dtype=torch.float64, generator=g) * 2 - 1
+    w = torch.rand(len(circuit.weight_names), dtype=torch.float64, generator=g) * 4 - 2
+    return x, w
+
+
+def _run(circuit: Circuit, x: torch.Tensor, w: torch.Tensor, dtype=torch.complex128):
+    """States, and the gradients of a loss of <Z> and amplitudes with respect to weights and inputs."""
+    wd, xd = w.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    psi = hq.simulate(circuit, xd, wd, dtype=dtype)
+    loss = hq.sim.expval_z(psi).square().sum() + (psi[:, 0] * psi[:, -1].conj()).real.sum()
+    return [psi.detach(), *torch.autograd.grad(loss, (wd, xd))]
+
+
+def _native_calls(monkeypatch) -> list:
+    calls: list = []
+    apply = native_run._ProgramRun.apply
+    monkeypatch.setattr(native_run._ProgramRun, "apply", lambda *a: calls.append(1) or apply(*a))
+    return calls
+
+
+def _qiskit_states(circuit: Circuit, x: torch.Tensor, w: torch.Tensor) -> np.ndarray:
+    from qiskit.quantum_info import Statevector
+
+    from hybridq.circuits.interop import to_qiskit
+    from hybridq.qubit_order import bit_reversal_permutation
+
+    qc = to_qiskit(circuit)
+    perm = bit_reversal_permutation(circuit.n_qubits)
+    weights = dict(zip(circuit.weight_names, w.tolist()))
+    return np.array([Statevector(qc.assign_parameters(
+        {p: row[p.index].item() if p.name.startswith("x[") else weights[p.name] for p in qc.parameters})).data[perm]
+        for row in x])
+
+
+@needs_native
+@pytest.mark.parametrize("family", FAMILIES)
+def test_families_match_qiskit_on_the_native_executor(family, monkeypatch):
+    pytest.importorskip("qiskit")
+    calls = _native_calls(monkeypatch)
+    circuit = family_circuit(family, 5, 2, seed=len(family))
+    x, w = _values(circuit, 9, seed=1)
+    got = hq.simulate(circuit, x, w, dtype=torch.complex128).numpy()
+    assert calls, "the native executor did not run"
+    assert np.abs(got - _qiskit_states(circuit, x, w)).max() < 1e-10
+
+
+@needs_native
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("n, batch, layered", [(2, 17, True), (7, 9, False), (12, 8, True)])
+def test_native_executor_equals_the_reference(family, n, batch, layered, monkeypatch):
+    """States and gradients (weights, per-sample inputs) of the native executor and of the torch
+    reference (``HYBRIDQ_FUSED=0``), complex128 and complex64."""
+    calls = _native_calls(monkeypatch)
+    circuit = family_circuit(family, n, 2, seed=n + batch, layered=layered)
+    x, w = _values(circuit, batch, seed=n)
+    for dtype, tol in ((torch.complex128, 1e-10), (torch.complex64, 2e-4)):
+        fast = _run(circuit, x, w, dtype)
+        monkeypatch.setenv("HYBRIDQ_FUSED", "0")
+        slow = _run(circuit, x, w, dtype)
+        monkeypatch.delenv("HYBRIDQ_FUSED")
+        for a, b in zip(fast, slow):
+            assert float((a - b).abs().max()) < tol * max(1.0, float(b.abs().max()))
+    assert len(calls) == 2  # the native run each time, and never with HYBRIDQ_FUSED=0
+
+
+@needs_native
+@pytest.mark.parametrize("family", ["cz", "rzz", "crx", "rxx", "unitary"])
+def test_native_gradients_match_finite_differences(family):
+    circuit = family_circuit(family, 4, 2, seed=3)
+    x, w = _values(circuit, 8, seed=2)
+
+    def loss(weights: torch.Tensor) -> torch.Tensor:
+        psi = hq.simulate(circuit, x, weights, dtype=torch.complex128)
+        return hq.sim.expval_z(psi).square().sum()
+
+    wd = w.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(loss(wd), wd)
+    eps = 1e-6
+    for i in range(0, len(w), 5):
+        step = torch.zeros_like(w)
+        step[i] = eps
+        assert abs(float((loss(w + step) - loss(w - step)) / (2 * eps)) - float(grad[i])) < 1e-6
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_small_batches_and_one_qubit_take_the_reference(batch, monkeypatch):
+    """Below the native kernels' batch (and on one qubit) the reference runs; the results are the same."""
+    calls = _native_calls(monkeypatch)
+    for circuit in (family_circuit("crx", 4, 2, seed=5), Circuit(1).ry(Weight("a") * Input(0), 0).rz(Weight("b"), 0)):
+        x, w = _values(circuit, batch, seed=batch)
+        monkeypatch.setenv("HYBRIDQ_FUSED", "0")
+        slow = _run(circuit, x, w)
+        monkeypatch.delenv("HYBRIDQ_FUSED")
+        for a, b in zip(_run(circuit, x, w), slow):
+            assert float((a - b).abs().max()) < 1e-12
+    assert not calls
+
+
+@needs_native
+def test_described_steps_run_the_same_on_every_executor():
+    """A hand-written description: open controls, a permutation between steps, per-sample
+    diagonals and two-qubit matrices, a layer without one-qubit gates."""
+    n, batch = 4, 10
+    g = torch.Generator().manual_seed(7)
+    rand = lambda *s: torch.randn(*s, dtype=torch.complex128, generator=g)  # noqa: E731
+    unitary = lambda *s: torch.linalg.qr(rand(*s))[0]  # noqa: E731
+    phases = torch.exp(1j * torch.randn(batch, 8, dtype=torch.float64, generator=g))
+    index = torch.tensor([(i ^ 0b0101) for i in range(2**n)], dtype=torch.int32)
+    steps = (Dense((2,), unitary(1, 2, 2), (0, 3), (0, 1)), Permutation(index, index), Diagonal((3, 0, 1), phases),
+             Dense((3, 1), unitary(batch, 4, 4)))
+    layers = (Layer(tuple(range(n)), steps), Layer((), (Dense((0,), unitary(1, 2, 2), (1,), (0,)),)))
+    eye = torch.eye(2, dtype=torch.complex128).expand(batch, 1, n, 2, 2)  # the second layer has no one-qubit gates
+    mats = torch.cat([unitary(batch, 1, n, 2, 2), eye], dim=1).requires_grad_(True)
+    program = Layered(n, batch, torch.complex128, torch.device("cpu"), layers, mats)
+    state = rand(batch, 2**n)
+    outs = [engine.NativeExecutor().run(program, state, "autograd"), engine.ReferenceExecutor().run(program, state, "autograd")]
+    grads = [torch.autograd.grad((out.abs() ** 3).sum(), mats)[0] for out in outs]
+    assert float((outs[0] - outs[1]).detach().abs().max()) < 1e-12
+    assert float((grads[0][:, 0] - grads[1][:, 0]).abs().max()) < 1e-10  # the second layer's are not in the circuit
+
+
+def test_bad_input_still_raises_the_library_errors():
+    with pytest.raises(QubitIndexError):
+        Circuit(3).crx(0.1, 0, 3)
+    with pytest.raises(QubitIndexError):
+        Circuit(3).rzz(0.1, 1, 1)
