@@ -12,7 +12,7 @@ its length. The angles, polynomials in the inputs and weights (the ZZ map's incl
 evaluated all at once from a table of monomials. The other gates (H, rotations, unitaries) run
 through :func:`hybridq.simulate` between runs.
 
-:func:`simulate_phases` is what :func:`hybridq.ansatz.kernel_matrix` runs: the ZZ feature map
+:func:`simulate_phases` is what :func:`~hybridq.circuits.ansatz.feature_maps.kernel_matrix` runs: the ZZ feature map
 of ``n`` qubits and ``r`` repetitions is ``r`` runs and ``r`` layers of H.
 
 >>> import torch
@@ -137,7 +137,7 @@ def _run_of(ops: list[Operation], n: int, names: list[str]) -> _Run:
 
 @dataclass(frozen=True)
 class PhasePlan:
-    """A circuit as parts: sub-circuits of other gates and :class:`_Run`\\ s, in order."""
+    """A circuit as parts, in order: sub-circuits of other gates and runs of phase gates."""
 
     parts: tuple[Circuit | _Run, ...]
 

@@ -536,8 +536,8 @@ if tl is not None:
     def pair_sums(dr, di, orr, oi, hi, target):
         """Store at ``target`` the 8 reals of a one-qubit gate's ``S[r][c]``, from each amplitude's
         own term ``dr + i di`` (``c == r``) and its partner's ``orr + i oi``, ``hi`` marking bit-1
-        rows. One reduction: u[:, a, b, c] holds term 4c + 2b + a, that is (re, im) of S[0][0],
-        S[0][1] (bit 0 rows) then S[1][0], S[1][1] (bit 1 rows)."""
+        rows. One reduction: ``u[:, a, b, c]`` holds term ``4c + 2b + a``, that is (re, im) of
+        ``S[0][0]``, ``S[0][1]`` (bit 0 rows) then ``S[1][0]``, ``S[1][1]`` (bit 1 rows)."""
         zero = tl.zeros_like(dr)
         u = tl.join(tl.join(tl.join(tl.where(hi, zero, dr), tl.where(hi, zero, di)),
                             tl.join(tl.where(hi, zero, orr), tl.where(hi, zero, oi))),
