@@ -157,7 +157,7 @@ def simulate(
             program = fuse(program, n, dtype=dtype, device=device)
     state = s0.to(device=device, dtype=dtype) if s0 is not None else None
     if method == "auto":
-        count = len(program) if layered is None else layered.n_layers + len(layered.steps())
+        count = len(program) if layered is None else layered.n_layers + layered.n_steps
         stored = (count + 2) * itemsize * 2
         method = "adjoint" if stored > ALWAYS_FITS and stored > 0.25 * available_memory(device) else "autograd"
     if layered is not None:

@@ -139,6 +139,7 @@ class Layered:
 
     @property
     def n_layers(self) -> int:
+        """The number of layers ``L``."""
         return len(self.layers)
 
     def one_qubit(self) -> Tensor:
@@ -153,9 +154,10 @@ class Layered:
             self._built["matrices"] = products.unflatten(1, (self.n_layers, self.n_qubits))
         return self._built["matrices"]
 
-    def steps(self):
-        """Every ``(layer index, step)`` in order."""
-        return [(k, step) for k, layer in enumerate(self.layers) for step in layer.steps]
+    @property
+    def n_steps(self) -> int:
+        """The number of steps of all layers."""
+        return sum(len(layer.steps) for layer in self.layers)
 
 
 #: Largest Pauli rotation with X or Y factors described as a :class:`Dense` step.
