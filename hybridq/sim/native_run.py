@@ -35,10 +35,13 @@ from .layers import Dense, Diagonal, Layered, Permutation
 
 Tensor = torch.Tensor
 
-#: Ints per step in the kernels' table, and the most qubits a step may name (see ``steps.h``).
+#: Ints per step in the kernels' table (see ``steps.h``).
 STEP_INTS = 16
+#: Most qubits of a diagonal step the kernels take.
 MAX_STEP_QUBITS = 6
+#: Most controls of a dense step the kernels take.
 MAX_STEP_CONTROLS = 4
+#: Most targets of a dense step the kernels take.
 MAX_DENSE_QUBITS = 2
 _KINDS = {Diagonal: 0, Dense: 1, Permutation: 2}
 

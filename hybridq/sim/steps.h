@@ -199,29 +199,6 @@ static void FN(dense_apply)(const int32_t *st, int n, T *re, T *im, const T *e, 
     }
 }
 
-/* S[r][c] = sum over a dense step's groups of lam_r conj(psi_c) (both after the step), into
-   S (2 * K * K rows of LANES: re, im of entry r * K + c). */
-static void FN(dense_transitions)(const int32_t *st, int n, const T *pr_, const T *pi_, const T *gr,
-                                  const T *gi, T *S) {
-    int64_t bits[MAX_STEP_QUBITS + MAX_STEP_CONTROLS], set, rows[4];
-    int m, k = st[1], K = 1 << k;
-    int64_t groups = FN(dense_groups)(st, n, bits, &m, &set, rows);
-    memset(S, 0, 2 * K * K * LANES * sizeof(T));
-    for (int64_t g = 0; g < groups; g++) {
-        int64_t base = FN(group_base)(g, bits, m, set);
-        for (int r = 0; r < K; r++)
-            for (int c = 0; c < K; c++) {
-                const T *ur = gr + (base | rows[r]) * LANES, *ui = gi + (base | rows[r]) * LANES;
-                const T *xr = pr_ + (base | rows[c]) * LANES, *xi = pi_ + (base | rows[c]) * LANES;
-                T *sr = S + 2 * (r * K + c) * LANES, *si = sr + LANES;
-                for (int l = 0; l < LANES; l++) {
-                    sr[l] += ur[l] * xr[l] + ui[l] * xi[l];
-                    si[l] += ui[l] * xr[l] - ur[l] * xi[l];
-                }
-            }
-    }
-}
-
 /* A one-target dense step's adjoint in one pass: S[r][c] = sum over its groups of lam_r
    conj(psi_c) (both after the step) into S (8 rows of LANES: re, im of entry 2 r + c), then psi
    and lam un-computed by the adjoint of the lanes' matrices e. */
@@ -251,6 +228,54 @@ static void FN(dense1_backward)(const int32_t *st, int n, T *restrict pr_, T *re
             acc[6][l] += dr * qr + di * qi; acc[7][l] += di * qr - dr * qi;
             MIX_LANE(l, pr, pi, qr, qi, xr, xi, yr, yi);
             MIX_LANE(l, cr, ci, dr, di, ur, ui, vr, vi);
+        }
+    }
+    memcpy(S, acc, sizeof acc);
+}
+
+/* A two-target dense step's adjoint in one pass: S[r][c] = sum over its groups of lam_r
+   conj(psi_c) (both after the step) into S (32 rows of LANES: re, im of entry 4 r + c), then
+   psi and lam un-computed by the adjoint of the lanes' matrices e. */
+static void FN(dense2_backward)(const int32_t *st, int n, T *restrict pr_, T *restrict pi_, T *restrict gr,
+                                T *restrict gi, const T *e, T *S) {
+    int64_t bits[MAX_STEP_QUBITS + MAX_STEP_CONTROLS], set, rows[4];
+    int m;
+    int64_t groups = FN(dense_groups)(st, n, bits, &m, &set, rows);
+    T ar[16][LANES], ai[16][LANES]; /* the adjoint: (M^H)[r][c] = conj(M[c][r]) */
+    for (int r = 0; r < 4; r++)
+        for (int c = 0; c < 4; c++)
+            for (int l = 0; l < LANES; l++) {
+                ar[4 * r + c][l] = e[2 * (4 * c + r) * LANES + l];
+                ai[4 * r + c][l] = -e[(2 * (4 * c + r) + 1) * LANES + l];
+            }
+    T acc[32][LANES];
+    memset(acc, 0, sizeof acc);
+    for (int64_t g = 0; g < groups; g++) {
+        int64_t base = FN(group_base)(g, bits, m, set);
+        T xr[4][LANES], xi[4][LANES], ur[4][LANES], ui[4][LANES];
+        for (int r = 0; r < 4; r++) {
+            int64_t at = (base | rows[r]) * LANES;
+            memcpy(xr[r], pr_ + at, sizeof xr[r]); memcpy(xi[r], pi_ + at, sizeof xi[r]);
+            memcpy(ur[r], gr + at, sizeof ur[r]); memcpy(ui[r], gi + at, sizeof ui[r]);
+        }
+        for (int r = 0; r < 4; r++)
+            for (int c = 0; c < 4; c++)
+                for (int l = 0; l < LANES; l++) {
+                    acc[2 * (4 * r + c)][l] += ur[r][l] * xr[c][l] + ui[r][l] * xi[c][l];
+                    acc[2 * (4 * r + c) + 1][l] += ui[r][l] * xr[c][l] - ur[r][l] * xi[c][l];
+                }
+        for (int r = 0; r < 4; r++) {
+            int64_t at = (base | rows[r]) * LANES;
+            for (int l = 0; l < LANES; l++) {
+                T sr = 0, si = 0, tr = 0, ti = 0;
+                for (int c = 0; c < 4; c++) {
+                    sr += ar[4 * r + c][l] * xr[c][l] - ai[4 * r + c][l] * xi[c][l];
+                    si += ar[4 * r + c][l] * xi[c][l] + ai[4 * r + c][l] * xr[c][l];
+                    tr += ar[4 * r + c][l] * ur[c][l] - ai[4 * r + c][l] * ui[c][l];
+                    ti += ar[4 * r + c][l] * ui[c][l] + ai[4 * r + c][l] * ur[c][l];
+                }
+                pr_[at + l] = sr; pi_[at + l] = si; gr[at + l] = tr; gi[at + l] = ti;
+            }
         }
     }
     memcpy(S, acc, sizeof acc);
@@ -439,7 +464,7 @@ static void FN(steps_backward)(const int32_t *steps, int a, int b, int n, T *pr,
             FN(step_data)(data, stride, first, count, st[4], (int64_t)K * K, e, LANES);
             T *S = acc, *G = acc + 2 * K * K * LANES;
             if (K == 2) FN(dense1_backward)(st, n, pr, pi, gr, gi, e, S);
-            else if (st[5]) FN(dense_transitions)(st, n, pr, pi, gr, gi, S);
+            else FN(dense2_backward)(st, n, pr, pi, gr, gi, e, S);
             if (st[5]) { /* dL/dM = S M */
                 for (int r = 0; r < K; r++)
                     for (int c = 0; c < K; c++)
@@ -455,10 +480,6 @@ static void FN(steps_backward)(const int32_t *steps, int a, int b, int n, T *pr,
                             G[(2 * (r * K + c) + 1) * LANES + l] = si;
                         }
                 FN(store_step_grad)(grad, gstride, first, count, st[4], (int64_t)K * K, G);
-            }
-            if (K != 2) {
-                FN(dense_apply)(st, n, pr, pi, e, 1);
-                FN(dense_apply)(st, n, gr, gi, e, 1);
             }
         } else {
             FN(permute_lanes)(pr, pi, inverses + (int64_t)st[4] * N, N, t, t + NL);
