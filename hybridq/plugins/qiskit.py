@@ -5,8 +5,8 @@ return the same results (data containers, shapes, metadata; with the same seed, 
 and samples), but a PUB's parameter sets run as one batch: the circuit is converted once
 (:func:`~hybridq.circuits.interop.qiskit.read_qiskit`, its parameters becoming
 :class:`~hybridq.Input` columns in ``circuit.parameters`` order), simulated once for every
-parameter set, and every observable of the PUB is read from the same states (one
-:class:`~hybridq.PauliSum` of all their terms, grouped by X/Y flip mask).
+parameter set, and every observable of the PUB is read from the same states (:func:`hybridq.sim.expval`: one
+sparse product per :class:`~hybridq.PauliSum`, its terms grouped by X/Y flip mask).
 
 >>> from qiskit.circuit import Parameter, QuantumCircuit
 >>> from qiskit.quantum_info import SparsePauliOp
@@ -30,10 +30,10 @@ from ..circuits.circuit import Circuit
 from ..circuits.execute import simulate
 from ..circuits.expr import Input
 from ..circuits.interop.qiskit import read_qiskit
-from ..errors import NotHermitianError, PauliError, ShapeError, require
+from ..errors import PauliError, ShapeError, require
 from ..operators import PauliSum
 from ..qubit_order import from_qiskit_label
-from ..sim import expval_terms, probabilities
+from ..sim import expval, probabilities
 
 _primitives = require("qiskit.primitives", "qiskit")
 _containers = require("qiskit.primitives.containers", "qiskit")
@@ -115,18 +115,14 @@ class EstimatorV2(_primitives.BaseEstimatorV2):
         return _containers.PrimitiveResult([self._run_pub(pub) for pub in pubs], metadata={"version": 2})
 
     def _run_pub(self, pub):
-        observables, coefficients = _observable_table(pub.observables, pub.circuit.num_qubits)
+        observables = _pauli_sums(pub.observables, pub.circuit.num_qubits)
         values = pub.parameter_values.as_array(pub.circuit.parameters)
-        table = np.empty((max(1, pub.parameter_values.size), coefficients.shape[1]), dtype=np.complex128)
+        table = np.empty((max(1, pub.parameter_values.size), len(observables)))
         for rows, states in _final_states(pub.circuit, values, self._dtype):
-            table[rows] = expval_terms(states, observables).to(torch.float64).numpy() @ coefficients
-        if np.abs(table.imag).max(initial=0.0) > 1e-10:
-            raise NotHermitianError("an observable has complex coefficients (not Hermitian): its expectation is "
-                                    "complex; give real coefficients")
+            table[rows] = torch.stack([expval(states, h) for h in observables], dim=1).to(torch.float64).numpy()
         parameter_index = np.arange(table.shape[0]).reshape(pub.parameter_values.shape)
         observable_index = np.arange(table.shape[1]).reshape(pub.observables.shape)
-        p, o = np.broadcast_arrays(parameter_index, observable_index)
-        evs = table.real[p, o]
+        evs = table[np.broadcast_arrays(parameter_index, observable_index)]
         if pub.precision != 0:
             evs = np.random.default_rng(self._seed).normal(evs, pub.precision)
         data = _containers.DataBin(evs=evs, stds=np.zeros_like(evs), shape=evs.shape)
@@ -134,23 +130,18 @@ class EstimatorV2(_primitives.BaseEstimatorV2):
                                                      "circuit_metadata": pub.circuit.metadata})
 
 
-def _observable_table(observables, n_qubits: int) -> tuple[PauliSum, np.ndarray]:
-    """All distinct Pauli terms of an ``ObservablesArray`` as one PauliSum (unit coefficients),
-    and the ``(terms, observables)`` matrix of coefficients (observables flattened)."""
+def _pauli_sums(observables, n_qubits: int) -> list[PauliSum]:
+    """The observables of an ``ObservablesArray`` (flattened) as hybridq Pauli sums."""
     flat = observables.ravel()
-    rows: dict[str, int] = {}
-    entries = []
+    out = []
     for j in range(flat.size):
-        for label, coeff in flat[j].items():
+        terms = [(from_qiskit_label(label), coeff) for label, coeff in flat[j].items()]
+        for label, _ in terms:
             if set(label) - set("IXYZ"):
                 raise PauliError(f"observable term {label!r} is not a Pauli word; hybridq's EstimatorV2 takes Pauli "
                                  "observables (SparsePauliOp, Pauli, labels of I, X, Y, Z)")
-            entries.append((rows.setdefault(from_qiskit_label(label), len(rows)), j, complex(coeff)))
-    matrix = np.zeros((max(1, len(rows)), flat.size), dtype=np.complex128)
-    for i, j, c in entries:
-        matrix[i, j] += c
-    labels = list(rows) or ["I" * n_qubits]
-    return PauliSum.from_list([(label, 1.0) for label in labels], n_qubits=n_qubits), matrix
+        out.append(PauliSum.from_list(terms or [("I" * n_qubits, 0.0)], n_qubits=n_qubits))
+    return out
 
 
 class SamplerV2(_primitives.BaseSamplerV2):

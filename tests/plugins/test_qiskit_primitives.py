@@ -136,3 +136,45 @@ def test_sampler_statistics_follow_the_state():
 def test_sampler_warns_without_classical_registers():
     with pytest.warns(UserWarning, match="no classical register"):
         SamplerV2().run([QuantumCircuit(1)])
+
+
+def test_estimator_qnn_with_torch_connector_matches_qiskit():
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("qiskit_machine_learning")
+    from qiskit.circuit.library import real_amplitudes, zz_feature_map
+    from qiskit_machine_learning.connectors import TorchConnector
+    from qiskit_machine_learning.neural_networks import EstimatorQNN
+
+    features, ansatz = zz_feature_map(3), real_amplitudes(3, reps=2)
+    qc = features.compose(ansatz)
+    x = torch.tensor([[0.1, 0.5, -0.3], [0.7, -0.2, 1.1], [0.0, 0.4, 0.9]])
+    outputs, grads = [], []
+    for estimator in (EstimatorV2(), StatevectorEstimator()):
+        qnn = EstimatorQNN(circuit=qc, observables=[SparsePauliOp("ZZI"), SparsePauliOp(["XIX", "IYY"], [0.5, 0.2])],
+                           input_params=features.parameters, weight_params=ansatz.parameters,
+                           estimator=estimator, default_precision=0.0, input_gradients=True)
+        model = TorchConnector(qnn, initial_weights=np.linspace(-1, 1, ansatz.num_parameters))
+        inputs = x.clone().requires_grad_(True)
+        y = model(inputs)
+        (y * torch.tensor([1.0, -2.0])).sum().backward()
+        outputs.append(y.detach().numpy())
+        grads.append((model.weight.grad.numpy(), inputs.grad.numpy()))
+    assert outputs[0].shape == (3, 2)
+    np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-10)
+    for ours, ref in zip(*grads):
+        np.testing.assert_allclose(ours, ref, atol=1e-10)
+
+
+def test_vqe_reaches_the_ground_energy_as_with_qiskit():
+    pytest.importorskip("qiskit_algorithms")
+    from qiskit.circuit.library import real_amplitudes
+    from qiskit_algorithms import VQE, NumPyMinimumEigensolver
+    from qiskit_algorithms.optimizers import SLSQP
+
+    h2 = SparsePauliOp.from_list([("II", -1.0524), ("IZ", 0.3979), ("ZI", -0.3979), ("ZZ", -0.0113), ("XX", 0.1809)])
+    exact = NumPyMinimumEigensolver().compute_minimum_eigenvalue(h2).eigenvalue.real
+    results = [VQE(estimator, real_amplitudes(2, reps=2), SLSQP(maxiter=200), initial_point=np.full(6, 0.1))
+               .compute_minimum_eigenvalue(h2) for estimator in (EstimatorV2(), StatevectorEstimator())]
+    assert abs(results[0].eigenvalue - exact) < 1e-6
+    assert abs(results[0].eigenvalue - results[1].eigenvalue) < 1e-8
+    assert results[0].cost_function_evals == results[1].cost_function_evals
