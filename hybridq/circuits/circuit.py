@@ -124,6 +124,7 @@ class Circuit:
             raise ShapeError(f"n_qubits must be a positive int, got {n_qubits!r}")
         self.n_qubits = n_qubits
         self.ops = OperationList()
+        self.weight_order: tuple[str, ...] = ()
 
     @property
     def ops(self) -> OperationList:
@@ -224,6 +225,18 @@ class Circuit:
         return self.append(Operation("PauliRot", tuple(_as_ints(qubits)), (theta,), (), pauli=pauli))
 
     # ----- structure
+    def order_weights(self, names: Sequence[str]) -> Circuit:
+        """Fix the order of :attr:`weight_names`: ``names`` first (those the circuit reads), then
+        any other weight in first-use order. Converters use it to keep the order on a round trip.
+
+        >>> from hybridq.circuits import Weight
+        >>> Circuit(1).rx(Weight("a"), 0).ry(Weight("b"), 0).order_weights(["b"]).weight_names
+        ['b', 'a']
+        """
+        self.weight_order = tuple(str(n) for n in names)
+        self.ops = list(self.ops)  # a fresh edit: what was derived from the old order is stale
+        return self
+
     def compose(self, other: Circuit, qubits: Sequence[int] | None = None) -> Circuit:
         """A new circuit: this one followed by ``other`` (placed on ``qubits`` if given)."""
         mapping = list(range(other.n_qubits)) if qubits is None else list(_as_ints(qubits))
@@ -239,12 +252,12 @@ class Circuit:
 
     def inverse(self) -> Circuit:
         """The inverse circuit (gates reversed and inverted)."""
-        out = Circuit(self.n_qubits)
+        out = Circuit(self.n_qubits).order_weights(self.weight_names)
         out.ops = [op.inverse() for op in reversed(self.ops)]
         return out
 
     def copy(self) -> Circuit:
-        out = Circuit(self.n_qubits)
+        out = Circuit(self.n_qubits).order_weights(self.weight_order)
         out.ops = list(self.ops)
         return out
 
@@ -270,7 +283,8 @@ class Circuit:
 
     @property
     def weight_names(self) -> list[str]:
-        """Names of the weights, in first-use order (the order of a flat weight vector)."""
+        """Names of the weights, the order of a flat weight vector: first-use order, or the
+        order fixed by :meth:`order_weights`."""
         return list(self._parameters()[1])
 
     def _parameters(self) -> tuple[int, tuple[str, ...]]:
@@ -280,7 +294,8 @@ class Circuit:
         if cached is None or cached[0] != self.ops.edit:
             exprs = [p for op in self.ops for p in op.params if isinstance(p, Expr)]
             n_inputs = max([0] + [i + 1 for p in exprs for i in p.input_indices()])
-            names = tuple(dict.fromkeys(w for p in exprs for w in p.weight_names()))
+            used = dict.fromkeys(w for p in exprs for w in p.weight_names())
+            names = tuple(dict.fromkeys([n for n in self.weight_order if n in used] + list(used)))
             cached = (self.ops.edit, (n_inputs, names))
             self._parameters_cache = cached
         return cached[1]

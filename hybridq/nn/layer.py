@@ -187,6 +187,35 @@ class QuantumLayer(nn.Module):
         lead = tuple(inputs.shape[:-1])
         return lead, inputs.reshape(-1, need).to(self.weight.dtype)
 
+    def get_extra_state(self) -> dict:
+        """Saved in the state dict: the circuit's weight names, in the order of ``weight``."""
+        return {"weight_names": self.circuit.weight_names}
+
+    def set_extra_state(self, state: dict) -> None:
+        """Nothing to restore: the names were checked (and ``weight`` reordered) on loading."""
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                              error_msgs) -> None:
+        """Check the saved weight names against this circuit's before loading anything: the same
+        names in another order load reordered, other names raise :class:`ParameterError` (a state
+        dict without names loads as it is)."""
+        extra = state_dict.get(prefix + "_extra_state")
+        saved = extra.get("weight_names") if isinstance(extra, dict) else None
+        names = self.circuit.weight_names
+        if saved is not None and list(saved) != names:
+            if sorted(saved) != sorted(names):
+                raise ParameterError(
+                    f"the state dict holds weights {list(saved)[:10]} but this layer's circuit has {names[:10]}; "
+                    "load it into a layer built on a circuit with the same weight names"
+                )
+            if prefix + "weight" in state_dict:
+                position = {name: i for i, name in enumerate(saved)}
+                state_dict[prefix + "weight"] = state_dict[prefix + "weight"][[position[n] for n in names]]
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                                      error_msgs)
+        if extra is None and prefix + "_extra_state" in missing_keys:  # a state dict saved before names were
+            missing_keys.remove(prefix + "_extra_state")
+
     def extra_repr(self) -> str:
         c = self.circuit
         return (f"n_qubits={c.n_qubits}, n_inputs={c.n_inputs}, n_weights={self.weight.numel()}, "

@@ -68,8 +68,9 @@ def to_cirq(circuit: Circuit):
     sympy = require("sympy", "cirq")
     qubits = cirq.LineQubit.range(circuit.n_qubits)
 
-    def angle(p: Param):
-        return fold(p, input=lambda i: sympy.Symbol(INPUT_SYMBOL.format(i)), weight=sympy.Symbol)
+    def angle(p: Param):  # unevaluated sums and products keep their terms' order, hence the weight order
+        return fold(p, input=lambda i: sympy.Symbol(INPUT_SYMBOL.format(i)), weight=sympy.Symbol,
+                    add=lambda t: sympy.Add(*t, evaluate=False), mul=lambda f: sympy.Mul(*f, evaluate=False))
 
     out = []
     for op in circuit.ops:

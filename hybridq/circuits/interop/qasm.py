@@ -8,7 +8,7 @@ matrices have no exact OpenQASM form and raise :class:`~hybridq.errors.UnknownGa
 
 OpenQASM 2 has no parameters: bind inputs and weights (``inputs=``, ``weights=``) first.
 OpenQASM 3 declares the unbound ones as ``input float[64]``: ``Input(i)`` as ``x_i``,
-``Weight(name)`` as ``name``. Reading OpenQASM 3 needs ``qiskit-qasm3-import``.
+``Weight(name)`` as ``name``, weights in the circuit's order (read back in declaration order). Reading OpenQASM 3 needs ``qiskit-qasm3-import``.
 
 >>> from hybridq.circuits import Circuit, Input, Weight
 >>> print(to_qasm(Circuit(2).h(0).crx(Weight("w") * Input(0), 0, 1), version=3))
@@ -56,6 +56,8 @@ _NAMED_3 = {("X", 1): "cx", ("X", 2): "ccx", ("Y", 1): "cy", ("Z", 1): "cz", ("H
 _RESERVED = {"pi", "tau", "euler", "q", "input", "output", "float", "angle", "qubit", "qreg", "creg", "bit", "gate",
              "ctrl", "negctrl", "inv", "pow", "gphase", "measure", "reset", "barrier", "U", "CX", "include"}
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: An OpenQASM 3 ``input`` declaration; its name (in declaration order: the weight order).
+_INPUT_DECLARATION = re.compile(r"^\s*input\s+[^;=]*?([A-Za-z_][A-Za-z0-9_]*)\s*;", re.MULTILINE)
 
 
 def to_qasm(circuit: Circuit, *, version: int = 2, inputs=None, weights=None) -> str:
@@ -193,4 +195,4 @@ def from_qasm(text: str) -> Circuit:
         qc = require("qiskit.qasm3", "qiskit").loads(text)
     else:
         raise ShapeError(f"OpenQASM version must be 2 or 3, got {match.group(1)}")
-    return read_qiskit(qc, lambda p: symbol_leaf(p.name))
+    return read_qiskit(qc, lambda p: symbol_leaf(p.name)).order_weights(_INPUT_DECLARATION.findall(text))

@@ -7,6 +7,7 @@ changes order (a ``Unitary``/``Diagonal`` matrix, a Pauli label), through
 Controlled gates use ``gate.control(k)``, Pauli rotations ``PauliEvolutionGate``, matrices
 ``UnitaryGate``/``DiagonalGate``.
 
+The circuit's weight order is kept in ``metadata["weight_names"]`` and restored on reading.
 Reading a Qiskit circuit keeps its global phase (as gates) and drops barriers and final
 measurements. Gates outside the table are read through their Qiskit definition; an instruction
 without one raises :class:`~hybridq.errors.UnknownGateError`.
@@ -42,6 +43,8 @@ GATES = {
 #: Further Qiskit classes read as a hybridq gate with the same angles.
 _ALSO_READ = {"U1Gate": "PhaseShift", "U3Gate": "U3"}
 _SKIPPED = frozenset({"barrier", "delay"})
+#: Key of ``QuantumCircuit.metadata`` holding the circuit's weight names in order.
+WEIGHT_ORDER = "weight_names"
 
 
 def _library():
@@ -75,7 +78,7 @@ def to_qiskit(circuit: Circuit, *, input_vector: str = "x"):
         return fold(p, input=xs.__getitem__, weight=ws.__getitem__,
                     add=lambda t: functools.reduce(operator.add, t), mul=lambda f: functools.reduce(operator.mul, f))
 
-    qc = qiskit.QuantumCircuit(circuit.n_qubits)
+    qc = qiskit.QuantumCircuit(circuit.n_qubits, metadata={WEIGHT_ORDER: circuit.weight_names})
     for op in circuit.ops:
         for part in (lower(op) if op.name == "PauliRot" and op.controls else [op]):
             qc.append(_gate(part, angle, lib), list(part.controls + part.qubits))
@@ -109,7 +112,7 @@ def from_qiskit(qc, *, input_vector: str = "x") -> Circuit:
             return Input(p.index)
         return Weight(p.name)
 
-    return read_qiskit(qc, leaf)
+    return read_qiskit(qc, leaf).order_weights((qc.metadata or {}).get(WEIGHT_ORDER, ()))
 
 
 def read_qiskit(qc, leaf) -> Circuit:
