@@ -19,7 +19,7 @@ from ..errors import DTypeError, ParameterError, ShapeError
 from ..sim import ops as simops
 from ..sim.fusion import fuse
 from ..sim.program import Op, run
-from ..sim.state import ALWAYS_FITS, available_memory, check_memory, zero_state
+from ..sim.state import ALWAYS_FITS, available_memory, check_memory, under_torch_func, zero_state
 from .circuit import Circuit
 from .compiled import CompiledCircuit
 from .expr import evaluate
@@ -124,7 +124,19 @@ def simulate(
             comfortably in memory. Defaults to auto.
         fusion: compile the circuit into a few batched, fused ops (:mod:`hybridq.circuits.compiled`,
             :mod:`hybridq.sim.fusion`); False applies the gates one by one. Defaults to True.
+
+    Under ``torch.func`` transforms (``grad``, ``vmap``, ``jacrev`` of a function calling it) the
+    gates run one by one on torch's own ops with autograd, whatever ``fusion`` and ``method`` say
+    (``method="adjoint"`` raises there).
     """
+    if _transformed(inputs, weights, initial_state):  # torch.func: the reference path, plain torch ops
+        if method == "adjoint":
+            raise ParameterError(
+                "method='adjoint' runs a custom autograd function, which torch.func (grad, vmap, jacrev) cannot "
+                "transform; use method='autograd' or 'auto' under torch.func, or method='adjoint' with "
+                "loss.backward() and a batch of inputs instead of vmap"
+            )
+        fusion, method = False, "autograd"
     x = _inputs(circuit, inputs)
     n = circuit.n_qubits
     if initial_state is not None:
@@ -165,6 +177,12 @@ def simulate(
         method = "adjoint" if stored > ALWAYS_FITS and stored > 0.25 * available_memory(device) else "autograd"
     out = run(state, program, method=method)
     return out if out.shape[0] == B else out.expand(B, -1)
+
+
+def _transformed(inputs, weights, initial_state) -> bool:
+    """Whether any of the tensors given is wrapped by a ``torch.func`` transform."""
+    values = list(weights.values()) if isinstance(weights, Mapping) else [weights]
+    return under_torch_func(inputs, initial_state, *values)
 
 
 def simulate_sharded(circuit, inputs=None, weights=None, *, batch: int | None = None,
