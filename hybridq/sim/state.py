@@ -36,6 +36,8 @@ def under_torch_func(*tensors) -> bool:
     >>> under_torch_func(x), bool(torch.func.vmap(lambda r: torch.tensor(under_torch_func(r)))(x).all())
     (False, True)
     """
+    if torch.compiler.is_compiling():  # traced by torch.compile, which has its own functional transforms
+        return False
     return any(isinstance(t, torch.Tensor) and torch._C._functorch.is_functorch_wrapped_tensor(t) for t in tensors)
 
 
