@@ -25,8 +25,6 @@ from ..sim.gates import GATES, resolve
 from ..sim.ops import check_wires
 from .expr import Expr, Param, as_expr
 
-#: Gates whose inverse is another named gate with the same angles (or none).
-_INVERSE_NAMES = {"S": "Sdg", "Sdg": "S", "T": "Tdg", "Tdg": "T", "SX": "SXdg", "SXdg": "SX"}
 CUSTOM = ("Unitary", "Diagonal", "PauliRot")
 
 
@@ -61,13 +59,10 @@ class Operation:
             return Operation("Unitary", self.qubits, (), self.controls, self.matrix.conj().T)
         if self.name == "Diagonal":
             return Operation("Diagonal", self.qubits, (), self.controls, self.matrix.conj())
-        if self.name in _INVERSE_NAMES:
-            return Operation(_INVERSE_NAMES[self.name], self.qubits, (), self.controls)
-        if self.name == "U3":
-            theta, phi, lam = (as_expr(p) for p in self.params)
-            return Operation("U3", self.qubits, (-theta, -lam, -phi), self.controls)
-        return Operation(self.name, self.qubits, tuple(-as_expr(p) for p in self.params), self.controls,
-                         pauli=self.pauli)
+        if self.name == "PauliRot":
+            return Operation(self.name, self.qubits, (-as_expr(self.params[0]),), self.controls, pauli=self.pauli)
+        name, params = GATES[self.name].inverse_of(tuple(as_expr(p) for p in self.params))
+        return Operation(name, self.qubits, params, self.controls)
 
     def remapped(self, mapping: Sequence[int]) -> Operation:
         """The same operation on qubits ``mapping[q]``."""
