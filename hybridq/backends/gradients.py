@@ -4,7 +4,7 @@
 or from shots) and differentiates it by the parameter-shift rule, so that shot-based backends
 can be trained with torch. Each angle that reads inputs or weights is shifted on its own gate:
 
-The rules are the gates' own (:data:`hybridq.sim.GATES` records):
+The rules are the gates' own (:data:`~hybridq.sim.gates.GATES` records):
 
 * two-term rule, ``f'(t) = [f(t + pi/2) - f(t - pi/2)] / 2``, for gates ``exp(-i t G / 2)``
   whose generator has eigenvalues +-1 (RX, RY, RZ, RXX, RYY, RZZ, PauliRot) and for phase

@@ -33,7 +33,7 @@ class Operation:
     """One gate in a circuit.
 
     Attributes:
-        name: a base gate of :data:`hybridq.sim.GATES` or ``"Unitary"``, ``"Diagonal"``, ``"PauliRot"``.
+        name: a base gate of :data:`~hybridq.sim.gates.GATES` or ``"Unitary"``, ``"Diagonal"``, ``"PauliRot"``.
         qubits: target qubits (the first is the most significant bit of the gate's matrix).
         params: angles (numbers or :class:`~hybridq.circuits.expr.Expr`).
         controls: control qubits (all must be 1).

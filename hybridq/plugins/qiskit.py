@@ -5,8 +5,9 @@ return the same results (data containers, shapes, metadata; with the same seed, 
 and samples), but a PUB's parameter sets run as one batch: the circuit is converted once
 (:func:`~hybridq.circuits.interop.qiskit.read_qiskit`, its parameters becoming
 :class:`~hybridq.Input` columns in ``circuit.parameters`` order), simulated once for every
-parameter set, and every observable of the PUB is read from the same states (:func:`hybridq.sim.expval`: one
-sparse product per :class:`~hybridq.PauliSum`, its terms grouped by X/Y flip mask).
+parameter set, and every observable of the PUB is read from the same states
+(:func:`~hybridq.sim.measure.expval`: one sparse product per
+:class:`~hybridq.operators.pauli_sum.PauliSum`, its terms grouped by X/Y flip mask).
 
 >>> from qiskit.circuit import Parameter, QuantumCircuit
 >>> from qiskit.quantum_info import SparsePauliOp

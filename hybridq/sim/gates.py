@@ -2,7 +2,7 @@
 
 Each gate is a :class:`GateSpec`: arity, matrix builder, inverse, generator and parameter-shift
 rules, and its names in Qiskit, Cirq, PennyLane and OpenQASM (:class:`Names`). The converters
-of :mod:`hybridq.circuits.interop`, :meth:`Operation.inverse <hybridq.circuits.circuit.Operation.inverse>`
+of :mod:`hybridq.circuits.interop`, :meth:`~hybridq.circuits.circuit.Operation.inverse`
 and the backends' shift-rule gradients read these records; adding a gate is one entry here
 plus its row in the consistency test (``tests/sim/test_gate_records.py``).
 

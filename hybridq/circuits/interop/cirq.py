@@ -2,7 +2,7 @@
 
 hybridq qubit ``q`` is ``cirq.LineQubit(q)``; both put the first qubit of a matrix in the most
 significant bit, so nothing is reordered. Each gate's Cirq form is its record's
-(:data:`hybridq.sim.GATES`). Inputs and weights become sympy symbols: ``Input(i)``
+(:data:`~hybridq.sim.gates.GATES`). Inputs and weights become sympy symbols: ``Input(i)``
 is ``x_i``, ``Weight(name)`` is ``name``. Cirq's ``*PowGate`` family (``exponent`` in half
 turns, ``global_shift``) is read exactly, global phases included; other gates with a numeric
 unitary are read as ``Unitary``.

@@ -4,7 +4,7 @@ Qiskit qubit ``q`` is hybridq qubit ``q``. Only what is indexed by several qubit
 changes order (a ``Unitary``/``Diagonal`` matrix, a Pauli label), through
 :mod:`hybridq.qubit_order`. Weights become ``Parameter(name)``; inputs become the elements of
 ``ParameterVector(input_vector, n_inputs)``; angle expressions become parameter expressions.
-Gates take their Qiskit class from their record (:data:`hybridq.sim.GATES`); controlled gates
+Gates take their Qiskit class from their record (:data:`~hybridq.sim.gates.GATES`); controlled gates
 use ``gate.control(k)``, Pauli rotations ``PauliEvolutionGate``, matrices
 ``UnitaryGate``/``DiagonalGate``.
 
