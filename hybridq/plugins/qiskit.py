@@ -21,6 +21,7 @@ array([[ 1.,  1.],
 
 from __future__ import annotations
 
+import functools
 import warnings
 from typing import Iterable
 
@@ -134,15 +135,19 @@ class EstimatorV2(_primitives.BaseEstimatorV2):
 def _pauli_sums(observables, n_qubits: int) -> list[PauliSum]:
     """The observables of an ``ObservablesArray`` (flattened) as hybridq Pauli sums."""
     flat = observables.ravel()
-    out = []
-    for j in range(flat.size):
-        terms = [(from_qiskit_label(label), coeff) for label, coeff in flat[j].items()]
-        for label, _ in terms:
-            if set(label) - set("IXYZ"):
-                raise PauliError(f"observable term {label!r} is not a Pauli word; hybridq's EstimatorV2 takes Pauli "
-                                 "observables (SparsePauliOp, Pauli, labels of I, X, Y, Z)")
-        out.append(PauliSum.from_list(terms or [("I" * n_qubits, 0.0)], n_qubits=n_qubits))
-    return out
+    return [_pauli_sum(n_qubits, tuple(flat[j].items())) for j in range(flat.size)]
+
+
+@functools.lru_cache(maxsize=64)
+def _pauli_sum(n_qubits: int, items: tuple) -> PauliSum:
+    """One observable's ``(Qiskit label, coeff)`` items as a PauliSum, kept for later runs (with
+    it, what the engine derives from it: the grouped sparse form)."""
+    terms = [(from_qiskit_label(label), coeff) for label, coeff in items]
+    for label, _ in terms:
+        if set(label) - set("IXYZ"):
+            raise PauliError(f"observable term {label!r} is not a Pauli word; hybridq's EstimatorV2 takes Pauli "
+                             "observables (SparsePauliOp, Pauli, labels of I, X, Y, Z)")
+    return PauliSum.from_list(terms or [("I" * n_qubits, 0.0)], n_qubits=n_qubits)
 
 
 class SamplerV2(_primitives.BaseSamplerV2):
