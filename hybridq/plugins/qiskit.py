@@ -78,6 +78,17 @@ def _final_states(qc, values: np.ndarray, dtype: torch.dtype):
         yield slice(start, start + len(chunk)), states
 
 
+def _results(run_pub, pubs: list):
+    return _containers.PrimitiveResult([run_pub(pub) for pub in pubs], metadata={"version": 2})
+
+
+def _started(run_pub, pubs: list):
+    """A submitted Qiskit job whose result holds ``run_pub(pub)`` for every PUB, as Qiskit's."""
+    job = _primitives.PrimitiveJob(_results, run_pub, pubs)
+    job._submit()
+    return job
+
+
 class EstimatorV2(_primitives.BaseEstimatorV2):
     """Qiskit's ``BaseEstimatorV2`` on hybridq's engine, with ``StatevectorEstimator``'s results.
 
@@ -108,13 +119,7 @@ class EstimatorV2(_primitives.BaseEstimatorV2):
     def run(self, pubs: Iterable, *, precision: float | None = None):
         """Estimate every PUB ``(circuit, observables[, parameter values[, precision]])``; returns a job."""
         precision = self._default_precision if precision is None else precision
-        coerced = [_estimator_pub.EstimatorPub.coerce(pub, precision) for pub in pubs]
-        job = _primitives.PrimitiveJob(self._run, coerced)
-        job._submit()
-        return job
-
-    def _run(self, pubs: list):
-        return _containers.PrimitiveResult([self._run_pub(pub) for pub in pubs], metadata={"version": 2})
+        return _started(self._run_pub, [_estimator_pub.EstimatorPub.coerce(pub, precision) for pub in pubs])
 
     def _run_pub(self, pub):
         observables = _pauli_sums(pub.observables, pub.circuit.num_qubits)
@@ -192,12 +197,7 @@ class SamplerV2(_primitives.BaseSamplerV2):
         if any(not pub.circuit.cregs for pub in coerced):
             warnings.warn("a circuit has no classical register, so its result is empty; add measurements "
                           "(e.g. circuit.measure_all())", UserWarning, stacklevel=2)
-        job = _primitives.PrimitiveJob(self._run, coerced)
-        job._submit()
-        return job
-
-    def _run(self, pubs: list):
-        return _containers.PrimitiveResult([self._run_pub(pub) for pub in pubs], metadata={"version": 2})
+        return _started(self._run_pub, coerced)
 
     def _run_pub(self, pub):
         qc, shots = pub.circuit, pub.shots

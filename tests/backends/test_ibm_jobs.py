@@ -82,22 +82,28 @@ def fake_ibm():
         return get_backend("fake:FakeManilaV2", seed=3)
 
 
-def test_per_circuit_shots_go_in_one_sampler_job_exactly(fake_ibm, monkeypatch):
-    runs = []
-    make = type(fake_ibm)._primitive
+def watch_jobs(monkeypatch, backend, on_job) -> None:
+    """Call ``on_job(pubs, kwargs, job)`` for every job the backend's primitives submit."""
+    make = type(backend)._primitive
 
-    def recording(self, kind, seed, **options):
+    def watched(self, kind, seed, **options):
         primitive = make(self, kind, seed, **options)
         run = primitive.run
 
-        def recorded(pubs, **kwargs):
-            runs.append(([p[2] for p in pubs], kwargs))
-            return run(pubs, **kwargs)
+        def submit(pubs, **kwargs):
+            job = run(pubs, **kwargs)
+            on_job(pubs, kwargs, job)
+            return job
 
-        primitive.run = recorded
+        primitive.run = submit
         return primitive
 
-    monkeypatch.setattr(type(fake_ibm), "_primitive", recording)
+    monkeypatch.setattr(type(backend), "_primitive", watched)
+
+
+def test_per_circuit_shots_go_in_one_sampler_job_exactly(fake_ibm, monkeypatch):
+    runs = []
+    watch_jobs(monkeypatch, fake_ibm, lambda pubs, kwargs, job: runs.append(([p[2] for p in pubs], kwargs)))
     circuits = [Circuit(2).x(0), Circuit(2).h(1), Circuit(2).x(0).x(1)]
     found = fake_ibm.sample(circuits, [100, 37, 513])
     assert runs == [([100, 37, 513], {})]  # one job, exact shots (1216 were sent in 3 jobs before)
@@ -110,29 +116,19 @@ def test_a_runtime_poll_error_re_polls_the_same_runtime_job(fake_ibm, monkeypatc
 
     monkeypatch.setattr("hybridq.backends.jobs.time.sleep", lambda s: None)
     submitted = []
-    make = type(fake_ibm)._primitive
 
-    def flaky(self, kind, seed, **options):
-        primitive = make(self, kind, seed, **options)
-        run = primitive.run
+    def fail_first_poll(pubs, kwargs, job):
+        submitted.append(job)
+        real, calls = job.result, []
 
-        def submit(pubs, **kwargs):
-            job = run(pubs, **kwargs)
-            submitted.append(job)
-            real, calls = job.result, []
+        def result(*args, **kw):
+            calls.append(1)
+            if len(calls) == 1:
+                raise RequestsApiError("502 while polling")
+            return real(*args, **kw)
 
-            def result(*args, **kw):
-                calls.append(1)
-                if len(calls) == 1:
-                    raise RequestsApiError("502 while polling")
-                return real(*args, **kw)
+        job.result = result
 
-            job.result = result
-            return job
-
-        primitive.run = submit
-        return primitive
-
-    monkeypatch.setattr(type(fake_ibm), "_primitive", flaky)
+    watch_jobs(monkeypatch, fake_ibm, fail_first_poll)
     (found,) = fake_ibm.sample([Circuit(1).x(0)], 50)
     assert len(submitted) == 1 and found.shape == (50, 1) and found.mean() > 0.8
