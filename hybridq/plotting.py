@@ -1,6 +1,8 @@
 """Plots a person would rather look at: training curves, error against shots.
 
-Needs matplotlib (``pip install 'hybridq[notebook]'``); figures are written to files.
+Needs matplotlib (``pip install 'hybridq[notebook]'``); figures are written to files. They are
+``matplotlib.figure.Figure`` objects drawn on their own canvas, so pyplot's state and the
+process's matplotlib backend are left as they were.
 """
 
 from __future__ import annotations
@@ -13,11 +15,9 @@ import numpy as np
 from .errors import require
 
 
-def _pyplot():
-    matplotlib = require("matplotlib", "notebook")
-    if matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline"):
-        matplotlib.use("Agg")
-    return require("matplotlib.pyplot", "notebook")
+def _figure(**kwargs):
+    """A figure outside pyplot (no global state, no backend switch), saved with its Agg canvas."""
+    return require("matplotlib.figure", "notebook").Figure(**kwargs)
 
 
 def plot_curves(curves: Mapping[str, Sequence[float] | Sequence[Sequence[float]]], path: str | Path, *,
@@ -29,8 +29,8 @@ def plot_curves(curves: Mapping[str, Sequence[float] | Sequence[Sequence[float]]
     >>> out.exists()
     True
     """
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, len(curves), figsize=(4.5 * len(curves), 3.5), squeeze=False)
+    fig = _figure(figsize=(4.5 * len(curves), 3.5))
+    axes = fig.subplots(1, len(curves), squeeze=False)
     for ax, (name, values) in zip(axes[0], curves.items()):
         data = np.atleast_2d(np.asarray(values, dtype=float))
         x = np.arange(1, data.shape[1] + 1)
@@ -44,7 +44,6 @@ def plot_curves(curves: Mapping[str, Sequence[float] | Sequence[Sequence[float]]
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path
 
 
@@ -56,8 +55,8 @@ def plot_error_vs_shots(measured: Mapping[str, tuple[Sequence[float], Sequence[f
     Both map a method name to ``(shots, values)``; a method's two curves share a colour.
     ``target`` draws a horizontal line (e.g. chemical accuracy).
     """
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+    fig = _figure(figsize=(5.5, 4))
+    ax = fig.subplots()
     analytic = analytic or {}
     for i, name in enumerate(dict.fromkeys([*measured, *analytic])):
         color = f"C{i}"
@@ -75,5 +74,4 @@ def plot_error_vs_shots(measured: Mapping[str, tuple[Sequence[float], Sequence[f
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path

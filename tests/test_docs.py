@@ -20,10 +20,10 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS_TOOLS = ["mkdocs", "material", "mkdocstrings", "mkdocstrings_handlers.python", "griffe_sphinx",
               "griffe_inherited_docstrings"]
 
-PAGES = ["index.html", "getting-started/index.html", "conventions/index.html", "performance/index.html",
-         "api/index.html"] + [f"api/{p}/index.html" for p in [
-             "hybridq", "sim", "circuits", "ansatz", "interop", "backends", "operators", "estimators", "nn", "quant", "errors",
-             "qubit_order", "cli"]]
+PAGES = ["index.html", "getting-started/index.html", "conventions/index.html", "from-qiskit/index.html",
+         "performance/index.html", "api/index.html"] + [f"api/{p}/index.html" for p in [
+             "hybridq", "sim", "circuits", "ansatz", "interop", "backends", "plugins_qiskit", "operators", "estimators",
+             "nn", "quant", "errors", "qubit_order", "cli"]]
 
 #: page -> objects whose API entry (an element with the object's path as id) it must have
 ANCHORS = {
@@ -39,6 +39,7 @@ ANCHORS = {
     "api/errors": ["hybridq.errors.HybridqError", "hybridq.errors.require"],
     "api/qubit_order": ["hybridq.qubit_order.to_qiskit_label"],
     "api/cli": ["hybridq.cli", "hybridq.cli.example_circuit"],
+    "api/plugins_qiskit": ["hybridq.plugins.qiskit.EstimatorV2", "hybridq.plugins.qiskit.SamplerV2"],
 }
 
 
@@ -113,6 +114,18 @@ def test_page_snippets_run_as_written():
     assert ns["qc"].num_qubits == 2
     assert _run_snippets("conventions.md")["to_qiskit_label"]("XIZ") == "ZIX"
     _run_snippets("index.md")
+
+
+def test_from_qiskit_page_runs_and_both_sides_agree():
+    np = pytest.importorskip("numpy")
+    pytest.importorskip("qiskit_machine_learning")
+    ns = _run_snippets("from-qiskit.md")
+    assert ns["circ"].weight_names == [p.name for p in ns["ansatz"].parameters]
+    np.testing.assert_allclose(ns["hybridq_out"].detach().numpy(), ns["qiskit_out"].detach().numpy(), atol=1e-6)
+    np.testing.assert_allclose(ns["hybridq_qnn_out"].detach().numpy(), ns["qiskit_out"].detach().numpy(), atol=1e-6)
+    np.testing.assert_allclose(float(ns["hybridq_energy"]), float(ns["qiskit_energy"]), atol=1e-10)
+    assert ns["evs"].shape == (100,) and sum(ns["counts"].values()) == 1000
+    assert ns["layer"].weight.grad is not None
 
 
 def test_docstring_extension():

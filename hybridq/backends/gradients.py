@@ -4,6 +4,8 @@
 or from shots) and differentiates it by the parameter-shift rule, so that shot-based backends
 can be trained with torch. Each angle that reads inputs or weights is shifted on its own gate:
 
+The rules are the gates' own (:data:`~hybridq.sim.gates.GATES` records):
+
 * two-term rule, ``f'(t) = [f(t + pi/2) - f(t - pi/2)] / 2``, for gates ``exp(-i t G / 2)``
   whose generator has eigenvalues +-1 (RX, RY, RZ, RXX, RYY, RZZ, PauliRot) and for phase
   gates (PhaseShift, and the phi, lambda angles of U3 = P(phi) RY(theta) P(lambda)), with or
@@ -27,7 +29,6 @@ of a backward pass go to the backend in one call (cut into jobs by its policy).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -37,24 +38,10 @@ from ..circuits.circuit import Circuit, Operation
 from ..circuits.execute import weight_values
 from ..circuits.expr import Expr, evaluate
 from ..errors import ParameterError, ShapeError
+from ..sim.gates import FOUR_TERM, GATES, TWO_TERM, ShiftRule
 from .base import Backend
 
 Tensor = torch.Tensor
-
-
-@dataclass(frozen=True)
-class ShiftRule:
-    """``f'(t) = sum_k coeffs[k] f(t + shifts[k])``."""
-
-    shifts: tuple[float, ...]
-    coeffs: tuple[float, ...]
-
-
-_D_PLUS = (math.sqrt(2) + 1) / (4 * math.sqrt(2))
-_D_MINUS = (math.sqrt(2) - 1) / (4 * math.sqrt(2))
-TWO_TERM = ShiftRule((math.pi / 2, -math.pi / 2), (0.5, -0.5))
-FOUR_TERM = ShiftRule((math.pi / 2, -math.pi / 2, 3 * math.pi / 2, -3 * math.pi / 2),
-                      (_D_PLUS, -_D_PLUS, -_D_MINUS, _D_MINUS))
 
 
 def shift_rule(op: Operation, index: int = 0) -> ShiftRule:
@@ -65,9 +52,10 @@ def shift_rule(op: Operation, index: int = 0) -> ShiftRule:
     """
     if op.name in ("Unitary", "Diagonal") or not 0 <= index < len(op.params):
         raise ParameterError(f"{op.name} has no angle {index}")
-    if op.name == "PhaseShift" or (op.name == "U3" and index > 0):
-        return TWO_TERM
-    return FOUR_TERM if op.controls else TWO_TERM
+    if op.name == "PauliRot":  # exp(-i t P / 2): a rotation
+        return FOUR_TERM if op.controls else TWO_TERM
+    spec = GATES[op.name]
+    return (spec.controlled_shift if op.controls else spec.shift)[index]
 
 
 class _Program:

@@ -59,7 +59,8 @@ class SubmitPolicy:
 
     Attributes:
         max_circuits: tasks per job.
-        retries: resubmissions of a job after a transient failure.
+        retries: attempts after a transient failure: to submit a job, or to poll an accepted
+            job's result (re-attached by id; an accepted job is never submitted again).
         backoff: seconds before the first retry; doubled each time, at most ``max_backoff``.
         max_backoff: longest wait between retries, in seconds.
         timeout: seconds to wait for one job's result (None: no limit). A job that times out
@@ -201,9 +202,17 @@ def run_jobs(
                     raise
                 sleep(min(policy.max_backoff, policy.backoff * 2**attempt))
                 attempt += 1
-                job = _with_retries(lambda: _submit(submit, chunk, key, seed, store), policy, is_transient, sleep)
+                job = _reattached(job, retrieve)
         results[j] = _finish(out, chunk, key, store)
     return [r for chunk_results in results for r in chunk_results]
+
+
+def _reattached(job: Job, retrieve: Callable[[str], Job | None]) -> Job:
+    """A fresh handle on an accepted job after a failed poll: looked up by its id where the
+    provider can, else the same handle polled again. The job is never submitted a second time."""
+    job_id = job.job_id()
+    fresh = retrieve(job_id) if job_id else None
+    return fresh if fresh is not None else job
 
 
 def _finish(out: list[np.ndarray], chunk: list[int], key: str, store: JobStore | None) -> list[np.ndarray]:

@@ -27,6 +27,7 @@ import contextlib
 import inspect
 import json
 import os
+import warnings
 from typing import Literal, Sequence
 
 import numpy as np
@@ -274,31 +275,42 @@ class IBMBackend(Backend):
                                            f"transpilation; its basis is {sorted(target.operation_names)}")
         return isa
 
-    def _primitive(self, kind: str, seed: int):
+    def _legacy_sampler(self):
+        """Runtime's server-side ``SamplerV2`` (PUBs of different shots in one job), if installed."""
+        return getattr(self.runtime, "SamplerV2", None)
+
+    def _primitive(self, kind: str, seed: int, *, legacy: bool = False):
         mode = self._open_mode if self._open_mode is not None else self.device
         options = {"simulator": {"seed_simulator": seed or 1}} if self.service is None else {}
         if kind == "sampler":
-            module = _optional("qiskit_ibm_runtime.executor_sampler")
-            return module.Sampler(mode=mode, options=options) if module else self.runtime.SamplerV2(mode=mode, options=options)
+            module = None if legacy else _optional("qiskit_ibm_runtime.executor_sampler")
+            if module is not None:
+                return module.Sampler(mode=mode, options=options)
+            with warnings.catch_warnings():  # deprecated for the client-side Sampler, which lacks per-PUB shots
+                warnings.simplefilter("ignore", DeprecationWarning)
+                return self._legacy_sampler()(mode=mode, options=options)
         module = _optional("qiskit_ibm_runtime.executor_estimator")
         return module.Estimator(mode=mode, options=options) if module else self.runtime.EstimatorV2(mode=mode, options=options)
 
     def _submit(self, circuits: list[Circuit], shots: list[int], seed: int) -> Job:
         isa = self._transpile([_measured(c) for c in circuits])
-        # the Sampler takes one shot count per call: different counts are rounded up to powers
-        # of two (at most twice the shots, few calls) and the extra shots dropped
-        run = shots if len(set(shots)) == 1 else [1 << (int(s) - 1).bit_length() for s in shots]
-        groups = _by_shots(run)
-        jobs = [self._primitive("sampler", seed).run([isa[i] for i in g], shots=run[g[0]]) for g in groups]
-        return _RuntimeJobs(jobs, groups, len(circuits), _sampled, list(shots))
+        pubs = [(qc, None, int(s)) for qc, s in zip(isa, shots)]  # every PUB its own, exact shots
+        if len(set(shots)) == 1 or self._legacy_sampler() is None:
+            # the client-side Sampler takes one shot count per job: one job per distinct count
+            groups = _by_shots(shots)
+            jobs = [self._primitive("sampler", seed).run([pubs[i] for i in g]) for g in groups]
+            return _RuntimeJobs(jobs, groups, len(circuits), _sampled)
+        with warnings.catch_warnings():  # per-PUB shots: deprecated by the Runtime (0.48), still one job
+            warnings.simplefilter("ignore", DeprecationWarning)
+            job = self._primitive("sampler", seed, legacy=True).run(pubs)
+        return _RuntimeJobs([job], [list(range(len(circuits)))], len(circuits), _sampled)
 
     def _retrieve(self, job_id: str) -> Job | None:
         if self.service is None:
             return None
         record = json.loads(job_id)
         decode = _sampled if record["kind"] == "sampler" else _estimated
-        return _RuntimeJobs([self.service.job(i) for i in record["ids"]], record["groups"], record["count"], decode,
-                            record.get("shots"))
+        return _RuntimeJobs([self.service.job(i) for i in record["ids"]], record["groups"], record["count"], decode)
 
     def expectations(self, circuits, observable, *, shots: int | None = None, seed: int | None = None) -> np.ndarray:
         if self.primitive != "estimator" or shots is None:
@@ -325,15 +337,16 @@ class IBMBackend(Backend):
 
 
 class _RuntimeJobs:
-    """Runtime jobs (one per shot count) seen as one :class:`~hybridq.backends.jobs.Job`."""
+    """Runtime jobs seen as one :class:`~hybridq.backends.jobs.Job` (``groups[k]``: the tasks
+    of ``jobs[k]``, in PUB order)."""
 
-    def __init__(self, jobs: list, groups: list[list[int]], count: int, decode, shots: list[int] | None = None) -> None:
-        self.jobs, self.groups, self.count, self.decode, self.shots = jobs, groups, count, decode, shots
+    def __init__(self, jobs: list, groups: list[list[int]], count: int, decode) -> None:
+        self.jobs, self.groups, self.count, self.decode = jobs, groups, count, decode
 
     def job_id(self) -> str | None:
         ids = [j.job_id() for j in self.jobs]
         kind = "sampler" if self.decode is _sampled else "estimator"
-        record = {"ids": ids, "groups": self.groups, "count": self.count, "kind": kind, "shots": self.shots}
+        record = {"ids": ids, "groups": self.groups, "count": self.count, "kind": kind}
         return json.dumps(record) if all(ids) else None
 
     def result(self, timeout: float | None) -> list[np.ndarray]:
@@ -348,7 +361,7 @@ class _RuntimeJobs:
             except errors.RuntimeJobFailureError as exc:
                 raise BackendError(f"job {job.job_id()} failed: {exc}") from None
             for pub, i in zip(result, group):
-                out[i] = self.decode(pub) if self.shots is None else self.decode(pub)[:self.shots[i]]
+                out[i] = self.decode(pub)
         return out
 
 

@@ -25,8 +25,6 @@ from ..sim.gates import GATES, resolve
 from ..sim.ops import check_wires
 from .expr import Expr, Param, as_expr
 
-#: Gates whose inverse is another named gate with the same angles (or none).
-_INVERSE_NAMES = {"S": "Sdg", "Sdg": "S", "T": "Tdg", "Tdg": "T", "SX": "SXdg", "SXdg": "SX"}
 CUSTOM = ("Unitary", "Diagonal", "PauliRot")
 
 
@@ -35,7 +33,7 @@ class Operation:
     """One gate in a circuit.
 
     Attributes:
-        name: a base gate of :data:`hybridq.sim.GATES` or ``"Unitary"``, ``"Diagonal"``, ``"PauliRot"``.
+        name: a base gate of :data:`~hybridq.sim.gates.GATES` or ``"Unitary"``, ``"Diagonal"``, ``"PauliRot"``.
         qubits: target qubits (the first is the most significant bit of the gate's matrix).
         params: angles (numbers or :class:`~hybridq.circuits.expr.Expr`).
         controls: control qubits (all must be 1).
@@ -61,13 +59,10 @@ class Operation:
             return Operation("Unitary", self.qubits, (), self.controls, self.matrix.conj().T)
         if self.name == "Diagonal":
             return Operation("Diagonal", self.qubits, (), self.controls, self.matrix.conj())
-        if self.name in _INVERSE_NAMES:
-            return Operation(_INVERSE_NAMES[self.name], self.qubits, (), self.controls)
-        if self.name == "U3":
-            theta, phi, lam = (as_expr(p) for p in self.params)
-            return Operation("U3", self.qubits, (-theta, -lam, -phi), self.controls)
-        return Operation(self.name, self.qubits, tuple(-as_expr(p) for p in self.params), self.controls,
-                         pauli=self.pauli)
+        if self.name == "PauliRot":
+            return Operation(self.name, self.qubits, (-as_expr(self.params[0]),), self.controls, pauli=self.pauli)
+        name, params = GATES[self.name].inverse_of(tuple(as_expr(p) for p in self.params))
+        return Operation(name, self.qubits, params, self.controls)
 
     def remapped(self, mapping: Sequence[int]) -> Operation:
         """The same operation on qubits ``mapping[q]``."""
@@ -124,6 +119,7 @@ class Circuit:
             raise ShapeError(f"n_qubits must be a positive int, got {n_qubits!r}")
         self.n_qubits = n_qubits
         self.ops = OperationList()
+        self.weight_order: tuple[str, ...] = ()
 
     @property
     def ops(self) -> OperationList:
@@ -224,6 +220,18 @@ class Circuit:
         return self.append(Operation("PauliRot", tuple(_as_ints(qubits)), (theta,), (), pauli=pauli))
 
     # ----- structure
+    def order_weights(self, names: Sequence[str]) -> Circuit:
+        """Fix the order of :attr:`weight_names`: ``names`` first (those the circuit reads), then
+        any other weight in first-use order. Converters use it to keep the order on a round trip.
+
+        >>> from hybridq.circuits import Weight
+        >>> Circuit(1).rx(Weight("a"), 0).ry(Weight("b"), 0).order_weights(["b"]).weight_names
+        ['b', 'a']
+        """
+        self.weight_order = tuple(str(n) for n in names)
+        self.ops = list(self.ops)  # a fresh edit: what was derived from the old order is stale
+        return self
+
     def compose(self, other: Circuit, qubits: Sequence[int] | None = None) -> Circuit:
         """A new circuit: this one followed by ``other`` (placed on ``qubits`` if given)."""
         mapping = list(range(other.n_qubits)) if qubits is None else list(_as_ints(qubits))
@@ -239,12 +247,12 @@ class Circuit:
 
     def inverse(self) -> Circuit:
         """The inverse circuit (gates reversed and inverted)."""
-        out = Circuit(self.n_qubits)
+        out = Circuit(self.n_qubits).order_weights(self.weight_names)
         out.ops = [op.inverse() for op in reversed(self.ops)]
         return out
 
     def copy(self) -> Circuit:
-        out = Circuit(self.n_qubits)
+        out = Circuit(self.n_qubits).order_weights(self.weight_order)
         out.ops = list(self.ops)
         return out
 
@@ -270,7 +278,8 @@ class Circuit:
 
     @property
     def weight_names(self) -> list[str]:
-        """Names of the weights, in first-use order (the order of a flat weight vector)."""
+        """Names of the weights, the order of a flat weight vector: first-use order, or the
+        order fixed by :meth:`order_weights`."""
         return list(self._parameters()[1])
 
     def _parameters(self) -> tuple[int, tuple[str, ...]]:
@@ -280,7 +289,8 @@ class Circuit:
         if cached is None or cached[0] != self.ops.edit:
             exprs = [p for op in self.ops for p in op.params if isinstance(p, Expr)]
             n_inputs = max([0] + [i + 1 for p in exprs for i in p.input_indices()])
-            names = tuple(dict.fromkeys(w for p in exprs for w in p.weight_names()))
+            used = dict.fromkeys(w for p in exprs for w in p.weight_names())
+            names = tuple(dict.fromkeys([n for n in self.weight_order if n in used] + list(used)))
             cached = (self.ops.edit, (n_inputs, names))
             self._parameters_cache = cached
         return cached[1]

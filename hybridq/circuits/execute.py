@@ -20,7 +20,7 @@ from ..sim import ops as simops
 from ..sim.engine import execute
 from ..sim.fusion import fuse
 from ..sim.program import Op, run
-from ..sim.state import ALWAYS_FITS, available_memory, check_memory, zero_state
+from ..sim.state import ALWAYS_FITS, available_memory, check_memory, under_torch_func, zero_state
 from .circuit import Circuit
 from .compiled import CompiledCircuit
 from .expr import evaluate
@@ -125,7 +125,19 @@ def simulate(
             comfortably in memory. Defaults to auto.
         fusion: compile the circuit into a few batched, fused ops (:mod:`hybridq.circuits.compiled`,
             :mod:`hybridq.sim.fusion`); False applies the gates one by one. Defaults to True.
+
+    Under ``torch.func`` transforms (``grad``, ``vmap``, ``jacrev`` of a function calling it) the
+    gates run one by one on torch's own ops with autograd, whatever ``fusion`` and ``method`` say
+    (``method="adjoint"`` raises there).
     """
+    if _transformed(inputs, weights, initial_state):  # torch.func: the reference path, plain torch ops
+        if method == "adjoint":
+            raise ParameterError(
+                "method='adjoint' runs a custom autograd function, which torch.func (grad, vmap, jacrev) cannot "
+                "transform; use method='autograd' or 'auto' under torch.func, or method='adjoint' with "
+                "loss.backward() and a batch of inputs instead of vmap"
+            )
+        fusion, method = False, "autograd"
     x = _inputs(circuit, inputs)
     n = circuit.n_qubits
     if initial_state is not None:
@@ -166,6 +178,12 @@ def simulate(
         state = zero_state(n, 1, dtype=dtype, device=device) if state is None else state
         out = run(state.expand(B, -1) if state.shape[0] != B and not program else state, program, method=method)
     return out if out.shape[0] == B else out.expand(B, -1)
+
+
+def _transformed(inputs, weights, initial_state) -> bool:
+    """Whether any of the tensors given is wrapped by a ``torch.func`` transform."""
+    values = list(weights.values()) if isinstance(weights, Mapping) else [weights]
+    return under_torch_func(inputs, initial_state, *values)
 
 
 def simulate_sharded(circuit, inputs=None, weights=None, *, batch: int | None = None,

@@ -16,6 +16,7 @@ torch.Size([5, 2])
 from __future__ import annotations
 
 import fnmatch
+import json
 import math
 from typing import Callable, Literal, Mapping, Sequence, Union
 
@@ -213,10 +214,50 @@ class QuantumLayer(nn.Module):
         lead = tuple(inputs.shape[:-1])
         return lead, inputs.reshape(-1, need).to(self.weight.dtype)
 
+    def _save_to_state_dict(self, destination, prefix, keep_vars) -> None:
+        """Adds ``weight_names``: the circuit's weight names, in the order of ``weight``, as UTF-8
+        JSON in a uint8 tensor (every entry of the state dict stays a tensor)."""
+        super()._save_to_state_dict(destination, prefix, keep_vars)
+        destination[prefix + _NAMES_KEY] = _encode_names(self.circuit.weight_names)
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                              error_msgs) -> None:
+        """Check the saved weight names against this circuit's before loading anything: the same
+        names in another order load reordered, other names raise :class:`ParameterError` (a state
+        dict without names loads as it is)."""
+        encoded = state_dict.get(prefix + _NAMES_KEY)
+        names = self.circuit.weight_names
+        saved = None if encoded is None else _decode_names(encoded)
+        if saved is not None and saved != names:
+            if sorted(saved) != sorted(names):
+                raise ParameterError(
+                    f"the state dict holds weights {saved[:10]} but this layer's circuit has {names[:10]}; "
+                    "load it into a layer built on a circuit with the same weight names"
+                )
+            if prefix + "weight" in state_dict:
+                position = {name: i for i, name in enumerate(saved)}
+                state_dict[prefix + "weight"] = state_dict[prefix + "weight"][[position[n] for n in names]]
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                                      error_msgs)
+        if prefix + _NAMES_KEY in unexpected_keys:
+            unexpected_keys.remove(prefix + _NAMES_KEY)
+
     def extra_repr(self) -> str:
         c = self.circuit
         return (f"n_qubits={c.n_qubits}, n_inputs={c.n_inputs}, n_weights={self.weight.numel()}, "
                 f"output={self.output!r}, n_outputs={self.n_outputs}")
+
+
+#: State-dict entry of a layer's weight names.
+_NAMES_KEY = "weight_names"
+
+
+def _encode_names(names: list[str]) -> Tensor:
+    return torch.tensor(list(json.dumps(names).encode()), dtype=torch.uint8)
+
+
+def _decode_names(encoded: Tensor) -> list[str]:
+    return json.loads(bytes(encoded.tolist()).decode())
 
 
 #: Largest qubit count for which Z-type read-outs use a dense ``(2**n, k)`` sign matrix.

@@ -1,6 +1,12 @@
-"""The gate set: names, arities and matrices (batched, differentiable).
+"""The gate set: one record per gate holding everything about it.
 
-Each gate is a :class:`GateSpec`. Its ``build(params, dtype, device)`` turns angle tensors
+Each gate is a :class:`GateSpec`: arity, matrix builder, inverse, generator and parameter-shift
+rules, and its names in Qiskit, Cirq, PennyLane and OpenQASM (:class:`Names`). The converters
+of :mod:`hybridq.circuits.interop`, :meth:`~hybridq.circuits.circuit.Operation.inverse`
+and the backends' shift-rule gradients read these records; adding a gate is one entry here
+plus its row in the consistency test (``tests/sim/test_gate_records.py``).
+
+Its ``build(params, dtype, device)`` turns angle tensors
 (each of shape ``()`` for a shared angle or ``(B,)`` for one angle per sample) into the gate's
 data: a matrix of shape ``(..., 2**k, 2**k)`` (``kind="dense"``), the diagonal of shape
 ``(..., 2**k)`` (``kind="diagonal"``), or nothing for gates applied as index permutations
@@ -34,6 +40,43 @@ Kind = Literal["dense", "diagonal", "flip", "swap"]
 
 
 @dataclass(frozen=True)
+class ShiftRule:
+    """``f'(t) = sum_k coeffs[k] f(t + shifts[k])`` for an expectation ``f`` of a gate angle ``t``."""
+
+    shifts: tuple[float, ...]
+    coeffs: tuple[float, ...]
+
+
+_D_PLUS = (math.sqrt(2) + 1) / (4 * math.sqrt(2))
+_D_MINUS = (math.sqrt(2) - 1) / (4 * math.sqrt(2))
+#: Generators with two eigenvalues 1 apart (rotations exp(-i t P / 2), phase gates).
+TWO_TERM = ShiftRule((math.pi / 2, -math.pi / 2), (0.5, -0.5))
+#: Generators with eigenvalues 0 and +-1/2: controlled rotations (Anselmetti et al., 2021).
+FOUR_TERM = ShiftRule((math.pi / 2, -math.pi / 2, 3 * math.pi / 2, -3 * math.pi / 2),
+                      (_D_PLUS, -_D_PLUS, -_D_MINUS, _D_MINUS))
+
+
+@dataclass(frozen=True)
+class Names:
+    """A gate's names in other frameworks (same matrix, same angles in radians).
+
+    Attributes:
+        qiskit: classes of ``qiskit.circuit.library``: the one written, then others read as it.
+        cirq: the Cirq gate as an expression of ``cirq``, ``pi`` and the angle ``a`` (None: written
+            as other gates).
+        pennylane: operation names: the one written (``"Adjoint(S)"``: an adjoint), then others read.
+        qasm2: OpenQASM 2 names (Qiskit's ``qelib1.inc``) by number of controls (None: none).
+        qasm3: OpenQASM 3 names (``stdgates.inc``) by number of controls (None: ``ctrl @``).
+    """
+
+    qiskit: tuple[str, ...]
+    cirq: str | None
+    pennylane: tuple[str, ...]
+    qasm2: tuple[str | None, ...]
+    qasm3: tuple[str | None, ...]
+
+
+@dataclass(frozen=True)
 class GateSpec:
     """A gate of the standard set.
 
@@ -44,6 +87,12 @@ class GateSpec:
         kind: how the simulator applies it (see module docstring).
         real: whether its data stays real for real angles (usable on real dtypes).
         builder: ``(params, dtype, device) -> Tensor`` for dense/diagonal gates.
+        names: its names in Qiskit, Cirq, PennyLane and OpenQASM.
+        inverse: the inverse gate's name (None: the gate itself), with the angles negated and
+            taken in the order ``inverse_order`` (None: the same order).
+        generator: for a one-angle gate, Pauli terms ``(label, coeff)`` of ``G`` with
+            ``gate(t) = exp(-i t G)``.
+        shift: a shift rule per angle, without controls; ``controlled_shift``: with controls.
     """
 
     name: str
@@ -52,6 +101,21 @@ class GateSpec:
     kind: Kind
     real: bool = False
     builder: Callable[..., torch.Tensor] | None = None
+    names: Names | None = None
+    inverse: str | None = None
+    inverse_order: tuple[int, ...] | None = None
+    generator: tuple[tuple[str, float], ...] | None = None
+    shift: tuple[ShiftRule, ...] = ()
+    controlled_shift: tuple[ShiftRule, ...] = ()
+
+    def inverse_of(self, params: Sequence) -> tuple[str, tuple]:
+        """``(name, angles)`` of the inverse gate (angles may be numbers or expressions).
+
+        >>> GATES["U3"].inverse_of((1.0, 2.0, 3.0))
+        ('U3', (-1.0, -3.0, -2.0))
+        """
+        order = self.inverse_order or range(len(params))
+        return self.inverse or self.name, tuple(-params[i] for i in order)
 
     def build(self, params: Sequence[torch.Tensor], dtype: torch.dtype, device) -> torch.Tensor | None:
         """The gate's matrix or diagonal, batched over the angles' shape."""
@@ -142,30 +206,65 @@ def _rzz(params, dtype, device):
 
 _S2 = 1 / math.sqrt(2)
 
+
+def _names(qiskit, cirq, pennylane, qasm2, qasm3) -> Names:
+    as_tuple = lambda v: v if isinstance(v, tuple) else (v,)  # noqa: E731
+    return Names(as_tuple(qiskit), cirq, as_tuple(pennylane), as_tuple(qasm2), as_tuple(qasm3))
+
+
+def _rotation(name, n_qubits, kind, real, builder, names, pauli: str) -> GateSpec:
+    """``exp(-i t P / 2)``: generator ``P / 2``, two-term rule, four-term with controls."""
+    return GateSpec(name, n_qubits, 1, kind, real, builder, names, generator=((pauli, 0.5),),
+                    shift=(TWO_TERM,), controlled_shift=(FOUR_TERM,))
+
+
+def _fixed(name, n_qubits, kind, real, rows, names, inverse=None) -> GateSpec:
+    return GateSpec(name, n_qubits, 0, kind, real, None if rows is None else _const(rows), names, inverse)
+
+
 #: The gate set by name (controlled gates are base gates with controls; see ALIASES).
 GATES: dict[str, GateSpec] = {
     g.name: g
     for g in [
-        GateSpec("I", 1, 0, "diagonal", True, _const([1, 1])),
-        GateSpec("X", 1, 0, "flip", True),
-        GateSpec("Y", 1, 0, "dense", False, _const([[0, -1j], [1j, 0]])),
-        GateSpec("Z", 1, 0, "diagonal", True, _const([1, -1])),
-        GateSpec("H", 1, 0, "dense", True, _const([[_S2, _S2], [_S2, -_S2]])),
-        GateSpec("S", 1, 0, "diagonal", False, _const([1, 1j])),
-        GateSpec("Sdg", 1, 0, "diagonal", False, _const([1, -1j])),
-        GateSpec("T", 1, 0, "diagonal", False, _const([1, complex(_S2, _S2)])),
-        GateSpec("Tdg", 1, 0, "diagonal", False, _const([1, complex(_S2, -_S2)])),
-        GateSpec("SX", 1, 0, "dense", False, _const([[0.5 + 0.5j, 0.5 - 0.5j], [0.5 - 0.5j, 0.5 + 0.5j]])),
-        GateSpec("SXdg", 1, 0, "dense", False, _const([[0.5 - 0.5j, 0.5 + 0.5j], [0.5 + 0.5j, 0.5 - 0.5j]])),
-        GateSpec("RX", 1, 1, "dense", False, _rx),
-        GateSpec("RY", 1, 1, "dense", True, _ry),
-        GateSpec("RZ", 1, 1, "diagonal", False, _rz),
-        GateSpec("PhaseShift", 1, 1, "diagonal", False, _phase_shift),
-        GateSpec("U3", 1, 3, "dense", False, _u3),
-        GateSpec("SWAP", 2, 0, "swap", True),
-        GateSpec("RXX", 2, 1, "dense", False, _rxx),
-        GateSpec("RYY", 2, 1, "dense", False, _ryy),
-        GateSpec("RZZ", 2, 1, "diagonal", False, _rzz),
+        _fixed("I", 1, "diagonal", True, [1, 1], _names("IGate", "cirq.I", "Identity", "id", "id")),
+        _fixed("X", 1, "flip", True, None, _names("XGate", "cirq.X", ("PauliX", "X"),
+                                                  ("x", "cx", "ccx", "c3x", "c4x"), ("x", "cx", "ccx"))),
+        _fixed("Y", 1, "dense", False, [[0, -1j], [1j, 0]], _names("YGate", "cirq.Y", ("PauliY", "Y"),
+                                                                   ("y", "cy"), ("y", "cy"))),
+        _fixed("Z", 1, "diagonal", True, [1, -1], _names("ZGate", "cirq.Z", ("PauliZ", "Z"), ("z", "cz"), ("z", "cz"))),
+        _fixed("H", 1, "dense", True, [[_S2, _S2], [_S2, -_S2]], _names("HGate", "cirq.H", "Hadamard", ("h", "ch"),
+                                                                        ("h", "ch"))),
+        _fixed("S", 1, "diagonal", False, [1, 1j], _names("SGate", "cirq.S", "S", "s", "s"), "Sdg"),
+        _fixed("Sdg", 1, "diagonal", False, [1, -1j], _names("SdgGate", "cirq.S**-1", "Adjoint(S)", "sdg", "sdg"), "S"),
+        _fixed("T", 1, "diagonal", False, [1, complex(_S2, _S2)], _names("TGate", "cirq.T", "T", "t", "t"), "Tdg"),
+        _fixed("Tdg", 1, "diagonal", False, [1, complex(_S2, -_S2)],
+               _names("TdgGate", "cirq.T**-1", "Adjoint(T)", "tdg", "tdg"), "T"),
+        _fixed("SX", 1, "dense", False, [[0.5 + 0.5j, 0.5 - 0.5j], [0.5 - 0.5j, 0.5 + 0.5j]],
+               _names("SXGate", "cirq.X**0.5", "SX", ("sx", "csx"), "sx"), "SXdg"),
+        _fixed("SXdg", 1, "dense", False, [[0.5 - 0.5j, 0.5 + 0.5j], [0.5 + 0.5j, 0.5 - 0.5j]],
+               _names("SXdgGate", "cirq.X**-0.5", "Adjoint(SX)", "sxdg", "inv @ sx"), "SX"),
+        _rotation("RX", 1, "dense", False, _rx, _names("RXGate", "cirq.rx(a)", "RX", ("rx", "crx"), ("rx", "crx")), "X"),
+        _rotation("RY", 1, "dense", True, _ry, _names("RYGate", "cirq.ry(a)", "RY", ("ry", "cry"), ("ry", "cry")), "Y"),
+        _rotation("RZ", 1, "diagonal", False, _rz, _names("RZGate", "cirq.rz(a)", "RZ", ("rz", "crz"), ("rz", "crz")),
+                  "Z"),
+        GateSpec("PhaseShift", 1, 1, "diagonal", False, _phase_shift,
+                 _names(("PhaseGate", "U1Gate"), "cirq.ZPowGate(exponent=a / pi)", "PhaseShift", ("u1", "cu1"),
+                        ("p", "cp")),
+                 generator=(("I", -0.5), ("Z", 0.5)), shift=(TWO_TERM,), controlled_shift=(TWO_TERM,)),
+        GateSpec("U3", 1, 3, "dense", False, _u3,
+                 _names(("UGate", "U3Gate"), None, "U3", ("u3", "cu3"), "u3"),
+                 inverse_order=(0, 2, 1), shift=(TWO_TERM,) * 3, controlled_shift=(FOUR_TERM, TWO_TERM, TWO_TERM)),
+        _fixed("SWAP", 2, "swap", True, None, _names("SwapGate", "cirq.SWAP", "SWAP", ("swap", "cswap"),
+                                                     ("swap", "cswap"))),
+        _rotation("RXX", 2, "dense", False, _rxx,
+                  _names("RXXGate", "cirq.XXPowGate(exponent=a / pi, global_shift=-0.5)", "IsingXX", "rxx", None),
+                  "XX"),
+        _rotation("RYY", 2, "dense", False, _ryy,
+                  _names("RYYGate", "cirq.YYPowGate(exponent=a / pi, global_shift=-0.5)", "IsingYY", None, None),
+                  "YY"),
+        _rotation("RZZ", 2, "diagonal", False, _rzz,
+                  _names("RZZGate", "cirq.ZZPowGate(exponent=a / pi, global_shift=-0.5)", "IsingZZ", "rzz", None),
+                  "ZZ"),
     ]
 }
 
@@ -187,10 +286,6 @@ ALIASES: dict[str, tuple[str, int]] = {
     "P": ("PhaseShift", 0),
     "U": ("U3", 0),
 }
-
-#: Gates with a generator G such that gate(t) = exp(-i t G / 2) up to phase (used for shift rules).
-ROTATIONS = frozenset({"RX", "RY", "RZ", "RXX", "RYY", "RZZ", "PhaseShift"})
-
 
 def resolve(name: str) -> tuple[GateSpec, int]:
     """Look a gate name up: ``(spec, number of controls implied by the name)``.

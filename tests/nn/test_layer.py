@@ -96,7 +96,8 @@ def test_state_dict_round_trip_through_torch_save():
     other.load_state_dict(torch.load(buf))
     x = torch.rand(7, 3)
     assert torch.equal(other(x), layer(x))
-    assert list(layer.state_dict()) == ["weight"]
+    assert list(layer.state_dict()) == ["weight", "weight_names"]
+    assert all(isinstance(v, torch.Tensor) for v in layer.state_dict().values())
     buf = io.BytesIO()
     torch.save(layer, buf)  # whole-module pickling (circuit and observables included)
     buf.seek(0)

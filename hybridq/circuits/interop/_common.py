@@ -133,7 +133,7 @@ def bind_parameters(circuit: Circuit, inputs: Sequence[float] | None = None, wei
     def leaf_weight(name: str) -> Expr:
         return Const(w[name]) if name in w else Weight(name)
 
-    out = Circuit(circuit.n_qubits)
+    out = Circuit(circuit.n_qubits).order_weights(circuit.weight_names)
     for op in circuit.ops:
         params = []
         for p in op.params:

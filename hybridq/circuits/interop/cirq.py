@@ -1,7 +1,8 @@
 """Conversion to and from Cirq ``Circuit``.
 
 hybridq qubit ``q`` is ``cirq.LineQubit(q)``; both put the first qubit of a matrix in the most
-significant bit, so nothing is reordered. Inputs and weights become sympy symbols: ``Input(i)``
+significant bit, so nothing is reordered. Each gate's Cirq form is its record's
+(:data:`~hybridq.sim.gates.GATES`). Inputs and weights become sympy symbols: ``Input(i)``
 is ``x_i``, ``Weight(name)`` is ``name``. Cirq's ``*PowGate`` family (``exponent`` in half
 turns, ``global_shift``) is read exactly, global phases included; other gates with a numeric
 unitary are read as ``Unitary``.
@@ -24,6 +25,7 @@ from typing import Sequence
 import numpy as np
 
 from ...errors import ParameterError, UnknownGateError, require
+from ...sim.gates import GATES
 from ..circuit import Circuit, Operation
 from ..expr import Param
 from ._common import (INPUT_SYMBOL, Builder, controlled, expr_from_sympy, fold, lower, phase_ops,
@@ -43,20 +45,17 @@ def _cirq():
     return require("cirq", "cirq")
 
 
-def _pow(cls_name: str, shift: float = 0.0):
-    return lambda a: getattr(_cirq(), cls_name)(exponent=_turns(a), global_shift=shift)
+def cirq_gate(name: str, *angles):
+    """The Cirq gate of a hybridq gate, from its record's expression (angles in radians).
 
-
-#: hybridq base gate -> factory of the Cirq gate (same matrix; angles in radians).
-GATES = {
-    "I": lambda: _cirq().I, "X": lambda: _cirq().X, "Y": lambda: _cirq().Y, "Z": lambda: _cirq().Z,
-    "H": lambda: _cirq().H, "S": lambda: _cirq().S, "Sdg": lambda: _cirq().S ** -1,
-    "T": lambda: _cirq().T, "Tdg": lambda: _cirq().T ** -1,
-    "SX": lambda: _cirq().XPowGate(exponent=0.5), "SXdg": lambda: _cirq().XPowGate(exponent=-0.5),
-    "RX": lambda a: _cirq().rx(a), "RY": lambda a: _cirq().ry(a), "RZ": lambda a: _cirq().rz(a),
-    "PhaseShift": _pow("ZPowGate"), "SWAP": lambda: _cirq().SWAP,
-    "RXX": _pow("XXPowGate", -0.5), "RYY": _pow("YYPowGate", -0.5), "RZZ": _pow("ZZPowGate", -0.5),
-}
+    >>> cirq_gate("RZZ", 0.5)
+    cirq.ZZPowGate(exponent=0.15915494309189535, global_shift=-0.5)
+    """
+    expression = GATES[name].names.cirq
+    if expression is None:
+        raise UnknownGateError(f"{name} has no Cirq gate of its own; it is written as other gates")
+    a = angles[0] if angles else None
+    return eval(expression, {"cirq": _cirq(), "pi": _pi(a), "a": a})  # noqa: S307 - the records' own text
 
 
 def to_cirq(circuit: Circuit):
@@ -68,8 +67,9 @@ def to_cirq(circuit: Circuit):
     sympy = require("sympy", "cirq")
     qubits = cirq.LineQubit.range(circuit.n_qubits)
 
-    def angle(p: Param):
-        return fold(p, input=lambda i: sympy.Symbol(INPUT_SYMBOL.format(i)), weight=sympy.Symbol)
+    def angle(p: Param):  # unevaluated sums and products keep their terms' order, hence the weight order
+        return fold(p, input=lambda i: sympy.Symbol(INPUT_SYMBOL.format(i)), weight=sympy.Symbol,
+                    add=lambda t: sympy.Add(*t, evaluate=False), mul=lambda f: sympy.Mul(*f, evaluate=False))
 
     out = []
     for op in circuit.ops:
@@ -99,7 +99,7 @@ def _gate(op: Operation, angle, cirq):
         letters = "".join(p for p in op.pauli if p != "I")
         half = _turns(angle(op.params[0])) / 2
         return cirq.PauliStringPhasorGate(cirq.DensePauliString(letters), exponent_neg=half, exponent_pos=-half)
-    return GATES[op.name](*(angle(p) for p in op.params))
+    return cirq_gate(op.name, *(angle(p) for p in op.params))
 
 
 def from_cirq(circuit, *, n_qubits: int | None = None, qubit_order: Sequence | None = None) -> Circuit:
@@ -148,17 +148,22 @@ class _Reader:
     def __init__(self, cirq):
         self.cirq = cirq
         # eigen gate class -> (named gates by exponent, rotation gate, phase offset k):
-        # G(t, s) = e^{i pi t (s + k)} * rotation(pi t)
+        # G(t, s) = e^{i pi t (s + k)} * rotation(pi t); named gates are the records' fixed gates
         self.eigen = {
-            cirq.XPowGate: ({1: "X", 0.5: "SX", -0.5: "SXdg"}, "RX", 0.5),
-            cirq.YPowGate: ({1: "Y"}, "RY", 0.5),
-            cirq.ZPowGate: ({1: "Z", 0.5: "S", -0.5: "Sdg", 0.25: "T", -0.25: "Tdg"}, "PhaseShift", 0.0),
+            cirq.XPowGate: ({}, "RX", 0.5),
+            cirq.YPowGate: ({}, "RY", 0.5),
+            cirq.ZPowGate: ({}, "PhaseShift", 0.0),
             cirq.XXPowGate: ({}, "RXX", 0.5),
             cirq.YYPowGate: ({}, "RYY", 0.5),
             cirq.ZZPowGate: ({}, "RZZ", 0.5),
-            cirq.HPowGate: ({1: "H"}, None, 0.0),
-            cirq.SwapPowGate: ({1: "SWAP"}, None, 0.0),
+            cirq.HPowGate: ({}, None, 0.0),
+            cirq.SwapPowGate: ({}, None, 0.0),
         }
+        for name, spec in GATES.items():
+            gate = cirq_gate(name) if spec.n_params == 0 and name != "I" else None
+            family = next((c for c in type(gate).__mro__ if c in self.eigen), None)
+            if family is not None and gate.global_shift == 0:
+                self.eigen[family][0][float(gate.exponent)] = name
         # controlled eigen gate class -> (number of controls, target gate class)
         self.controlled_eigen = {
             cirq.CXPowGate: (1, cirq.XPowGate), cirq.CZPowGate: (1, cirq.ZPowGate),

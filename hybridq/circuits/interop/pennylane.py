@@ -21,21 +21,15 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ...errors import ParameterError, UnknownGateError, require
+from ...sim.gates import GATES
 from ..circuit import Circuit, Operation
 from ..execute import weight_values
 from ..expr import Param
 from ._common import Builder, controlled, fold, phase_ops
 
-#: hybridq base gate -> PennyLane operation class (``Adjoint(...)``: the adjoint of one).
-GATES = {
-    "I": "Identity", "X": "PauliX", "Y": "PauliY", "Z": "PauliZ", "H": "Hadamard", "S": "S",
-    "Sdg": "Adjoint(S)", "T": "T", "Tdg": "Adjoint(T)", "SX": "SX", "SXdg": "Adjoint(SX)",
-    "RX": "RX", "RY": "RY", "RZ": "RZ", "PhaseShift": "PhaseShift", "U3": "U3", "SWAP": "SWAP",
-    "RXX": "IsingXX", "RYY": "IsingYY", "RZZ": "IsingZZ",
-}
-#: PennyLane names read back (besides the table above, controlled and adjoint operations).
-_READ = {name: base for base, name in GATES.items() if not name.startswith("Adjoint") and base != "I"}
-_READ.update({"X": "X", "Y": "Y", "Z": "Z"})
+#: PennyLane names read back as a gate of the records (besides controlled and adjoint operations).
+_READ = {name: base for base, spec in GATES.items() for name in spec.names.pennylane
+         if not name.startswith("Adjoint") and base != "I"}
 
 
 def _qml():
@@ -85,7 +79,7 @@ def _operation(op: Operation, angle, wires: list, qml):
         return qml.DiagonalQubitUnitary(np.asarray(op.matrix), wires=wires)
     if op.name == "PauliRot":
         return qml.PauliRot(angle(op.params[0]), op.pauli, wires=wires)
-    name = GATES[op.name]
+    name = GATES[op.name].names.pennylane[0]
     if name.startswith("Adjoint("):
         return qml.adjoint(getattr(qml, name[8:-1])(wires=wires))
     params = [angle(p) for p in op.params]

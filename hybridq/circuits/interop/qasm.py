@@ -8,7 +8,7 @@ matrices have no exact OpenQASM form and raise :class:`~hybridq.errors.UnknownGa
 
 OpenQASM 2 has no parameters: bind inputs and weights (``inputs=``, ``weights=``) first.
 OpenQASM 3 declares the unbound ones as ``input float[64]``: ``Input(i)`` as ``x_i``,
-``Weight(name)`` as ``name``. Reading OpenQASM 3 needs ``qiskit-qasm3-import``.
+``Weight(name)`` as ``name``, weights in the circuit's order (read back in declaration order). Reading OpenQASM 3 needs ``qiskit-qasm3-import``.
 
 >>> from hybridq.circuits import Circuit, Input, Weight
 >>> print(to_qasm(Circuit(2).h(0).crx(Weight("w") * Input(0), 0, 1), version=3))
@@ -29,33 +29,23 @@ import math
 import re
 
 from ...errors import ParameterError, ShapeError, UnknownGateError, require
+from ...sim.gates import GATES
 from ..circuit import Circuit, Operation
 from ..expr import Param
 from ._common import (INPUT_SYMBOL, bind_parameters, fold, input_symbol_index, is_numeric, lower, numeric_value,
                       symbol_leaf)
 
-#: (hybridq base gate, number of controls) -> OpenQASM 2 gate of Qiskit's qelib1.inc.
-GATES_2 = {
-    ("I", 0): "id", ("X", 0): "x", ("X", 1): "cx", ("X", 2): "ccx", ("X", 3): "c3x", ("X", 4): "c4x",
-    ("Y", 0): "y", ("Y", 1): "cy", ("Z", 0): "z", ("Z", 1): "cz", ("H", 0): "h", ("H", 1): "ch",
-    ("S", 0): "s", ("Sdg", 0): "sdg", ("T", 0): "t", ("Tdg", 0): "tdg", ("SX", 0): "sx", ("SX", 1): "csx",
-    ("SXdg", 0): "sxdg", ("RX", 0): "rx", ("RX", 1): "crx", ("RY", 0): "ry", ("RY", 1): "cry",
-    ("RZ", 0): "rz", ("RZ", 1): "crz", ("PhaseShift", 0): "u1", ("PhaseShift", 1): "cu1",
-    ("U3", 0): "u3", ("U3", 1): "cu3", ("SWAP", 0): "swap", ("SWAP", 1): "cswap",
-    ("RXX", 0): "rxx", ("RZZ", 0): "rzz",
-}
+#: (hybridq base gate, number of controls) -> OpenQASM 2 gate of Qiskit's qelib1.inc (from the records).
+GATES_2 = {(base, k): name for base, spec in GATES.items() for k, name in enumerate(spec.names.qasm2) if name}
 #: hybridq base gate -> OpenQASM 3 gate of stdgates.inc (controls added with ``ctrl @``).
-GATES_3 = {
-    "I": "id", "X": "x", "Y": "y", "Z": "z", "H": "h", "S": "s", "Sdg": "sdg", "T": "t", "Tdg": "tdg",
-    "SX": "sx", "SXdg": "inv @ sx", "RX": "rx", "RY": "ry", "RZ": "rz", "PhaseShift": "p", "U3": "u3",
-    "SWAP": "swap",
-}
+GATES_3 = {base: spec.names.qasm3[0] for base, spec in GATES.items() if spec.names.qasm3[0]}
 #: Controlled gates of stdgates.inc written by name rather than with ``ctrl @``.
-_NAMED_3 = {("X", 1): "cx", ("X", 2): "ccx", ("Y", 1): "cy", ("Z", 1): "cz", ("H", 1): "ch",
-            ("RX", 1): "crx", ("RY", 1): "cry", ("RZ", 1): "crz", ("PhaseShift", 1): "cp", ("SWAP", 1): "cswap"}
+_NAMED_3 = {(base, k): name for base, spec in GATES.items() for k, name in enumerate(spec.names.qasm3) if k and name}
 _RESERVED = {"pi", "tau", "euler", "q", "input", "output", "float", "angle", "qubit", "qreg", "creg", "bit", "gate",
              "ctrl", "negctrl", "inv", "pow", "gphase", "measure", "reset", "barrier", "U", "CX", "include"}
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: An OpenQASM 3 ``input`` declaration; its name (in declaration order: the weight order).
+_INPUT_DECLARATION = re.compile(r"^\s*input\s+[^;=]*?([A-Za-z_][A-Za-z0-9_]*)\s*;", re.MULTILINE)
 
 
 def to_qasm(circuit: Circuit, *, version: int = 2, inputs=None, weights=None) -> str:
@@ -193,4 +183,4 @@ def from_qasm(text: str) -> Circuit:
         qc = require("qiskit.qasm3", "qiskit").loads(text)
     else:
         raise ShapeError(f"OpenQASM version must be 2 or 3, got {match.group(1)}")
-    return read_qiskit(qc, lambda p: symbol_leaf(p.name))
+    return read_qiskit(qc, lambda p: symbol_leaf(p.name)).order_weights(_INPUT_DECLARATION.findall(text))

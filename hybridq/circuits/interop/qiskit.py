@@ -4,9 +4,11 @@ Qiskit qubit ``q`` is hybridq qubit ``q``. Only what is indexed by several qubit
 changes order (a ``Unitary``/``Diagonal`` matrix, a Pauli label), through
 :mod:`hybridq.qubit_order`. Weights become ``Parameter(name)``; inputs become the elements of
 ``ParameterVector(input_vector, n_inputs)``; angle expressions become parameter expressions.
-Controlled gates use ``gate.control(k)``, Pauli rotations ``PauliEvolutionGate``, matrices
+Gates take their Qiskit class from their record (:data:`~hybridq.sim.gates.GATES`); controlled gates
+use ``gate.control(k)``, Pauli rotations ``PauliEvolutionGate``, matrices
 ``UnitaryGate``/``DiagonalGate``.
 
+The circuit's weight order is kept in ``metadata["weight_names"]`` and restored on reading.
 Reading a Qiskit circuit keeps its global phase (as gates) and drops barriers and final
 measurements. Gates outside the table are read through their Qiskit definition; an instruction
 without one raises :class:`~hybridq.errors.UnknownGateError`.
@@ -28,20 +30,14 @@ import numpy as np
 
 from ...errors import ParameterError, UnknownGateError, require
 from ...qubit_order import bit_reversal_permutation, from_qiskit_label, to_qiskit_label
+from ...sim.gates import GATES
 from ..circuit import Circuit, Operation
 from ..expr import Expr, Input, Param, Weight, as_expr
 from ._common import Builder, controlled, expr_from_sympy, fold, lower, phase_ops, simplified
 
-#: hybridq base gate -> class name in ``qiskit.circuit.library`` (same matrix, same angles).
-GATES = {
-    "I": "IGate", "X": "XGate", "Y": "YGate", "Z": "ZGate", "H": "HGate", "S": "SGate",
-    "Sdg": "SdgGate", "T": "TGate", "Tdg": "TdgGate", "SX": "SXGate", "SXdg": "SXdgGate",
-    "RX": "RXGate", "RY": "RYGate", "RZ": "RZGate", "PhaseShift": "PhaseGate", "U3": "UGate",
-    "SWAP": "SwapGate", "RXX": "RXXGate", "RYY": "RYYGate", "RZZ": "RZZGate",
-}
-#: Further Qiskit classes read as a hybridq gate with the same angles.
-_ALSO_READ = {"U1Gate": "PhaseShift", "U3Gate": "U3"}
 _SKIPPED = frozenset({"barrier", "delay"})
+#: Key of ``QuantumCircuit.metadata`` holding the circuit's weight names in order.
+WEIGHT_ORDER = "weight_names"
 
 
 def _library():
@@ -75,7 +71,7 @@ def to_qiskit(circuit: Circuit, *, input_vector: str = "x"):
         return fold(p, input=xs.__getitem__, weight=ws.__getitem__,
                     add=lambda t: functools.reduce(operator.add, t), mul=lambda f: functools.reduce(operator.mul, f))
 
-    qc = qiskit.QuantumCircuit(circuit.n_qubits)
+    qc = qiskit.QuantumCircuit(circuit.n_qubits, metadata={WEIGHT_ORDER: circuit.weight_names})
     for op in circuit.ops:
         for part in (lower(op) if op.name == "PauliRot" and op.controls else [op]):
             qc.append(_gate(part, angle, lib), list(part.controls + part.qubits))
@@ -92,7 +88,7 @@ def _gate(op: Operation, angle, lib):
         pauli = require("qiskit.quantum_info", "qiskit").Pauli(to_qiskit_label(op.pauli))
         gate = lib.PauliEvolutionGate(pauli, time=angle(op.params[0]) / 2)
     else:
-        gate = getattr(lib, GATES[op.name])(*(angle(p) for p in op.params))
+        gate = getattr(lib, GATES[op.name].names.qiskit[0])(*(angle(p) for p in op.params))
     return gate.control(len(op.controls), annotated=False) if op.controls else gate
 
 
@@ -109,7 +105,7 @@ def from_qiskit(qc, *, input_vector: str = "x") -> Circuit:
             return Input(p.index)
         return Weight(p.name)
 
-    return read_qiskit(qc, leaf)
+    return read_qiskit(qc, leaf).order_weights((qc.metadata or {}).get(WEIGHT_ORDER, ()))
 
 
 def read_qiskit(qc, leaf) -> Circuit:
@@ -133,8 +129,7 @@ class _Reader:
 
     def __init__(self, leaf, lib):
         self.leaf = leaf
-        self.classes = {getattr(lib, cls): name for name, cls in GATES.items()}
-        self.classes.update({getattr(lib, cls): name for cls, name in _ALSO_READ.items()})
+        self.classes = {getattr(lib, cls): name for name, spec in GATES.items() for cls in spec.names.qiskit}
         self.lib = lib
 
     def angle(self, p) -> Param:
@@ -177,7 +172,7 @@ class _Reader:
         if getattr(op, "definition", None) is not None:
             return self._definition(op.definition, qubits)
         raise UnknownGateError(f"cannot convert the Qiskit instruction {op.name!r}: it is not a gate of "
-                               f"hybridq's table ({', '.join(GATES.values())}, ...) and has no definition")
+                               f"hybridq's table ({', '.join(g.names.qiskit[0] for g in GATES.values())}, ...) and has no definition")
 
     def _definition(self, definition, qubits: list[int]) -> tuple[list[Operation], Param]:
         ops: list[Operation] = []
