@@ -39,6 +39,10 @@ class PauliError(HybridqError, ValueError):
     """A Pauli label or coefficient is malformed (unknown letter, wrong length, not finite)."""
 
 
+class NonFiniteError(HybridqError, ValueError):
+    """Inputs, weights, angles or states hold NaN or infinite values (see :mod:`hybridq.checks`)."""
+
+
 class DTypeError(HybridqError, TypeError):
     """Tensors have incompatible dtypes or devices."""
 

@@ -25,7 +25,7 @@ from torch import Tensor, nn
 
 from ..circuits import Circuit, simulate
 from ..circuits.expr import Expr, Product, Sum, Weight
-from ..errors import NotHermitianError, ParameterError, ShapeError
+from ..errors import DTypeError, NotHermitianError, ParameterError, ShapeError
 from ..operators import PauliSum
 from ..sim import expval_terms, probabilities
 from ..sim.measure import z_sign_table
@@ -160,11 +160,12 @@ class QuantumLayer(nn.Module):
 
             out = expectation(self.circuit, x, self.weight, self.observable, self.backend, self.shots) @ self.readout
             return out.reshape(*lead, out.shape[-1]) if lead is not None else out
+        if initial_state is not None and not isinstance(initial_state, Tensor):
+            raise ParameterError(f"initial_state must be a tensor of shape (B, 2**n), got {type(initial_state).__name__}")
         if initial_state is not None and initial_state.dim() > 2:
             initial_state = initial_state.reshape(-1, initial_state.shape[-1])
         dtype = initial_state.dtype if initial_state is not None else _complex(self.weight.dtype)
-        state = simulate(self.circuit, x, self.weight, initial_state=initial_state,
-                         batch=x.shape[0] if x is not None else None, dtype=dtype,
+        state = simulate(self.circuit, x, self.weight, initial_state=initial_state, dtype=dtype,
                          device=self.weight.device, method=self.method)
         if self.output == "state":
             out = state
@@ -182,6 +183,10 @@ class QuantumLayer(nn.Module):
             if need:
                 raise ParameterError(f"the circuit reads {need} input(s); call the layer on a (B, {need}) tensor")
             return None, None
+        if not isinstance(inputs, Tensor):
+            raise ParameterError(f"the layer's inputs must be a tensor of shape (*, {need}), got {type(inputs).__name__}")
+        if inputs.is_complex():
+            raise DTypeError(f"the layer's inputs must be real, got {inputs.dtype}")
         if inputs.dim() == 0 or inputs.shape[-1] != need:
             raise ShapeError(f"expected inputs of shape (*, {need}), got {tuple(inputs.shape)}")
         lead = tuple(inputs.shape[:-1])
