@@ -39,6 +39,10 @@ class PauliError(HybridqError, ValueError):
     """A Pauli label or coefficient is malformed (unknown letter, wrong length, not finite)."""
 
 
+class OperandError(HybridqError, TypeError):
+    """An argument or operand has a type the operation does not take."""
+
+
 class NonFiniteError(HybridqError, ValueError):
     """Inputs, weights, angles or states hold NaN or infinite values (see :mod:`hybridq.checks`)."""
 
