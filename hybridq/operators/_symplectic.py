@@ -69,7 +69,7 @@ def popcount(words: np.ndarray) -> np.ndarray:
 def check_n_qubits(n_qubits) -> int:
     """``n_qubits`` as an int >= 1, else :class:`ShapeError`."""
     if isinstance(n_qubits, bool) or not isinstance(n_qubits, (int, np.integer)) or n_qubits < 1:
-        raise ShapeError(f"n_qubits must be a positive integer; got {n_qubits!r}")
+        raise ShapeError(f"n_qubits must be an integer, at least 1 qubit; got {n_qubits!r}")
     return int(n_qubits)
 
 
