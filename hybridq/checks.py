@@ -6,7 +6,8 @@ One rule each, used by every entry point that needs it:
 * :func:`check_finite`: no NaN or infinity in inputs, weights, angles or states, unless
   non-finite values are allowed (:func:`nonfinite_allowed`, or the environment variable
   ``HYBRIDQ_ALLOW_NONFINITE=1``) by a user who wants NaN to propagate;
-* :func:`check_count`: a positive integer (shots, batch sizes).
+* :func:`check_count`: a positive integer (shots, batch sizes);
+* :func:`check_fraction`: a number in ``(0, 1]`` (damping steps).
 
 >>> import torch
 >>> check_finite(torch.tensor([0.5, float("nan")]), "inputs")  # doctest: +ELLIPSIS
@@ -121,4 +122,19 @@ def check_count(value, what: str, *, minimum: int = 1) -> int:
         number = int(value) if isinstance(value, float) and value.is_integer() else None
     if number is None or number < minimum:
         raise ParameterError(f"{what} must be an integer >= {minimum}, got {value!r}")
+    return number
+
+
+def check_fraction(value, what: str) -> float:
+    """``value`` as a float if it is a number in ``(0, 1]``, else :class:`ParameterError`.
+
+    >>> check_fraction(0.5, "damping")
+    0.5
+    """
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not 0 < number <= 1:
+        raise ParameterError(f"{what} must be a number in (0, 1], got {value!r}")
     return number
