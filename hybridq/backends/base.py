@@ -227,7 +227,7 @@ class Backend(ABC):
 
         with self._session():
             found = run_jobs(keys, submit, identity=self.identity, seed=seed, policy=self.policy, store=self.store,
-                             retrieve=self._retrieve, is_transient=self._is_transient)
+                             retrieve=self._retrieve, is_transient=self._is_transient, sizes=shots)
         return [np.asarray(f, dtype=np.int64).reshape(-1) for f in found]
 
 
