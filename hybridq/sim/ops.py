@@ -153,7 +153,11 @@ def matrix_op(
     m = torch.as_tensor(matrix, device=device)
     if m.device != torch.device(device or "cpu") and device is not None:
         raise DTypeError(f"matrix is on {m.device} but the state is on {device}")
-    m = m.to(dtype if (m.is_complex() or not dtype.is_complex) else dtype)
+    if m.is_complex() and not dtype.is_complex:
+        if bool((m.detach().imag != 0).any()):
+            raise DTypeError(f"the matrix has complex entries and cannot act on a {dtype} state; use a complex dtype")
+        m = m.real
+    m = m.to(dtype)
     size = 2 ** len(qubits)
     rank = 1 if diagonal else 2
     expect = f"({size},)" if diagonal else f"({size}, {size})"
