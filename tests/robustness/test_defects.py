@@ -306,3 +306,15 @@ def test_a_full_disk_keeps_the_results_in_memory(tmp_path, monkeypatch):
     with pytest.warns(UserWarning, match="kept in memory"):
         counts = backend.counts(Circuit(1).x(0), 7)
     assert counts == {"1": 7}
+
+
+def test_noisy_aer_matches_the_local_model_on_controlled_pauli_rotations():
+    pytest.importorskip("qiskit_aer")
+    from hybridq.backends.qiskit import AerBackend
+    from hybridq.sim.noise import NoiseModel
+
+    noise = NoiseModel(depolarizing=0.02, depolarizing_2q=0.04, amplitude_damping=0.01, phase_damping=0.01)
+    c = Circuit(3).h(0).h(1).append(Operation("PauliRot", (1, 2), (0.7,), (0,), pauli="XY")).crx(0.4, 0, 2)
+    c.append(Operation("PauliRot", (2,), (0.3,), (1,), pauli="Y"))
+    local = LocalBackend(noise).probabilities(c)
+    np.testing.assert_allclose(AerBackend(noise).probabilities(c), local, atol=1e-10)
