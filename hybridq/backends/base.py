@@ -275,10 +275,13 @@ def state_preparation(state) -> Circuit:
     >>> np.round(np.abs(c.ops[0].matrix[:, 0]) ** 2, 3).tolist()
     [0.0, 0.5, 0.5, 0.0]
     """
-    psi = state.detach().cpu().numpy() if isinstance(state, torch.Tensor) else np.asarray(state)
-    psi = psi.astype(np.complex128).reshape(-1) if psi.ndim == 1 or psi.shape[0] == 1 else psi
-    size = psi.shape[0]
-    if psi.ndim != 1 or size < 2 or size & (size - 1):
+    try:
+        psi = np.asarray(state.detach().cpu().numpy() if isinstance(state, torch.Tensor) else state, dtype=np.complex128)
+    except (TypeError, ValueError) as error:
+        raise ShapeError(f"a state vector must be an array of numbers, got {type(state).__name__}: {error}") from None
+    psi = psi.reshape(-1) if psi.ndim == 2 and psi.shape[0] == 1 else psi
+    size = psi.shape[0] if psi.ndim == 1 else 0
+    if size < 2 or size & (size - 1):
         raise ShapeError(f"a state vector must have shape (2**n,) or (1, 2**n), got {np.shape(state)}")
     check_finite(psi, "the state vector")
     norm = np.linalg.norm(psi)

@@ -22,7 +22,7 @@ from ..sim.gates import GATES
 from ..sim import ops as simops
 from ..sim.fusion import fuse
 from ..sim.program import Op, run
-from ..sim.state import ALWAYS_FITS, available_memory, check_memory, zero_state
+from ..sim.state import ALWAYS_FITS, available_memory, check_device, check_memory, zero_state
 from .circuit import Circuit
 from .compiled import CompiledCircuit
 from .expr import evaluate
@@ -182,7 +182,7 @@ def simulate(
     if s0 is not None:
         dtype = dtype or s0.dtype
         device = device or s0.device
-    device = torch.device(device or (x.device if x is not None else "cpu"))
+    device = check_device(device or (x.device if x is not None else "cpu"))
     dtype = check_dtype(dtype or torch.complex64)
     _check_real(circuit, dtype)
     b = [v for v in (x.shape[0] if x is not None else None, s0.shape[0] if s0 is not None else None,

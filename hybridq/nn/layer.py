@@ -172,9 +172,11 @@ class QuantumLayer(nn.Module):
         elif self.output == "probs":
             out = probabilities(state, self.qubits)
         elif self.diagonal_readout is not None:  # Z-type observables: one matrix product, compile-friendly
-            out = probabilities(state) @ self.diagonal_readout
+            p = probabilities(state)
+            out = p @ self.diagonal_readout.to(p.dtype)  # an initial state may set another precision
         else:
-            out = _expval_terms(state, self.observable) @ self.readout
+            terms = _expval_terms(state, self.observable)
+            out = terms @ self.readout.to(terms.dtype)
         return out.reshape(*lead, out.shape[-1]) if lead is not None else out
 
     def _flatten(self, inputs: Tensor | None) -> tuple[tuple[int, ...] | None, Tensor | None]:

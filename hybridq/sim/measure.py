@@ -402,5 +402,5 @@ def reduced_density_matrix(state: Tensor, qubits: Sequence[int]) -> Tensor:
     qubits = qubits_or_all(qubits, n)
     k = len(qubits)
     psi = state.reshape((state.shape[0],) + (2,) * n).movedim([1 + q for q in qubits], list(range(1, k + 1)))
-    a = psi.reshape(state.shape[0], 2**k, -1)
+    a = psi.reshape(state.shape[0], 2**k, 2 ** (n - k))
     return a @ a.conj().transpose(-1, -2)

@@ -28,7 +28,10 @@ ALWAYS_FITS = 256 * 2**20
 
 def check_device(device: torch.device | str | None) -> torch.device:
     """The device as ``torch.device``; :class:`DeviceError` if it is CUDA and none is available."""
-    device = torch.device(device or "cpu")
+    try:
+        device = torch.device(device or "cpu")
+    except (RuntimeError, TypeError) as error:
+        raise DeviceError(f"{device!r} is not a device; use 'cpu', 'cuda' or 'cuda:<index>' ({error})") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise DeviceError(
             f"device {str(device)!r} was requested but torch {torch.__version__} sees no CUDA GPU; "
