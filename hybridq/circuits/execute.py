@@ -48,13 +48,13 @@ def weight_values(circuit: Circuit, weights) -> dict[str, Tensor]:
         unknown = [w for w in weights if w not in set(names)]
         if unknown:
             raise ParameterError(f"unknown weight(s) {unknown}; the circuit's weights are {names}")
-        values = {k: v if isinstance(v, torch.Tensor) else _as_tensor(v, f"weight {k!r}").to(torch.float64)
+        values = {k: v if isinstance(v, torch.Tensor) else _as_tensor(v, f"weight {k!r}", torch.float64)
                   for k, v in weights.items()}
         for k, v in values.items():
             if v.numel() != 1 or v.is_complex():
                 raise ParameterError(f"weight {k!r} must be one real number, got a {v.dtype} tensor of shape {tuple(v.shape)}")
         return {k: v.reshape(()) for k, v in values.items()}
-    w = _as_tensor(weights, "weights")
+    w = _as_tensor(weights, "weights", torch.float64)
     if w.is_complex():
         raise DTypeError(f"weights must be real, got {w.dtype}")
     if w.dim() != 1 or w.shape[0] != len(names):
@@ -90,11 +90,11 @@ def _inputs(circuit: Circuit, inputs) -> Tensor | None:
     return x
 
 
-def _as_tensor(value, what: str) -> Tensor:
+def _as_tensor(value, what: str, dtype: torch.dtype | None = None) -> Tensor:
     if isinstance(value, torch.Tensor):
         return value
     try:
-        return torch.as_tensor(value)
+        return torch.as_tensor(value, dtype=dtype)
     except (TypeError, ValueError, RuntimeError) as error:
         raise ParameterError(f"{what} must be a tensor or an array of numbers, got {type(value).__name__}: {error}") from None
 

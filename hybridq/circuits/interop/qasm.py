@@ -187,9 +187,9 @@ def from_qasm(text: str) -> Circuit:
         raise FormatError(f"from_qasm reads OpenQASM text (a str), got {type(text).__name__}")
     match = re.search(r"OPENQASM\s+(\d+)(\.\d+)?\s*;", text)
     if match is None:
-        raise FormatError("not OpenQASM text: expected a header such as 'OPENQASM 2.0;'")
+        raise ShapeError("not OpenQASM text: expected a header such as 'OPENQASM 2.0;'")
     if match.group(1) not in ("2", "3"):
-        raise FormatError(f"OpenQASM version must be 2 or 3, got {match.group(1)}")
+        raise ShapeError(f"OpenQASM version must be 2 or 3, got {match.group(1)}")
     if match.group(1) == "2":
         qasm2 = require("qiskit.qasm2", "qiskit")
         load = functools.partial(qasm2.loads, custom_instructions=qasm2.LEGACY_CUSTOM_INSTRUCTIONS)
