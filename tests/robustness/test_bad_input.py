@@ -601,3 +601,34 @@ def test_job_store_files(tmp_path_factory, lines, cut):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         attempt("JobStore", lambda: JobStore(path), MUST_WORK, check, repr(lines)[:200])
+
+
+@FUZZ
+@given(st.lists(st.integers(0, 5), min_size=0, max_size=3), st.sampled_from(ALL_DTYPES), st.booleans(),
+       st.sampled_from([None, 8]))
+def test_quant_linear(lead, dtype, nan, act_bits):
+    from hybridq.nn.quant import QuantLinear
+
+    torch.manual_seed(0)
+    layer = QuantLinear(4, 3, act_bits=act_bits)
+    x = torch.rand(*lead, 4) if draw_width_ok(lead) else torch.rand(*lead, 5)
+    expect = MUST_WORK if x.shape[-1] == 4 and dtype == torch.float32 else MUST_FAIL
+    if x.shape[-1] == 4 and act_bits and dtype in (torch.int64, torch.bool):
+        expect = EITHER  # the input quantizer takes integers
+    x = x.to(dtype)
+    if nan and x.numel() and (dtype.is_floating_point or dtype.is_complex):
+        x.view(-1)[0] = float("nan")
+        expect = MUST_FAIL
+
+    def check(out: torch.Tensor) -> None:
+        assert out.shape == (*x.shape[:-1], 3) and torch.isfinite(out).all()
+        if dtype == torch.float32 and act_bits is None:
+            torch.testing.assert_close(out, torch.nn.functional.linear(x, layer.weight_quant(layer.weight), layer.bias))
+
+    attempt("QuantLinear.forward", lambda: layer(x), expect, check,
+            f"{tuple(x.shape)} {dtype} nan={nan}")
+
+
+def draw_width_ok(lead: list[int]) -> bool:
+    """Whether a drawn case gets the right input width (most do)."""
+    return sum(lead) % 4 != 3
