@@ -103,7 +103,7 @@ def probabilities(state: Tensor, qubits: Sequence[int] | None = None) -> Tensor:
         p = p.sum(dim=rest)
     kept = sorted(qubits)
     p = p.permute(0, *(1 + kept.index(q) for q in qubits))
-    return p.reshape(state.shape[0], -1)
+    return p.reshape(state.shape[0], 2 ** len(qubits))
 
 
 def sample(

@@ -20,6 +20,7 @@ from typing import Sequence
 
 import torch
 
+from ..checks import check_dtype
 from ..errors import DTypeError, NotUnitaryError, QubitIndexError, ShapeError
 from .gates import resolve
 from .kernels import n_qubits_of
@@ -43,6 +44,7 @@ def check_state(state: Tensor) -> int:
         raise ShapeError(f"state must be a torch.Tensor of shape (B, 2**n), got {type(state).__name__}")
     if state.dim() != 2 or state.shape[1] & (state.shape[1] - 1) or state.shape[1] == 0:
         raise ShapeError(f"state must have shape (B, 2**n), got {tuple(state.shape)}; use state.reshape(1, -1) for one state")
+    check_dtype(state.dtype)
     return n_qubits_of(state)
 
 
@@ -206,6 +208,11 @@ def pauli_rotation_op(
     return Op("pauli_rotation", qubits, controls, None, angle_tensor(theta, batch, dtype, device), pauli)
 
 
+def _apply(op: Op, state: Tensor) -> Tensor:
+    """``op`` on ``state``; an empty batch comes back as it is (the kernels take no empty tensors)."""
+    return state.clone() if state.shape[0] == 0 else op.apply(state)
+
+
 def apply_gate(
     state: Tensor, name: str, qubits: Sequence[int], *params: Angle, controls: Sequence[int] = ()
 ) -> Tensor:
@@ -218,7 +225,7 @@ def apply_gate(
     n = check_state(state)
     op = gate_op(name, qubits, params, n_qubits=n, batch=state.shape[0], controls=controls,
                  dtype=state.dtype, device=state.device)
-    return op.apply(state)
+    return _apply(op, state)
 
 
 def apply_matrix(state: Tensor, matrix, qubits: Sequence[int], *, controls: Sequence[int] = (), check_unitary: bool = True) -> Tensor:
@@ -232,7 +239,7 @@ def apply_matrix(state: Tensor, matrix, qubits: Sequence[int], *, controls: Sequ
     n = check_state(state)
     op = matrix_op(matrix, qubits, n_qubits=n, batch=state.shape[0], controls=controls, dtype=state.dtype,
                    device=state.device, check_unitary=check_unitary)
-    return op.apply(state)
+    return _apply(op, state)
 
 
 def apply_diagonal(state: Tensor, diagonal, qubits: Sequence[int], *, controls: Sequence[int] = (), check_unitary: bool = True) -> Tensor:
@@ -240,7 +247,7 @@ def apply_diagonal(state: Tensor, diagonal, qubits: Sequence[int], *, controls: 
     n = check_state(state)
     op = matrix_op(diagonal, qubits, n_qubits=n, batch=state.shape[0], controls=controls, dtype=state.dtype,
                    device=state.device, diagonal=True, check_unitary=check_unitary)
-    return op.apply(state)
+    return _apply(op, state)
 
 
 def apply_pauli_rotation(state: Tensor, theta: Angle, pauli: str, qubits: Sequence[int], *, controls: Sequence[int] = ()) -> Tensor:
@@ -248,4 +255,4 @@ def apply_pauli_rotation(state: Tensor, theta: Angle, pauli: str, qubits: Sequen
     n = check_state(state)
     op = pauli_rotation_op(theta, pauli, qubits, n_qubits=n, batch=state.shape[0], controls=controls,
                            dtype=state.dtype, device=state.device)
-    return op.apply(state)
+    return _apply(op, state)

@@ -16,6 +16,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from ..checks import check_dtype
 from ..errors import DeviceError, ShapeError, StateTooLargeError
 
 Tensor = torch.Tensor
@@ -97,6 +98,7 @@ def basis_state(
         index = int("".join(map(str, bits)) or "0", 2)
     if not 0 <= int(index) < 2**n_qubits:
         raise ShapeError(f"basis index {index} out of range for {n_qubits} qubits (0..{2**n_qubits - 1})")
+    check_dtype(dtype)
     check_memory(n_qubits, batch, dtype=dtype, device=device)
     state = torch.zeros(batch, 2**n_qubits, dtype=dtype, device=device)
     state[:, int(index)] = 1

@@ -244,6 +244,15 @@ def test_empty_batch_on_the_torch_path():
     state = hq.simulate(c, torch.zeros(0, 3), torch.ones(6), fusion=False)
     assert state.shape == (0, 8)
     assert hq.sim.probabilities(state).shape == (0, 8) and hq.sim.expval_z(state).shape == (0, 3)
+    assert hq.sim.probabilities(state, [2, 0]).shape == (0, 4)
+    assert hq.sim.reduced_density_matrix(state, [1]).shape == (0, 2, 2)
+    empty = hq.sim.zero_state(3, 0)
+    assert hq.sim.apply_gate(empty, "H", [0]).shape == (0, 8)
+    assert hq.sim.apply_matrix(empty, torch.eye(4), [0, 2]).shape == (0, 8)
+    ops = [hq.sim.gate_op("RY", [q], [0.3], n_qubits=3) for q in range(3)] + [hq.sim.gate_op("CNOT", [0, 1], n_qubits=3)]
+    assert hq.sim.run(empty, ops).shape == (0, 8)
+    with pytest.raises(DTypeError):
+        hq.sim.apply_gate(torch.zeros(2, 4, dtype=torch.complex32), "H", [0])
 
 
 # ----------------------------------------------------------------- the job store
