@@ -39,6 +39,18 @@ class PauliError(HybridqError, ValueError):
     """A Pauli label or coefficient is malformed (unknown letter, wrong length, not finite)."""
 
 
+class FormatError(HybridqError, ValueError):
+    """A text or file is not in the expected format (OpenQASM, Pauli sum files)."""
+
+
+class OperandError(HybridqError, TypeError):
+    """An argument or operand has a type the operation does not take."""
+
+
+class NonFiniteError(HybridqError, ValueError):
+    """Inputs, weights, angles or states hold NaN or infinite values (see :mod:`hybridq.checks`)."""
+
+
 class DTypeError(HybridqError, TypeError):
     """Tensors have incompatible dtypes or devices."""
 

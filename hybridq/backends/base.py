@@ -27,6 +27,7 @@ described in :mod:`hybridq.backends.jobs`.
 from __future__ import annotations
 
 import contextlib
+import numbers
 import os
 from abc import ABC, abstractmethod
 from typing import Callable, Sequence, Union
@@ -34,6 +35,7 @@ from typing import Callable, Sequence, Union
 import numpy as np
 import torch
 
+from ..checks import check_count, check_finite
 from ..circuits.circuit import Circuit
 from ..errors import ParameterError, ShapeError
 from ..sim.measure import bits_to_index, parity_signs
@@ -214,9 +216,7 @@ class Backend(ABC):
         return out
 
     def _outcomes(self, circuits: list[Circuit], shots, bases, seed: int | None) -> list[np.ndarray]:
-        shots = [int(s) for s in _per_circuit(shots, len(circuits), "shots")]
-        if any(s < 1 for s in shots):
-            raise ShapeError(f"shots must be positive integers, got {sorted(set(shots))[:5]}")
+        shots = [check_count(s, "shots") for s in _per_circuit(shots, len(circuits), "shots")]
         if bases is not None:
             circuits = [with_basis(c, b) for c, b in zip(circuits, _per_circuit(bases, len(circuits), "bases"))]
         keys = [f"{circuit_key(c)}:{s}" for c, s in zip(circuits, shots)]
@@ -227,12 +227,12 @@ class Backend(ABC):
 
         with self._session():
             found = run_jobs(keys, submit, identity=self.identity, seed=seed, policy=self.policy, store=self.store,
-                             retrieve=self._retrieve, is_transient=self._is_transient)
+                             retrieve=self._retrieve, is_transient=self._is_transient, sizes=shots)
         return [np.asarray(f, dtype=np.int64).reshape(-1) for f in found]
 
 
 def _per_circuit(value, count: int, what: str) -> list:
-    if isinstance(value, (int, np.integer, str)):
+    if isinstance(value, (numbers.Number, str)) or not hasattr(value, "__iter__"):
         return [value] * count
     values = list(value)
     if len(values) != count:
@@ -242,6 +242,8 @@ def _per_circuit(value, count: int, what: str) -> list:
 
 def basis_codes(basis, n_qubits: int) -> np.ndarray:
     """A basis label (``"XIZ"``) or codes -> uint8 codes ``(n,)`` (X=1, Y=2, Z=3; I=0 reads as Z)."""
+    if isinstance(basis, str) and set(basis.upper()) - set(_LETTER_CODES):
+        raise ShapeError(f"a basis needs {n_qubits} letters from I, X, Y, Z (or codes 0-3), got {basis!r}")
     codes = np.array([_LETTER_CODES[ch] for ch in basis.upper()] if isinstance(basis, str) else basis)
     if codes.shape != (n_qubits,) or not np.isin(codes, (0, 1, 2, 3)).all():
         raise ShapeError(f"a basis needs {n_qubits} letters from I, X, Y, Z (or codes 0-3), got {basis!r}")
@@ -273,11 +275,15 @@ def state_preparation(state) -> Circuit:
     >>> np.round(np.abs(c.ops[0].matrix[:, 0]) ** 2, 3).tolist()
     [0.0, 0.5, 0.5, 0.0]
     """
-    psi = state.detach().cpu().numpy() if isinstance(state, torch.Tensor) else np.asarray(state)
-    psi = psi.astype(np.complex128).reshape(-1) if psi.ndim == 1 or psi.shape[0] == 1 else psi
-    size = psi.shape[0]
-    if psi.ndim != 1 or size < 2 or size & (size - 1):
+    try:
+        psi = np.asarray(state.detach().cpu().numpy() if isinstance(state, torch.Tensor) else state, dtype=np.complex128)
+    except (TypeError, ValueError) as error:
+        raise ShapeError(f"a state vector must be an array of numbers, got {type(state).__name__}: {error}") from None
+    psi = psi.reshape(-1) if psi.ndim == 2 and psi.shape[0] == 1 else psi
+    size = psi.shape[0] if psi.ndim == 1 else 0
+    if size < 2 or size & (size - 1):
         raise ShapeError(f"a state vector must have shape (2**n,) or (1, 2**n), got {np.shape(state)}")
+    check_finite(psi, "the state vector")
     norm = np.linalg.norm(psi)
     if abs(norm - 1) > 1e-5:
         raise ShapeError(f"a state vector must be normalised, got norm {norm:.6g}")

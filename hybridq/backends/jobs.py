@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Protocol, Sequence
@@ -81,7 +82,11 @@ class SubmitPolicy:
 class JobStore:
     """A JSON-lines record of submitted and finished jobs, keyed by job key.
 
-    Lines are appended and flushed one at a time; a line cut short by a crash is ignored.
+    Each record is one line, appended and flushed to disk (``fsync``) whole; a record never
+    continues a line cut short by a crash (a newline is written first). Lines that cannot be
+    read back (cut short, not JSON, not a record) are named in a warning and skipped; the
+    others are kept. When the disk refuses a write (full, read-only) the results stay in
+    memory for this process and a warning says so: finished work is never discarded.
     """
 
     def __init__(self, path: str | os.PathLike):
@@ -89,15 +94,28 @@ class JobStore:
         self._done: dict[str, list[np.ndarray]] = {}
         self._submitted: dict[str, str] = {}
         if self.path.exists():
-            for line in self.path.read_text().splitlines():
-                try:
-                    entry = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                if "results" in entry:
-                    self._done[entry["key"]] = [np.asarray(r) for r in entry["results"]]
-                elif entry.get("job_id"):
-                    self._submitted[entry["key"]] = entry["job_id"]
+            for number, line in enumerate(self.path.read_text(errors="replace").splitlines(), 1):
+                if line.strip():
+                    self._read(line, number)
+
+    def _read(self, line: str, number: int) -> None:
+        try:
+            entry = json.loads(line)
+            key = entry["key"]
+            if not isinstance(key, str):
+                raise TypeError("the key is not a string")
+            if "results" in entry:
+                results = [np.asarray(r) for r in entry["results"]]
+                if any(r.dtype.kind not in "iubf" for r in results):
+                    raise TypeError("results are not arrays of numbers")
+                self._done[key] = results
+            elif isinstance(entry.get("job_id"), str):
+                self._submitted[key] = entry["job_id"]
+            else:
+                raise KeyError("neither 'results' nor 'job_id'")
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            warnings.warn(f"{self.path}:{number}: skipped a record that cannot be read ({type(error).__name__}: "
+                          f"{str(error)[:100]}); the job it belongs to, if any, runs again", stacklevel=3)
 
     def done(self, key: str) -> list[np.ndarray] | None:
         """The results of a finished job, or None."""
@@ -118,15 +136,28 @@ class JobStore:
         self._done[key] = [np.asarray(r) for r in results]
         self._append({"key": key, "results": [np.asarray(r).tolist() for r in results]})
 
+    def forget(self, key: str) -> None:
+        """Drop the results of job ``key`` from memory (e.g. a record that does not fit its job)."""
+        self._done.pop(key, None)
+
     def __len__(self) -> int:
         return len(self._done)
 
     def _append(self, entry: dict) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a") as f:
-            f.write(json.dumps(entry) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        line = (json.dumps(entry) + "\n").encode()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path, "ab+") as f:
+                if f.seek(0, os.SEEK_END) > 0:
+                    f.seek(-1, os.SEEK_END)
+                    if f.read(1) != b"\n":  # the last record was cut short: start a fresh line
+                        line = b"\n" + line
+                f.write(line)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as error:
+            warnings.warn(f"could not write to the job store {self.path} ({error}); the results are kept in memory "
+                          "for this process only", stacklevel=3)
 
 
 def digest(*parts: str) -> str:
@@ -156,6 +187,7 @@ def run_jobs(
     retrieve: Callable[[str], Job | None] = lambda job_id: None,
     is_transient: Callable[[BaseException], bool] = lambda exc: False,
     sleep: Callable[[float], None] | None = None,
+    sizes: Sequence[int] | None = None,
 ) -> list[np.ndarray]:
     """Run tasks in jobs and return one result array per task, in order.
 
@@ -169,12 +201,15 @@ def run_jobs(
         retrieve: re-attach to a job by provider id (None when impossible).
         is_transient: whether a failure is worth a retry.
         sleep: the wait between retries. Defaults to ``time.sleep``.
+        sizes: the number of values in each task's result (e.g. its shots), to check stored
+            results against; a stored job that does not match is run again. Defaults to None.
     """
     sleep = sleep or time.sleep
     chunks = [list(range(i, min(i + policy.max_circuits, len(task_keys))))
               for i in range(0, len(task_keys), policy.max_circuits)]
     keys = [digest(identity, "random" if seed is None else str(seed), *(task_keys[i] for i in c)) for c in chunks]
-    results: list[list[np.ndarray] | None] = [store.done(k) if store is not None else None for k in keys]
+    results = [_stored(store, key, [sizes[i] for i in chunk] if sizes is not None else None, len(chunk))
+               for chunk, key in zip(chunks, keys)]
     jobs: dict[int, Job] = {}
     for j, (chunk, key) in enumerate(zip(chunks, keys)):  # submit everything first
         if results[j] is not None:
@@ -207,6 +242,18 @@ def run_jobs(
     return [r for chunk_results in results for r in chunk_results]
 
 
+def _stored(store: JobStore | None, key: str, sizes: list[int] | None, count: int) -> list[np.ndarray] | None:
+    """The stored results of job ``key`` if they fit it (one array per task, of the expected sizes)."""
+    found = store.done(key) if store is not None else None
+    if found is None:
+        return None
+    if len(found) == count and (sizes is None or [r.size for r in found] == sizes):
+        return found
+    warnings.warn(f"the job store {store.path} holds results for job {key} that do not fit it ({len(found)} array(s) of "
+                  f"sizes {[r.size for r in found][:5]}, expected {count}{'' if sizes is None else f' of sizes {sizes[:5]}'}); "
+                  "the job runs again", stacklevel=3)
+    store.forget(key)
+    return None
 def _reattached(job: Job, retrieve: Callable[[str], Job | None]) -> Job:
     """A fresh handle on an accepted job after a failed poll: looked up by its id where the
     provider can, else the same handle polled again. The job is never submitted a second time."""

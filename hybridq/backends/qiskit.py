@@ -6,8 +6,9 @@ transpiled; measured bitstrings come back in Qiskit order and are turned into hy
 
 * :class:`AerBackend`: ``AerSimulator``. A hybridq :class:`~hybridq.sim.noise.NoiseModel` is
   turned into an Aer noise model with the same channel after every hybridq gate (a gate that
-  Aer's density-matrix method lacks, a Pauli rotation say, is passed as one labelled unitary;
-  transpilation is at level 0), so that it matches :class:`~hybridq.backends.LocalBackend`
+  Aer's density-matrix method lacks, a Pauli rotation say, and a controlled Pauli rotation,
+  which :func:`~hybridq.circuits.interop.to_qiskit` decomposes, are passed as one labelled
+  unitary; transpilation is at level 0), so that it matches :class:`~hybridq.backends.LocalBackend`
   with the same model gate for gate; ``device`` (a fake IBM device or
   its name) takes the device's noise, basis gates and coupling map instead.
 * :class:`IBMBackend`: the Runtime Sampler (or Estimator), in batch, session or job mode,
@@ -31,8 +32,9 @@ import warnings
 from typing import Literal, Sequence
 
 import numpy as np
+import torch
 
-from ..circuits.circuit import Circuit
+from ..circuits.circuit import Circuit, Operation
 from ..circuits.interop import to_qiskit
 from ..errors import UnknownGateError, require
 from ..qubit_order import bit_reversal_permutation, from_qiskit_label, to_qiskit_label
@@ -151,6 +153,16 @@ class AerBackend(Backend):
             return pm.run(circuits)
         return require("qiskit", "qiskit").transpile(circuits, self.simulator, optimization_level=0)
 
+    def _gate_for_gate(self, circuit: Circuit) -> Circuit:
+        """With a hybridq noise model, ``circuit`` with every controlled Pauli rotation as one
+        unitary gate: :func:`~hybridq.circuits.interop.to_qiskit` would decompose it into several
+        gates, each with its own noise, where :class:`~hybridq.backends.LocalBackend` has one."""
+        if not isinstance(self.noise, NoiseModel) or not any(op.name == "PauliRot" and op.controls for op in circuit.ops):
+            return circuit
+        out = circuit.copy()
+        out.ops = [_as_unitary(op) if op.name == "PauliRot" and op.controls else op for op in circuit.ops]
+        return out
+
     def _compile(self, circuits: list) -> tuple[list, dict]:
         """Transpiled circuits and run options (hybridq noise: exact density matrices, one
         noisy instruction per hybridq gate)."""
@@ -162,7 +174,7 @@ class AerBackend(Backend):
         return isa, {"noise_model": aer_noise_model(self.noise, gates), "method": "density_matrix"}
 
     def _submit(self, circuits: list[Circuit], shots: list[int], seed: int) -> Job:
-        isa, options = self._compile([_measured(c) for c in circuits])
+        isa, options = self._compile([_measured(self._gate_for_gate(c)) for c in circuits])
         out: list[np.ndarray | None] = [None] * len(circuits)
         for group in _by_shots(shots):
             result = self.simulator.run([isa[i] for i in group], shots=shots[group[0]], seed_simulator=seed,
@@ -172,7 +184,7 @@ class AerBackend(Backend):
         return Done(out)
 
     def _probabilities(self, circuits: list[Circuit]) -> np.ndarray:
-        isa, options = self._compile([to_qiskit(c) for c in circuits])
+        isa, options = self._compile([to_qiskit(self._gate_for_gate(c)) for c in circuits])
         for qc, c in zip(isa, circuits):
             qc.save_probabilities(qubits=_layout(qc, c.n_qubits))
         result = self.simulator.run(isa, **options).result()
@@ -181,6 +193,19 @@ class AerBackend(Backend):
             qiskit_probs = np.asarray(result.data(k)["probabilities"], dtype=np.float64)
             out.append(qiskit_probs[bit_reversal_permutation(c.n_qubits)])
         return np.stack(out)
+
+
+def _as_unitary(op: Operation) -> Operation:
+    """A bound operation as one ``"Unitary"`` on its controls and targets (in that order)."""
+    from ..circuits.execute import simulate
+
+    wires = op.controls + op.qubits
+    local = op.remapped({q: i for i, q in enumerate(wires)})
+    single = Circuit(len(wires))
+    single.ops = [local]
+    basis = np.eye(2 ** len(wires), dtype=np.complex128)
+    columns = simulate(single, initial_state=torch.as_tensor(basis), fusion=False).numpy()  # row i: U |i>
+    return Operation("Unitary", wires, matrix=columns.T)
 
 
 def _noise_name(operation) -> str:

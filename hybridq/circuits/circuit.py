@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 from dataclasses import dataclass, field
 from typing import Iterator, Sequence
 
 import numpy as np
+import torch
 
-from ..errors import NotUnitaryError, QubitIndexError, ShapeError
+from ..checks import check_finite
+from ..errors import NotUnitaryError, ParameterError, QubitIndexError, ShapeError, UnknownGateError
 from ..sim.gates import GATES, resolve
 from ..sim.ops import check_wires
 from .expr import Expr, Param, as_expr
@@ -47,6 +50,29 @@ class Operation:
     controls: tuple[int, ...] = ()
     matrix: np.ndarray | None = field(default=None, repr=False)
     pauli: str | None = None
+
+    def __post_init__(self) -> None:
+        """Check the gate name, the number of qubits and angles, and what a custom gate needs."""
+        for name in ("qubits", "controls"):
+            object.__setattr__(self, name, tuple(_as_ints(_sequence(getattr(self, name)))))
+        object.__setattr__(self, "params", tuple(self.params))
+        spec = GATES.get(self.name) if isinstance(self.name, str) else None
+        if spec is not None:
+            if len(self.qubits) != spec.n_qubits or len(self.params) != spec.n_params:
+                raise ShapeError(f"{self.name} takes {spec.n_qubits} target qubit(s) and {spec.n_params} angle(s), "
+                                 f"got qubits {self.qubits} and angles {self.params}")
+        elif self.name in ("Unitary", "Diagonal"):
+            if self.matrix is None or self.params:
+                raise ShapeError(f"a {self.name} operation needs its matrix (and no angles); use Circuit.{self.name.lower()}")
+        elif self.name == "PauliRot":
+            if not isinstance(self.pauli, str) or len(self.pauli) != len(self.qubits) or len(self.params) != 1:
+                raise ShapeError("a PauliRot operation needs one angle and a Pauli string with one letter per qubit; "
+                                 "use Circuit.pauli_rotation")
+        else:
+            spec, implied = resolve(self.name)  # unknown names raise UnknownGateError with the list
+            raise UnknownGateError(f"Operation takes base gate names: {self.name!r} is {spec.name} with {implied} "
+                                   f"control(s); use Circuit.add({self.name!r}, ...) or Operation({spec.name!r}, "
+                                   "targets, angles, controls)")
 
     @property
     def wires(self) -> tuple[int, ...]:
@@ -138,22 +164,22 @@ class Circuit:
         Operation(name='X', qubits=(2,), params=(), controls=(0, 1), pauli=None)
         """
         spec, implied = resolve(name)
-        qubits = list(_as_ints(qubits))
-        controls = list(_as_ints(controls))
+        qubits = list(_as_ints(_sequence(qubits)))
+        controls = list(_as_ints(_sequence(controls)))
         if implied:
             controls, qubits = controls + qubits[:implied], qubits[implied:]
         if len(qubits) != spec.n_qubits:
             raise QubitIndexError(f"{name} acts on {spec.n_qubits + implied} qubit(s), got {len(qubits) + implied}")
         if len(params) != spec.n_params:
             raise ShapeError(f"{name} takes {spec.n_params} angle(s), got {len(params)}")
-        params = tuple(p if isinstance(p, Expr) else as_expr(p).value for p in params)
+        params = tuple(_angle(p) for p in params)
         return self.append(Operation(spec.name, tuple(qubits), params, tuple(controls)))
 
     def append(self, op: Operation) -> Circuit:
         """Append an :class:`Operation` after checking its qubits."""
+        if not isinstance(op, Operation):
+            raise ParameterError(f"Circuit.append takes an Operation, got {type(op).__name__}; use Circuit.add(name, qubits, *angles)")
         check_wires(op.qubits, op.controls, self.n_qubits)
-        if op.name not in GATES and op.name not in CUSTOM:
-            resolve(op.name)  # raises UnknownGateError with the list of gates
         self.ops.append(op)
         return self
 
@@ -193,7 +219,7 @@ class Circuit:
 
     def unitary(self, matrix, qubits: Sequence[int], *, controls: Sequence[int] = (), atol: float = 1e-8) -> Circuit:
         """Append an arbitrary ``2**k x 2**k`` unitary on ``qubits`` (``qubits[0]`` = most significant bit)."""
-        m = np.asarray(matrix, dtype=np.complex128)
+        m = _constant_matrix(matrix, "a unitary")
         k = len(qubits)
         if m.shape != (2**k, 2**k):
             raise ShapeError(f"a unitary on {k} qubit(s) must be {2**k}x{2**k}, got {m.shape}")
@@ -204,7 +230,7 @@ class Circuit:
 
     def diagonal(self, diagonal, qubits: Sequence[int], *, atol: float = 1e-8) -> Circuit:
         """Append a diagonal unitary (a length ``2**k`` vector of phases) on ``qubits``."""
-        d = np.asarray(diagonal, dtype=np.complex128)
+        d = _constant_matrix(diagonal, "a diagonal")
         if d.shape != (2 ** len(qubits),):
             raise ShapeError(f"a diagonal on {len(qubits)} qubit(s) must have length {2 ** len(qubits)}, got {d.shape}")
         if np.abs(np.abs(d) - 1).max() > atol:
@@ -213,10 +239,10 @@ class Circuit:
 
     def pauli_rotation(self, theta, pauli: str, qubits: Sequence[int]) -> Circuit:
         """Append ``exp(-i theta/2 P)`` for a Pauli string such as ``"XZY"`` on ``qubits``."""
-        pauli = pauli.upper()
-        if len(pauli) != len(qubits) or set(pauli) - set("IXYZ"):
+        qubits = list(_as_ints(_sequence(qubits)))
+        if not isinstance(pauli, str) or len(pauli) != len(qubits) or set(pauli.upper()) - set("IXYZ"):
             raise ShapeError(f"Pauli string must use I, X, Y, Z and have {len(qubits)} letters, got {pauli!r}")
-        theta = theta if isinstance(theta, Expr) else as_expr(theta).value
+        pauli, theta = pauli.upper(), _angle(theta)
         return self.append(Operation("PauliRot", tuple(_as_ints(qubits)), (theta,), (), pauli=pauli))
 
     # ----- structure
@@ -356,6 +382,43 @@ class Circuit:
 
     def __str__(self) -> str:
         return self.draw()
+
+
+#: Numeric angles beyond this are reduced mod 4 pi (every gate is 4 pi-periodic), in float64, so
+#: that they keep their meaning in single precision (float32 spacing is 1e-3 there).
+LARGE_ANGLE = 4 * math.pi * 1024
+
+
+def _angle(value: Param) -> Param:
+    """An expression as is; a number as a finite float (reduced mod 4 pi beyond :data:`LARGE_ANGLE`)."""
+    if isinstance(value, Expr):
+        return value
+    angle = as_expr(value).value
+    return math.remainder(angle, 4 * math.pi) if abs(angle) > LARGE_ANGLE else angle
+
+
+def _constant_matrix(matrix, what: str) -> np.ndarray:
+    """A user matrix as a finite complex128 array (a circuit stores it; gradients cannot flow)."""
+    if isinstance(matrix, torch.Tensor):
+        if matrix.requires_grad:
+            raise ParameterError(f"{what} in a circuit is a constant; this tensor requires grad. Pass "
+                                 "matrix.detach(), or make the gate trainable with Weight angles (e.g. U3)")
+        matrix = matrix.detach().cpu().numpy()
+    try:
+        m = np.asarray(matrix, dtype=np.complex128)
+    except (TypeError, ValueError) as error:
+        raise ShapeError(f"{what} must be an array of numbers, got {type(matrix).__name__}: {error}") from None
+    check_finite(m, what)
+    return m
+
+
+def _sequence(qubits) -> Sequence:
+    """Qubits as a sequence: one index stands for itself."""
+    if isinstance(qubits, (int, np.integer)) and not isinstance(qubits, bool):
+        return (qubits,)
+    if isinstance(qubits, (str, bytes)) or not hasattr(qubits, "__iter__"):
+        raise QubitIndexError(f"qubits must be an index or a sequence of indices, got {qubits!r}")
+    return qubits
 
 
 def _as_ints(qubits) -> Iterator[int]:

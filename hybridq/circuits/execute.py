@@ -13,14 +13,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal, Mapping
 
+import numpy as np
 import torch
 
+from ..checks import check_count, check_dtype, check_finite
 from ..errors import DTypeError, ParameterError, ShapeError
+from ..sim.gates import GATES
 from ..sim import ops as simops
 from ..sim.engine import execute
 from ..sim.fusion import fuse
 from ..sim.program import Op, run
-from ..sim.state import ALWAYS_FITS, available_memory, check_memory, under_torch_func, zero_state
+from ..sim.state import ALWAYS_FITS, available_memory, check_device, check_memory, under_torch_func, zero_state
 from .circuit import Circuit
 from .compiled import CompiledCircuit
 from .expr import evaluate
@@ -46,9 +49,15 @@ def weight_values(circuit: Circuit, weights) -> dict[str, Tensor]:
         unknown = [w for w in weights if w not in set(names)]
         if unknown:
             raise ParameterError(f"unknown weight(s) {unknown}; the circuit's weights are {names}")
-        return {k: v if isinstance(v, torch.Tensor) else torch.tensor(float(v), dtype=torch.float64)
-                for k, v in weights.items()}
-    w = weights if isinstance(weights, torch.Tensor) else torch.as_tensor(weights, dtype=torch.float64)
+        values = {k: v if isinstance(v, torch.Tensor) else _as_tensor(v, f"weight {k!r}", torch.float64)
+                  for k, v in weights.items()}
+        for k, v in values.items():
+            if v.numel() != 1 or v.is_complex():
+                raise ParameterError(f"weight {k!r} must be one real number, got a {v.dtype} tensor of shape {tuple(v.shape)}")
+        return {k: v.reshape(()) for k, v in values.items()}
+    w = _as_tensor(weights, "weights", torch.float64)
+    if w.is_complex():
+        raise DTypeError(f"weights must be real, got {w.dtype}")
     if w.dim() != 1 or w.shape[0] != len(names):
         raise ParameterError(f"weights must be a 1-D tensor of length {len(names)} (circuit.weight_names order), got shape {tuple(w.shape)}")
     return {name: w[i] for i, name in enumerate(names)}
@@ -71,14 +80,54 @@ def _inputs(circuit: Circuit, inputs) -> Tensor | None:
         if need:
             raise ParameterError(f"the circuit reads {need} input(s) but no inputs were given; pass a (B, {need}) tensor")
         return None
-    x = torch.as_tensor(inputs)
+    x = _as_tensor(inputs, "inputs")
     if x.is_complex():
-        raise DTypeError("inputs must be real")
+        raise DTypeError(f"inputs must be real, got {x.dtype}")
     if x.dim() == 1:
         x = x.unsqueeze(0)
     if x.dim() != 2 or x.shape[1] < need:
         raise ShapeError(f"inputs must have shape (B, {need}) (at least {need} columns), got {tuple(torch.as_tensor(inputs).shape)}")
+    check_finite(x, "inputs")
     return x
+
+
+def _as_tensor(value, what: str, dtype: torch.dtype | None = None) -> Tensor:
+    if isinstance(value, torch.Tensor):
+        return value
+    try:
+        return torch.as_tensor(value, dtype=dtype)
+    except (TypeError, ValueError, RuntimeError) as error:
+        raise ParameterError(f"{what} must be a tensor or an array of numbers, got {type(value).__name__}: {error}") from None
+
+
+def _initial_state(state, n: int) -> Tensor | None:
+    if state is None:
+        return None
+    s0 = _as_tensor(state, "initial_state")
+    if s0.dim() not in (1, 2) or s0.shape[-1] != 2**n:
+        raise ShapeError(f"initial_state must have shape (B, {2**n}) or ({2**n},) for the circuit's {n} qubits, "
+                         f"got {tuple(s0.shape)}")
+    check_dtype(s0.dtype, "initial_state dtype")
+    check_finite(s0, "initial_state")
+    return s0 if s0.dim() == 2 else s0.reshape(1, -1)
+
+
+def _empty_batch(n: int, dtype: torch.dtype, device, weights: list[Tensor]) -> Tensor:
+    """The ``(0, 2**n)`` states of an empty batch, attached to the weights (a backward pass gives zeros)."""
+    out = torch.zeros(0, 2**n, dtype=dtype, device=device)
+    return out * sum(w.sum() for w in weights) if any(w.requires_grad for w in weights) else out
+
+
+def _check_real(circuit: Circuit, dtype: torch.dtype) -> None:
+    """Refuse complex gates on a real dtype (their imaginary parts would be dropped)."""
+    if dtype.is_complex:
+        return
+    for op in circuit.ops:
+        spec = GATES.get(op.name)
+        real = spec.real if spec is not None else op.name != "PauliRot" and not np.any(np.imag(op.matrix))
+        if not real:
+            raise DTypeError(f"gate {op.name} has complex entries and cannot act on a {dtype} state; "
+                             "use a complex dtype (complex64 or complex128)")
 
 
 def compile_ops(circuit: Circuit, inputs: Tensor | None, weights: Mapping[str, Tensor], *, batch: int,
@@ -130,6 +179,8 @@ def simulate(
     gates run one by one on torch's own ops with autograd, whatever ``fusion`` and ``method`` say
     (``method="adjoint"`` raises there).
     """
+    if method not in ("auto", "autograd", "adjoint"):
+        raise ParameterError(f"method must be 'auto', 'autograd' or 'adjoint', got {method!r}")
     if _transformed(inputs, weights, initial_state):  # torch.func: the reference path, plain torch ops
         if method == "adjoint":
             raise ParameterError(
@@ -140,30 +191,37 @@ def simulate(
         fusion, method = False, "autograd"
     x = _inputs(circuit, inputs)
     n = circuit.n_qubits
-    if initial_state is not None:
-        s0 = initial_state if initial_state.dim() == 2 else initial_state.reshape(1, -1)
-        if s0.shape[1] != 2**n:
-            raise ShapeError(f"initial_state has {s0.shape[1]} amplitudes but the circuit has {n} qubits (expected {2**n})")
+    s0 = _initial_state(initial_state, n)
+    if s0 is not None:
         dtype = dtype or s0.dtype
         device = device or s0.device
-    else:
-        s0 = None
-    device = torch.device(device or (x.device if x is not None else "cpu"))
-    dtype = dtype or torch.complex64
-    b = [v for v in (x.shape[0] if x is not None else None, s0.shape[0] if s0 is not None else None, batch) if v]
-    B = max([1] + b)
+    device = check_device(device or (x.device if x is not None else "cpu"))
+    dtype = check_dtype(dtype or torch.complex64)
+    _check_real(circuit, dtype)
+    b = [v for v in (x.shape[0] if x is not None else None, s0.shape[0] if s0 is not None else None,
+                     None if batch is None else check_count(batch, "batch")) if v is not None]
+    B = 0 if 0 in b else max([1] + b)
     if any(v not in (1, B) for v in b):
         raise ShapeError(f"inconsistent batch sizes: inputs / initial_state / batch give {b}")
     itemsize = check_memory(n, B, dtype=dtype, device=device)
-    if x is not None:
-        x = x.to(device=device, dtype=simops.real_dtype(dtype))
     rdt = simops.real_dtype(dtype)
+    if x is not None:
+        x = x.to(device=device, dtype=rdt)
+        check_finite(x, f"inputs in {rdt} (beyond its range: use dtype=torch.complex128)")
     plan = CompiledCircuit.of(circuit) if fusion else None
     layered = None
     if plan is not None and plan.ok:
-        layered = plan.layered(x, weight_vector(circuit, weights, rdt, device), batch=B, dtype=dtype, device=device)
+        w = weight_vector(circuit, weights, rdt, device)
+        check_finite(w, f"weights in {rdt}")
+        if B == 0:
+            return _empty_batch(n, dtype, device, [w])
+        layered = plan.layered(x, w, batch=B, dtype=dtype, device=device)
     if layered is None:
         w = {k: v.to(device=device, dtype=rdt) for k, v in weight_values(circuit, weights).items()}
+        for name, value in w.items():
+            check_finite(value, f"weight {name!r} in {rdt}")
+        if B == 0:
+            return _empty_batch(n, dtype, device, list(w.values()))
         program = compile_ops(circuit, x, w, batch=B, dtype=dtype, device=device)
         if fusion:
             program = fuse(program, n, dtype=dtype, device=device)

@@ -21,6 +21,7 @@ from typing import Mapping, Union
 
 import torch
 
+from ..checks import check_finite
 from ..errors import ParameterError
 
 Tensor = torch.Tensor
@@ -184,9 +185,11 @@ def as_expr(value) -> Expr:
             )
         value = value.item()
     try:
-        return Const(float(value))
+        value = float(value)
     except (TypeError, ValueError):
         raise ParameterError(f"an angle must be a number or an expression, got {value!r}") from None
+    check_finite(value, "an angle")
+    return Const(value)
 
 
 def evaluate(param: Param, inputs: Tensor | None, weights: Mapping[str, Tensor]) -> Tensor | float:

@@ -30,7 +30,8 @@ from typing import Callable, Literal, Union
 import numpy as np
 import torch
 
-from ..errors import ShapeError
+from ..checks import check_count
+from ..errors import ParameterError, ShapeError
 from .measure import measure_bases
 from .postprocess import Shots, cover_fractions, shot_sums
 from .ratio import ratio_estimate
@@ -153,6 +154,7 @@ class Estimator(ABC):
         """
         from ..circuits import Circuit
 
+        shots = check_count(shots, "shots")
         if isinstance(state, Circuit):
             if state.n_qubits != self.n_qubits:
                 raise ShapeError(f"the circuit has {state.n_qubits} qubits but the Hamiltonian has {self.n_qubits}")
@@ -182,6 +184,8 @@ class Estimator(ABC):
                 f"bases must have shape (shots, {self.n_qubits}) for this {self.n_qubits}-qubit "
                 f"Hamiltonian, got {bases.shape}"
             )
+        if bases.shape[0] == 0:
+            raise ParameterError("no bases were given (0 shots); an estimate needs at least one measured shot")
         return Shots.from_arrays(bases, outcomes)
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..checks import check_count, check_fraction
 from . import diagram as dd
 from .base import EstimatorKind, ImportanceEstimator, Seed, as_rng
 from .grouping import Strategy, qwc_partition
@@ -68,7 +69,8 @@ class DecisionDiagram(ImportanceEstimator):
                  grouping: Strategy = "largest-degree-first", iterations: int = 25, damping: float = 0.6,
                  rtol: float = 1e-3) -> None:
         super().__init__(hamiltonian, batches=batches, estimator=estimator)
-        self.grouping, self.iterations, self.damping, self.rtol = grouping, int(iterations), float(damping), float(rtol)
+        self.grouping, self.iterations, self.rtol = grouping, check_count(iterations, "iterations", minimum=0), float(rtol)
+        self.damping = check_fraction(damping, "damping")
         self.diagram = dd.Diagram.product(np.full((self.n_qubits, 3), 1 / 3))
         self.history: list[float] = []
 

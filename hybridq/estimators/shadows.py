@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..checks import check_count, check_fraction
 from .base import EstimatorKind, ImportanceEstimator, Seed, as_rng
 from .terms import I
 
@@ -84,7 +85,8 @@ class LocallyBiasedShadows(ImportanceEstimator):
     def __init__(self, hamiltonian, *, batches: int = 1, estimator: EstimatorKind = "importance", damping: float = 0.5,
                  tol: float = 1e-7, max_iter: int = 2000) -> None:
         super().__init__(hamiltonian, batches=batches, estimator=estimator)
-        self.damping, self.tol, self.max_iter = float(damping), float(tol), int(max_iter)
+        self.damping, self.tol = check_fraction(damping, "damping"), float(tol)
+        self.max_iter = check_count(max_iter, "max_iter")
         self.beta = np.full((self.n_qubits, 3), 1 / 3)
         self.iterations = 0
 

@@ -107,7 +107,13 @@ def as_state(state, n_qubits: int) -> torch.Tensor:
     """
     from ..errors import ShapeError
 
-    t = state.detach() if isinstance(state, torch.Tensor) else torch.as_tensor(np.asarray(state))
+    from ..checks import check_finite
+
+    try:
+        t = state.detach() if isinstance(state, torch.Tensor) else torch.as_tensor(np.asarray(state))
+    except (TypeError, ValueError, RuntimeError) as error:
+        raise ShapeError(f"a state must be a tensor or an array of numbers; got {type(state).__name__}: {error}") from None
+    check_finite(t, "the state")
     if t.dim() == 1:
         t = t.unsqueeze(0)
     if t.dim() != 2 or t.shape[0] != 1 or t.shape[1] != 1 << n_qubits:

@@ -27,7 +27,7 @@ from torch import Tensor, nn
 from ..circuits import Circuit, simulate
 from ..cuda_graph import GraphedFunction
 from ..circuits.expr import Expr, Product, Sum, Weight
-from ..errors import NotHermitianError, ParameterError, ShapeError
+from ..errors import DTypeError, NotHermitianError, ParameterError, ShapeError
 from ..operators import PauliSum
 from ..sim import expval_terms, expval_z, probabilities
 from ..sim.measure import z_sign_table
@@ -175,6 +175,8 @@ class QuantumLayer(nn.Module):
 
             out = expectation(self.circuit, x, self.weight, self.observable, self.backend, self.shots) @ self.readout
             return out.reshape(*lead, out.shape[-1]) if lead is not None else out
+        if initial_state is not None and not isinstance(initial_state, Tensor):
+            raise ParameterError(f"initial_state must be a tensor of shape (B, 2**n), got {type(initial_state).__name__}")
         if initial_state is not None and initial_state.dim() > 2:
             initial_state = initial_state.reshape(-1, initial_state.shape[-1])
         if self.cuda_graphs and x is not None and initial_state is None:
@@ -188,19 +190,21 @@ class QuantumLayer(nn.Module):
     def _run(self, x: Tensor | None, weight: Tensor, initial_state: Tensor | None = None) -> Tensor:
         """The read-outs ``(B, k)`` of the circuit on inputs ``x`` with weights ``weight``."""
         dtype = initial_state.dtype if initial_state is not None else _complex(weight.dtype)
-        state = simulate(self.circuit, x, weight, initial_state=initial_state,
-                         batch=x.shape[0] if x is not None else None, dtype=dtype,
+        state = simulate(self.circuit, x, weight, initial_state=initial_state, dtype=dtype,
                          device=weight.device, method=self.method)
         if self.output == "state":
             out = state
         elif self.output == "probs":
             out = probabilities(state, self.qubits)
         elif self._z_qubits is not None and not torch.compiler.is_compiling():  # single-Z terms: the engine's <Z>
-            out = expval_z(state, self._z_qubits) @ self.readout
+            z = expval_z(state, self._z_qubits)
+            out = z @ self.readout.to(z.dtype)
         elif self.diagonal_readout is not None:  # Z-type observables: one matrix product, compile-friendly
-            out = probabilities(state) @ self.diagonal_readout
+            p = probabilities(state)
+            out = p @ self.diagonal_readout.to(p.dtype)  # an initial state may set another precision
         else:
-            out = _expval_terms(state, self.observable) @ self.readout
+            terms = _expval_terms(state, self.observable)
+            out = terms @ self.readout.to(terms.dtype)
         return out
 
     def _flatten(self, inputs: Tensor | None) -> tuple[tuple[int, ...] | None, Tensor | None]:
@@ -209,6 +213,10 @@ class QuantumLayer(nn.Module):
             if need:
                 raise ParameterError(f"the circuit reads {need} input(s); call the layer on a (B, {need}) tensor")
             return None, None
+        if not isinstance(inputs, Tensor):
+            raise ParameterError(f"the layer's inputs must be a tensor of shape (*, {need}), got {type(inputs).__name__}")
+        if inputs.is_complex():
+            raise DTypeError(f"the layer's inputs must be real, got {inputs.dtype}")
         if inputs.dim() == 0 or inputs.shape[-1] != need:
             raise ShapeError(f"expected inputs of shape (*, {need}), got {tuple(inputs.shape)}")
         lead = tuple(inputs.shape[:-1])

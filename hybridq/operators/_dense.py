@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from hybridq.checks import check_finite
 from hybridq.errors import ShapeError, StateTooLargeError
 from hybridq.operators import _symplectic as sym
 
@@ -105,7 +106,11 @@ def as_state_array(state, n_qubits: int) -> tuple[np.ndarray, bool]:
     """A numpy or torch state (2**n,) or batch (B, 2**n) -> (complex128 array (B, 2**n), single)."""
     if hasattr(state, "detach"):  # torch tensor, on any device
         state = state.detach().cpu().resolve_conj().numpy()
-    psi = np.asarray(state, dtype=np.complex128)
+    try:
+        psi = np.asarray(state, dtype=np.complex128)
+    except (TypeError, ValueError) as error:
+        raise ShapeError(f"a state must be an array of numbers; got {type(state).__name__}: {error}") from None
+    check_finite(psi, "the state")
     dim = 1 << n_qubits
     if psi.ndim not in (1, 2) or psi.shape[-1] != dim:
         raise ShapeError(

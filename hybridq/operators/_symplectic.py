@@ -41,6 +41,14 @@ def pack(bits: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(packed).view("<u8").astype(np.uint64, copy=False)
 
 
+def clear_stray_bits(words: np.ndarray, n_qubits: int) -> np.ndarray:
+    """``words`` (..., W) with the bits above ``n_qubits`` in the last word cleared (a copy)."""
+    words = np.array(words, dtype=np.uint64)
+    if n_qubits % WORD_BITS and words.shape[-1]:
+        words[..., -1] &= np.uint64((1 << (n_qubits % WORD_BITS)) - 1)
+    return words
+
+
 def unpack(words: np.ndarray, n_qubits: int) -> np.ndarray:
     """uint64 words (..., W) -> bool array (..., n_qubits); the inverse of :func:`pack`."""
     as_bytes = np.ascontiguousarray(words, dtype="<u8").view(np.uint8)
@@ -56,6 +64,13 @@ def popcount(words: np.ndarray) -> np.ndarray:
     else:
         counts = np.unpackbits(words.view(np.uint8), axis=-1).reshape(words.shape + (64,)).sum(-1)
     return counts.sum(axis=-1, dtype=np.int64)
+
+
+def check_n_qubits(n_qubits) -> int:
+    """``n_qubits`` as an int >= 1, else :class:`ShapeError`."""
+    if isinstance(n_qubits, bool) or not isinstance(n_qubits, (int, np.integer)) or n_qubits < 1:
+        raise ShapeError(f"n_qubits must be an integer, at least 1 qubit; got {n_qubits!r}")
+    return int(n_qubits)
 
 
 def parse_labels(labels: Sequence[str], n_qubits: int | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -34,11 +34,13 @@ class PauliString:
 
         Prefer :meth:`from_label` or :meth:`from_sparse`.
         """
-        if n_qubits < 1:
-            raise ShapeError(f"a Pauli string needs at least 1 qubit; got n_qubits={n_qubits}")
+        n_qubits = sym.check_n_qubits(n_qubits)
         shape = (sym.n_words(n_qubits),)
-        x = np.array(x_words, dtype=np.uint64).reshape(-1)
-        z = np.array(z_words, dtype=np.uint64).reshape(-1)
+        try:
+            x = sym.clear_stray_bits(np.array(x_words, dtype=np.uint64).reshape(-1), n_qubits)  # as printed
+            z = sym.clear_stray_bits(np.array(z_words, dtype=np.uint64).reshape(-1), n_qubits)
+        except (TypeError, ValueError, OverflowError) as error:
+            raise PauliError(f"packed masks must be arrays of non-negative integers; got {error}") from None
         if x.shape != shape or z.shape != shape:
             raise ShapeError(f"expected packed masks of shape {shape} for {n_qubits} qubits; got {x.shape}, {z.shape}")
         x.flags.writeable = z.flags.writeable = False
@@ -197,6 +199,12 @@ def sparse_to_label(letters: str, qubits: Sequence[int], n_qubits: int) -> str:
         PauliError: the number of letters and qubits differ.
         QubitIndexError: a qubit is out of range or repeated.
     """
+    if not isinstance(letters, str):
+        raise PauliError(f"Pauli letters must be a string such as 'ZX'; got {letters!r}")
+    if isinstance(qubits, (int, np.integer)):
+        qubits = [qubits]
+    if any(isinstance(q, bool) or not isinstance(q, (int, np.integer)) for q in qubits):
+        raise QubitIndexError(f"qubits must be integers; got {qubits!r} for {letters!r}")
     qubits = [int(q) for q in qubits]
     if len(letters) != len(qubits):
         raise PauliError(f"{len(letters)} letters {letters!r} given for {len(qubits)} qubits {qubits}")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from hybridq.errors import NotHermitianError, PauliError, ShapeError
+from hybridq.errors import NotHermitianError, OperandError, PauliError, ShapeError
 from hybridq.operators import _dense, _symplectic as sym
 from hybridq.operators.pauli_string import PauliString, format_coeff, sparse_to_label
 
@@ -46,13 +46,16 @@ class PauliSum:
 
         Prefer :meth:`from_list`, :meth:`from_sparse_list` or :meth:`from_masks`.
         """
-        if int(n_qubits) < 1:
-            raise ShapeError(f"a PauliSum needs at least 1 qubit; got n_qubits={n_qubits}")
-        x = np.array(x_words, dtype=np.uint64, ndmin=2)
-        z = np.array(z_words, dtype=np.uint64, ndmin=2)
+        n_qubits = sym.check_n_qubits(n_qubits)
+        try:
+            x = np.array(x_words, dtype=np.uint64, ndmin=2)
+            z = np.array(z_words, dtype=np.uint64, ndmin=2)
+        except (TypeError, ValueError, OverflowError) as error:
+            raise PauliError(f"packed masks must be arrays of non-negative integers; got {error}") from None
         shape = (len(x), sym.n_words(n_qubits))
         if x.shape != shape or z.shape != shape:
             raise ShapeError(f"expected packed masks of shape {shape}; got {x.shape} and {z.shape}")
+        x, z = sym.clear_stray_bits(x, n_qubits), sym.clear_stray_bits(z, n_qubits)  # as printed
         x.flags.writeable = z.flags.writeable = False
         self._n, self._xw, self._zw = int(n_qubits), x, z
         self._coeffs = sym.as_coeffs(coeffs, len(x))
@@ -71,7 +74,7 @@ class PauliSum:
         if not terms and n_qubits is None:
             raise ShapeError("an empty PauliSum needs n_qubits, e.g. PauliSum.from_list([], n_qubits=4)")
         labels = [t[0] for t in terms]
-        n = n_qubits if n_qubits is not None else len(labels[0])
+        n = sym.check_n_qubits(n_qubits) if n_qubits is not None else len(labels[0])
         x, z = sym.parse_labels(labels, n)
         return cls(n_qubits=n, x_words=x, z_words=z, coeffs=[t[1] for t in terms])
 
@@ -108,7 +111,7 @@ class PauliSum:
         >>> PauliSum.identity(2).labels()
         ['II']
         """
-        empty = np.zeros((1, sym.n_words(n_qubits)), dtype=np.uint64)
+        empty = np.zeros((1, sym.n_words(sym.check_n_qubits(n_qubits))), dtype=np.uint64)
         return cls(n_qubits=n_qubits, x_words=empty, z_words=empty, coeffs=[coeff])
 
     @classmethod
@@ -390,6 +393,8 @@ class PauliSum:
         -1.5
         """
         self.require_hermitian()
+        if any(str(b) not in ("0", "1") for b in bits):
+            raise ShapeError(f"expected {self._n} bits 0 or 1 (one per qubit); got {bits!r}")
         occupied = np.array([int(b) for b in bits], dtype=bool)
         if occupied.shape != (self._n,):
             raise ShapeError(f"expected {self._n} bits (one per qubit); got {len(occupied)}: {bits!r}")
@@ -440,7 +445,7 @@ class PauliSum:
     def _coerce_operator(self, other) -> PauliSum:
         coerced = self._coerce(other) if not isinstance(other, Number) else None
         if coerced is None:
-            raise TypeError(f"expected a PauliSum or PauliString; got {type(other).__name__}")
+            raise OperandError(f"expected a PauliSum or PauliString; got {type(other).__name__}")
         return coerced
 
     def _canonical(self) -> tuple[bytes, bytes, bytes]:

@@ -293,6 +293,8 @@ def resolve(name: str) -> tuple[GateSpec, int]:
     >>> resolve("CRX")[0].name, resolve("CRX")[1]
     ('RX', 1)
     """
+    if not isinstance(name, str):
+        raise UnknownGateError(f"a gate name must be a string such as 'RX' or 'CNOT', got {name!r}")
     if name in GATES:
         return GATES[name], 0
     base = ALIASES.get(name)

@@ -29,6 +29,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from ..checks import check_count, check_dtype, check_finite
 from ..errors import QubitIndexError, ShapeError
 from . import native
 from .fused import attached_z
@@ -43,6 +44,7 @@ def _check(state: Tensor) -> int:
     if not isinstance(state, torch.Tensor) or state.dim() != 2 or state.shape[1] & (state.shape[1] - 1):
         shape = tuple(state.shape) if isinstance(state, torch.Tensor) else type(state).__name__
         raise ShapeError(f"state must be a tensor of shape (B, 2**n), got {shape}")
+    check_dtype(state.dtype)
     return n_qubits_of(state)
 
 
@@ -55,7 +57,7 @@ def _native_readout(state: Tensor, name: str):
     """
     if torch.compiler.is_compiling() or under_torch_func(state):  # traced / transformed: torch's ops
         return None
-    lib = native.library() if state.device.type == "cpu" and state.is_contiguous() else None
+    lib = native.library() if state.device.type == "cpu" and state.is_contiguous() and state.numel() else None
     if lib is None or state.dtype not in (torch.complex64, torch.complex128):
         return None
     return native.kernel(name, state.dtype)
@@ -107,7 +109,7 @@ def probabilities(state: Tensor, qubits: Sequence[int] | None = None) -> Tensor:
         p = p.sum(dim=rest)
     kept = sorted(qubits)
     p = p.permute(0, *(1 + kept.index(q) for q in qubits))
-    return p.reshape(state.shape[0], -1)
+    return p.reshape(state.shape[0], 2 ** len(qubits))
 
 
 def sample(
@@ -131,13 +133,13 @@ def sample(
     >>> sample(psi, 3, seed=1).tolist()
     [[1, 1, 1]]
     """
-    if int(shots) < 1:
-        raise ShapeError(f"shots must be a positive integer, got {shots}")
+    shots = check_count(shots, "shots")
     p = probabilities(state.detach(), qubits)
+    check_finite(p, "the state's probabilities")
     if generator is None and seed is not None:
         generator = torch.Generator(device=state.device).manual_seed(int(seed))
     p = p.to(torch.float64) if p.device.type == "cpu" else p
-    return torch.multinomial(p, int(shots), replacement=True, generator=generator)
+    return torch.multinomial(p, shots, replacement=True, generator=generator)
 
 
 def expval_z(state: Tensor, qubits: Sequence[int] | None = None) -> Tensor:
@@ -228,7 +230,9 @@ def _moved(plan: _Plan, device: torch.device, cdt: torch.dtype) -> tuple[Tensor,
     return plan.moved[key]
 
 
-_PLANS: "weakref.WeakKeyDictionary[object, _Plan]" = weakref.WeakKeyDictionary()
+#: Plans by the identity of their observable (alive): equal Pauli sums may list their terms in
+#: another order, and a plan fixes the order of the outputs.
+_PLANS: dict[int, tuple[weakref.ref, _Plan]] = {}
 
 
 def parity_signs(indices: np.ndarray, masks: np.ndarray) -> np.ndarray:
@@ -258,10 +262,9 @@ def bits_to_index(bits: np.ndarray) -> np.ndarray:
 
 
 def _plan(observable) -> _Plan:
-    try:
-        return _PLANS[observable]
-    except (KeyError, TypeError):
-        pass
+    cached = _PLANS.get(id(observable))
+    if cached is not None and cached[0]() is observable:
+        return cached[1]
     x = np.asarray(observable.x, dtype=bool)
     z = np.asarray(observable.z, dtype=bool)
     n = int(observable.n_qubits)
@@ -289,8 +292,9 @@ def _plan(observable) -> _Plan:
         )
     plan = _Plan(n, low, tuple(groups), len(xi))
     try:
-        _PLANS[observable] = plan
-    except TypeError:
+        key = id(observable)
+        _PLANS[key] = (weakref.ref(observable, lambda _, key=key: _PLANS.pop(key, None)), plan)
+    except TypeError:  # an observable that takes no weak reference: no cache
         pass
     return plan
 
@@ -404,5 +408,5 @@ def reduced_density_matrix(state: Tensor, qubits: Sequence[int]) -> Tensor:
     qubits = qubits_or_all(qubits, n)
     k = len(qubits)
     psi = state.reshape((state.shape[0],) + (2,) * n).movedim([1 + q for q in qubits], list(range(1, k + 1)))
-    a = psi.reshape(state.shape[0], 2**k, -1)
+    a = psi.reshape(state.shape[0], 2**k, 2 ** (n - k))
     return a @ a.conj().transpose(-1, -2)

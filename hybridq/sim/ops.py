@@ -20,6 +20,7 @@ from typing import Sequence
 
 import torch
 
+from ..checks import check_dtype
 from ..errors import DTypeError, NotUnitaryError, QubitIndexError, ShapeError
 from .gates import resolve
 from .kernels import n_qubits_of
@@ -43,6 +44,7 @@ def check_state(state: Tensor) -> int:
         raise ShapeError(f"state must be a torch.Tensor of shape (B, 2**n), got {type(state).__name__}")
     if state.dim() != 2 or state.shape[1] & (state.shape[1] - 1) or state.shape[1] == 0:
         raise ShapeError(f"state must have shape (B, 2**n), got {tuple(state.shape)}; use state.reshape(1, -1) for one state")
+    check_dtype(state.dtype)
     return n_qubits_of(state)
 
 
@@ -153,7 +155,11 @@ def matrix_op(
     m = torch.as_tensor(matrix, device=device)
     if m.device != torch.device(device or "cpu") and device is not None:
         raise DTypeError(f"matrix is on {m.device} but the state is on {device}")
-    m = m.to(dtype if (m.is_complex() or not dtype.is_complex) else dtype)
+    if m.is_complex() and not dtype.is_complex:
+        if bool((m.detach().imag != 0).any()):
+            raise DTypeError(f"the matrix has complex entries and cannot act on a {dtype} state; use a complex dtype")
+        m = m.real
+    m = m.to(dtype)
     size = 2 ** len(qubits)
     rank = 1 if diagonal else 2
     expect = f"({size},)" if diagonal else f"({size}, {size})"
@@ -202,6 +208,11 @@ def pauli_rotation_op(
     return Op("pauli_rotation", qubits, controls, None, angle_tensor(theta, batch, dtype, device), pauli)
 
 
+def _apply(op: Op, state: Tensor) -> Tensor:
+    """``op`` on ``state``; an empty batch comes back as it is (the kernels take no empty tensors)."""
+    return state.clone() if state.shape[0] == 0 else op.apply(state)
+
+
 def apply_gate(
     state: Tensor, name: str, qubits: Sequence[int], *params: Angle, controls: Sequence[int] = ()
 ) -> Tensor:
@@ -214,7 +225,7 @@ def apply_gate(
     n = check_state(state)
     op = gate_op(name, qubits, params, n_qubits=n, batch=state.shape[0], controls=controls,
                  dtype=state.dtype, device=state.device)
-    return op.apply(state)
+    return _apply(op, state)
 
 
 def apply_matrix(state: Tensor, matrix, qubits: Sequence[int], *, controls: Sequence[int] = (), check_unitary: bool = True) -> Tensor:
@@ -228,7 +239,7 @@ def apply_matrix(state: Tensor, matrix, qubits: Sequence[int], *, controls: Sequ
     n = check_state(state)
     op = matrix_op(matrix, qubits, n_qubits=n, batch=state.shape[0], controls=controls, dtype=state.dtype,
                    device=state.device, check_unitary=check_unitary)
-    return op.apply(state)
+    return _apply(op, state)
 
 
 def apply_diagonal(state: Tensor, diagonal, qubits: Sequence[int], *, controls: Sequence[int] = (), check_unitary: bool = True) -> Tensor:
@@ -236,7 +247,7 @@ def apply_diagonal(state: Tensor, diagonal, qubits: Sequence[int], *, controls: 
     n = check_state(state)
     op = matrix_op(diagonal, qubits, n_qubits=n, batch=state.shape[0], controls=controls, dtype=state.dtype,
                    device=state.device, diagonal=True, check_unitary=check_unitary)
-    return op.apply(state)
+    return _apply(op, state)
 
 
 def apply_pauli_rotation(state: Tensor, theta: Angle, pauli: str, qubits: Sequence[int], *, controls: Sequence[int] = ()) -> Tensor:
@@ -244,4 +255,4 @@ def apply_pauli_rotation(state: Tensor, theta: Angle, pauli: str, qubits: Sequen
     n = check_state(state)
     op = pauli_rotation_op(theta, pauli, qubits, n_qubits=n, batch=state.shape[0], controls=controls,
                            dtype=state.dtype, device=state.device)
-    return op.apply(state)
+    return _apply(op, state)

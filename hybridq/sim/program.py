@@ -103,6 +103,8 @@ def run(state: Tensor, ops: Sequence[Op], *, method: Method = "autograd") -> Ten
             Layered programs on small states on a GPU run as fused kernels whatever the method
             (:mod:`hybridq.sim.fused`: one kernel forward, one adjoint kernel backward).
     """
+    if state.shape[0] == 0:  # an empty batch: nothing to apply (the kernels take no empty tensors)
+        return state.clone()
     out = fused.run(state, ops)  # small states on a GPU: one kernel forward, one (adjoint) backward
     if out is not None:
         return out

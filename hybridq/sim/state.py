@@ -16,6 +16,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from ..checks import check_dtype
 from ..errors import DeviceError, ShapeError, StateTooLargeError
 
 Tensor = torch.Tensor
@@ -43,7 +44,10 @@ def under_torch_func(*tensors) -> bool:
 
 def check_device(device: torch.device | str | None) -> torch.device:
     """The device as ``torch.device``; :class:`DeviceError` if it is CUDA and none is available."""
-    device = torch.device(device or "cpu")
+    try:
+        device = torch.device(device or "cpu")
+    except (RuntimeError, TypeError) as error:
+        raise DeviceError(f"{device!r} is not a device; use 'cpu', 'cuda' or 'cuda:<index>' ({error})") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise DeviceError(
             f"device {str(device)!r} was requested but torch {torch.__version__} sees no CUDA GPU; "
@@ -109,6 +113,7 @@ def basis_state(
         index = int("".join(map(str, bits)) or "0", 2)
     if not 0 <= int(index) < 2**n_qubits:
         raise ShapeError(f"basis index {index} out of range for {n_qubits} qubits (0..{2**n_qubits - 1})")
+    check_dtype(dtype)
     check_memory(n_qubits, batch, dtype=dtype, device=device)
     state = torch.zeros(batch, 2**n_qubits, dtype=dtype, device=device)
     state[:, int(index)] = 1

@@ -77,7 +77,7 @@ def to_cirq(circuit: Circuit):
             gate = _gate(part, angle, cirq)
             if part.name == "PauliRot":
                 part = Operation(part.name, tuple(q for q, p in zip(part.qubits, part.pauli) if p != "I"),
-                                 part.params, part.controls)
+                                 part.params, part.controls, pauli=part.pauli.replace("I", ""))
             if part.controls:
                 gate = gate.controlled(len(part.controls))
             out.append(gate.on(*(qubits[q] for q in part.controls + part.qubits)))

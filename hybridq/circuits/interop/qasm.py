@@ -24,11 +24,12 @@ crx(w * x_0) q[0], q[1];
 
 from __future__ import annotations
 
+import functools
 import keyword
 import math
 import re
 
-from ...errors import ParameterError, ShapeError, UnknownGateError, require
+from ...errors import FormatError, ParameterError, ShapeError, UnknownGateError, require
 from ...sim.gates import GATES
 from ..circuit import Circuit, Operation
 from ..expr import Param
@@ -172,15 +173,21 @@ def from_qasm(text: str) -> Circuit:
     """
     from .qiskit import read_qiskit
 
+    if not isinstance(text, str):
+        raise FormatError(f"from_qasm reads OpenQASM text (a str), got {type(text).__name__}")
     match = re.search(r"OPENQASM\s+(\d+)(\.\d+)?\s*;", text)
     if match is None:
         raise ShapeError("not OpenQASM text: expected a header such as 'OPENQASM 2.0;'")
+    if match.group(1) not in ("2", "3"):
+        raise ShapeError(f"OpenQASM version must be 2 or 3, got {match.group(1)}")
     if match.group(1) == "2":
         qasm2 = require("qiskit.qasm2", "qiskit")
-        qc = qasm2.loads(text, custom_instructions=qasm2.LEGACY_CUSTOM_INSTRUCTIONS)
-    elif match.group(1) == "3":
-        require("qiskit_qasm3_import", "qasm3")
-        qc = require("qiskit.qasm3", "qiskit").loads(text)
+        load = functools.partial(qasm2.loads, custom_instructions=qasm2.LEGACY_CUSTOM_INSTRUCTIONS)
     else:
-        raise ShapeError(f"OpenQASM version must be 2 or 3, got {match.group(1)}")
+        require("qiskit_qasm3_import", "qasm3")
+        load = require("qiskit.qasm3", "qiskit").loads
+    try:
+        qc = load(text)
+    except Exception as error:  # noqa: BLE001 - the parsers raise their own classes (QASM2ParseError, ...)
+        raise FormatError(f"cannot read this OpenQASM {match.group(1)} text: {str(error)[:300]}") from error
     return read_qiskit(qc, lambda p: symbol_leaf(p.name)).order_weights(_INPUT_DECLARATION.findall(text))

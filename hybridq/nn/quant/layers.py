@@ -21,7 +21,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.modules.utils import _pair
 
-from hybridq.errors import ParameterError, ShapeError
+from hybridq.checks import check_finite
+from hybridq.errors import DTypeError, OperandError, ParameterError, ShapeError
 from hybridq.nn.quant.grid import QuantGrid, effective_params, fake_quantize, quantize
 from hybridq.nn.quant.ranges import RangeMethod, fit_range
 
@@ -262,6 +263,13 @@ class QuantLayer(nn.Module):
                 quantizer.reset_parameters()
 
     def forward(self, x: Tensor) -> Tensor:
+        if not isinstance(x, Tensor):
+            raise OperandError(f"{type(self).__name__} takes a tensor, got {type(x).__name__}")
+        other = x.dtype != self.weight.dtype and (x.is_floating_point() or self.input_quant is None)
+        if x.is_complex() or x.dtype == torch.bool or other:  # integers only through an input quantizer
+            raise DTypeError(f"{type(self).__name__} has {self.weight.dtype} weights but got a {x.dtype} input; "
+                             f"convert it with x.to({self.weight.dtype}) (or the layer with .to(dtype))")
+        check_finite(x, f"{type(self).__name__}'s input")
         self.op.check(x, self.weight)
         if self.input_quant is not None:
             x = self.input_quant(x, values_per_scale=self.op.features(x))
