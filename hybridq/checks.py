@@ -68,16 +68,31 @@ def check_dtype(dtype: torch.dtype, what: str = "state dtype") -> torch.dtype:
     return dtype
 
 
+def under_torch_func(*tensors) -> bool:
+    """Whether a tensor is wrapped by a ``torch.func`` transform (``grad``, ``vmap``, ``jacrev``...).
+
+    Such tensors go through torch's own ops only (the engine's custom autograd functions and
+    native kernels cannot take them).
+
+    >>> x = torch.ones(2)
+    >>> under_torch_func(x), bool(torch.func.vmap(lambda r: torch.tensor(under_torch_func(r)))(x).all())
+    (False, True)
+    """
+    if torch.compiler.is_compiling():  # traced by torch.compile, which has its own functional transforms
+        return False
+    return any(isinstance(t, torch.Tensor) and torch._C._functorch.is_functorch_wrapped_tensor(t) for t in tensors)
+
+
 def check_finite(value, what: str) -> None:
     """Raise :class:`NonFiniteError` if ``value`` (a number, array or tensor) holds NaN or inf.
 
     Tensors on an accelerator are not read back (that would stall a CUDA graph), nor are
-    values while ``torch.compile`` traces; allowed values pass (:func:`nonfinite_allowed`).
+    values while ``torch.compile`` traces or under ``torch.func`` transforms; allowed values pass (:func:`nonfinite_allowed`).
     """
     if _ALLOW.get() or value is None:
         return
     if isinstance(value, torch.Tensor):
-        if value.device.type != "cpu" or torch.compiler.is_compiling() or value.numel() == 0:
+        if value.device.type != "cpu" or torch.compiler.is_compiling() or value.numel() == 0 or under_torch_func(value):
             return
         if not (value.is_floating_point() or value.is_complex()):
             return

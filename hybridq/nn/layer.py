@@ -31,6 +31,7 @@ from ..errors import DTypeError, NotHermitianError, ParameterError, ShapeError
 from ..operators import PauliSum
 from ..sim import expval_terms, expval_z, probabilities
 from ..sim.measure import z_sign_table
+from ..sim.state import under_torch_func
 from .observables import Z_each
 
 Output = Literal["expval", "probs", "state"]
@@ -179,7 +180,8 @@ class QuantumLayer(nn.Module):
             raise ParameterError(f"initial_state must be a tensor of shape (B, 2**n), got {type(initial_state).__name__}")
         if initial_state is not None and initial_state.dim() > 2:
             initial_state = initial_state.reshape(-1, initial_state.shape[-1])
-        if self.cuda_graphs and x is not None and initial_state is None:
+        if (self.cuda_graphs and x is not None and initial_state is None and x.is_cuda
+                and not under_torch_func(x, self.weight)):
             held = (self.weight, getattr(self, "readout", None), getattr(self, "diagonal_readout", None))
             buffers = tuple(b.data_ptr() for b in held if b is not None)
             out = self._graphed(x, self.weight, key=(self.circuit.ops.edit, self.output, self.method, *buffers))

@@ -16,7 +16,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ..checks import check_dtype
+from ..checks import check_dtype, under_torch_func  # noqa: F401 (re-exported: the engine's users ask here)
 from ..errors import DeviceError, ShapeError, StateTooLargeError
 
 Tensor = torch.Tensor
@@ -25,21 +25,6 @@ Tensor = torch.Tensor
 WORKING_COPIES = 3
 #: Below this many bytes no memory query is made (it costs about a millisecond).
 ALWAYS_FITS = 256 * 2**20
-
-
-def under_torch_func(*tensors) -> bool:
-    """Whether a tensor is wrapped by a ``torch.func`` transform (``grad``, ``vmap``, ``jacrev``...).
-
-    Such tensors go through torch's own ops only (the engine's custom autograd functions and
-    native kernels cannot take them).
-
-    >>> x = torch.ones(2)
-    >>> under_torch_func(x), bool(torch.func.vmap(lambda r: torch.tensor(under_torch_func(r)))(x).all())
-    (False, True)
-    """
-    if torch.compiler.is_compiling():  # traced by torch.compile, which has its own functional transforms
-        return False
-    return any(isinstance(t, torch.Tensor) and torch._C._functorch.is_functorch_wrapped_tensor(t) for t in tensors)
 
 
 def check_device(device: torch.device | str | None) -> torch.device:
