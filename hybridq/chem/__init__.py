@@ -5,7 +5,8 @@
 4
 """
 
+from .ansatz import Excitation, excitations, hardware_efficient, hartree_fock, uccsd
 from .encodings import Encoding
 from .molecule import Molecule
 
-__all__ = ["Encoding", "Molecule"]
+__all__ = ["Encoding", "Excitation", "Molecule", "excitations", "hardware_efficient", "hartree_fock", "uccsd"]

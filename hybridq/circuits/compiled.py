@@ -10,7 +10,10 @@ most of all on a GPU. :class:`CompiledCircuit` analyses the circuit once and the
 3. multiplies the chains of one-qubit gates of every qubit of every layer together (one
    batched 2x2 product per chain position, for all layers at once) and emits one Kronecker op
    per layer, plus composed permutations, exactly as :func:`hybridq.sim.fusion.fuse` would;
-4. builds the remaining gates (controlled rotations, custom matrices) one by one.
+4. applies each run of commuting Pauli rotations that flip the same qubits (a fermionic
+   excitation's terms) as one rotation of the basis-state pairs it moves (:mod:`hybridq.sim.pairs`),
+   all the runs' angles from the weights at once;
+5. builds the remaining gates (controlled rotations, custom matrices) one by one.
 
 The plan is cached on the circuit and rebuilt when its operations change. Circuits whose
 angles are not affine in that sense (e.g. products of two weights) use the gate-by-gate path.
@@ -26,12 +29,14 @@ angles are not affine in that sense (e.g. products of two weights) use the gate-
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from ..sim import chains as native_chains
 from ..sim import fused
 from ..sim import kernels
 from ..sim import ops as simops
+from ..sim import pairs
 from ..sim.fusion import Step, _one_qubit_matrix, _permutation_op, plan
 from ..sim.gates import GATES
 from ..sim.program import Op
@@ -90,6 +95,33 @@ def _fixed_matrix(name: str, dtype: torch.dtype, device) -> Tensor:
     return _one_qubit_matrix(simops.gate_op(name, (0,), n_qubits=1, dtype=dtype, device=device), dtype, device)
 
 
+def _full_label(op: Operation, n: int) -> str:
+    """The Pauli string of a ``PauliRot`` on all ``n`` qubits."""
+    label = ["I"] * n
+    for q, p in zip(op.qubits, op.pauli):
+        label[q] = p
+    return "".join(label)
+
+
+def _pair_runs(steps: list[Step], operations: tuple[Operation, ...], rotation_terms: dict, n: int) -> list[Step]:
+    """``steps`` with each run of single Pauli-rotation steps that :func:`~hybridq.sim.pairs.commuting_same_flip`
+    accepts (angles free of inputs) merged into one ``"pair_rotation"`` step."""
+    out: list[Step] = []
+    for step in steps:
+        i = step.items[0] if step.kind == "single" else None
+        if i is None or i not in rotation_terms:
+            out.append(step)
+            continue
+        labels = [_full_label(operations[i], n)]
+        if out and out[-1].kind == "pair_rotation":
+            merged = [_full_label(operations[j], n) for j in out[-1].items] + labels
+            if pairs.commuting_same_flip(merged):
+                out[-1] = Step("pair_rotation", items=out[-1].items + (i,))
+                continue
+        out.append(Step("pair_rotation", items=(i,)) if pairs.commuting_same_flip(labels) else step)
+    return out
+
+
 class CompiledCircuit:
     """The cached, vectorised program of a :class:`Circuit` (see the module docstring)."""
 
@@ -98,6 +130,7 @@ class CompiledCircuit:
         self.edit = circuit.ops.edit
         self.operations = tuple(circuit.ops)
         monomials: list[tuple[int, float, str | None, int | None]] = []
+        rotation_terms: dict[int, list[Monomial]] = {}  # Pauli rotations' angles, for pair runs
         self.slot_ops: list[Operation] = []  # one slot per parametric angle, plus fixed one-qubit gates
         self.op_slots: list[tuple[int, ...]] = []  # each operation's slots (consecutive)
         self.ok = True
@@ -113,9 +146,16 @@ class CompiledCircuit:
                 self.slot_ops.append(op)
             self.op_slots.append(tuple(range(first, len(self.slot_ops))))
             monomials += [(first + k, c, w, i) for k, part in enumerate(terms) for c, w, i in part]
-        self.steps = plan(self.operations, _classify, lambda op: set(op.wires))
-        self.n_slots = len(self.slot_ops)
+            if op.name == "PauliRot" and not op.controls and all(i is None for _, _, i in terms[0]):
+                rotation_terms[len(self.op_slots) - 1] = terms[0]
         names = circuit.weight_names
+        self.steps = _pair_runs(plan(self.operations, _classify, lambda op: set(op.wires)), self.operations,
+                                rotation_terms, self.n_qubits)
+        self._pair_plans = {k: pairs.PairPlan.build(
+            [_full_label(self.operations[i], self.n_qubits) for i in step.items],
+            [[(c, None if w is None else names.index(w)) for c, w, _ in rotation_terms[i]] for i in step.items],
+            n_qubits=self.n_qubits) for k, step in enumerate(self.steps) if step.kind == "pair_rotation"}
+        self.n_slots = len(self.slot_ops)
         self._reads_inputs = any(m[3] is not None for m in monomials)
         # index tensors, built once on the host and moved once per device (see _on)
         self._host: dict[object, Tensor] = {
@@ -139,6 +179,18 @@ class CompiledCircuit:
                 slot = self.op_slots[i][0]
                 self._by_name.setdefault(self.slot_ops[slot].name, []).append(slot)
         self._host["chains"] = index
+        self._pair_rows: dict[int, tuple[int, int]] = {}
+        start, entries = 0, []
+        for k, p in self._pair_plans.items():
+            self._pair_rows[k] = (start, start + len(p.x_index))
+            entries.append((p.rows + start, p.columns + 1, p.coeffs))
+            self._host[("pairs", k)] = (torch.from_numpy(p.x_index), torch.from_numpy(p.y_index))
+            self._host[("phase", k)] = torch.from_numpy(p.phase)
+            start += len(p.x_index)
+        if entries:  # every pair's angle: sum of coeff * (1, weights...)[column]
+            self._host["pair_row"], self._host["pair_column"], self._host["pair_coef"] = (
+                torch.from_numpy(np.concatenate(part)) for part in zip(*entries))
+        self._n_pairs = start
         row = 0
         for k, step in enumerate(self.steps):
             if step.kind == "kron":
@@ -175,7 +227,8 @@ class CompiledCircuit:
         device = torch.device(device)
         cached = self._device_cache.get(device)
         if cached is None:
-            cached = {k: v.to(device) for k, v in self._host.items()}
+            cached = {k: v.to(device) if isinstance(v, Tensor) else tuple(t.to(device) for t in v)
+                      for k, v in self._host.items()}
             for i, op in enumerate(self.operations):
                 if op.name in ("Unitary", "Diagonal"):
                     cached[("user", i)] = torch.as_tensor(op.matrix, device=device)
@@ -224,15 +277,28 @@ class CompiledCircuit:
         else:
             theta = self.angles(inputs, weights, rdt, device)
             products = self._chain_products(theta, const, dtype, device)
+        pair_angles = iter(self._pair_angles(weights, rdt, const, device))
         out: list[Op] = []
         for k, step in enumerate(self.steps):
             if step.kind == "kron":
                 out.append(self._kron(step, products[:, slice(*self._kron_rows[k])]))
+            elif step.kind == "pair_rotation":
+                out.append(Op("pair_rotation", (), data=next(pair_angles),
+                              index=const[("pairs", k)], phase=const[("phase", k)].to(dtype)))
             elif step.kind == "permutation":
                 out.append(self._permutation(k, step, dtype, device))
             else:
                 out.append(self._single(step, theta, const, batch, dtype, device))
         return out
+
+    def _pair_angles(self, weights: Tensor, rdt: torch.dtype, const: dict, device) -> tuple[Tensor, ...]:
+        """Every pair rotation's angles at once, split by run (one autograd node for all)."""
+        if not self._n_pairs:
+            return ()
+        w = torch.cat([torch.ones(1, dtype=rdt, device=device), weights.to(device=device, dtype=rdt)])
+        values = const["pair_coef"].to(rdt) * w.index_select(0, const["pair_column"])
+        angles = torch.zeros(self._n_pairs, dtype=rdt, device=device).index_add(0, const["pair_row"], values)
+        return angles.split([end - start for start, end in self._pair_rows.values()])
 
     def run_layered(self, inputs: Tensor | None, weights: Tensor, *, batch: int, dtype: torch.dtype) -> Tensor | None:
         """The states from ``|0...0>`` by :func:`hybridq.sim.fused.run_layered` (chain products and
