@@ -8,5 +8,6 @@
 from .ansatz import Excitation, excitations, hardware_efficient, hartree_fock, uccsd
 from .encodings import Encoding
 from .molecule import Molecule
+from .vqe import VQE, VQEResult
 
-__all__ = ["Encoding", "Excitation", "Molecule", "excitations", "hardware_efficient", "hartree_fock", "uccsd"]
+__all__ = ["Encoding", "Excitation", "Molecule", "VQE", "VQEResult", "excitations", "hardware_efficient", "hartree_fock", "uccsd"]
