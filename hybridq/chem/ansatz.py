@@ -5,7 +5,7 @@
   excitation of the active space (occupied -> virtual, spin conserved). Each factor is the
   encoded excitation's Pauli terms, which commute, as Pauli rotations sharing one weight; with
   ``spin_adapted`` (closed shells) an excitation and its spin-flipped image share a weight.
-- :func:`hardware_efficient`: Hartree-Fock, then layers of RY rotations and CNOT chains.
+- :func:`hardware_efficient`: Hartree-Fock, then layers of RY rotations and CZ chains.
 
 >>> from hybridq.chem import Molecule
 >>> c = uccsd(Molecule.from_name("H2"))
@@ -120,9 +120,10 @@ def uccsd(molecule: Molecule, encoding: str | Encoding = "jordan-wigner", *, spi
 
 
 def hardware_efficient(molecule: Molecule, layers: int, encoding: str | Encoding = "jordan-wigner") -> Circuit:
-    """Hartree-Fock, then ``layers`` of RY on every qubit and a CNOT chain, and a last RY layer.
+    """Hartree-Fock, then ``layers`` of RY on every qubit and a CZ chain, and a last RY layer.
 
-    A real-valued circuit (as the Hamiltonians' ground states are); it does not conserve the
+    A real-valued circuit (as the Hamiltonians' ground states are) that is the Hartree-Fock
+    state at zero weights (CZ only changes signs of basis states); it does not conserve the
     particle number, unlike :func:`uccsd`.
 
     >>> from hybridq.chem import Molecule
@@ -132,7 +133,7 @@ def hardware_efficient(molecule: Molecule, layers: int, encoding: str | Encoding
     if not isinstance(layers, int) or layers < 1:
         raise MoleculeError(f"layers must be a positive integer, got {layers!r}")
     reference = hartree_fock(molecule, encoding)
-    return reference + _layers(reference.n_qubits, layers, rotations=("RY",), final_rotations=True)
+    return reference + _layers(reference.n_qubits, layers, rotations=("RY",), entangler="CZ", final_rotations=True)
 
 
 def _canonical(ex: Excitation) -> Excitation:
