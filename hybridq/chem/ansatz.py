@@ -85,7 +85,7 @@ def hartree_fock(molecule: Molecule, encoding: str | Encoding = "jordan-wigner")
     """X gates preparing the Hartree-Fock bitstring of ``molecule`` in ``encoding``.
 
     >>> from hybridq.chem import Molecule
-    >>> hartree_fock(Molecule.from_name("H2"), "parity").count_ops()
+    >>> hartree_fock(Molecule.from_name("H2"), "bravyi-kitaev").count_ops()
     {'X': 1}
     """
     bits = molecule.hf_bitstring(encoding)

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from hybridq.errors import MoleculeError, require
-from hybridq.operators.molecules import molecule_info
+from hybridq.operators.molecules import _fix_signs, molecule_info
 from hybridq.operators.pauli_sum import PauliSum
 
 from .encodings import Encoding
@@ -195,9 +195,9 @@ class Molecule:
     def hamiltonian(self, encoding: str | Encoding = "jordan-wigner") -> PauliSum:
         """The qubit Hamiltonian of the active space (total energies).
 
-        >>> h = Molecule.from_name("H2").hamiltonian("parity")
-        >>> h.n_qubits, round(h.basis_state_expectation("1000"), 6)
-        (4, -1.116999)
+        >>> h2 = Molecule.from_name("H2")
+        >>> h2.hf_bitstring("parity"), round(h2.hamiltonian("parity").basis_state_expectation("1100"), 6)
+        ('1100', -1.116999)
         """
         enc = _encoding(encoding)
         key = ("hamiltonian", enc)
@@ -279,13 +279,6 @@ def _electronic_structure(mol: Molecule) -> dict:
         cas.verbose = 0
         e_fci = float(cas.kernel()[0])
     return {"e_hf": float(mf.e_tot), "e_fci": e_fci, "fermion": fermion}
-
-
-def _fix_signs(orbitals: np.ndarray) -> np.ndarray:
-    """Make each orbital's first large AO coefficient positive, so repeated builds agree."""
-    magnitude = np.abs(orbitals)
-    pivot = np.argmax(magnitude > 0.5 * magnitude.max(axis=0), axis=0)
-    return orbitals * np.sign(orbitals[pivot, np.arange(orbitals.shape[1])])
 
 
 def _encoding(encoding: str | Encoding) -> Encoding:
