@@ -62,7 +62,7 @@ def run_hybridq(case: str) -> dict:
     vqe.energy_and_gradient(vqe.weights.numpy())  # compiles the plan; the peers' first calls are timed too
     vqe.evaluations = 0
     start = time.perf_counter()
-    result = vqe.run(MAXITER, tol=FTOL)
+    result = vqe.run(MAXITER, tol=FTOL, gtol=GTOL)
     return {"seconds": time.perf_counter() - start, "energy": result.energy, "evaluations": result.evaluations,
             "parameters": len(vqe.ansatz.weight_names), "qubits": mol.n_qubits(), "fci": mol.e_fci}
 

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from hybridq.circuits import Circuit, simulate
+from hybridq.circuits.expr import Expr
 from hybridq.errors import ParameterError, ShapeError, require
 from hybridq.operators.pauli_sum import PauliSum
 from hybridq.progress import progress as progress_bar
@@ -119,12 +120,14 @@ class VQE:
         self.rng = np.random.default_rng(seed)
         self._adam_state: dict | None = None
         self._frequencies = _frequencies(ansatz)
+        prefix, self._body = _fixed_prefix(ansatz)  # e.g. the Hartree-Fock X gates: simulated once
+        self._start = simulate(prefix, dtype=torch.complex128) if len(prefix) else None
 
     # ----- energies
     def state(self, weights=None) -> torch.Tensor:
         """The ansatz state ``(2**n,)`` at ``weights`` (default: the current ones)."""
         w = self.weights if weights is None else torch.as_tensor(weights, dtype=torch.float64)
-        return simulate(self.ansatz, weights=w, dtype=torch.complex128)[0]
+        return simulate(self._body, weights=w, initial_state=self._start, dtype=torch.complex128)[0]
 
     def exact_energy(self, weights=None) -> float:
         """``<psi(w)|H|psi(w)>`` without shots."""
@@ -134,7 +137,8 @@ class VQE:
     def energy_and_gradient(self, weights) -> tuple[float, np.ndarray]:
         """Exact energy and its gradient by the adjoint method."""
         w = torch.as_tensor(weights, dtype=torch.float64).detach().requires_grad_(True)
-        energy = expval(simulate(self.ansatz, weights=w, dtype=torch.complex128, method="adjoint"), self.hamiltonian)
+        state = simulate(self._body, weights=w, initial_state=self._start, dtype=torch.complex128, method="adjoint")
+        energy = expval(state, self.hamiltonian)
         energy.sum().backward()
         self.evaluations += 1
         return float(energy.detach()), w.grad.numpy().copy()
@@ -169,25 +173,26 @@ class VQE:
         return grad
 
     # ----- optimisation
-    def run(self, maxiter: int = 200, *, tol: float = 1e-8) -> VQEResult:
+    def run(self, maxiter: int = 200, *, tol: float = 1e-10, gtol: float = 1e-7) -> VQEResult:
         """Optimise for up to ``maxiter`` more iterations (continuing a loaded or earlier run).
 
         Args:
             maxiter: iterations of the optimiser.
-            tol: exact mode: stop when the energy changes by less than this between iterations
-                (L-BFGS: its ``ftol``-scaled criterion and a gradient norm below ``tol / 10``).
+            tol: exact mode: stop when the energy changes by less than this (relative to
+                ``max(|E|, 1)`` for L-BFGS, SciPy's ``ftol``) between iterations.
+            gtol: L-BFGS: also stop when every gradient component is below this.
         """
         import time
 
         start = time.perf_counter()
         bar = progress_bar(range(maxiter), desc="VQE", disable=not self.show_progress, total=maxiter)
         if self.optimizer == "lbfgs":
-            self._run_lbfgs(maxiter, tol, bar)
+            self._run_lbfgs(maxiter, tol, gtol, bar)
         else:
             self._run_adam(maxiter, tol, bar)
         if hasattr(bar, "close"):
             bar.close()
-        exact = self.exact_energy()
+        exact = self.history[-1]["energy"] if self.optimizer == "lbfgs" and self.history else self.exact_energy()
         energy = self.history[-1]["energy"] if self.history else exact
         return VQEResult(energy=energy, weights=self.weights.numpy().copy(), exact_energy=exact,
                          iterations=len(self.history), evaluations=self.evaluations, total_shots=self.total_shots,
@@ -202,7 +207,7 @@ class VQE:
             else:
                 bar.set_postfix_str(f"E={energy:.6f}")
 
-    def _run_lbfgs(self, maxiter: int, tol: float, bar) -> None:
+    def _run_lbfgs(self, maxiter: int, tol: float, gtol: float, bar) -> None:
         optimize = require("scipy.optimize", "chem")
         last = {}
 
@@ -215,9 +220,11 @@ class VQE:
             self.weights = torch.as_tensor(w, dtype=torch.float64).clone()
             self._record(last["energy"] if np.array_equal(last.get("w"), w) else self.exact_energy(w), bar)
 
-        optimize.minimize(fun, self.weights.numpy().copy(), jac=True, method="L-BFGS-B", callback=callback,
-                          options={"maxiter": maxiter, "ftol": tol / max(1.0, abs(self.exact_energy())),
-                                   "gtol": tol / 10})
+        res = optimize.minimize(fun, self.weights.numpy().copy(), jac=True, method="L-BFGS-B", callback=callback,
+                                options={"maxiter": maxiter, "ftol": tol, "gtol": gtol})
+        if not self.history or not np.array_equal(res.x, self.weights.numpy()):  # stopped between iterations
+            self.weights = torch.as_tensor(res.x, dtype=torch.float64).clone()
+            self._record(float(res.fun), bar)
 
     def _run_adam(self, maxiter: int, tol: float, bar) -> None:
         w = self.weights.clone().requires_grad_(True)
@@ -267,6 +274,14 @@ class VQE:
 
         energies = [h["energy"] for h in self.history]
         return plot_convergence(energies, path, reference=self.reference, title=title)
+
+
+def _fixed_prefix(circuit: Circuit) -> tuple[Circuit, Circuit]:
+    """The operations before the first that reads a weight, and the rest (same qubits)."""
+    k = next((i for i, op in enumerate(circuit.ops) if any(isinstance(p, Expr) for p in op.params)), len(circuit.ops))
+    prefix, body = Circuit(circuit.n_qubits), Circuit(circuit.n_qubits)
+    prefix.ops, body.ops = circuit.ops[:k], circuit.ops[k:]
+    return prefix, body
 
 
 def _frequencies(circuit: Circuit) -> list[int]:
