@@ -54,6 +54,6 @@ def test_non_commuting_or_different_flips_are_not_merged():
     assert not commuting_same_flip(["XI", "YI"])  # anticommute
     assert not commuting_same_flip(["XI", "IX"])  # different flips
     assert not commuting_same_flip(["ZZ"])  # no flip: diagonal
-    circuit = Circuit(2).pauli_rotation(Weight("a"), "XZ", [0, 1]).pauli_rotation(Weight("b"), "X", [0])
+    circuit = Circuit(2).pauli_rotation(Weight("a"), "XZ", [0, 1]).pauli_rotation(Weight("b"), "YZ", [0, 1])
     steps = hq.circuits.compiled.CompiledCircuit.of(circuit).steps
     assert [len(s.items) for s in steps if s.kind == "pair_rotation"] == [1, 1]
