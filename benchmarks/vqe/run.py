@@ -38,7 +38,7 @@ import numpy as np
 
 CASES = {  # name -> (shipped molecule, active electrons, active orbitals)
     "H2": ("H2", None, None),
-    "LiH(2e,3o)": ("LiH", 2, 3),
+    "LiH(2e/3o)": ("LiH", 2, 3),
     "LiH": ("LiH", None, None),
     "BeH2": ("BeH2", None, None),
     "H2O": ("H2O", None, None),
@@ -197,7 +197,7 @@ def best_of(repeats: int, args: list[str], cap: float, threads: int) -> dict | s
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="H2 and LiH(2e,3o) only")
+    parser.add_argument("--quick", action="store_true", help="H2 and LiH(2e/3o) only")
     parser.add_argument("--only", default=None, help=f"cases, comma-separated, from {list(CASES)}")
     parser.add_argument("--libs", default=",".join(LIBS), help="libraries, comma-separated")
     parser.add_argument("--cap", type=float, default=600.0, help="wall-time cap per (library, case) in seconds")
@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         worker(args.worker[0], args.worker[1], args.worker[2:])
         return 0
-    cases = args.only.split(",") if args.only else (["H2", "LiH(2e,3o)"] if args.quick else list(CASES))
+    cases = args.only.split(",") if args.only else (["H2", "LiH(2e/3o)"] if args.quick else list(CASES))
     libs = args.libs.split(",")
     raw: dict = {"exact": {}, "shots": {}}
     print(f"## UCCSD-VQE to FCI (STO-3G, Jordan-Wigner, L-BFGS-B; {args.threads} thread(s), cap {args.cap:.0f} s)\n")
@@ -236,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\n## Shot-based UCCSD-VQE (spin-adapted, parameter shift, Adam, 2 mHa per energy, 40 iterations)\n")
         print("| molecule | estimator | total shots | iterations | last estimate - FCI (mHa) | exact E(w) - FCI (mHa) | time (s) |")
         print("|---|---|---|---|---|---|---|")
-        for case in ["H2", "LiH(2e,3o)"]:
+        for case in ["H2", "LiH(2e/3o)"]:
             for estimator in ("grouping", "decision-diagram", "derandomized-dd"):
                 r = spawn(["shots", case, estimator, "0"], args.cap, args.threads)
                 raw["shots"][f"{case}/{estimator}"] = r

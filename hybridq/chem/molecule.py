@@ -185,7 +185,7 @@ class Molecule:
 
     @property
     def e_fci(self) -> float | None:
-        """Exact energy of the active space (CASCI), None above :data:`FCI_MAX_ORBITALS` orbitals."""
+        """Exact energy of the active space (CASCI), None above ``FCI_MAX_ORBITALS`` (14) active orbitals."""
         return self._electronic()["e_fci"]
 
     def fermion_hamiltonian(self):

@@ -269,7 +269,7 @@ class VQE:
         return self
 
     def plot(self, path: str | Path | None = None, *, title: str = "VQE"):
-        """The convergence history (:func:`hybridq.plotting.plot_convergence`)."""
+        """The convergence history as a figure (``hybridq.plotting.plot_convergence``), written to ``path`` if given."""
         from hybridq.plotting import plot_convergence
 
         energies = [h["energy"] for h in self.history]
