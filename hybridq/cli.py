@@ -2,6 +2,7 @@
 
 ``hybridq train`` trains a hybrid classifier with a quantized head on the bundled digits;
 ``hybridq estimate`` estimates a molecular ground-state energy with measurement-efficient methods;
+``hybridq vqe`` finds a molecule's ground-state energy with UCCSD-VQE (exact, or with shots);
 ``hybridq bench`` runs the benchmark suite of a source checkout;
 ``hybridq demo`` runs all of it: a bundled example circuit (probabilities and expectation
 values), then ``train`` and ``estimate``; ``hybridq info`` prints versions, devices and backends.
@@ -165,6 +166,52 @@ def estimate(args) -> int:
     return 0
 
 
+def vqe(args) -> int:
+    """UCCSD-VQE of a molecule (shipped name or .xyz file), exact or with shots; resumable."""
+    import json
+    from pathlib import Path
+
+    from . import estimators
+    from .chem import VQE, Molecule, hardware_efficient, uccsd
+
+    options = dict(charge=args.charge, multiplicity=args.multiplicity, frozen_core=args.frozen_core)
+    if args.basis:
+        options["basis"] = args.basis
+    if args.active:
+        options.update(active_electrons=args.active[0], active_orbitals=args.active[1])
+    source = Path(args.molecule)
+    mol = Molecule.from_file(source, **options) if source.suffix == ".xyz" else Molecule.from_name(args.molecule, **options)
+    hamiltonian = mol.hamiltonian(args.encoding)
+    ansatz = uccsd(mol, args.encoding) if args.ansatz == "uccsd" else hardware_efficient(mol, args.layers, args.encoding)
+    estimator = None if args.estimator is None else {
+        "grouping": estimators.Grouping, "decision-diagram": estimators.DecisionDiagram,
+        "derandomized-dd": estimators.DerandomizedDecisionDiagram}[args.estimator](hamiltonian)
+    print(f"{mol.formula} ({mol.basis}, {mol.n_active_electrons} electrons in {mol.n_active_orbitals} orbitals): "
+          f"{hamiltonian.n_qubits} qubits, {len(hamiltonian)} terms, {args.ansatz} with {len(ansatz.weight_names)} weights; "
+          f"HF {mol.e_hf:.6f} Ha" + (f", FCI {mol.e_fci:.6f} Ha" if mol.e_fci is not None else ""))
+    solver = VQE(hamiltonian, ansatz, estimator=estimator, precision=args.precision, seed=args.seed,
+                 reference=mol.e_fci, optimizer="adam" if args.ansatz != "uccsd" or estimator else "lbfgs")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = out / f"{mol.formula}_vqe"
+    if args.resume and stem.with_suffix(".pt").exists():
+        solver.load(stem.with_suffix(".pt"))
+        print(f"resumed from {stem.with_suffix('.pt')} after {len(solver.history)} iterations")
+    result = solver.run(args.maxiter)
+    solver.save(stem.with_suffix(".pt"))
+    solver.plot(stem.with_suffix(".png"), title=f"{mol.formula} {args.ansatz}-VQE")
+    error = None if mol.e_fci is None else result.exact_energy - mol.e_fci
+    print(f"E = {result.energy:.6f} Ha after {result.iterations} iterations ({result.seconds:.1f} s"
+          + (f", {result.total_shots:,} shots" if estimator else "") + ")"
+          + ("" if error is None else f"; exact E(w) - FCI = {1e3 * error:+.4f} mHa"))
+    (stem.with_suffix(".json")).write_text(json.dumps({
+        "molecule": mol.formula, "qubits": hamiltonian.n_qubits, "energy": result.energy,
+        "exact_energy": result.exact_energy, "e_hf": mol.e_hf, "e_fci": mol.e_fci, "iterations": result.iterations,
+        "total_shots": result.total_shots, "seconds": result.seconds}, indent=2))
+    print(f"state, plot and results in {out}/")
+    return 0
+
+
 def bench(args) -> int:
     """Run ``benchmarks/run.py`` of a source checkout (here or beside the package) with the given options."""
     import subprocess
@@ -231,6 +278,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="hybridq_output", help="folder for the plot and results")
     p.add_argument("--quick", action="store_true", help="H2 instead of H2O, fewer shots (used in CI)")
     p.set_defaults(func=estimate)
+    p = sub.add_parser("vqe", help="a molecule's ground-state energy by UCCSD-VQE (exact, or with shots)")
+    p.add_argument("--molecule", default="H2", help="shipped name (H2, LiH, BeH2, H2O, NH3) or an .xyz file (default H2)")
+    p.add_argument("--basis", default=None, help="Gaussian basis (default: the shipped one, STO-3G)")
+    p.add_argument("--charge", type=int, default=0)
+    p.add_argument("--multiplicity", type=int, default=1, help="2S + 1 (default 1)")
+    p.add_argument("--active", type=int, nargs=2, metavar=("ELECTRONS", "ORBITALS"), help="active space")
+    p.add_argument("--frozen-core", action="store_true", help="freeze the atoms' inner shells")
+    p.add_argument("--encoding", default="jordan-wigner", choices=["jordan-wigner", "parity", "bravyi-kitaev"])
+    p.add_argument("--ansatz", default="uccsd", choices=["uccsd", "hardware-efficient"])
+    p.add_argument("--layers", type=int, default=2, help="hardware-efficient layers (default 2)")
+    p.add_argument("--estimator", default=None, choices=["grouping", "decision-diagram", "derandomized-dd"],
+                   help="measure every energy with shots by this method (default: exact energies)")
+    p.add_argument("--precision", type=float, default=1e-3, help="with shots: standard error per energy (Ha)")
+    p.add_argument("--maxiter", type=int, default=200, help="optimiser iterations (default 200)")
+    p.add_argument("--resume", action="store_true", help="continue from the state saved in --out")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="hybridq_output", help="folder for the state, plot and results")
+    p.set_defaults(func=vqe)
     p = sub.add_parser("bench", help="run the benchmark suite against the peer libraries (from a source checkout)")
     p.add_argument("options", nargs=argparse.REMAINDER, help="options for benchmarks/run.py, e.g. --quick --only W3")
     p.set_defaults(func=bench)

@@ -75,3 +75,39 @@ def plot_error_vs_shots(measured: Mapping[str, tuple[Sequence[float], Sequence[f
     path = Path(path)
     fig.savefig(path, dpi=120)
     return path
+
+
+def plot_convergence(energies: Sequence[float], path: str | Path | None = None, *, reference: float | None = None,
+                     title: str = "VQE"):
+    """Energy per iteration and, with a ``reference`` (e.g. FCI), the error on a log scale.
+
+    Made on a ``matplotlib.figure.Figure`` (no pyplot state, no backend switch): a notebook shows
+    the returned figure; with ``path`` it is also written there.
+
+    >>> import tempfile, os
+    >>> fig = plot_convergence([-1.0, -1.1, -1.13], os.path.join(tempfile.mkdtemp(), "v.png"), reference=-1.137)
+    >>> len(fig.axes)
+    2
+    """
+    figure = require("matplotlib.figure", "notebook")
+    values = np.asarray(energies, dtype=float)
+    fig = figure.Figure(figsize=(9 if reference is not None else 4.5, 3.5))
+    axes = fig.subplots(1, 2 if reference is not None else 1, squeeze=False)[0]
+    x = np.arange(1, len(values) + 1)
+    axes[0].plot(x, values, marker=".")
+    axes[0].set_ylabel("energy (Ha)")
+    if reference is not None:
+        axes[0].axhline(reference, color="k", ls="--", lw=1, label="reference")
+        axes[0].legend()
+        axes[1].semilogy(x, np.maximum(np.abs(values - reference), 1e-12), marker=".")
+        axes[1].axhline(1.6e-3, color="tab:red", ls=":", lw=1, label="1.6 mHa")
+        axes[1].set_ylabel("|E - reference| (Ha)")
+        axes[1].legend()
+    for ax in axes:
+        ax.set_xlabel("iteration")
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(Path(path), dpi=120)
+    return fig

@@ -340,6 +340,8 @@ class PauliSum:
 
     def __eq__(self, other) -> bool:
         """Operator equality: same qubit count and same merged terms, in any order."""
+        if other is self:  # the simulator's caches look an observable up on every call
+            return True
         if not isinstance(other, PauliSum):
             return NotImplemented
         return self._n == other._n and self._canonical() == other._canonical()

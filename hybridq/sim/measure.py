@@ -353,7 +353,24 @@ def expval(state: Tensor, observable) -> Tensor:
     if matrix.is_complex():
         return (columns.conj() * (matrix @ columns.contiguous())).real.sum(dim=0)
     real = torch.view_as_real(columns.contiguous()).reshape(N, 2 * B)
-    return (real * (matrix @ real)).sum(dim=0).reshape(B, 2).sum(dim=1)
+    full = _sparse_matrix(observable, plan, state.real.dtype, state.device) if real.requires_grad else None
+    return _RealQuadratic.apply(real, matrix, full).reshape(B, 2).sum(dim=1)
+
+
+class _RealQuadratic(torch.autograd.Function):
+    """``x^T M x`` per column of ``x`` for the half matrix ``M`` of a real symmetric ``H``; the
+    backward is ``2 H x`` with the full CSR matrix (autograd would transpose ``M`` on every call)."""
+
+    @staticmethod
+    def forward(ctx, real, half, full):
+        ctx.save_for_backward(real)
+        ctx.full = full
+        return (real * (half @ real)).sum(dim=0)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (real,) = ctx.saved_tensors
+        return 2 * (ctx.full @ real) * grad, None, None
 
 
 _SPARSE: "weakref.WeakKeyDictionary[object, dict]" = weakref.WeakKeyDictionary()

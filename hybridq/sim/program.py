@@ -25,10 +25,10 @@ from typing import Literal, Sequence
 
 import torch
 
-from . import fused, kernels
+from . import fused, kernels, pairs
 
 Tensor = torch.Tensor
-OpKind = Literal["dense", "diagonal", "flip", "swap", "pauli_rotation", "kron", "permutation"]
+OpKind = Literal["dense", "diagonal", "flip", "swap", "pauli_rotation", "kron", "permutation", "pair_rotation"]
 Method = Literal["autograd", "adjoint"]
 
 
@@ -40,13 +40,15 @@ class Op:
         kind: ``"dense"`` (data: matrix), ``"diagonal"`` (data: diagonal), ``"flip"`` (X on each
             target), ``"swap"``, ``"pauli_rotation"`` (data: angle, with ``pauli``), ``"kron"``
             (data: ``(..., m, 2, 2)`` one-qubit matrices on ascending ``qubits``) or
-            ``"permutation"`` (``index``: a basis-state gather over all qubits).
+            ``"permutation"`` (``index``: a basis-state gather over all qubits) or ``"pair_rotation"``
+            (data: each pair's angle, ``index``: the pairs, ``phase``; :mod:`hybridq.sim.pairs`).
         qubits: target qubits, the first is the most significant bit of the data's index.
         controls: control qubits; ``control_values`` their required values (default all 1).
         data: the gate's tensor, shared or with a leading batch axis.
         pauli: the Pauli string of a ``pauli_rotation``.
         index: ``(gather index, inverse)`` of a ``permutation``.
         real: whether the data is known to be real (lets kernels use real arithmetic).
+        phase: the pairs' unit factors of a ``pair_rotation``.
     """
 
     kind: OpKind
@@ -57,6 +59,7 @@ class Op:
     pauli: str | None = None
     index: tuple[Tensor, Tensor] | None = None
     real: bool = False
+    phase: Tensor | None = None
 
     def apply(self, state: Tensor, data: Tensor | None = None) -> Tensor:
         """Apply to a ``(B, 2**n)`` state; ``data`` overrides the stored data."""
@@ -74,6 +77,8 @@ class Op:
             return kernels.apply_kron(state, d, self.qubits, self.real)
         if self.kind == "permutation":
             return kernels.apply_permutation(state, *self.index)
+        if self.kind == "pair_rotation":
+            return pairs.apply_pair_rotation(state, d, self.phase, *self.index)
         return kernels.apply_pauli_rotation(state, d, self.pauli, self.qubits, c, cv)
 
     def inverse(self) -> Op:
@@ -170,6 +175,10 @@ class _AdjointRun(torch.autograd.Function):
         grads: list[Tensor | None] = [None] * len(ctx.ops)
         for i in range(len(ctx.ops) - 1, -1, -1):
             op = ctx.ops[i]
+            if op.kind == "pair_rotation":  # its gradient in closed form (no autograd per op)
+                psi, lam, grad = pairs.adjoint_step(psi, lam, op.data.detach(), op.phase, *op.index)
+                grads[i] = grad if ctx.needs_input_grad[2 + i] else None
+                continue
             inv = op.inverse()
             psi = inv.apply(psi)  # the state before gate i
             if op.data is not None and ctx.needs_input_grad[2 + i]:

@@ -166,6 +166,16 @@ def _check_fake_ibm_device(r: dict) -> None:
     assert 3 * e[fake]["stderr"] < e[fake]["value"] - exact_energy < 0.4  # the device's noise raises the energy
 
 
+def _check_vqe(r: dict) -> None:
+    assert r["qubits"] == {"full": 12, "small": 6, "reduced": 4}
+    for run in r["exact"].values():
+        assert abs(run["error"]) < 1.6e-3 and run["error"] > -1e-9  # variational, within chemical accuracy
+    shots = r["shots"]
+    assert shots["iterations"] == len(shots["history_shots"]) and shots["total_shots"] == shots["history_shots"][-1]
+    assert all(b > a for a, b in zip(shots["history_shots"], shots["history_shots"][1:]))
+    assert -1e-9 < shots["exact_error"] < 5e-3
+
+
 CHECKS = {
     "quickstart.ipynb": _check_quickstart,
     "hybrid_classifier.ipynb": _check_hybrid_classifier,
@@ -173,6 +183,7 @@ CHECKS = {
     "qvf_image_fit.ipynb": _check_qvf_image_fit,
     "h2o_estimation.ipynb": _check_h2o_estimation,
     "fake_ibm_device.ipynb": _check_fake_ibm_device,
+    "vqe.ipynb": _check_vqe,
 }
 
 

@@ -1,0 +1,299 @@
+"""The variational quantum eigensolver: minimise ``<psi(w)|H|psi(w)>`` over an ansatz's weights.
+
+Exact mode (no ``estimator``): each energy and its gradient come from one simulation by the
+adjoint method (:func:`hybridq.simulate` with ``method="adjoint"``, then
+:func:`hybridq.sim.expval`), in complex128. With an ``estimator`` (any of
+:mod:`hybridq.estimators`), every energy is measured: shots enough for a standard error of
+``precision`` on the current state, gradients by the parameter-shift rule or SPSA, and every
+shot counted.
+
+>>> from hybridq.chem import Molecule, uccsd
+>>> h2 = Molecule.from_name("H2")
+>>> vqe = VQE(h2.hamiltonian(), uccsd(h2), progress=False)
+>>> result = vqe.run()
+>>> abs(result.energy - h2.e_fci) < 1e-6
+True
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+
+from hybridq.circuits import Circuit, simulate
+from hybridq.circuits.expr import Expr
+from hybridq.errors import ParameterError, ShapeError, require
+from hybridq.operators.pauli_sum import PauliSum
+from hybridq.progress import progress as progress_bar
+from hybridq.sim import expval
+
+Optimizer = Literal["lbfgs", "adam"]
+Gradient = Literal["shift", "spsa"]
+
+
+@dataclass
+class VQEResult:
+    """What a run found.
+
+    Attributes:
+        energy: the last energy (measured, in shot mode).
+        weights: the weights reached, in ``ansatz.weight_names`` order.
+        exact_energy: the exact energy of those weights (computed also in shot mode).
+        iterations: optimiser iterations done so far (over resumed runs).
+        evaluations: energy evaluations (exact mode) or estimates (shot mode).
+        total_shots: shots measured (0 in exact mode).
+        history: per iteration: ``{"iteration", "energy", "shots"}``.
+        seconds: wall time of the run.
+    """
+
+    energy: float
+    weights: np.ndarray
+    exact_energy: float
+    iterations: int
+    evaluations: int
+    total_shots: int
+    history: list[dict] = field(repr=False)
+    seconds: float
+
+
+class VQE:
+    """Minimise a Pauli sum's expectation over a :class:`~hybridq.circuits.Circuit`'s weights.
+
+    Args:
+        hamiltonian: the Hermitian :class:`~hybridq.operators.PauliSum`.
+        ansatz: a circuit with named weights and no inputs (e.g. :func:`hybridq.chem.uccsd`).
+        optimizer: ``"lbfgs"`` (SciPy's L-BFGS-B; exact mode) or ``"adam"``. Defaults to L-BFGS
+            in exact mode, Adam with shots.
+        lr: Adam's learning rate. Defaults to 0.02.
+        estimator: a :mod:`hybridq.estimators` method (fitted here if needed) for shot mode.
+            Defaults to None (exact).
+        precision: shot mode: target standard error of each energy (Hartree). Defaults to 1e-3.
+        gradient: shot mode: ``"shift"`` (parameter shift, exact in expectation) or ``"spsa"``.
+            Defaults to shift.
+        seed: shot mode: seed of the measurements and SPSA directions. Defaults to 0.
+        initial_weights: start; defaults to zeros (the Hartree-Fock state for UCCSD).
+        reference: an energy to show the error against (e.g. FCI) in the progress bar and plot.
+        progress: show a progress bar. Defaults to True.
+    """
+
+    def __init__(self, hamiltonian: PauliSum, ansatz: Circuit, *, optimizer: Optimizer | None = None,
+                 lr: float = 0.02, estimator=None, precision: float = 1e-3, gradient: Gradient = "shift",
+                 seed: int = 0, initial_weights=None, reference: float | None = None, progress: bool = True):
+        if not isinstance(hamiltonian, PauliSum):
+            raise ShapeError(f"hamiltonian must be a PauliSum, got {type(hamiltonian).__name__}")
+        hamiltonian.require_hermitian()
+        if not isinstance(ansatz, Circuit):
+            raise ShapeError(f"ansatz must be a hybridq Circuit, got {type(ansatz).__name__}")
+        if ansatz.n_qubits != hamiltonian.n_qubits:
+            raise ShapeError(f"the ansatz has {ansatz.n_qubits} qubits but the Hamiltonian {hamiltonian.n_qubits}; "
+                             f"build both with the same molecule and encoding")
+        if ansatz.n_inputs:
+            raise ParameterError(f"the ansatz reads {ansatz.n_inputs} input(s); a VQE ansatz has weights only")
+        if not ansatz.weight_names:
+            raise ParameterError("the ansatz has no weights to optimise")
+        optimizer = optimizer or ("lbfgs" if estimator is None else "adam")
+        if optimizer not in ("lbfgs", "adam"):
+            raise ParameterError(f"optimizer must be 'lbfgs' or 'adam', got {optimizer!r}")
+        if optimizer == "lbfgs" and estimator is not None:
+            raise ParameterError("L-BFGS needs exact energies; with an estimator use optimizer='adam'")
+        if gradient not in ("shift", "spsa"):
+            raise ParameterError(f"gradient must be 'shift' or 'spsa', got {gradient!r}")
+        if precision <= 0:
+            raise ParameterError(f"precision must be a positive energy (Hartree), got {precision}")
+        self.hamiltonian, self.ansatz = hamiltonian, ansatz
+        self.optimizer, self.lr, self.gradient, self.precision = optimizer, lr, gradient, precision
+        self.estimator = estimator.fit() if estimator is not None else None
+        self.reference, self.show_progress = reference, progress
+        n = len(ansatz.weight_names)
+        w = torch.zeros(n, dtype=torch.float64) if initial_weights is None else \
+            torch.as_tensor(initial_weights, dtype=torch.float64).clone()
+        if w.shape != (n,):
+            raise ParameterError(f"initial_weights must have {n} values (ansatz.weight_names order), got {tuple(w.shape)}")
+        self.weights = w
+        self.history: list[dict] = []
+        self.evaluations = self.total_shots = 0
+        self.rng = np.random.default_rng(seed)
+        self._adam_state: dict | None = None
+        self._frequencies = _frequencies(ansatz)
+        prefix, self._body = _fixed_prefix(ansatz)  # e.g. the Hartree-Fock X gates: simulated once
+        self._start = simulate(prefix, dtype=torch.complex128) if len(prefix) else None
+
+    # ----- energies
+    def state(self, weights=None) -> torch.Tensor:
+        """The ansatz state ``(2**n,)`` at ``weights`` (default: the current ones)."""
+        w = self.weights if weights is None else torch.as_tensor(weights, dtype=torch.float64)
+        return simulate(self._body, weights=w, initial_state=self._start, dtype=torch.complex128)[0]
+
+    def exact_energy(self, weights=None) -> float:
+        """``<psi(w)|H|psi(w)>`` without shots."""
+        with torch.no_grad():
+            return float(expval(self.state(weights)[None], self.hamiltonian))
+
+    def energy_and_gradient(self, weights) -> tuple[float, np.ndarray]:
+        """Exact energy and its gradient by the adjoint method."""
+        w = torch.as_tensor(weights, dtype=torch.float64).detach().requires_grad_(True)
+        state = simulate(self._body, weights=w, initial_state=self._start, dtype=torch.complex128, method="adjoint")
+        energy = expval(state, self.hamiltonian)
+        energy.sum().backward()
+        self.evaluations += 1
+        return float(energy.detach()), w.grad.numpy().copy()
+
+    def measured_energy(self, weights, shots: int) -> float:
+        """One estimate of the energy from ``shots`` shots of the estimator (counted)."""
+        result = self.estimator.run(self.state(weights).numpy(), shots, seed=self.rng)
+        self.total_shots += result.shots
+        self.evaluations += 1
+        return float(result.value)
+
+    def shots_per_energy(self, weights=None) -> int:
+        """Shots for a standard error of ``precision`` on the state at ``weights`` (exact variance)."""
+        return max(1, math.ceil(self.estimator.shots_to_accuracy(self.state(weights).numpy(), self.precision)))
+
+    def measured_gradient(self, weights: np.ndarray, shots: int) -> np.ndarray:
+        """Gradient from measured energies: parameter shift or SPSA."""
+        if self.gradient == "spsa":
+            delta = self.rng.choice([-1.0, 1.0], size=len(weights))
+            step = 0.1
+            diff = self.measured_energy(weights + step * delta, shots) - self.measured_energy(weights - step * delta, shots)
+            return diff / (2 * step) * delta
+        grad = np.zeros(len(weights))
+        for j, r in enumerate(self._frequencies):
+            for mu in range(1, r + 1):  # equidistant-frequency shift rule (Wierichs et al. 2022)
+                x = (2 * mu - 1) * math.pi / (2 * r)
+                shifted = np.array(weights, dtype=float)
+                shifted[j] += x
+                plus = self.measured_energy(shifted, shots)
+                shifted[j] -= 2 * x
+                grad[j] += (-1) ** (mu - 1) / (4 * r * math.sin(x / 2) ** 2) * (plus - self.measured_energy(shifted, shots))
+        return grad
+
+    # ----- optimisation
+    def run(self, maxiter: int = 200, *, tol: float = 1e-10, gtol: float = 1e-7) -> VQEResult:
+        """Optimise for up to ``maxiter`` more iterations (continuing a loaded or earlier run).
+
+        Args:
+            maxiter: iterations of the optimiser.
+            tol: exact mode: stop when the energy changes by less than this (relative to
+                ``max(|E|, 1)`` for L-BFGS, SciPy's ``ftol``) between iterations.
+            gtol: L-BFGS: also stop when every gradient component is below this.
+        """
+        import time
+
+        start = time.perf_counter()
+        bar = progress_bar(range(maxiter), desc="VQE", disable=not self.show_progress, total=maxiter)
+        if self.optimizer == "lbfgs":
+            self._run_lbfgs(maxiter, tol, gtol, bar)
+        else:
+            self._run_adam(maxiter, tol, bar)
+        if hasattr(bar, "close"):
+            bar.close()
+        exact = self.history[-1]["energy"] if self.optimizer == "lbfgs" and self.history else self.exact_energy()
+        energy = self.history[-1]["energy"] if self.history else exact
+        return VQEResult(energy=energy, weights=self.weights.numpy().copy(), exact_energy=exact,
+                         iterations=len(self.history), evaluations=self.evaluations, total_shots=self.total_shots,
+                         history=list(self.history), seconds=time.perf_counter() - start)
+
+    def _record(self, energy: float, bar) -> None:
+        self.history.append({"iteration": len(self.history) + 1, "energy": energy, "shots": self.total_shots})
+        if hasattr(bar, "update"):
+            bar.update(1)
+            if self.reference is not None:
+                bar.set_postfix_str(f"E={energy:.6f} error={1e3 * (energy - self.reference):+.3f} mHa")
+            else:
+                bar.set_postfix_str(f"E={energy:.6f}")
+
+    def _run_lbfgs(self, maxiter: int, tol: float, gtol: float, bar) -> None:
+        optimize = require("scipy.optimize", "chem")
+        last = {}
+
+        def fun(w):
+            energy, grad = self.energy_and_gradient(w)
+            last.update(w=w.copy(), energy=energy)
+            return energy, grad
+
+        def callback(w):
+            self.weights = torch.as_tensor(w, dtype=torch.float64).clone()
+            self._record(last["energy"] if np.array_equal(last.get("w"), w) else self.exact_energy(w), bar)
+
+        res = optimize.minimize(fun, self.weights.numpy().copy(), jac=True, method="L-BFGS-B", callback=callback,
+                                options={"maxiter": maxiter, "ftol": tol, "gtol": gtol})
+        if not self.history or not np.array_equal(res.x, self.weights.numpy()):  # stopped between iterations
+            self.weights = torch.as_tensor(res.x, dtype=torch.float64).clone()
+            self._record(float(res.fun), bar)
+
+    def _run_adam(self, maxiter: int, tol: float, bar) -> None:
+        w = self.weights.clone().requires_grad_(True)
+        opt = torch.optim.Adam([w], lr=self.lr)
+        if self._adam_state is not None:
+            opt.load_state_dict(self._adam_state)
+        for _ in range(maxiter):
+            current = w.detach().numpy().copy()
+            if self.estimator is None:
+                energy, grad = self.energy_and_gradient(current)
+            else:
+                shots = self.shots_per_energy(current)
+                energy = self.measured_energy(current, shots)
+                grad = self.measured_gradient(current, shots)
+            w.grad = torch.as_tensor(grad, dtype=torch.float64)
+            opt.step()
+            self.weights = w.detach().clone()
+            self._adam_state = opt.state_dict()
+            previous = self.history[-1]["energy"] if self.history else None
+            self._record(energy, bar)
+            if self.estimator is None and previous is not None and abs(previous - energy) < tol:
+                break
+
+    # ----- state and display
+    def save(self, path: str | Path) -> Path:
+        """Write the weights, history, counters and optimiser state, to continue with :meth:`load`."""
+        path = Path(path)
+        torch.save({"weights": self.weights, "history": self.history, "evaluations": self.evaluations,
+                    "total_shots": self.total_shots, "adam": self._adam_state,
+                    "rng": self.rng.bit_generator.state, "weight_names": self.ansatz.weight_names}, path)
+        return path
+
+    def load(self, path: str | Path) -> VQE:
+        """Continue from a file written by :meth:`save` for the same ansatz; returns ``self``."""
+        saved = torch.load(Path(path), weights_only=False)
+        if saved["weight_names"] != self.ansatz.weight_names:
+            raise ParameterError(f"{path} was saved for another ansatz ({len(saved['weight_names'])} weights, "
+                                 f"this one has {len(self.ansatz.weight_names)})")
+        self.weights, self.history = saved["weights"], saved["history"]
+        self.evaluations, self.total_shots, self._adam_state = saved["evaluations"], saved["total_shots"], saved["adam"]
+        self.rng.bit_generator.state = saved["rng"]
+        return self
+
+    def plot(self, path: str | Path | None = None, *, title: str = "VQE"):
+        """The convergence history as a figure (``hybridq.plotting.plot_convergence``), written to ``path`` if given."""
+        from hybridq.plotting import plot_convergence
+
+        energies = [h["energy"] for h in self.history]
+        return plot_convergence(energies, path, reference=self.reference, title=title)
+
+
+def _fixed_prefix(circuit: Circuit) -> tuple[Circuit, Circuit]:
+    """The operations before the first that reads a weight, and the rest (same qubits)."""
+    k = next((i for i, op in enumerate(circuit.ops) if any(isinstance(p, Expr) for p in op.params)), len(circuit.ops))
+    prefix, body = Circuit(circuit.n_qubits), Circuit(circuit.n_qubits)
+    prefix.ops, body.ops = circuit.ops[:k], circuit.ops[k:]
+    return prefix, body
+
+
+def _frequencies(circuit: Circuit) -> list[int]:
+    """Per weight, the largest frequency ``R`` of the energy as a function of it: the sum of
+    ``|c|`` over the angles ``c * w`` that read it, rounded up (exact for rotation gates and for
+    UCCSD excitations, whose frequencies are the integers up to 2 per excitation)."""
+    from hybridq.circuits.compiled import _monomials
+
+    total = dict.fromkeys(circuit.weight_names, 0.0)
+    for op in circuit.ops:
+        for p in op.params:
+            for c, w, _ in _monomials(p) or []:
+                if w is not None:
+                    total[w] += abs(c)
+    return [max(1, math.ceil(total[w] - 1e-9)) for w in circuit.weight_names]
