@@ -47,6 +47,7 @@ from ..circuits.interop.pennylane import GATES
 from ..errors import require
 from ..operators.interop import from_pennylane
 from ..sim import measure as hqmeasure
+from ..sim.ops import apply_matrix
 
 qml = require("pennylane", "pennylane")
 
@@ -85,6 +86,8 @@ _TARGET_GATES = set(_GATE_OF) | _SPECIAL | {
     "CNOT", "CZ", "CY", "CH", "CRX", "CRY", "CRZ", "ControlledPhaseShift", "Toffoli", "CSWAP", "CCZ",
     "MultiControlledX", "ControlledQubitUnitary", "Adjoint(S)", "Adjoint(T)", "Adjoint(SX)"}
 _CACHE_SIZE = 128
+#: Observables on up to this many wires are applied as dense matrices (else as sparse ones).
+_DENSE_OBSERVABLE_WIRES = 8
 
 
 def supported(op) -> bool:
@@ -98,14 +101,20 @@ def supported(op) -> bool:
         return name not in _MATRIX_OPS or op.batch_size is None
     if isinstance(op, Adjoint):
         return supported(op.base)
-    if isinstance(op, Controlled):
-        return op.base.name != "GlobalPhase" and supported(op.base)
-    return False
+    if isinstance(op, Controlled) and op.base.name != "GlobalPhase" and supported(op.base):
+        return True
+    return not op.has_decomposition and op.has_matrix and op.batch_size is None  # run as its matrix
 
 
 def _adjoint_supported(op) -> bool:
     """Supported, and every trainable parameter of ``op`` an angle (not a matrix)."""
-    return supported(op) and not (_base(op).name in _MATRIX_OPS and any(qml.math.requires_grad(p) for p in op.data))
+    return supported(op) and not (_matrix_params(op) and any(qml.math.requires_grad(p) for p in op.data))
+
+
+def _matrix_params(op) -> bool:
+    """Whether ``op``'s parameters are applied through a fixed matrix, not as angles."""
+    base = _base(op)
+    return base.name in _MATRIX_OPS or not (base.name in _GATE_OF or base.name in _SPECIAL)
 
 
 def _base(op):
@@ -128,14 +137,23 @@ def _operations(op, angles: list) -> list[Operation]:
     if name in ("PauliRot", "MultiRZ"):
         return [Operation("PauliRot", qs, (angles[0],), pauli=op.hyperparameters.get("pauli_word", "Z" * len(qs)))]
     if name in _MATRIX_OPS:
-        m = np.asarray(qml.math.toarray(qml.math.unwrap(op.data[0])), dtype=complex)
-        return [Operation("Unitary" if name == "QubitUnitary" else "Diagonal", qs, matrix=m)]
+        return [Operation("Unitary" if name == "QubitUnitary" else "Diagonal", qs, matrix=_fixed(op, op.data[0]))]
     if name == "GlobalPhase":  # GlobalPhase(phi) = e^{-i phi}
         return phase_ops(-angles[0], ())
     if isinstance(op, Adjoint):
         return [o.inverse() for o in reversed(_operations(op.base, angles))]
+    if not isinstance(op, Controlled):  # an operation without decomposition, by its matrix
+        return [Operation("Unitary", qs, matrix=_fixed(op, qml.matrix(op)))]
     k = len(op.control_wires)
     return controlled(_operations(op.base, angles), qs[:k], [int(v) for v in op.control_values])
+
+
+def _fixed(op, matrix) -> np.ndarray:
+    """A matrix the engine holds as a constant (refused if it would need a gradient)."""
+    if any(qml.math.requires_grad(p) for p in op.data):
+        raise DeviceError(f"hybridq.qubit applies {op.name} as a fixed matrix and cannot differentiate its "
+                          "parameters; use diff_method='parameter-shift'")
+    return np.asarray(qml.math.toarray(qml.math.unwrap(matrix)), dtype=complex)
 
 
 def _structure(op) -> tuple:
@@ -145,8 +163,8 @@ def _structure(op) -> tuple:
         parts.append(tuple(op.control_values))
     if isinstance(op, (Adjoint, Controlled)):
         parts.append(_structure(op.base))
-    if _base(op).name in _MATRIX_OPS:
-        parts.append(np.asarray(qml.math.toarray(qml.math.unwrap(op.data[0]))).tobytes())
+    if _matrix_params(op):
+        parts.append(np.asarray(qml.math.toarray(qml.math.unwrap(qml.matrix(op)))).tobytes())
     return tuple(parts)
 
 
@@ -167,7 +185,7 @@ class _Program:
         for op in operations:
             angles = []
             for p in op.data:
-                if _base(op).name in _MATRIX_OPS:
+                if _matrix_params(op):
                     angles.append(None)
                 elif broadcast[k]:
                     angles.append(Input(len(self.inputs)))
@@ -345,8 +363,7 @@ class HybridqDevice(Device):
         params = [p for op in tape.operations for p in op.data]
         rdt = self.dtype.to_real()
         first = len(prep.data) if prep is not None else 0
-        broadcast = [qml.math.ndim(p) > 0 and _base(op).name not in _MATRIX_OPS
-                     for op in tape.operations for p in op.data]
+        broadcast = [qml.math.ndim(p) > 0 and not _matrix_params(op) for op in tape.operations for p in op.data]
         program = self._program(ops, n, broadcast, first)
         values: list[Tensor | None] = [None] * len(params)
         for k in program.weights + program.inputs:
@@ -390,6 +407,9 @@ class HybridqDevice(Device):
             value = _pauli_expval(state, obs.pauli_rep, n)
             if isinstance(mp, VarianceMP):
                 value = _pauli_expval(state, obs.pauli_rep @ obs.pauli_rep, n) - value**2
+            return value if batched else value[0]
+        if isinstance(mp, (ExpectationMP, VarianceMP)) and obs is not None and obs.has_matrix:
+            value = _moments(state, obs, n, variance=isinstance(mp, VarianceMP))
             return value if batched else value[0]
         if isinstance(mp, ProbabilityMP) and obs is None and mp.mv is None:
             probs = hqmeasure.probabilities(state, [int(w) for w in mp.wires] or None)
@@ -481,6 +501,21 @@ def _pauli_expval(state: Tensor, sentence, n: int) -> Tensor:
     unit = from_pennylane(qml.pauli.PauliSentence({w: 1.0 for w in words}), wire_order=range(n))
     terms = hqmeasure.expval_terms(state, unit)  # (B, T), terms in the order of ``words``
     return terms @ torch.stack([torch.as_tensor(c, dtype=terms.dtype) for c in coeffs]).to(terms.device)
+
+
+def _moments(state: Tensor, obs, n: int, *, variance: bool) -> Tensor:
+    """``<O>`` (or its variance) of an observable given by its matrix: ``(B,)``. One product
+    ``phi = O psi`` gives both, ``<O> = <psi|phi>`` and ``<O^2> = <phi|phi>``."""
+    if len(obs.wires) <= _DENSE_OBSERVABLE_WIRES:
+        matrix = qml.matrix(obs, wire_order=obs.wires)
+        matrix = matrix if isinstance(matrix, Tensor) else torch.as_tensor(np.asarray(matrix))
+        phi = apply_matrix(state, matrix.to(state.dtype), [int(w) for w in obs.wires], check_unitary=False)
+    else:
+        sparse = obs.sparse_matrix(wire_order=range(n)).tocoo()
+        matrix = torch.sparse_coo_tensor(np.vstack([sparse.row, sparse.col]), sparse.data, sparse.shape)
+        phi = torch.sparse.mm(matrix.to(dtype=state.dtype, device=state.device), state.T.contiguous()).T
+    mean = (state.conj() * phi).sum(dim=1).real
+    return (phi.abs().square().sum(dim=1) - mean**2) if variance else mean
 
 
 def _real(value):
