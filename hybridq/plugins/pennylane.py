@@ -376,7 +376,7 @@ class HybridqDevice(Device):
         inputs = torch.stack([values[k] for k in program.inputs], dim=1) if program.inputs else None
         initial = None
         if prep is not None:
-            vector = prep.state_vector(wire_order=tape.wires)
+            vector = prep.state_vector(wire_order=range(n))
             initial = self._tensor(vector, self.dtype).reshape(-1, 2**n)
         state = simulate(program.circuit, inputs, weights, initial_state=initial, dtype=self.dtype,
                          device=self.torch_device, method="adjoint" if leaves is not None else "auto")
