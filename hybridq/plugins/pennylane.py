@@ -454,15 +454,15 @@ class HybridqDevice(Device):
         """The tape's measurement results (torch) and its trainable parameters' leaves."""
         tape = tape.map_to_standard_wires()
         leaves: list = []
-        with torch.enable_grad():
-            state, n = self._final_state(tape, leaves)
-            outputs = [self._measure(mp, state, n, False) for mp in tape.measurements]
+        state, n = self._final_state(tape, leaves)
+        outputs = [self._measure(mp, state, n, False) for mp in tape.measurements]
         trainable = [leaves[k] for k in tape.trainable_params]
         if any(t is None for t in trainable):
             raise DeviceError("the adjoint method differentiates operation angles only; a trainable parameter is "
                               "a matrix, a state or an observable's: use diff_method='parameter-shift'")
         return outputs, trainable
 
+    @torch.enable_grad()
     def _jacobian(self, tape) -> np.ndarray:
         outputs, trainable = self._outputs(tape)
         jac = np.zeros((len(outputs), len(trainable)))
@@ -472,6 +472,7 @@ class HybridqDevice(Device):
                 jac[m] = [0.0 if g is None else float(g) for g in grads]
         return jac
 
+    @torch.enable_grad()
     def _vjp(self, tape, cotangent):
         cot = [cotangent] if len(tape.measurements) == 1 else list(cotangent)
         if any(np.ndim(qml.math.unwrap(c)) > 0 for c in cot):  # batched cotangents: through the Jacobian
