@@ -22,10 +22,10 @@ engine lacks are decomposed by PennyLane first (``preprocess_transforms``).
 ... def bell(theta):
 ...     qml.RY(theta, 0)
 ...     qml.CNOT([0, 1])
-...     return qml.expval(qml.Z(0) @ qml.Z(1) + 0.5 * qml.X(0)), qml.probs()
+...     return qml.expval(qml.Z(0) @ qml.Z(1) + 0.5 * qml.Z(0)), qml.probs()
 >>> energy, probs = bell(qml.numpy.array([0.0, 1.5707963]))
 >>> energy.round(4).tolist(), probs[1].round(3).tolist()
-([1.0, 1.5], [0.5, 0.0, 0.0, 0.5])
+([1.5, 1.0], [0.5, 0.0, 0.0, 0.5])
 
 Installed hybridq registers the device: ``qml.device("hybridq.qubit", wires=2)``.
 """
