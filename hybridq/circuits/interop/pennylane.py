@@ -103,7 +103,8 @@ def _operation(op: Operation, angle, wires: list, qml):
     params = [angle(p) for p in op.params]
     like = next((p for p in params if qml.math.get_interface(p) not in ("numpy", "scipy")), None)
     if like is not None:  # PennyLane cannot mix numbers and tensors in one gate (U3)
-        params = [qml.math.cast_like(qml.math.convert_like(p, like), like) for p in params]
+        params = [p if p is like else qml.math.cast_like(qml.math.convert_like(np.asarray(p, dtype=float), like), like)
+                  if qml.math.get_interface(p) in ("numpy", "scipy") else p for p in params]
     return getattr(qml, name)(*params, wires=wires)
 
 
