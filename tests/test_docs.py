@@ -22,7 +22,7 @@ DOCS_TOOLS = ["mkdocs", "material", "mkdocstrings", "mkdocstrings_handlers.pytho
 
 PAGES = ["index.html", "getting-started/index.html", "from-pennylane/index.html", "conventions/index.html", "performance/index.html",
          "api/index.html"] + [f"api/{p}/index.html" for p in [
-             "hybridq", "sim", "circuits", "ansatz", "interop", "backends", "plugins", "operators", "estimators", "nn", "quant", "errors",
+             "hybridq", "sim", "circuits", "ansatz", "interop", "backends", "plugins_pennylane", "operators", "estimators", "nn", "quant", "errors",
              "qubit_order", "cli"]]
 
 #: page -> objects whose API entry (an element with the object's path as id) it must have
@@ -37,7 +37,7 @@ ANCHORS = {
     "api/nn": ["hybridq.nn.layer.QuantumLayer", "hybridq.nn.observables.Z_each"],
     "api/quant": ["hybridq.nn.quant.layers.QuantLinear"],
     "api/errors": ["hybridq.errors.HybridqError", "hybridq.errors.require"],
-    "api/plugins": ["hybridq.plugins.pennylane.HybridqDevice"],
+    "api/plugins_pennylane": ["hybridq.plugins.pennylane.HybridqDevice"],
     "api/qubit_order": ["hybridq.qubit_order.to_qiskit_label"],
     "api/cli": ["hybridq.cli", "hybridq.cli.example_circuit"],
 }

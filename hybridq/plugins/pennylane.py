@@ -43,7 +43,7 @@ from ..circuits.circuit import Circuit, Operation
 from ..circuits.execute import simulate
 from ..circuits.expr import Input, Weight
 from ..circuits.interop._common import controlled, phase_ops
-from ..circuits.interop.pennylane import GATES
+from ..circuits.interop.pennylane import _READ as _GATE_OF
 from ..errors import require
 from ..operators.interop import from_pennylane
 from ..sim import measure as hqmeasure
@@ -75,11 +75,9 @@ from pennylane.transforms.core import CompilePipeline, transform  # noqa: E402
 
 Tensor = torch.Tensor
 
-#: PennyLane operation name -> hybridq gate, from the converters' table (``Adjoint(...)`` entries
-#: are read as adjoints of their base).
-_GATE_OF = {pl: hq for hq, pl in GATES.items() if not pl.startswith("Adjoint")}
-#: Other PennyLane operations the engine runs as they are.
-_SPECIAL = {"Rot", "PauliRot", "MultiRZ", "QubitUnitary", "DiagonalQubitUnitary", "GlobalPhase"}
+#: Other PennyLane operations the engine runs as they are (besides ``_GATE_OF``, the converter's
+#: table of PennyLane names read as hybridq gates).
+_SPECIAL = {"Identity", "Rot", "PauliRot", "MultiRZ", "QubitUnitary", "DiagonalQubitUnitary", "GlobalPhase"}
 _MATRIX_OPS = {"QubitUnitary", "DiagonalQubitUnitary"}
 #: Names for PennyLane's graph-based decomposition (the ``target_gates`` of ``decompose``).
 _TARGET_GATES = set(_GATE_OF) | _SPECIAL | {
