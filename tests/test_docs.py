@@ -20,10 +20,10 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS_TOOLS = ["mkdocs", "material", "mkdocstrings", "mkdocstrings_handlers.python", "griffe_sphinx",
               "griffe_inherited_docstrings"]
 
-PAGES = ["index.html", "getting-started/index.html", "conventions/index.html", "from-qiskit/index.html",
-         "performance/index.html", "api/index.html"] + [f"api/{p}/index.html" for p in [
-             "hybridq", "sim", "circuits", "ansatz", "interop", "backends", "plugins_qiskit", "operators", "estimators",
-             "nn", "quant", "errors", "qubit_order", "cli"]]
+PAGES = ["index.html", "getting-started/index.html", "conventions/index.html", "from-pennylane/index.html",
+         "from-qiskit/index.html", "performance/index.html", "api/index.html"] + [f"api/{p}/index.html" for p in [
+             "hybridq", "sim", "circuits", "ansatz", "interop", "backends", "plugins_pennylane", "plugins_qiskit",
+             "operators", "estimators", "nn", "quant", "errors", "qubit_order", "cli"]]
 
 #: page -> objects whose API entry (an element with the object's path as id) it must have
 ANCHORS = {
@@ -37,6 +37,7 @@ ANCHORS = {
     "api/nn": ["hybridq.nn.layer.QuantumLayer", "hybridq.nn.observables.Z_each"],
     "api/quant": ["hybridq.nn.quant.layers.QuantLinear"],
     "api/errors": ["hybridq.errors.HybridqError", "hybridq.errors.require"],
+    "api/plugins_pennylane": ["hybridq.plugins.pennylane.HybridqDevice"],
     "api/qubit_order": ["hybridq.qubit_order.to_qiskit_label"],
     "api/cli": ["hybridq.cli", "hybridq.cli.example_circuit"],
     "api/plugins_qiskit": ["hybridq.plugins.qiskit.EstimatorV2", "hybridq.plugins.qiskit.SamplerV2"],

@@ -4,7 +4,8 @@ PennyLane, like hybridq, puts the first wire of a matrix in the most significant
 nothing is reordered. :func:`to_pennylane` returns ``qfunc(inputs=None, weights=None)``
 applying the gates on wires ``0..n-1``: a batch of inputs ``(B, n_inputs)`` gives ``(B,)``
 angles (PennyLane parameter broadcasting), and torch tensors keep their autograd graph, so it
-runs in a ``QNode`` with ``interface="torch"``.
+runs in a ``QNode`` with ``interface="torch"``; autograd (``qml.grad``), JAX and NumPy arrays
+and plain numbers work alike.
 
 >>> import pennylane as qml, torch
 >>> from hybridq.circuits import Circuit, Input, Weight
@@ -47,7 +48,6 @@ def to_pennylane(circuit: Circuit, *, wires: Sequence | None = None) -> Callable
     :func:`hybridq.simulate` (a mapping or a flat tensor in ``circuit.weight_names`` order).
     """
     qml = _qml()
-    torch = require("torch", "core")
     wires = list(range(circuit.n_qubits)) if wires is None else list(wires)
     if len(wires) != circuit.n_qubits:
         raise ParameterError(f"expected {circuit.n_qubits} wires, got {len(wires)}")
@@ -55,8 +55,9 @@ def to_pennylane(circuit: Circuit, *, wires: Sequence | None = None) -> Callable
     def qfunc(inputs=None, weights=None) -> None:
         if inputs is None and circuit.n_inputs:
             raise ParameterError(f"the circuit reads {circuit.n_inputs} input(s) but no inputs were given")
-        x = None if inputs is None else torch.as_tensor(inputs)
-        w = weight_values(circuit, weights)
+        x = None if inputs is None or hasattr(inputs, "shape") else np.asarray(inputs, dtype=float)
+        x = inputs if x is None else x
+        w = _weight_lookup(circuit, weights)
 
         def angle(p: Param):
             return fold(p, input=lambda i: x[..., i], weight=w.__getitem__)
@@ -72,6 +73,17 @@ def to_pennylane(circuit: Circuit, *, wires: Sequence | None = None) -> Callable
     return qfunc
 
 
+def _weight_lookup(circuit: Circuit, weights) -> dict:
+    """Weight name -> value, the values left in their framework (torch, autograd, JAX, NumPy or
+    numbers) so that gradients flow in any PennyLane interface; validated as by
+    :func:`~hybridq.circuits.execute.weight_values`."""
+    if weights is None or hasattr(weights, "items"):
+        weight_values(circuit, None if weights is None else dict.fromkeys(weights, 0.0))
+        return dict(weights or {})
+    weight_values(circuit, np.zeros(_qml().math.shape(weights)))
+    return {name: weights[i] for i, name in enumerate(circuit.weight_names)}
+
+
 def _operation(op: Operation, angle, wires: list, qml):
     if op.name == "Unitary":
         return qml.QubitUnitary(np.asarray(op.matrix), wires=wires)
@@ -83,10 +95,10 @@ def _operation(op: Operation, angle, wires: list, qml):
     if name.startswith("Adjoint("):
         return qml.adjoint(getattr(qml, name[8:-1])(wires=wires))
     params = [angle(p) for p in op.params]
-    tensors = [p for p in params if hasattr(p, "dtype")]
-    if tensors:  # PennyLane cannot mix numbers and tensors in one gate (U3)
-        torch = require("torch", "core")
-        params = [torch.as_tensor(p, dtype=tensors[0].dtype) for p in params]
+    like = next((p for p in params if qml.math.get_interface(p) not in ("numpy", "scipy")), None)
+    if like is not None:  # PennyLane cannot mix numbers and tensors in one gate (U3)
+        params = [p if p is like else qml.math.cast_like(qml.math.convert_like(np.asarray(p, dtype=float), like), like)
+                  if qml.math.get_interface(p) in ("numpy", "scipy") else p for p in params]
     return getattr(qml, name)(*params, wires=wires)
 
 
