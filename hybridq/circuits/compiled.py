@@ -346,7 +346,7 @@ class CompiledCircuit:
                     device) -> dict[int, PairRotation]:
         """The step of every ``"pair_rotation"`` fusion step by index, all the angles computed at
         once from ``weights`` (one autograd node for all)."""
-        if not self._n_pairs:
+        if not self._pair_rows:
             return {}
         w = torch.cat([torch.ones(1, dtype=rdt, device=device), weights.to(device=device, dtype=rdt)])
         values = const["pair_coef"].to(rdt) * w.index_select(0, const["pair_column"])
