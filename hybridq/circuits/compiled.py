@@ -10,7 +10,11 @@ most of all on a GPU. :class:`CompiledCircuit` analyses the circuit once and the
 3. multiplies the chains of one-qubit gates of every qubit of every layer together (one
    batched 2x2 product per chain position, for all layers at once; on a CPU with the native
    kernels, the executor does it from a :class:`~hybridq.sim.layers.ChainRecipe`);
-4. builds the other gates (diagonals, controlled and two-qubit gates) with one builder call
+4. applies each run of commuting Pauli rotations that flip the same qubits (a fermionic
+   excitation's terms) as one rotation of the basis-state pairs it moves (a
+   :class:`~hybridq.sim.layers.PairRotation`, :mod:`hybridq.sim.pairs`), all the runs' angles
+   from the weights at once;
+5. builds the other gates (diagonals, controlled and two-qubit gates) with one builder call
    per gate name, composes runs of permutation gates, and hands all of it to the engine as one
    :class:`~hybridq.sim.layers.Layered` description (:mod:`hybridq.sim.layers`).
 
@@ -28,14 +32,16 @@ angles are not affine in that sense (e.g. products of two weights) use the gate-
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from ..sim import chains as native_chains
-from ..sim import kernels
+from ..sim import kernels, pairs
 from ..sim import ops as simops
+from ..sim.fusion import Step as FusionStep
 from ..sim.fusion import _one_qubit_matrix, _permutation_op, plan
-from ..sim.layers import (ChainRecipe, Dense, Diagonal, Layer, Layered, Permutation, Step, _controlled_diagonal, from_op,
-                          pauli_step, pauli_table)
+from ..sim.layers import (MAX_DENSE_PAULI_QUBITS, ChainRecipe, Dense, Diagonal, Layer, Layered, PairRotation, Permutation, Step,
+                          _controlled_diagonal, from_op, pauli_step, pauli_table)
 from ..sim.gates import GATES
 from ..sim.program import Op
 from .circuit import Circuit, Operation
@@ -93,6 +99,35 @@ def _fixed_matrix(name: str, dtype: torch.dtype, device) -> Tensor:
     return _one_qubit_matrix(simops.gate_op(name, (0,), n_qubits=1, dtype=dtype, device=device), dtype, device)
 
 
+def _full_label(op: Operation, n: int) -> str:
+    """The Pauli string of a ``PauliRot`` on all ``n`` qubits."""
+    label = ["I"] * n
+    for q, p in zip(op.qubits, op.pauli):
+        label[q] = p
+    return "".join(label)
+
+
+def _pair_runs(steps: list[FusionStep], operations: tuple[Operation, ...], rotations: set[int], n: int) -> list[FusionStep]:
+    """``steps`` with each run of single Pauli-rotation steps (operations in ``rotations``) that
+    :func:`~hybridq.sim.pairs.commuting_same_flip` accepts merged into one ``"pair_rotation"`` step.
+    A lone rotation that a dense step describes stays single (every executor takes those)."""
+    out: list[FusionStep] = []
+    for step in steps:
+        i = step.items[0] if step.kind == "single" else None
+        if i not in rotations:
+            out.append(step)
+            continue
+        labels = [_full_label(operations[i], n)]
+        if out and out[-1].kind == "pair_rotation":
+            merged = [_full_label(operations[j], n) for j in out[-1].items] + labels
+            if pairs.commuting_same_flip(merged):
+                out[-1] = FusionStep("pair_rotation", items=out[-1].items + (i,))
+                continue
+        out.append(FusionStep("pair_rotation", items=(i,)) if pairs.commuting_same_flip(labels) else step)
+    return [FusionStep("single", items=s.items) if s.kind == "pair_rotation" and len(s.items) == 1
+            and len(operations[s.items[0]].qubits) <= MAX_DENSE_PAULI_QUBITS else s for s in out]
+
+
 class CompiledCircuit:
     """The cached, vectorised program of a :class:`Circuit` (see the module docstring)."""
 
@@ -101,6 +136,7 @@ class CompiledCircuit:
         self.edit = circuit.ops.edit
         self.operations = tuple(circuit.ops)
         monomials: list[tuple[int, float, str | None, int | None]] = []
+        rotation_terms: dict[int, list[Monomial]] = {}  # Pauli rotations' angles free of inputs, for pair runs
         self.slot_ops: list[Operation] = []  # one slot per parametric angle, plus fixed one-qubit gates
         self.op_slots: list[tuple[int, ...]] = []  # each operation's slots (consecutive)
         self.ok = True
@@ -116,9 +152,12 @@ class CompiledCircuit:
                 self.slot_ops.append(op)
             self.op_slots.append(tuple(range(first, len(self.slot_ops))))
             monomials += [(first + k, c, w, i) for k, part in enumerate(terms) for c, w, i in part]
-        self.steps = plan(self.operations, _classify, lambda op: set(op.wires))
-        self.n_slots = len(self.slot_ops)
+            if op.name == "PauliRot" and not op.controls and all(i is None for _, _, i in terms[0]):
+                rotation_terms[len(self.op_slots) - 1] = terms[0]
         names = circuit.weight_names
+        self.steps = _pair_runs(plan(self.operations, _classify, lambda op: set(op.wires)), self.operations,
+                                set(rotation_terms), self.n_qubits)
+        self.n_slots = len(self.slot_ops)
         self._reads_inputs = any(m[3] is not None for m in monomials)
         self._slots_reading = {m[0] for m in monomials if m[3] is not None}  # angles that differ by sample
         # index tensors, built once on the host and moved once per device (see _on)
@@ -154,6 +193,24 @@ class CompiledCircuit:
                     slot = self.op_slots[i][0]
                     self._by_name.setdefault(self.slot_ops[slot].name, []).append(slot)
         self._host["chains"] = index
+        # every pair rotation's pairs and angles (sums of coefficient * (1, weights...)[column])
+        self._pair_rows: dict[int, tuple[int, int]] = {}
+        start, entries = 0, []
+        for k, step in enumerate(self.steps):
+            if step.kind != "pair_rotation":
+                continue
+            p = pairs.PairPlan.build([_full_label(self.operations[i], self.n_qubits) for i in step.items],
+                                     [[(c, None if w is None else names.index(w)) for c, w, _ in rotation_terms[i]]
+                                      for i in step.items], n_qubits=self.n_qubits)
+            self._pair_rows[k] = (start, start + len(p.x_index))
+            entries.append((p.rows + start, p.columns + 1, p.coeffs))
+            self._host["pair_x", k], self._host["pair_y", k] = torch.from_numpy(p.x_index), torch.from_numpy(p.y_index)
+            self._host["pair_phase", k] = torch.from_numpy(p.phase)
+            start += len(p.x_index)
+        if entries:
+            self._host["pair_row"], self._host["pair_column"], self._host["pair_coef"] = (
+                torch.from_numpy(np.concatenate(part)) for part in zip(*entries))
+        self._n_pairs = start
         for name, slots in self._by_name.items():
             self._host[("slots", name)] = torch.tensor(slots, dtype=torch.long)
         self._device_cache: dict[torch.device, dict[object, Tensor]] = {}
@@ -231,6 +288,7 @@ class CompiledCircuit:
         singles = self._single_steps(theta, shared, batch, dtype, device)
         if singles is None:
             return None
+        singles.update(self._pair_steps(weights, rdt, const, dtype, device))
         layers = []
         for on, ks in self._layer_specs:
             steps = tuple(self._permutation_step(k, dtype, device) if self.steps[k].kind == "permutation" else singles[k]
@@ -283,6 +341,18 @@ class CompiledCircuit:
                 slot = self.op_slots[step.items[0]][0]
                 out[k] = pauli_step(op.qubits, op.controls, (theta if slot in self._slots_reading else shared)[:, slot], table)
         return out
+
+    def _pair_steps(self, weights: Tensor, rdt: torch.dtype, const: dict, dtype: torch.dtype,
+                    device) -> dict[int, PairRotation]:
+        """The step of every ``"pair_rotation"`` fusion step by index, all the angles computed at
+        once from ``weights`` (one autograd node for all)."""
+        if not self._pair_rows:
+            return {}
+        w = torch.cat([torch.ones(1, dtype=rdt, device=device), weights.to(device=device, dtype=rdt)])
+        values = const["pair_coef"].to(rdt) * w.index_select(0, const["pair_column"])
+        angles = torch.zeros(self._n_pairs, dtype=rdt, device=device).index_add(0, const["pair_row"], values)
+        return {k: PairRotation(const["pair_x", k], const["pair_y", k], const["pair_phase", k].to(dtype),
+                                angles[None, start:end]) for k, (start, end) in self._pair_rows.items()}
 
     def _fixed_op(self, i: int, dtype: torch.dtype, device) -> Op:
         """The gate-level op of operation ``i``, which has no angles."""

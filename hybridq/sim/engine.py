@@ -119,6 +119,9 @@ def _positions(qubits: tuple[int, ...], device: torch.device) -> Tensor:
 def _step_op(step: layers.Step, n: int) -> Op:
     if isinstance(step, layers.Permutation):
         return Op("permutation", tuple(range(n)), index=(step.index, step.inverse), real=True)
+    if isinstance(step, layers.PairRotation):
+        angles = step.angles[0] if step.angles.shape[0] == 1 else step.angles
+        return Op("pair_rotation", (), data=angles, index=(step.x_index, step.y_index), phase=step.phase)
     data = step.values if isinstance(step, layers.Diagonal) else step.matrix
     data = data[0] if data.shape[0] == 1 else data
     if isinstance(step, layers.Diagonal):

@@ -119,10 +119,12 @@ class Step:
     """One op of a fused program, by position in the input sequence.
 
     ``kind`` is ``"kron"`` (``chains``: each qubit's one-qubit items in time order),
-    ``"permutation"`` (``items``: a run of flips and swaps) or ``"single"`` (``items``: one item).
+    ``"permutation"`` (``items``: a run of flips and swaps), ``"single"`` (``items``: one item) or,
+    made by :class:`~hybridq.circuits.compiled.CompiledCircuit`, ``"pair_rotation"`` (``items``: a
+    run of Pauli rotations applied as one :class:`~hybridq.sim.layers.PairRotation`).
     """
 
-    kind: Literal["kron", "permutation", "single"]
+    kind: Literal["kron", "permutation", "single", "pair_rotation"]
     chains: tuple[tuple[int, tuple[int, ...]], ...] = ()
     items: tuple[int, ...] = ()
 

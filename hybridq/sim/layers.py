@@ -17,10 +17,15 @@ significant bit of a basis-state index). It is a sequence of :class:`Layer`\\ s;
      whose ``controls`` bits equal ``control_values``. CRX, CRY, CH, controlled U3, open
      controls (``k = 1``); RXX, RYY, arbitrary two-qubit unitaries (``k = 2``), any pair;
    - :class:`Permutation` ``(index, inverse)``: ``out[:, i] = in[:, index[i]]``. A run of X,
-     CNOT, Toffoli, SWAP, composed into one gather (a CNOT ring is one step).
+     CNOT, Toffoli, SWAP, composed into one gather (a CNOT ring is one step);
+   - :class:`PairRotation` ``(x_index, y_index, phase, angles)``: a run of commuting Pauli
+     rotations that flip the same qubits (a fermionic excitation's terms) as one rotation of
+     each basis-state pair ``(x_index[s], y_index[s])`` by ``angles[:, s]``, with unit factors
+     ``phase`` (:mod:`hybridq.sim.pairs`; ``angles`` real).
 
 Data tensors have a leading axis ``P``: 1 (shared by the batch) or ``B`` (one per sample, e.g.
-angles read from the inputs); they are complex of ``Layered.dtype``, unitary (``|values| = 1``),
+angles read from the inputs); they are complex of ``Layered.dtype``, unitary (``|values| = 1``)
+(a pair rotation's are its real angles),
 and carry the autograd graph back to the weights and inputs: an executor differentiates with
 respect to them (the adjoint method needs unitarity to un-compute states).
 
@@ -91,7 +96,19 @@ class Permutation:
     inverse: Tensor
 
 
-Step = Union[Diagonal, Dense, Permutation]
+@dataclass(frozen=True, eq=False)
+class PairRotation:
+    """Rotate each basis-state pair ``(x_index[s], y_index[s])`` by ``angles[:, s]`` with the
+    unit factor ``phase[s]`` (:func:`hybridq.sim.pairs.apply_pair_rotation`). ``x_index``,
+    ``y_index``: ``(S,)`` int64; ``phase``: ``(S,)`` complex; ``angles``: ``(P, S)`` real."""
+
+    x_index: Tensor
+    y_index: Tensor
+    phase: Tensor
+    angles: Tensor
+
+
+Step = Union[Diagonal, Dense, Permutation, PairRotation]
 
 
 @dataclass(frozen=True, eq=False)

@@ -91,6 +91,8 @@ def _split(program: Layered) -> tuple[list, list] | None:
         steps = list(layer.steps)
         final = steps.pop() if steps and isinstance(steps[-1], Permutation) else None
         for step in steps:
+            if not isinstance(step, (Diagonal, Dense, Permutation)):
+                return None  # a step type the kernels do not take (a pair rotation)
             if isinstance(step, Dense) and (len(step.qubits) > MAX_DENSE_QUBITS or len(step.controls) > MAX_STEP_CONTROLS):
                 return None
             if isinstance(step, Diagonal) and len(step.qubits) > MAX_STEP_QUBITS:

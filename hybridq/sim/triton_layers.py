@@ -59,7 +59,7 @@ class TritonExecutor:
 
         if not (fused_enabled() and fused._triton(program.device) and program.dtype.is_complex):
             return None
-        if not 2 <= program.n_qubits <= MAX_QUBITS or _plain_layers(program):
+        if not 2 <= program.n_qubits <= MAX_QUBITS or _plain_layers(program) or not _known_steps(program):
             return None
         plan = _plan(program)
         if plan is None:
@@ -71,6 +71,11 @@ def _plain_layers(program: Layered) -> bool:
     """Whether every layer is one-qubit gates on every qubit and at most a permutation."""
     return all(len(layer.one_qubit_on) == program.n_qubits and all(isinstance(s, Permutation) for s in layer.steps)
                and len(layer.steps) <= 1 for layer in program.layers)
+
+
+def _known_steps(program: Layered) -> bool:
+    """Whether every step is of a type the kernels take (not a pair rotation, for one)."""
+    return all(isinstance(s, (Diagonal, Dense, Permutation)) for layer in program.layers for s in layer.steps)
 
 
 def _key(program: Layered) -> tuple:

@@ -66,6 +66,26 @@ def test_pair_rotations_match_gate_by_gate_simulation_and_finite_differences(lih
         assert w.grad[j].item() == pytest.approx(fd, abs=1e-7)
 
 
+@pytest.mark.parametrize("method", ["adjoint", "autograd"])
+def test_uccsd_program_has_pair_rotations_with_gate_by_gate_states_and_gradients(lih, method):
+    from hybridq.circuits.compiled import CompiledCircuit
+    from hybridq.sim.layers import PairRotation
+
+    circuit, hamiltonian = uccsd(lih), lih.hamiltonian()
+    weights = torch.linspace(-0.3, 0.5, len(circuit.weight_names), dtype=torch.float64)
+    program = CompiledCircuit.of(circuit).layered(None, weights, batch=1, dtype=torch.complex128, device="cpu")
+    assert any(isinstance(s, PairRotation) for layer in program.layers for s in layer.steps)
+    states, grads = [], []
+    for fusion in (True, False):
+        w = weights.clone().requires_grad_(True)
+        state = hq.simulate(circuit, weights=w, dtype=torch.complex128, method=method, fusion=fusion)
+        hq.sim.expval(state, hamiltonian).sum().backward()
+        states.append(state.detach())
+        grads.append(w.grad)
+    assert torch.allclose(states[0], states[1], atol=1e-12)
+    assert torch.allclose(grads[0], grads[1], atol=1e-10) and grads[1].abs().max() > 1e-3
+
+
 def test_spin_adaptation_shares_mirror_excitations():
     h2o = Molecule.from_name("H2O")
     adapted, plain = excitations(h2o), excitations(h2o, spin_adapted=False)

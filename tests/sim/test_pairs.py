@@ -54,6 +54,20 @@ def test_non_commuting_or_different_flips_are_not_merged():
     assert not commuting_same_flip(["XI", "YI"])  # anticommute
     assert not commuting_same_flip(["XI", "IX"])  # different flips
     assert not commuting_same_flip(["ZZ"])  # no flip: diagonal
-    circuit = Circuit(2).pauli_rotation(Weight("a"), "XZ", [0, 1]).pauli_rotation(Weight("b"), "YZ", [0, 1])
+    circuit = Circuit(4).pauli_rotation(Weight("a"), "XZZZ", range(4)).pauli_rotation(Weight("b"), "YZZZ", range(4))
     steps = hq.circuits.compiled.CompiledCircuit.of(circuit).steps
-    assert [len(s.items) for s in steps if s.kind == "pair_rotation"] == [1, 1]
+    assert [len(s.items) for s in steps if s.kind == "pair_rotation"] == [1, 1]  # too wide for a dense step each
+
+
+def test_a_run_that_cancels_moves_no_pair():
+    circuit = Circuit(2).pauli_rotation(Weight("a"), "XY", [0, 1]).pauli_rotation(-1.0 * Weight("a"), "XY", [0, 1]).h(0)
+    weights = torch.tensor([0.7], dtype=torch.float64)
+    expected = hq.simulate(Circuit(2).h(0), dtype=torch.complex128)
+    assert torch.allclose(hq.simulate(circuit, weights=weights, dtype=torch.complex128), expected, atol=1e-12)
+
+
+def test_a_lone_narrow_rotation_stays_a_dense_step_for_the_native_executor():
+    circuit = Circuit(3).pauli_rotation(Weight("a"), "XY", [0, 2]).h(1)
+    assert [s.kind for s in hq.circuits.compiled.CompiledCircuit.of(circuit).steps] == ["single", "kron"]
+    assert hq.circuits.compiled.CompiledCircuit.of(Circuit(2).pauli_rotation(Weight("a"), "XY", [0, 1])
+                                                  .pauli_rotation(Weight("b"), "YX", [0, 1])).steps[0].kind == "pair_rotation"
