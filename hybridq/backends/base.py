@@ -9,9 +9,11 @@ is shared:
 * :meth:`Backend.probabilities`: exact outcome probabilities (backends with ``exact = True``);
 * :meth:`Backend.expectations`: every term ``<P_t>`` of a Pauli sum, exact or from shots
   (qubit-wise commuting terms share a basis);
-* :meth:`Backend.measure_bases`: one shot per row of an ``(S, n)`` array of basis codes
-  (``X = 1, Y = 2, Z = 3``, as :mod:`hybridq.estimators`), returned as ``+-1`` outcomes;
-  :meth:`Backend.measure_function` wraps it for the estimators' ``run(..., backend=...)``.
+* :meth:`Backend.measure_counts`: the estimators' measurement call, shots per basis in
+  (codes ``X = 1, Y = 2, Z = 3``, as :mod:`hybridq.estimators`), outcome counts out;
+  :meth:`Backend.measure_bases` gives one ``+-1`` outcome per row of an ``(S, n)`` array of
+  basis codes, and :meth:`Backend.measure_function` a function of that kind that measures a
+  given circuit, for the estimators' ``run(..., backend=...)``.
 
 A basis is measured by appending ``H`` (X) or ``Sdg, H`` (Y) to the qubit; outcome bit 0 means
 eigenvalue +1. Circuits must be bound (no inputs or weights left); a state vector may stand for
@@ -164,24 +166,53 @@ class Backend(ABC):
                 out[i, cols] = parity_signs(outcomes[i * len(groups) + g], support[cols]).mean(axis=0)
         return out
 
-    def measure_bases(self, source: Source, bases, *, seed: int | None = None) -> np.ndarray:
-        """One shot of ``source`` per row of ``bases`` ``(S, n)`` (codes X=1, Y=2, Z=3, qubit 0
-        first; 0 is read as Z): ``(S, n)`` int8 outcomes ``+1``/``-1``, qubit 0 first.
+    def measure_counts(self, source: Source, bases, counts, *, seed: int | None = None
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Measure ``source`` ``counts[k]`` times in basis ``bases[k]`` (codes X=1, Y=2, Z=3, qubit
+        0 first; 0 is read as Z): the estimators' measurement call.
 
-        Rows with the same basis share one circuit, run for as many shots as there are rows.
+        Returns:
+            ``(rows, outcomes, counts)``: basis row, outcome index (qubit 0 the most
+            significant bit, bit 0 for eigenvalue +1) and shots, one entry per distinct pair.
+
+        >>> from hybridq.backends import LocalBackend
+        >>> rows, outcomes, found = LocalBackend(seed=1).measure_counts(Circuit(1).x(0), [[3]], [4])
+        >>> outcomes.tolist(), found.tolist()
+        ([1], [4])
         """
         (circuit,) = self._prepare([source])
         codes = np.asarray(bases)
+        counts = np.asarray(counts, dtype=np.int64).reshape(-1)
         if codes.ndim != 2 or codes.shape[1] != circuit.n_qubits or (codes.size and not np.isin(codes, (0, 1, 2, 3)).all()):
-            raise ShapeError(f"bases must be an (S, {circuit.n_qubits}) array of codes 0-3, got shape {codes.shape}")
+            raise ShapeError(f"bases must be an (K, {circuit.n_qubits}) array of codes 0-3, got shape {codes.shape}")
+        if counts.shape != (len(codes),):
+            raise ShapeError(f"counts must have one entry per basis ({len(codes)}), got shape {counts.shape}")
+        live = np.flatnonzero(counts)
+        outcomes = self._outcomes([circuit] * len(live), counts[live].tolist(), list(codes[live]), seed)
+        rows, found, numbers = [np.empty(0, dtype=np.int64)], [np.empty(0, dtype=np.int64)], [np.empty(0, dtype=np.int64)]
+        for row, shots in zip(live, outcomes):
+            values, k = np.unique(shots, return_counts=True)
+            rows.append(np.full(len(values), row, dtype=np.int64))
+            found.append(values)
+            numbers.append(k.astype(np.int64))
+        return np.concatenate(rows), np.concatenate(found), np.concatenate(numbers)
+
+    def measure_bases(self, source: Source, bases, *, seed: int | None = None) -> np.ndarray:
+        """One shot of ``source`` per row of ``bases`` ``(S, n)`` (codes as :meth:`measure_counts`):
+        ``(S, n)`` int8 outcomes ``+1``/``-1``, qubit 0 first.
+
+        Rows with the same basis share one circuit, run for as many shots as there are rows.
+        """
+        codes = np.asarray(bases)
+        if codes.ndim != 2:
+            raise ShapeError(f"bases must be an (S, n) array of codes 0-3, got shape {codes.shape}")
         uniq, inverse = np.unique(codes, axis=0, return_inverse=True)
         inverse = inverse.reshape(-1)
-        shots = np.bincount(inverse, minlength=len(uniq))
-        outcomes = self._outcomes([circuit] * len(uniq), shots.tolist(), list(uniq), seed)
-        out = np.empty(codes.shape, dtype=np.int8)
-        for u, found in enumerate(outcomes):
-            out[inverse == u] = 1 - 2 * index_bits(found, circuit.n_qubits).astype(np.int8)
-        return out
+        rows, outcomes, counts = self.measure_counts(source, uniq, np.bincount(inverse, minlength=len(uniq)), seed=seed)
+        by_row = np.argsort(rows, kind="stable")
+        found = np.empty(len(codes), dtype=np.int64)
+        found[np.argsort(inverse, kind="stable")] = np.repeat(outcomes[by_row], counts[by_row])
+        return (1 - 2 * index_bits(found, codes.shape[1]).astype(np.int8)).astype(np.int8)
 
     def measure_function(self, circuit: Source | None = None) -> Callable[..., np.ndarray]:
         """A measurement function for :meth:`hybridq.estimators.base.Estimator.run`'s ``backend``.
