@@ -1,6 +1,6 @@
 """Plots a person would rather look at: training curves, error against shots.
 
-Needs matplotlib (``pip install 'hybridq[notebook]'``); figures are written to files.
+Needs matplotlib (``pip install 'hybridq-torch[notebook]'``); figures are written to files.
 """
 
 from __future__ import annotations
