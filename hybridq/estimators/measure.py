@@ -13,7 +13,7 @@ letters, so a tree of (letter, outcome) prefixes is built level by level (at mos
 nodes of ``2**(n - k)`` amplitudes at level ``k``), and the shots of a node split between
 its two outcomes by one binomial draw. 10^6 random bases on 14 qubits cost about as much as
 a few hundred full-state rotations. The tree is walked in pieces of at most ``BUDGET``
-amplitudes.
+amplitudes and about ``UNITS`` units.
 
 >>> import torch
 >>> plus = torch.tensor([1, 1], dtype=torch.complex64) / 2 ** 0.5
@@ -34,6 +34,8 @@ from .terms import check_bases, pack_codes
 
 #: Amplitudes held by one piece of the measurement tree (complex128: 16 MiB).
 BUDGET = 1 << 20
+#: (basis, outcome-so-far) units handled by one piece, about.
+UNITS = 1 << 20
 
 #: ``(bases (K, n), counts (K,), rng) -> Shots``: the measurement call of a run.
 Measurement = Callable[[np.ndarray, np.ndarray, np.random.Generator], Shots]
@@ -110,14 +112,17 @@ def _descend(states: np.ndarray, node, row, outcome, count, level: int, bases: n
     children = np.flatnonzero(present)
     child = (np.cumsum(present) - 1)[key]
     step = max(1, BUDGET // half)
-    if len(children) <= step:
+    if len(children) <= step and len(child) <= UNITS:
         _descend(_collapse(a, b, children), child, row, outcome, count, level + 1, bases, rng, found)
         return
     order = np.argsort(child, kind="stable")
     bounds = np.searchsorted(child[order], np.arange(0, len(children) + 1))
-    for first in range(0, len(children), step):
-        units = order[bounds[first]:bounds[min(first + step, len(children))]]
-        _descend(_collapse(a, b, children[first:first + step]), child[units] - first, row[units], outcome[units],
+    # pieces of consecutive children, each within BUDGET amplitudes and about UNITS units
+    piece = np.arange(len(children)) // step + bounds[:-1] // UNITS
+    edges = np.concatenate([[0], np.flatnonzero(np.diff(piece)) + 1, [len(children)]])
+    for first, last in zip(edges[:-1], edges[1:]):
+        units = order[bounds[first]:bounds[last]]
+        _descend(_collapse(a, b, children[first:last]), child[units] - first, row[units], outcome[units],
                  count[units], level + 1, bases, rng, found)
 
 
