@@ -49,7 +49,7 @@ def demo(args) -> int:
     print("\n== Hybrid classifier ==")
     status = main(["train", "--device", args.device, "--layers", "6", "--epochs", "8", *common])
     print("\n== Hamiltonian estimation ==")
-    status = status or main(["estimate", "--trials", "8", "--max-shots", "100000", *common])
+    status = status or main(["estimate", "--trials", "6", "--max-shots", "100000", *common])
     if status:
         return status
     out = Path(args.out)
@@ -174,8 +174,9 @@ def estimate(args) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     plot_error_vs_shots(measured, out / f"{name}_error_vs_shots.png",
-                        title=f"{name} ground state: RMS error over {trials} trials", analytic=analytic,
-                        target=estimators.CHEMICAL_ACCURACY)
+                        title=f"{name} ground state: error against shots", analytic=analytic,
+                        target=estimators.CHEMICAL_ACCURACY, measured_label=f"RMS error of {trials} runs",
+                        analytic_label="sqrt(Var1 / N)")
     (out / f"{name}_estimate.json").write_text(json.dumps(
         {"molecule": name, "exact": exact, "method": args.method, "value": result.value, "stderr": result.stderr,
          "shots": result.shots, "error": error, "trials": trials,

@@ -50,11 +50,13 @@ def plot_curves(curves: Mapping[str, Sequence[float] | Sequence[Sequence[float]]
 
 def plot_error_vs_shots(measured: Mapping[str, tuple[Sequence[float], Sequence[float]]], path: str | Path, *,
                         title: str, analytic: Mapping[str, tuple[Sequence[float], Sequence[float]]] | None = None,
-                        target: float | None = None) -> Path:
+                        target: float | None = None, measured_label: str = "|error|",
+                        analytic_label: str = "standard error") -> Path:
     """Log-log error against shots: measured errors as points, analytic standard errors dashed.
 
-    Both map a method name to ``(shots, values)``; a method's two curves share a colour.
-    ``target`` draws a horizontal line (e.g. chemical accuracy).
+    Both map a method name to ``(shots, values)``; a method's two curves share a colour, and
+    ``measured_label`` / ``analytic_label`` name them in the legend. ``target`` draws a
+    horizontal line (e.g. chemical accuracy).
     """
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 4))
@@ -62,11 +64,11 @@ def plot_error_vs_shots(measured: Mapping[str, tuple[Sequence[float], Sequence[f
     for i, name in enumerate(dict.fromkeys([*measured, *analytic])):
         color = f"C{i}"
         if name in measured:
-            ax.loglog(*measured[name], marker="o", linestyle=":", color=color, label=f"{name}: |error|")
+            ax.loglog(*measured[name], marker="o", linestyle=":", color=color, label=f"{name}: {measured_label}")
         if name in analytic:
-            ax.loglog(*analytic[name], linestyle="--", color=color, label=f"{name}: standard error")
+            ax.loglog(*analytic[name], linestyle="--", color=color, label=f"{name}: {analytic_label}")
     if target is not None:
-        ax.axhline(target, color="gray", linewidth=1, label=f"target {target:g}")
+        ax.axhline(target, color="gray", linewidth=1, label=f"target {1e3 * target:g} mHa")
     ax.set_xlabel("shots")
     ax.set_ylabel("error (Ha)")
     ax.set_title(title)
