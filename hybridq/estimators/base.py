@@ -287,7 +287,14 @@ class ScheduleEstimator(Estimator):
             yield from super()._basis_chunks(shots, rng)
             return
         first, inverse = basis_groups(*pack_codes(self.schedule), self.n_qubits)
-        yield 0, self.schedule[first], np.bincount(inverse, weights=self.shot_counts(shots)).astype(np.int64)
+        bases = self.schedule[first]
+        counts = np.bincount(inverse, weights=self.shot_counts(shots)).astype(np.int64)
+        # bases in groups whose outcome rows (at most min(shots, 2**n) per basis) stay near CHUNK_SHOTS
+        rows = np.cumsum(np.minimum(counts, 2**min(self.n_qubits, 62)))
+        group = np.concatenate([[0], rows[:-1]]) // CHUNK_SHOTS
+        edges = np.concatenate([[0], np.flatnonzero(np.diff(group)) + 1, [len(bases)]])
+        for lo, hi in zip(edges[:-1], edges[1:]):
+            yield 0, bases[lo:hi], counts[lo:hi]
 
     def _tally(self, shots: int):
         return RatioTally(self.terms, method=self.name)
