@@ -38,6 +38,7 @@ import torch
 
 from ..circuits.circuit import Circuit
 from ..errors import ParameterError, ShapeError
+from ..qubit_order import index_to_bits
 from ..sim.measure import bits_to_index, parity_signs
 from .jobs import BackendError, Job, JobStore, SubmitPolicy, TransientBackendError, digest, run_jobs
 
@@ -115,7 +116,7 @@ class Backend(ABC):
         """
         circs = self._prepare(circuits)
         outcomes = self._outcomes(circs, shots, bases, seed)
-        return [index_bits(o, c.n_qubits) for o, c in zip(outcomes, circs)]
+        return [index_to_bits(o, c.n_qubits) for o, c in zip(outcomes, circs)]
 
     def counts(self, circuit: Source, shots: int, *, basis=None, seed: int | None = None) -> dict[str, int]:
         """Outcome counts of one circuit, bitstrings written qubit 0 first."""
@@ -212,7 +213,7 @@ class Backend(ABC):
         by_row = np.argsort(rows, kind="stable")
         found = np.empty(len(codes), dtype=np.int64)
         found[np.argsort(inverse, kind="stable")] = np.repeat(outcomes[by_row], counts[by_row])
-        return (1 - 2 * index_bits(found, codes.shape[1]).astype(np.int8)).astype(np.int8)
+        return (1 - 2 * index_to_bits(found, codes.shape[1]).astype(np.int8)).astype(np.int8)
 
     def measure_function(self, circuit: Source | None = None) -> Callable[..., np.ndarray]:
         """A measurement function for :meth:`hybridq.estimators.base.Estimator.run`'s ``backend``.
@@ -332,8 +333,3 @@ def circuit_key(circuit: Circuit) -> str:
         parts.append(f"{op.name}|{op.qubits}|{op.controls}|{params}|{op.pauli}|{matrix}")
     return digest(*parts)
 
-
-def index_bits(indices: np.ndarray, n_qubits: int) -> np.ndarray:
-    """Outcome indices ``(S,)`` -> bits ``(S, n)`` uint8, column 0 = qubit 0 (most significant)."""
-    shifts = np.arange(n_qubits - 1, -1, -1, dtype=np.int64)
-    return ((np.asarray(indices, dtype=np.int64)[:, None] >> shifts) & 1).astype(np.uint8)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ShapeError
+from ..qubit_order import bits_to_index
 from .terms import PauliTerms, check_bases, mask_dtype, pack_codes
 
 CHUNK_ELEMENTS = 1 << 21
@@ -38,8 +39,7 @@ def check_outcomes(outcomes, shots: int, n_qubits: int) -> np.ndarray:
     if arr.ndim == 2 and arr.shape[1] == n_qubits and arr.shape[0] == shots:
         if arr.size and (arr.min() < 0 or arr.max() > 1):
             raise ShapeError("outcome bits must be 0 or 1")
-        weights = np.left_shift(1, np.arange(n_qubits - 1, -1, -1, dtype=np.int64))
-        arr = arr.astype(np.int64) @ weights
+        arr = bits_to_index(arr)
     if arr.ndim != 1 or arr.shape[0] != shots:
         raise ShapeError(
             f"outcomes must have shape ({shots},) (basis indices) or ({shots}, {n_qubits}) (bits) "

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import NotHermitianError, ShapeError
+from ..qubit_order import bit_weights
 
 I, X, Y, Z = 0, 1, 2, 3
 LETTERS = "IXYZ"
@@ -58,8 +59,8 @@ def pack_codes(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     dt = mask_dtype(n)
     x = np.zeros(codes.shape[:-1], dtype=dt)
     z = np.zeros(codes.shape[:-1], dtype=dt)
-    for q in range(n):  # one pass per qubit: no (M, n) integer temporaries
-        column, bit = codes[..., q], dt(1) << dt(n - 1 - q)
+    for q, weight in enumerate(bit_weights(n).astype(dt)):  # one pass per qubit: no (M, n) temporaries
+        column, bit = codes[..., q], weight
         x |= np.where((column == X) | (column == Y), bit, dt(0))
         z |= np.where(column >= Y, bit, dt(0))
     return x, z
