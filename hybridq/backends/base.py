@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 from ..circuits.circuit import Circuit
-from ..errors import ParameterError, ShapeError
+from ..errors import ParameterError, ShapeError, StateTooLargeError
 from ..qubit_order import index_to_bits
 from ..sim.measure import bits_to_index, parity_signs
 from .jobs import BackendError, Job, JobStore, SubmitPolicy, TransientBackendError, digest, run_jobs
@@ -295,6 +295,10 @@ def with_basis(circuit: Circuit, basis) -> Circuit:
     return out
 
 
+#: Widest state vector :func:`state_preparation` turns into a circuit (its unitary: 64 MiB at 11).
+MAX_PREPARED_QUBITS = 11
+
+
 def state_preparation(state) -> Circuit:
     """A circuit of one unitary gate preparing ``state`` (up to a global phase) from ``|0..0>``.
 
@@ -310,6 +314,10 @@ def state_preparation(state) -> Circuit:
     size = psi.shape[0]
     if psi.ndim != 1 or size < 2 or size & (size - 1):
         raise ShapeError(f"a state vector must have shape (2**n,) or (1, 2**n), got {np.shape(state)}")
+    if size > 2**MAX_PREPARED_QUBITS:
+        raise StateTooLargeError(
+            f"a {size.bit_length() - 1}-qubit state vector would need a {size} x {size} unitary to prepare on a "
+            f"backend (more than {MAX_PREPARED_QUBITS} qubits); pass the bound circuit that prepares the state instead")
     norm = np.linalg.norm(psi)
     if abs(norm - 1) > 1e-5:
         raise ShapeError(f"a state vector must be normalised, got norm {norm:.6g}")

@@ -107,3 +107,16 @@ def test_memory_does_not_grow_with_the_shots(method, shots):
 
     small, large = run(shots // 100), run(shots)
     assert large < small + 200, f"{method}: {shots:,} shots grew the peak by {large} MiB ({shots // 100:,}: {small} MiB)"
+
+
+def test_a_state_handed_to_a_backend_never_becomes_a_unitary():
+    from hybridq.backends import LocalBackend
+    from hybridq.backends.base import state_preparation
+    from hybridq.errors import StateTooLargeError
+
+    psi = np.zeros(2**14)
+    psi[5] = 1.0  # |00000000000101>
+    rows, outcomes, counts = LocalBackend(seed=0).measure_counts(psi, [[3] * 14, [0] * 14], [7, 3])
+    assert rows.tolist() == [0, 1] and outcomes.tolist() == [5, 5] and counts.tolist() == [7, 3]
+    with pytest.raises(StateTooLargeError, match="pass the bound circuit"):
+        state_preparation(psi)
