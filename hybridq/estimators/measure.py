@@ -201,7 +201,7 @@ def measurement(backend, state, n_qubits: int) -> Measurement:
     Args:
         backend: ``"local"`` (:func:`sample_counts` on the state, a circuit simulated once), a
             :class:`~hybridq.backends.Backend` or backend name (its
-            :meth:`~hybridq.backends.Backend.measure_counts`), or a function
+            :meth:`~hybridq.backends.base.Backend.measure_counts`), or a function
             ``(state, bases, generator) -> outcomes`` measuring one shot per row.
         state: a state vector or a bound circuit.
         n_qubits: the Hamiltonian's qubit count.
