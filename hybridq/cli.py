@@ -4,8 +4,11 @@
 ``hybridq estimate`` estimates a molecular ground-state energy with measurement-efficient methods;
 ``hybridq vqe`` finds a molecule's ground-state energy with UCCSD-VQE (exact, or with shots);
 ``hybridq bench`` runs the benchmark suite of a source checkout;
-``hybridq demo`` runs all of it: a bundled example circuit (probabilities and expectation
-values), then ``train`` and ``estimate``; ``hybridq info`` prints versions, devices and backends.
+``hybridq demo`` runs all of it, light: a bundled example circuit (probabilities and expectation
+values), then ``train`` and ``estimate``; ``hybridq info`` prints versions, devices, backends and
+which kernels are active. A user's mistake (an unknown molecule, an unavailable device, a bad
+number) ends with a one-line message and exit status 2, never a traceback; ``--quiet`` (or the
+environment variable ``HYBRIDQ_PROGRESS=0``) switches progress bars off.
 
 >>> main(["info"])  # doctest: +ELLIPSIS
 hybridq ...
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import os
 import sys
 import time
 
@@ -36,13 +40,29 @@ def example_circuit(n_qubits: int = 4):
 
 
 def demo(args) -> int:
-    """The main job: the example circuit, then ``train`` and ``estimate`` with their defaults."""
+    """The main job, light: the example circuit, then ``train`` and ``estimate`` with small settings,
+    and two lines on what they showed."""
+    import json
+    from pathlib import Path
+
     show_circuit(args)
     common = ["--out", args.out] + (["--quick"] if args.quick else [])
     print("\n== Hybrid classifier ==")
-    status = main(["train", "--device", args.device, *common])
+    status = main(["train", "--device", args.device, "--layers", "6", "--epochs", "8", *common])
     print("\n== Hamiltonian estimation ==")
-    return status or main(["estimate", *common])
+    status = status or main(["estimate", "--trials", "6", "--max-shots", "100000", *common])
+    if status:
+        return status
+    out = Path(args.out)
+    trained = json.loads((out / "digits_training.json").read_text())
+    estimated = json.loads(next(out.glob("*_estimate.json")).read_text())
+    shadows, best = estimated["variances"]["shadows"], estimated["variances"][estimated["method"]]
+    print(f"\nShown: a 3-qubit hybrid classifier with a {trained['bits']}-bit head learns 8 digit classes to "
+          f"{trained['test_accuracy']:.0%} test accuracy (chance 12.5%), its integer-only head agreeing.")
+    print(f"Shown: {estimated['molecule']}'s ground-state energy to chemical accuracy ({1e3 * estimated['error']:+.2f} mHa "
+          f"from {estimated['shots']:,} shots), errors falling as 1/sqrt(N) at {shadows / best:.0f}x fewer shots "
+          "than classical shadows.")
+    return 0
 
 
 def show_circuit(args) -> None:
@@ -117,36 +137,34 @@ def estimate(args) -> int:
     import math
     from pathlib import Path
 
+    import numpy as np
+
     from . import estimators
     from .operators import PauliSum
     from .plotting import plot_error_vs_shots
     from .sim import ground_state
 
-    methods = {
-        "derandomized-dd": estimators.DerandomizedDecisionDiagram,
-        "decision-diagram": estimators.DecisionDiagram,
-        "lbcs": estimators.LocallyBiasedShadows,
-        "grouping": estimators.Grouping,
-        "shadows": estimators.ClassicalShadows,
-    }
+    methods = {key: getattr(estimators, cls) for key, cls in METHODS.items()}
     name = "H2" if args.quick and args.molecule == "H2O" else args.molecule
     hamiltonian = PauliSum.from_molecule(name)
     exact, state = ground_state(hamiltonian)
     print(f"{name}: {hamiltonian.n_qubits} qubits, {len(hamiltonian)} terms; exact ground-state energy {exact:.6f} Ha")
     print(f"\n{'method':<18} {'single-shot variance':>21} {'shots to 1.6 mHa':>18}")
-    fitted, measured, analytic = {}, {}, {}
+    fitted = {}
     for key, cls in methods.items():
         est = cls(hamiltonian).fit()
         var = est.variance(state)
         fitted[key] = (est, var)
         print(f"{key:<18} {var:>21.4g} {est.shots_to_accuracy(state):>18.3g}")
-    grid = [10**k for k in range(3, 6 if args.quick else 7)]
-    # a random basis per shot (lbcs) costs a state rotation per shot: measured on fewer shots
-    for key, top in (("derandomized-dd", grid[-1]), ("lbcs", 10**4)):
+    top = 10**4 if args.quick else args.max_shots
+    grid = [int(n) for n in np.unique(np.logspace(2, math.log10(top), 1 + round(math.log10(top / 100)) * 2).round())]
+    trials = 4 if args.quick else args.trials
+    measured, analytic = {}, {}
+    for key in ("derandomized-dd", "lbcs", "shadows"):
         est, var = fitted[key]
-        shots_list = [n for n in grid if n <= top]
-        errors = [abs(est.run(state, n, seed=args.seed + i).value - exact) for i, n in enumerate(shots_list)]
-        measured[key] = (shots_list, errors)
+        rms = [math.sqrt(np.mean([(est.run(state, n, seed=args.seed + 1000 * t + i).value - exact) ** 2
+                                  for t in range(trials)])) for i, n in enumerate(grid)]
+        measured[key] = (grid, rms)
         analytic[key] = (grid, [math.sqrt(var / n) for n in grid])
     est, var = fitted[args.method]
     shots = args.shots or int(math.ceil(4 * var / estimators.CHEMICAL_ACCURACY**2))
@@ -156,11 +174,14 @@ def estimate(args) -> int:
           f"(error {1e3 * error:+.3f} mHa; chemical accuracy is 1.6 mHa)")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    plot_error_vs_shots(measured, out / f"{name}_error_vs_shots.png", title=f"{name} ground state",
-                        analytic=analytic, target=estimators.CHEMICAL_ACCURACY)
+    plot_error_vs_shots(measured, out / f"{name}_error_vs_shots.png",
+                        title=f"{name} ground state: error against shots", analytic=analytic,
+                        target=estimators.CHEMICAL_ACCURACY, measured_label=f"RMS error of {trials} runs",
+                        analytic_label="sqrt(Var1 / N)")
     (out / f"{name}_estimate.json").write_text(json.dumps(
         {"molecule": name, "exact": exact, "method": args.method, "value": result.value, "stderr": result.stderr,
-         "shots": result.shots, "error": error,
+         "shots": result.shots, "error": error, "trials": trials,
+         "rms_error": {k: dict(zip(map(str, g), e)) for k, (g, e) in measured.items()},
          "variances": {k: v for k, (_, v) in fitted.items()}}, indent=2))
     print(f"plot and results in {out}/")
     return 0
@@ -227,15 +248,17 @@ def bench(args) -> int:
 
 
 def info(args) -> int:
-    print(f"hybridq {_version('hybridq')}")
+    from . import __version__
+    from .errors import DISTRIBUTION
+
+    print(f"hybridq {__version__} (distribution {DISTRIBUTION})")
     print(f"python {sys.version.split()[0]}, torch {torch.__version__}")
     cuda = torch.cuda.is_available()
     devices = ["cpu"] + ([torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if cuda else [])
     print(f"devices: {', '.join(devices)}")
     from .sim import fused, native
 
-    lib = native.library()
-    print(f"CPU kernels: {'native, ' + lib._name if lib else 'PyTorch only (no C compiler, or HYBRIDQ_NATIVE=0)'}")
+    print(f"CPU kernels: {native.status()}")
     if cuda:
         print(f"GPU kernels: {'Triton fused' if fused.available(torch.device('cuda')) else 'PyTorch only (no Triton)'}")
     for pkg in ["qiskit", "qiskit-aer", "qiskit-ibm-runtime", "pennylane", "cirq-core", "openfermion", "pyscf"]:
@@ -250,30 +273,98 @@ def _version(pkg: str) -> str:
         return ""
 
 
+METHODS = {
+    "derandomized-dd": "DerandomizedDecisionDiagram",
+    "decision-diagram": "DecisionDiagram",
+    "lbcs": "LocallyBiasedShadows",
+    "grouping": "Grouping",
+    "shadows": "ClassicalShadows",
+}
+
+
+def _count(text: str) -> int:
+    """A positive whole number, written ``1000``, ``1e6`` or ``1_000``."""
+    try:
+        value = float(text.replace("_", ""))
+    except ValueError:
+        value = float("nan")
+    if not (value >= 1 and value.is_integer()):
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return int(value)
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _device(text: str) -> str:
+    """A torch device the engine runs on: ``cpu``, or ``cuda`` / ``cuda:N`` when a GPU is there."""
+    try:
+        device = torch.device(text)
+    except (RuntimeError, ValueError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a torch device; use cpu or cuda") from None
+    if device.type not in ("cpu", "cuda"):
+        raise argparse.ArgumentTypeError(f"hybridq runs on cpu or cuda, not {device.type!r}")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise argparse.ArgumentTypeError(f"{text!r} was requested but no CUDA GPU is available; use --device cpu")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise argparse.ArgumentTypeError(f"{text!r}: there are {torch.cuda.device_count()} CUDA GPU(s)")
+    return text
+
+
+def _molecule(text: str) -> str:
+    from .operators import available_molecules
+
+    known = available_molecules()
+    if text not in known:
+        raise argparse.ArgumentTypeError(f"unknown molecule {text!r}; shipped: {', '.join(known)}")
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+    from .errors import DISTRIBUTION
+
+    quiet = argparse.ArgumentParser(add_help=False)
+    quiet.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                       help="no progress bars (as HYBRIDQ_PROGRESS=0)")
     parser = argparse.ArgumentParser(prog="hybridq", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version",
+                        version=f"hybridq {__version__} (distribution {DISTRIBUTION}; torch {torch.__version__})")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars (as HYBRIDQ_PROGRESS=0)")
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("demo", help="the main job: an example circuit, `train` and `estimate` with their defaults")
-    p.add_argument("--quick", action="store_true", help="smallest settings (used in CI)")
-    p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    p = sub.add_parser("demo", parents=[quiet], help="the main job, light: an example circuit, `train` and `estimate`")
+    p.add_argument("--quick", action="store_true", help="smallest settings")
+    p.add_argument("--device", type=_device, default="cpu", help="torch device, e.g. cpu or cuda")
     p.add_argument("--out", default="hybridq_output", help="folder for models, plots and results")
     p.set_defaults(func=demo)
-    p = sub.add_parser("train", help="train a hybrid classifier with a quantized head on the bundled digits")
-    p.add_argument("--layers", type=int, default=15, help="Hamiltonian-embedding layers (default 15)")
-    p.add_argument("--epochs", type=int, default=40, help="training epochs (default 40)")
-    p.add_argument("--bits", type=int, default=4, help="weight bits of the classical head (default 4)")
-    p.add_argument("--lr", type=float, default=0.05, help="Adam learning rate (default 0.05)")
+    p = sub.add_parser("train", parents=[quiet], help="train a hybrid classifier with a quantized head on the bundled digits")
+    p.add_argument("--layers", type=_count, default=15, help="Hamiltonian-embedding layers (default 15)")
+    p.add_argument("--epochs", type=_count, default=40, help="training epochs (default 40)")
+    p.add_argument("--bits", type=int, default=4, choices=range(2, 9), metavar="{2..8}",
+                   help="weight bits of the classical head (default 4)")
+    p.add_argument("--lr", type=_positive, default=0.05, help="Adam learning rate (default 0.05)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    p.add_argument("--device", type=_device, default="cpu", help="torch device, e.g. cpu or cuda")
     p.add_argument("--out", default="hybridq_output", help="folder for the model, plot and results")
     p.add_argument("--quick", action="store_true", help="smallest settings (used in CI)")
     p.set_defaults(func=train)
-    p = sub.add_parser("estimate", help="estimate a molecular ground-state energy with measurement-efficient methods")
-    p.add_argument("--molecule", default="H2O", help="shipped molecule name (default H2O; see hybridq.operators.available_molecules)")
-    p.add_argument("--method", default="derandomized-dd",
-                   choices=["derandomized-dd", "decision-diagram", "lbcs", "grouping", "shadows"],
+    p = sub.add_parser("estimate", parents=[quiet],
+                       help="estimate a molecular ground-state energy with measurement-efficient methods")
+    p.add_argument("--molecule", type=_molecule, default="H2O",
+                   help="shipped molecule name (default H2O; see hybridq.operators.available_molecules)")
+    p.add_argument("--method", default="derandomized-dd", choices=list(METHODS),
                    help="method of the final estimate (default derandomized-dd)")
-    p.add_argument("--shots", type=int, default=None, help="shots of the final estimate (default: enough for 2 sigma <= 1.6 mHa)")
+    p.add_argument("--shots", type=_count, default=None,
+                   help="shots of the final estimate (default: enough for 2 sigma <= 1.6 mHa)")
+    p.add_argument("--trials", type=_count, default=10, help="repetitions per point of the error-vs-shots plot (default 10)")
+    p.add_argument("--max-shots", type=_count, default=10**6, help="largest shot count of the plot (default 1e6)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="hybridq_output", help="folder for the plot and results")
     p.add_argument("--quick", action="store_true", help="H2 instead of H2O, fewer shots (used in CI)")
@@ -299,18 +390,34 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="run the benchmark suite against the peer libraries (from a source checkout)")
     p.add_argument("options", nargs=argparse.REMAINDER, help="options for benchmarks/run.py, e.g. --quick --only W3")
     p.set_defaults(func=bench)
-    p = sub.add_parser("info", help="versions, devices and installed backends")
+    p = sub.add_parser("info", parents=[quiet], help="versions, devices, installed backends and active kernels")
     p.set_defaults(func=info)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the ``hybridq`` command on ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
-    args = build_parser().parse_args(argv)
-    if getattr(args, "device", "cpu").startswith("cuda") and not torch.cuda.is_available():
-        print("error: --device cuda was requested but no CUDA GPU is available; use --device cpu", file=sys.stderr)
+    """Run the ``hybridq`` command on ``argv`` (default: ``sys.argv[1:]``); returns the exit status.
+
+    A mistake in the input (HybridqError, an unwritable folder) prints ``error: ...`` and
+    returns 2; so do bad options (argparse's usage message).
+    """
+    from .errors import HybridqError
+    from .progress import SWITCH
+
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a bad option (argparse printed why)
+        return int(exc.code or 0)
+    if args.quiet:
+        os.environ[SWITCH] = "0"
+    try:
+        return args.func(args)
+    except (HybridqError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
-    return args.func(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Image data sets: scikit-learn's bundled 8x8 digits, and MNIST / FashionMNIST for users.
 
-Digits come with scikit-learn (``pip install 'hybridq[notebook]'``); nothing is downloaded.
+Digits come with scikit-learn (``pip install 'hybridq-torch[notebook]'``); nothing is downloaded.
 MNIST and FashionMNIST come through torchvision and are downloaded on first use.
 
 >>> x_train, y_train, x_test, y_test = load_digits(classes=8, seed=0)

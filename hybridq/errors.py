@@ -83,6 +83,19 @@ class CredentialsError(BackendError):
     """No credentials were found for a service that needs them (the message never shows a token)."""
 
 
+#: The distribution's name on the package index (the import package is ``hybridq``).
+DISTRIBUTION = "hybridq-torch"
+
+
+def install_hint(extra: str) -> str:
+    """The command that installs an optional extra.
+
+    >>> install_hint("qiskit")
+    "pip install 'hybridq-torch[qiskit]'"
+    """
+    return f"pip install '{DISTRIBUTION}[{extra}]'"
+
+
 class MissingDependencyError(HybridqError, ImportError):
     """An optional dependency is not installed; the message names the extra to install."""
 
@@ -99,5 +112,5 @@ def require(module: str, extra: str):
     except ImportError as exc:
         raise MissingDependencyError(
             f"{module!r} is needed for this feature but is not installed; "
-            f"install it with: pip install 'hybridq[{extra}]'"
+            f"install it with: {install_hint(extra)}"
         ) from exc

@@ -1,6 +1,6 @@
 """Plots a person would rather look at: training curves, error against shots.
 
-Needs matplotlib (``pip install 'hybridq[notebook]'``); figures are written to files. They are
+Needs matplotlib (``pip install 'hybridq-torch[notebook]'``); figures are written to files. They are
 ``matplotlib.figure.Figure`` objects drawn on their own canvas, so pyplot's state and the
 process's matplotlib backend are left as they were.
 """
@@ -49,11 +49,13 @@ def plot_curves(curves: Mapping[str, Sequence[float] | Sequence[Sequence[float]]
 
 def plot_error_vs_shots(measured: Mapping[str, tuple[Sequence[float], Sequence[float]]], path: str | Path, *,
                         title: str, analytic: Mapping[str, tuple[Sequence[float], Sequence[float]]] | None = None,
-                        target: float | None = None) -> Path:
+                        target: float | None = None, measured_label: str = "|error|",
+                        analytic_label: str = "standard error") -> Path:
     """Log-log error against shots: measured errors as points, analytic standard errors dashed.
 
-    Both map a method name to ``(shots, values)``; a method's two curves share a colour.
-    ``target`` draws a horizontal line (e.g. chemical accuracy).
+    Both map a method name to ``(shots, values)``; a method's two curves share a colour, and
+    ``measured_label`` / ``analytic_label`` name them in the legend. ``target`` draws a
+    horizontal line (e.g. chemical accuracy).
     """
     fig = _figure(figsize=(5.5, 4))
     ax = fig.subplots()
@@ -61,11 +63,11 @@ def plot_error_vs_shots(measured: Mapping[str, tuple[Sequence[float], Sequence[f
     for i, name in enumerate(dict.fromkeys([*measured, *analytic])):
         color = f"C{i}"
         if name in measured:
-            ax.loglog(*measured[name], marker="o", linestyle=":", color=color, label=f"{name}: |error|")
+            ax.loglog(*measured[name], marker="o", linestyle=":", color=color, label=f"{name}: {measured_label}")
         if name in analytic:
-            ax.loglog(*analytic[name], linestyle="--", color=color, label=f"{name}: standard error")
+            ax.loglog(*analytic[name], linestyle="--", color=color, label=f"{name}: {analytic_label}")
     if target is not None:
-        ax.axhline(target, color="gray", linewidth=1, label=f"target {target:g}")
+        ax.axhline(target, color="gray", linewidth=1, label=f"target {1e3 * target:g} mHa")
     ax.set_xlabel("shots")
     ax.set_ylabel("error (Ha)")
     ax.set_title(title)

@@ -1,7 +1,9 @@
-"""The one place where hybridq's qubit order meets Qiskit's.
+"""The bit-order rule: where qubit ``q`` sits in an index, and where hybridq's order meets Qiskit's.
 
-hybridq (like PennyLane and Cirq): qubit 0 is the most significant bit of a basis-state index,
-and Pauli labels are written qubit 0 first (``"XIZ"`` is X on qubit 0).
+hybridq (like PennyLane and Cirq): qubit 0 is the most significant bit of a basis-state index
+(qubit ``q`` of ``n`` is bit ``n - 1 - q``), and Pauli labels are written qubit 0 first
+(``"XIZ"`` is X on qubit 0). Outcome indices, bit-packed Pauli masks and state vectors all
+follow it (:func:`bit_weights`, :func:`bits_to_index`, :func:`index_to_bits`).
 Qiskit: qubit 0 is the least significant bit, and a label's rightmost character is qubit 0.
 
 So a label converts by reversing it, and a state vector by reversing the bits of each index.
@@ -13,6 +15,37 @@ So a label converts by reversing it, and a state vector by reversing the bits of
 """
 
 from __future__ import annotations
+
+import numpy as np
+
+
+def bit_weights(n_qubits: int) -> np.ndarray:
+    """``2**(n - 1 - q)`` for each qubit ``q``: int64 ``(n,)`` (at most 63 qubits).
+
+    >>> bit_weights(3).tolist()
+    [4, 2, 1]
+    """
+    return np.left_shift(np.int64(1), np.arange(n_qubits - 1, -1, -1, dtype=np.int64))
+
+
+def bits_to_index(bits) -> np.ndarray:
+    """Bit rows ``(S, n)`` (column ``q`` = qubit ``q``) -> int64 indices ``(S,)``.
+
+    >>> bits_to_index([[1, 0, 1]]).tolist()
+    [5]
+    """
+    bits = np.asarray(bits, dtype=np.int64)
+    return bits @ bit_weights(bits.shape[-1])
+
+
+def index_to_bits(indices, n_qubits: int) -> np.ndarray:
+    """Indices ``(S,)`` -> uint8 bit rows ``(S, n)``, column ``q`` = qubit ``q``.
+
+    >>> index_to_bits([5], 3).tolist()
+    [[1, 0, 1]]
+    """
+    shifts = np.arange(n_qubits - 1, -1, -1, dtype=np.int64)
+    return ((np.asarray(indices, dtype=np.int64)[:, None] >> shifts) & 1).astype(np.uint8)
 
 
 def to_qiskit_label(label: str) -> str:

@@ -23,7 +23,7 @@ DOCS_TOOLS = ["mkdocs", "material", "mkdocstrings", "mkdocstrings_handlers.pytho
 PAGES = ["index.html", "getting-started/index.html", "conventions/index.html", "from-pennylane/index.html",
          "from-qiskit/index.html", "performance/index.html", "api/index.html"] + [f"api/{p}/index.html" for p in [
              "hybridq", "sim", "circuits", "ansatz", "interop", "backends", "plugins_pennylane", "plugins_qiskit",
-             "operators", "estimators", "nn", "quant", "errors", "qubit_order", "cli"]]
+             "operators", "estimators", "nn", "quant", "errors", "qubit_order", "cli", "tools"]]
 
 #: page -> objects whose API entry (an element with the object's path as id) it must have
 ANCHORS = {
@@ -41,7 +41,17 @@ ANCHORS = {
     "api/qubit_order": ["hybridq.qubit_order.to_qiskit_label"],
     "api/cli": ["hybridq.cli", "hybridq.cli.example_circuit"],
     "api/plugins_qiskit": ["hybridq.plugins.qiskit.EstimatorV2", "hybridq.plugins.qiskit.SamplerV2"],
+    "api/tools": ["hybridq.datasets.load_digits", "hybridq.training.train_classifier", "hybridq.progress.progress"],
 }
+
+
+def test_the_api_reference_covers_every_module_the_examples_import():
+    used = set()
+    for example in (ROOT / "examples").glob("*.*"):
+        if example.suffix in (".py", ".ipynb"):
+            used |= set(re.findall(r"(?:from|import) (hybridq(?:\.[a-z_]+)*)", example.read_text()))
+    documented = set(re.findall(r"^::: (\S+)", "\n".join(p.read_text() for p in (ROOT / "docs" / "api").glob("*.md")), re.M))
+    assert used and not used - documented, f"modules the examples use but the API reference leaves out: {used - documented}"
 
 
 def _missing_tools() -> list[str]:

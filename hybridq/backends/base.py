@@ -9,9 +9,11 @@ is shared:
 * :meth:`Backend.probabilities`: exact outcome probabilities (backends with ``exact = True``);
 * :meth:`Backend.expectations`: every term ``<P_t>`` of a Pauli sum, exact or from shots
   (qubit-wise commuting terms share a basis);
-* :meth:`Backend.measure_bases`: one shot per row of an ``(S, n)`` array of basis codes
-  (``X = 1, Y = 2, Z = 3``, as :mod:`hybridq.estimators`), returned as ``+-1`` outcomes;
-  :meth:`Backend.measure_function` wraps it for the estimators' ``run(..., backend=...)``.
+* :meth:`Backend.measure_counts`: the estimators' measurement call, shots per basis in
+  (codes ``X = 1, Y = 2, Z = 3``, as :mod:`hybridq.estimators`), outcome counts out;
+  :meth:`Backend.measure_bases` gives one ``+-1`` outcome per row of an ``(S, n)`` array of
+  basis codes, and :meth:`Backend.measure_function` a function of that kind that measures a
+  given circuit, for the estimators' ``run(..., backend=...)``.
 
 A basis is measured by appending ``H`` (X) or ``Sdg, H`` (Y) to the qubit; outcome bit 0 means
 eigenvalue +1. Circuits must be bound (no inputs or weights left); a state vector may stand for
@@ -37,7 +39,8 @@ import torch
 
 from ..checks import check_count, check_finite
 from ..circuits.circuit import Circuit
-from ..errors import ParameterError, ShapeError
+from ..errors import ParameterError, ShapeError, StateTooLargeError
+from ..qubit_order import index_to_bits
 from ..sim.measure import bits_to_index, parity_signs
 from .jobs import BackendError, Job, JobStore, SubmitPolicy, TransientBackendError, digest, run_jobs
 
@@ -115,7 +118,7 @@ class Backend(ABC):
         """
         circs = self._prepare(circuits)
         outcomes = self._outcomes(circs, shots, bases, seed)
-        return [index_bits(o, c.n_qubits) for o, c in zip(outcomes, circs)]
+        return [index_to_bits(o, c.n_qubits) for o, c in zip(outcomes, circs)]
 
     def counts(self, circuit: Source, shots: int, *, basis=None, seed: int | None = None) -> dict[str, int]:
         """Outcome counts of one circuit, bitstrings written qubit 0 first."""
@@ -166,24 +169,53 @@ class Backend(ABC):
                 out[i, cols] = parity_signs(outcomes[i * len(groups) + g], support[cols]).mean(axis=0)
         return out
 
-    def measure_bases(self, source: Source, bases, *, seed: int | None = None) -> np.ndarray:
-        """One shot of ``source`` per row of ``bases`` ``(S, n)`` (codes X=1, Y=2, Z=3, qubit 0
-        first; 0 is read as Z): ``(S, n)`` int8 outcomes ``+1``/``-1``, qubit 0 first.
+    def measure_counts(self, source: Source, bases, counts, *, seed: int | None = None
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Measure ``source`` ``counts[k]`` times in basis ``bases[k]`` (codes X=1, Y=2, Z=3, qubit
+        0 first; 0 is read as Z): the estimators' measurement call.
 
-        Rows with the same basis share one circuit, run for as many shots as there are rows.
+        Returns:
+            ``(rows, outcomes, counts)``: basis row, outcome index (qubit 0 the most
+            significant bit, bit 0 for eigenvalue +1) and shots, one entry per distinct pair.
+
+        >>> from hybridq.backends import LocalBackend
+        >>> rows, outcomes, found = LocalBackend(seed=1).measure_counts(Circuit(1).x(0), [[3]], [4])
+        >>> outcomes.tolist(), found.tolist()
+        ([1], [4])
         """
         (circuit,) = self._prepare([source])
         codes = np.asarray(bases)
+        counts = np.asarray(counts, dtype=np.int64).reshape(-1)
         if codes.ndim != 2 or codes.shape[1] != circuit.n_qubits or (codes.size and not np.isin(codes, (0, 1, 2, 3)).all()):
-            raise ShapeError(f"bases must be an (S, {circuit.n_qubits}) array of codes 0-3, got shape {codes.shape}")
+            raise ShapeError(f"bases must be an (K, {circuit.n_qubits}) array of codes 0-3, got shape {codes.shape}")
+        if counts.shape != (len(codes),):
+            raise ShapeError(f"counts must have one entry per basis ({len(codes)}), got shape {counts.shape}")
+        live = np.flatnonzero(counts)
+        outcomes = self._outcomes([circuit] * len(live), counts[live].tolist(), list(codes[live]), seed)
+        rows, found, numbers = [np.empty(0, dtype=np.int64)], [np.empty(0, dtype=np.int64)], [np.empty(0, dtype=np.int64)]
+        for row, shots in zip(live, outcomes):
+            values, k = np.unique(shots, return_counts=True)
+            rows.append(np.full(len(values), row, dtype=np.int64))
+            found.append(values)
+            numbers.append(k.astype(np.int64))
+        return np.concatenate(rows), np.concatenate(found), np.concatenate(numbers)
+
+    def measure_bases(self, source: Source, bases, *, seed: int | None = None) -> np.ndarray:
+        """One shot of ``source`` per row of ``bases`` ``(S, n)`` (codes as :meth:`measure_counts`):
+        ``(S, n)`` int8 outcomes ``+1``/``-1``, qubit 0 first.
+
+        Rows with the same basis share one circuit, run for as many shots as there are rows.
+        """
+        codes = np.asarray(bases)
+        if codes.ndim != 2:
+            raise ShapeError(f"bases must be an (S, n) array of codes 0-3, got shape {codes.shape}")
         uniq, inverse = np.unique(codes, axis=0, return_inverse=True)
         inverse = inverse.reshape(-1)
-        shots = np.bincount(inverse, minlength=len(uniq))
-        outcomes = self._outcomes([circuit] * len(uniq), shots.tolist(), list(uniq), seed)
-        out = np.empty(codes.shape, dtype=np.int8)
-        for u, found in enumerate(outcomes):
-            out[inverse == u] = 1 - 2 * index_bits(found, circuit.n_qubits).astype(np.int8)
-        return out
+        rows, outcomes, counts = self.measure_counts(source, uniq, np.bincount(inverse, minlength=len(uniq)), seed=seed)
+        by_row = np.argsort(rows, kind="stable")
+        found = np.empty(len(codes), dtype=np.int64)
+        found[np.argsort(inverse, kind="stable")] = np.repeat(outcomes[by_row], counts[by_row])
+        return (1 - 2 * index_to_bits(found, codes.shape[1]).astype(np.int8)).astype(np.int8)
 
     def measure_function(self, circuit: Source | None = None) -> Callable[..., np.ndarray]:
         """A measurement function for :meth:`hybridq.estimators.base.Estimator.run`'s ``backend``.
@@ -265,6 +297,10 @@ def with_basis(circuit: Circuit, basis) -> Circuit:
     return out
 
 
+#: Widest state vector :func:`state_preparation` turns into a circuit (its unitary: 64 MiB at 11).
+MAX_PREPARED_QUBITS = 11
+
+
 def state_preparation(state) -> Circuit:
     """A circuit of one unitary gate preparing ``state`` (up to a global phase) from ``|0..0>``.
 
@@ -284,6 +320,10 @@ def state_preparation(state) -> Circuit:
     if size < 2 or size & (size - 1):
         raise ShapeError(f"a state vector must have shape (2**n,) or (1, 2**n), got {np.shape(state)}")
     check_finite(psi, "the state vector")
+    if size > 2**MAX_PREPARED_QUBITS:
+        raise StateTooLargeError(
+            f"a {size.bit_length() - 1}-qubit state vector would need a {size} x {size} unitary to prepare on a "
+            f"backend (more than {MAX_PREPARED_QUBITS} qubits); pass the bound circuit that prepares the state instead")
     norm = np.linalg.norm(psi)
     if abs(norm - 1) > 1e-5:
         raise ShapeError(f"a state vector must be normalised, got norm {norm:.6g}")
@@ -307,8 +347,3 @@ def circuit_key(circuit: Circuit) -> str:
         parts.append(f"{op.name}|{op.qubits}|{op.controls}|{params}|{op.pauli}|{matrix}")
     return digest(*parts)
 
-
-def index_bits(indices: np.ndarray, n_qubits: int) -> np.ndarray:
-    """Outcome indices ``(S,)`` -> bits ``(S, n)`` uint8, column 0 = qubit 0 (most significant)."""
-    shifts = np.arange(n_qubits - 1, -1, -1, dtype=np.int64)
-    return ((np.asarray(indices, dtype=np.int64)[:, None] >> shifts) & 1).astype(np.uint8)

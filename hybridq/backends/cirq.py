@@ -16,6 +16,7 @@ import numpy as np
 from ..circuits.circuit import Circuit
 from ..circuits.interop import to_cirq
 from ..errors import require
+from ..qubit_order import bits_to_index
 from .base import Backend
 from .jobs import BackendError, Done, Job
 
@@ -51,7 +52,7 @@ class CirqBackend(Backend):
             program = to_cirq(circuit)
             program.append(cirq.measure(*cirq.LineQubit.range(circuit.n_qubits), key=_KEY))
             bits = np.asarray(sampler.run(program, repetitions=s).measurements[_KEY], dtype=np.int64)
-            out.append(bits @ (1 << np.arange(circuit.n_qubits - 1, -1, -1, dtype=np.int64)))
+            out.append(bits_to_index(bits))
         return Done(out)
 
     def _probabilities(self, circuits: list[Circuit]) -> np.ndarray:

@@ -16,6 +16,7 @@ import numpy as np
 from ..circuits.circuit import Circuit
 from ..circuits.interop import to_pennylane
 from ..errors import UnknownGateError, require
+from ..qubit_order import bits_to_index
 from .base import Backend
 from .jobs import Done, Job
 
@@ -62,8 +63,7 @@ class PennyLaneBackend(Backend):
     def _submit(self, circuits: list[Circuit], shots: list[int], seed: int) -> Job:
         tapes = [self._tape(c, self.qml.sample, s) for c, s in zip(circuits, shots)]
         results = self._execute(tapes, seed)
-        weights = [1 << np.arange(c.n_qubits - 1, -1, -1, dtype=np.int64) for c in circuits]
-        return Done([np.asarray(r, dtype=np.int64).reshape(s, -1) @ w for r, s, w in zip(results, shots, weights)])
+        return Done([bits_to_index(np.asarray(r).reshape(s, -1)) for r, s in zip(results, shots)])
 
     def _probabilities(self, circuits: list[Circuit]) -> np.ndarray:
         results = self._execute([self._tape(c, self.qml.probs, None) for c in circuits], None)

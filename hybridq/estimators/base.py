@@ -17,31 +17,33 @@ the unbiased per-shot values ``sum_Q a_Q mu_Q / zeta(Q)``; :class:`ScheduleEstim
 >>> from hybridq.estimators import ClassicalShadows
 >>> from hybridq.estimators.terms import PauliTerms, Z
 >>> est = ClassicalShadows(PauliTerms.from_codes(np.array([[Z]]), np.array([1.0])))
->>> est.run(np.array([1.0, 0.0]), 300, seed=1).value
-1.0
+>>> est.run(np.array([1.0, 0.0]), 300, seed=1).value  # 3 [basis Z] per shot: 1 on average
+1.02
 """
 
 from __future__ import annotations
 
 import warnings
 from abc import ABC, abstractmethod
-from typing import Callable, Literal, Union
+from collections.abc import Iterator
+from typing import Literal, Union
 
 import numpy as np
-import torch
 
 from ..checks import check_count
-from ..errors import ParameterError, ShapeError
-from .measure import measure_bases
-from .postprocess import Shots, cover_fractions, shot_sums
-from .ratio import ratio_estimate
+from ..errors import ShapeError
+from .measure import distinct_bases, measurement
+from .postprocess import Shots, basis_groups, check_outcomes, cover_fractions
 from .result import CHEMICAL_ACCURACY, EstimateResult, shots_to_accuracy
-from .terms import Z, PauliTerms, pack_codes
+from .tally import MeanTally, RatioTally
+from .terms import Z, PauliTerms, check_bases, pack_codes
 from .variance import as_state, exact_value, importance_variance, ratio_variance
 
-Measure = Callable[[object, np.ndarray, Union[torch.Generator, None]], np.ndarray]
 Seed = Union[int, np.random.Generator, None]
 EstimatorKind = Literal["importance", "ratio"]
+
+#: Shots drawn, measured and post-processed at once: memory does not grow with the shot count.
+CHUNK_SHOTS = 1 << 20
 
 
 def as_rng(seed: Seed) -> np.random.Generator:
@@ -117,11 +119,6 @@ class Estimator(ABC):
         """``(shots, n)`` uint8 basis codes (X=1, Y=2, Z=3) to measure."""
 
     @abstractmethod
-    def estimate(self, bases, outcomes) -> EstimateResult:
-        """Estimate ``<H>`` from ``bases`` ``(S, n)`` and ``outcomes`` (indices ``(S,)`` or bits
-        ``(S, n)``, qubit 0 most significant)."""
-
-    @abstractmethod
     def coverage(self, codes: np.ndarray) -> np.ndarray:
         """Probability (or fraction of shots) that a basis covers each string ``codes`` ``(M, n)``."""
 
@@ -137,16 +134,22 @@ class Estimator(ABC):
         """Shots needed for a standard error of ``accuracy`` Hartree on ``state``."""
         return shots_to_accuracy(self.variance(state), accuracy)
 
+    #: Whether :meth:`bases` draws every shot's basis independently (then runs draw them chunk by chunk).
+    iid_bases = False
+
     def run(self, state, shots: int, *, backend="local", seed: Seed = None) -> EstimateResult:
-        """Propose bases, measure ``state`` in them and estimate ``<H>``.
+        """Propose bases, measure ``state`` in them and estimate ``<H>``, in chunks of at most
+        :data:`CHUNK_SHOTS` shots (memory does not grow with ``shots``).
 
         Args:
             state: a state vector ``(2**n,)`` or ``(1, 2**n)``, or a bound
                 :class:`~hybridq.circuits.Circuit` that prepares it.
             shots: number of shots.
-            backend: ``"local"`` (the hybridq simulator, :func:`measure_bases`), a backend or
-                backend name (:func:`hybridq.backends.get_backend`, e.g. ``"aer"``,
-                ``"fake:FakeManilaV2"``), or a function ``(state, bases, generator) -> outcomes``.
+            backend: ``"local"`` (the hybridq simulator,
+                :func:`~hybridq.estimators.measure.sample_counts`), a backend or backend name
+                (:func:`hybridq.backends.get_backend`, e.g. ``"aer"``, ``"fake:FakeManilaV2"``), or a
+                function ``(state, bases, generator) -> outcomes`` (see
+                :func:`~hybridq.estimators.measure.measurement`).
             seed: seed for bases and outcomes (same seed -> same result).
 
         Raises:
@@ -160,37 +163,58 @@ class Estimator(ABC):
                 raise ShapeError(f"the circuit has {state.n_qubits} qubits but the Hamiltonian has {self.n_qubits}")
         else:
             as_state(state, self.n_qubits)  # validates the qubit count before any work
-        if isinstance(backend, str) and backend == "local":
-            if isinstance(state, Circuit):
-                from ..circuits import simulate
-
-                state = simulate(state, dtype=torch.complex128)
-            measure = measure_bases
-        elif callable(backend) and not hasattr(backend, "measure_function"):
-            measure = backend
-        else:
-            from ..backends import get_backend
-
-            measure = (backend if hasattr(backend, "measure_function") else get_backend(backend)).measure_function()
+        self._ensure_fitted()
+        measure = measurement(backend, state, self.n_qubits)
         rng = as_rng(seed)
-        generator = torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
-        bases = self.bases(shots, rng)
-        return self.estimate(bases, measure(state, bases, generator))
+        tally = self._tally(int(shots))
+        for part, bases, counts in self._basis_chunks(int(shots), rng):
+            tally.add(part, measure(bases, counts, rng))
+        return tally.result()
 
-    def _shots(self, bases, outcomes) -> Shots:
+    def estimate(self, bases, outcomes) -> EstimateResult:
+        """Estimate ``<H>`` from ``bases`` ``(S, n)`` and ``outcomes`` (indices ``(S,)`` or bits
+        ``(S, n)``, qubit 0 most significant), post-processed in chunks."""
+        self._ensure_fitted()
         bases = np.asarray(bases)
         if bases.ndim != 2 or bases.shape[1] != self.n_qubits:
             raise ShapeError(
                 f"bases must have shape (shots, {self.n_qubits}) for this {self.n_qubits}-qubit "
                 f"Hamiltonian, got {bases.shape}"
             )
-        if bases.shape[0] == 0:
-            raise ParameterError("no bases were given (0 shots); an estimate needs at least one measured shot")
-        return Shots.from_arrays(bases, outcomes)
+        bases = check_bases(bases, self.n_qubits)
+        outcomes = check_outcomes(outcomes, len(bases), self.n_qubits)
+        tally = self._tally(len(bases))
+        for part, rows in self._shot_slices(len(bases)):
+            tally.add(part, Shots.from_arrays(bases[rows], outcomes[rows]))
+        return tally.result()
+
+    @abstractmethod
+    def _tally(self, shots: int):
+        """A running tally (:mod:`~hybridq.estimators.tally`) for ``shots`` shots."""
+
+    def _parts(self, shots: int) -> int:
+        """Number of batches the shots are split into (in order) for the tally."""
+        return 1
+
+    def _shot_slices(self, shots: int) -> Iterator[tuple[int, slice]]:
+        """``(part, rows)`` for consecutive chunks of at most :data:`CHUNK_SHOTS` shots, each within one part."""
+        parts = self._parts(shots)
+        size, extra = divmod(shots, parts)  # the parts of np.array_split
+        edges = [k * size + min(k, extra) for k in range(parts + 1)]
+        for part in range(parts):
+            for start in range(edges[part], edges[part + 1], CHUNK_SHOTS):
+                yield part, slice(start, min(start + CHUNK_SHOTS, edges[part + 1]))
+
+    def _basis_chunks(self, shots: int, rng: np.random.Generator) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        """``(part, distinct bases, shots of each)`` per chunk of a run."""
+        every = None if self.iid_bases else self.bases(shots, rng)
+        for part, rows in self._shot_slices(shots):
+            drawn = self.bases(rows.stop - rows.start, rng) if every is None else every[rows]
+            yield (part, *distinct_bases(drawn))
 
 
 class ImportanceEstimator(Estimator):
-    """Random bases with known covering probabilities ``zeta``.
+    """Random bases, drawn independently per shot, with known covering probabilities ``zeta``.
 
     Args:
         hamiltonian: the Hamiltonian.
@@ -214,25 +238,20 @@ class ImportanceEstimator(Estimator):
         self.batches = int(batches)
         self.estimator = estimator
 
+    iid_bases = True
+
     @property
     def name(self) -> str:
         return type(self).__name__ + ("(ratio)" if self.estimator == "ratio" else "")
 
-    def estimate(self, bases, outcomes) -> EstimateResult:
-        self._ensure_fitted()
-        shots = self._shots(bases, outcomes)
+    def _parts(self, shots: int) -> int:
+        return self.batches if self.batches > 2 and shots >= self.batches else 1
+
+    def _tally(self, shots: int):
         if self.estimator == "ratio":
-            return ratio_estimate(self.terms, shots, self.name)
-        n = shots.total
-        values, _ = shot_sums(self.terms, shots, self.terms.coeffs / self.coverage(self.terms.codes))
-        mean = float(shots.counts @ values) / n
-        spread = float(shots.counts @ (values - mean) ** 2) / max(n - 1, 1)
-        stderr = float(np.sqrt(spread / n))
-        if self.batches > 2 and n >= self.batches:
-            per_shot = values[shots.inverse]
-            mean = float(np.median([b.mean() for b in np.array_split(per_shot, self.batches)]))
-            stderr *= float(np.sqrt(np.pi / 2))
-        return EstimateResult(self.terms.offset + mean, stderr, n, self.name)
+            return RatioTally(self.terms, method=self.name)
+        weights = self.terms.coeffs / self.coverage(self.terms.codes)
+        return MeanTally(self.terms, weights, parts=self._parts(shots), method=self.name)
 
     def variance(self, state) -> float:
         """Exact single-shot variance (asymptotic in the shots for ``estimator="ratio"``)."""
@@ -257,16 +276,34 @@ class ScheduleEstimator(Estimator):
 
     def bases(self, shots: int, seed: Seed = None) -> np.ndarray:
         self._ensure_fitted()
-        return np.repeat(self.schedule, allocate(int(shots), self.fractions), axis=0)
+        return np.repeat(self.schedule, self.shot_counts(shots), axis=0)
+
+    def shot_counts(self, shots: int) -> np.ndarray:
+        """Shots of each schedule row ``(K,)`` for ``shots`` in all (see :func:`allocate`)."""
+        self._ensure_fitted()
+        return allocate(int(shots), self.fractions)
+
+    def _basis_chunks(self, shots: int, rng: np.random.Generator):
+        if self.iid_bases:
+            yield from super()._basis_chunks(shots, rng)
+            return
+        first, inverse = basis_groups(*pack_codes(self.schedule), self.n_qubits)
+        bases = self.schedule[first]
+        counts = np.bincount(inverse, weights=self.shot_counts(shots)).astype(np.int64)
+        # bases in groups whose outcome rows (at most min(shots, 2**n) per basis) stay near CHUNK_SHOTS
+        rows = np.cumsum(np.minimum(counts, 2**min(self.n_qubits, 62)))
+        group = np.concatenate([[0], rows[:-1]]) // CHUNK_SHOTS
+        edges = np.concatenate([[0], np.flatnonzero(np.diff(group)) + 1, [len(bases)]])
+        for lo, hi in zip(edges[:-1], edges[1:]):
+            yield 0, bases[lo:hi], counts[lo:hi]
+
+    def _tally(self, shots: int):
+        return RatioTally(self.terms, method=self.name)
 
     def coverage(self, codes: np.ndarray) -> np.ndarray:
         self._ensure_fitted()
         bx, bz = pack_codes(self.schedule)
         return cover_fractions(codes, bx, bz, self.fractions)
-
-    def estimate(self, bases, outcomes) -> EstimateResult:
-        self._ensure_fitted()
-        return ratio_estimate(self.terms, self._shots(bases, outcomes), self.name)
 
     #: What the warning of :meth:`variance` adds when some terms are never measured.
     uncovered_hint = "estimates leave them out (biased by their sum)"

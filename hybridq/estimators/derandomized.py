@@ -85,6 +85,12 @@ class Derandomized(ScheduleEstimator):
         self._ensure_fitted()
         return self.schedule[np.arange(int(shots)) % len(self.schedule)]
 
+    def shot_counts(self, shots: int) -> np.ndarray:
+        """Shots of each schedule row: the schedule repeated in order, cut after ``shots``."""
+        self._ensure_fitted()
+        rounds, rest = divmod(int(shots), len(self.schedule))
+        return rounds + (np.arange(len(self.schedule)) < rest)
+
 
 class DerandomizedDecisionDiagram(Derandomized):
     """Derandomisation along a fitted :class:`DecisionDiagram` (its completion probabilities

@@ -3,8 +3,7 @@
 A shot is a basis (codes, packed into masks ``bx``, ``bz``) and an outcome index ``b`` (qubit 0
 is the most significant bit). A term ``Q`` is covered by the basis iff
 ``((xQ ^ bx) | (zQ ^ bz)) & sQ == 0`` and then its outcome is ``(-1)**popcount(b & sQ)``.
-Identical (basis, outcome) shots are merged first (with counts); the remaining rows are
-processed in chunks of about ``CHUNK_ELEMENTS`` shot x term pairs, so memory stays bounded
+Identical (basis, outcome) shots are merged (with counts); the rows are processed in chunks of about ``CHUNK_ELEMENTS`` shot x term pairs, so memory stays bounded
 (tens of MB) whatever the number of shots; only the covered pairs are materialised.
 
 >>> import numpy as np
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ShapeError
+from ..qubit_order import bits_to_index
 from .terms import PauliTerms, check_bases, mask_dtype, pack_codes
 
 CHUNK_ELEMENTS = 1 << 21
@@ -39,8 +39,7 @@ def check_outcomes(outcomes, shots: int, n_qubits: int) -> np.ndarray:
     if arr.ndim == 2 and arr.shape[1] == n_qubits and arr.shape[0] == shots:
         if arr.size and (arr.min() < 0 or arr.max() > 1):
             raise ShapeError("outcome bits must be 0 or 1")
-        weights = np.left_shift(1, np.arange(n_qubits - 1, -1, -1, dtype=np.int64))
-        arr = arr.astype(np.int64) @ weights
+        arr = bits_to_index(arr)
     if arr.ndim != 1 or arr.shape[0] != shots:
         raise ShapeError(
             f"outcomes must have shape ({shots},) (basis indices) or ({shots}, {n_qubits}) (bits) "
@@ -54,40 +53,48 @@ def check_outcomes(outcomes, shots: int, n_qubits: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Shots:
-    """Shots merged into distinct (basis, outcome) rows.
+    """Shots as ``(basis, outcome)`` rows with counts.
 
     Attributes:
-        x, z, outcome: ``(U,)`` integer masks of each distinct row.
+        x, z, outcome: ``(U,)`` integer masks of each row.
         counts: ``(U,)`` number of shots in each row.
-        inverse: ``(S,)`` row of each original shot (for per-shot statistics).
     """
 
     x: np.ndarray
     z: np.ndarray
     outcome: np.ndarray
     counts: np.ndarray
-    inverse: np.ndarray
 
     @classmethod
     def from_arrays(cls, bases, outcomes) -> Shots:
-        """Validate and merge ``bases`` ``(S, n)`` codes with their ``outcomes``."""
+        """Validate and merge ``bases`` ``(S, n)`` codes with their ``outcomes`` (one row per
+        distinct pair)."""
         bases = np.asarray(bases)
         n = bases.shape[1] if bases.ndim == 2 else -1
         bases = check_bases(bases, n)
         outcomes = check_outcomes(outcomes, len(bases), n)
         x, z = pack_codes(bases)
-        dt = mask_dtype(n)
-        if 3 * n <= 63:
-            key = (x.astype(np.uint64) << np.uint64(2 * n)) | (z.astype(np.uint64) << np.uint64(n))
-            key |= outcomes.astype(np.uint64)
-            uniq, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
-            low = np.uint64((1 << n) - 1)
-            return cls(
-                (uniq >> np.uint64(2 * n)).astype(dt), ((uniq >> np.uint64(n)) & low).astype(dt),
-                (uniq & low).astype(dt), counts.astype(np.int64), inverse.reshape(-1),
-            )
-        ones = np.ones(len(x), dtype=np.int64)
-        return cls(x, z, outcomes.astype(dt), ones, np.arange(len(x)))
+        return cls(x, z, outcomes.astype(x.dtype), np.ones(len(x), dtype=np.int64)).merged(n)
+
+    def merged(self, n_qubits: int) -> Shots:
+        """The same shots with identical rows merged (when ``3 n <= 63``: one sort of a key per row)."""
+        if 3 * n_qubits > 63:
+            return self
+        key = (self.x.astype(np.uint64) << np.uint64(2 * n_qubits)) | (self.z.astype(np.uint64) << np.uint64(n_qubits))
+        key |= self.outcome.astype(np.uint64)
+        uniq, inverse = np.unique(key, return_inverse=True)
+        low, dt = np.uint64((1 << n_qubits) - 1), self.x.dtype
+        return Shots((uniq >> np.uint64(2 * n_qubits)).astype(dt), ((uniq >> np.uint64(n_qubits)) & low).astype(dt),
+                     (uniq & low).astype(dt), np.bincount(inverse.reshape(-1), weights=self.counts,
+                                                          minlength=len(uniq)).astype(np.int64))
+
+    @classmethod
+    def concat(cls, parts: list[Shots], n_qubits: int) -> Shots:
+        """All rows of ``parts``, identical rows merged."""
+        if len(parts) == 1:
+            return parts[0]
+        columns = zip(*((p.x, p.z, p.outcome, p.counts) for p in parts))
+        return cls(*(np.concatenate(c) for c in columns)).merged(n_qubits)
 
     @property
     def total(self) -> int:
@@ -111,16 +118,23 @@ def covered_pairs(terms: PauliTerms, shots: Shots) -> Iterator[tuple[slice, np.n
 
     ``rows`` are relative to ``chunk.start``; ``signs`` are the ±1 outcomes ``mu(P, Q)`` as float64.
     """
-    n_terms = len(terms)
+    n_terms, n = len(terms), terms.n_qubits
     step = max(1, CHUNK_ELEMENTS // max(n_terms, 1))
-    tx, tz, ts = terms.x, terms.z, terms.support
+    ts = terms.support
+    # covered iff (basis & support) == term, on x and z at once: one key of 2n bits per string
+    wide = mask_dtype(2 * n) if 2 * n <= 64 else None
+    if wide is not None:
+        shift = wide(n)
+        term_key = (terms.x.astype(wide) << shift) | terms.z.astype(wide)
+        term_mask = (ts.astype(wide) << shift) | ts.astype(wide)
+        shot_key = (shots.x.astype(wide) << shift) | shots.z.astype(wide)
     for start in range(0, len(shots.x), step):
         chunk = slice(start, min(start + step, len(shots.x)))
-        bx, bz = shots.x[chunk, None], shots.z[chunk, None]
-        miss = (tx ^ bx) | (tz ^ bz)
-        miss &= ts
-        flat = np.flatnonzero(miss == 0)
-        rows, cols = np.divmod(flat, n_terms)
+        if wide is not None:
+            hit = (shot_key[chunk, None] & term_mask) == term_key
+        else:
+            hit = (((terms.x ^ shots.x[chunk, None]) | (terms.z ^ shots.z[chunk, None])) & ts) == 0
+        rows, cols = np.divmod(np.flatnonzero(hit), n_terms)
         parity = np.bitwise_count(shots.outcome[chunk][rows] & ts[cols]) & 1
         yield chunk, rows, cols, 1.0 - 2.0 * parity
 

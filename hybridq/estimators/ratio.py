@@ -48,8 +48,7 @@ def _spread(terms: PauliTerms, shots: Shots, hits: np.ndarray, means: np.ndarray
     spread = float(np.sum(m[repeated] / (m[repeated] - 1) * squares[repeated]))
     single = ~repeated[basis]
     if single.any():
-        alone = Shots(shots.x[single], shots.z[single], shots.outcome[single], shots.counts[single],
-                      np.arange(int(single.sum())))
+        alone = Shots(shots.x[single], shots.z[single], shots.outcome[single], shots.counts[single])
         scale = scale * np.sqrt(np.divide(hits, hits - 1, out=np.ones_like(hits), where=hits > 1))
         signed, centred = shot_sums(terms, alone, scale, scale * means)
         spread += float(np.sum((signed - centred) ** 2))

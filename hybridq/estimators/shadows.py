@@ -32,8 +32,11 @@ def product_coverage(beta: np.ndarray, codes: np.ndarray) -> np.ndarray:
 def sample_product(beta: np.ndarray, shots: int, rng: np.random.Generator) -> np.ndarray:
     """``(shots, n)`` codes with qubit ``i`` drawn from ``beta[i]`` (columns X, Y, Z)."""
     cdf = np.cumsum(beta, axis=1)
-    u = rng.random((int(shots), beta.shape[0])) * cdf[:, -1]
-    return (1 + (u[:, :, None] >= cdf[None, :, :2]).sum(axis=2)).astype(np.uint8)
+    out = np.empty((int(shots), beta.shape[0]), dtype=np.uint8)
+    for q, (first, second, total) in enumerate(cdf):  # one qubit at a time: no (shots, n, 3) temporaries
+        u = rng.random(int(shots)) * total
+        out[:, q] = 1 + (u >= first).astype(np.uint8) + (u >= second)
+    return out
 
 
 class ClassicalShadows(ImportanceEstimator):

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import NotHermitianError, ShapeError
+from ..qubit_order import bit_weights
 
 I, X, Y, Z = 0, 1, 2, 3
 LETTERS = "IXYZ"
@@ -55,13 +56,14 @@ def pack_codes(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     codes = np.asarray(codes, dtype=np.uint8)
     n = codes.shape[-1]
-    weights = np.left_shift(np.uint64(1), np.arange(n - 1, -1, -1, dtype=np.uint64))
-    xbits = (codes == X) | (codes == Y)
-    zbits = (codes == Y) | (codes == Z)
     dt = mask_dtype(n)
-    x = np.where(xbits, weights, np.uint64(0)).sum(axis=-1, dtype=np.uint64)  # distinct bits: sum = or
-    z = np.where(zbits, weights, np.uint64(0)).sum(axis=-1, dtype=np.uint64)
-    return x.astype(dt), z.astype(dt)
+    x = np.zeros(codes.shape[:-1], dtype=dt)
+    z = np.zeros(codes.shape[:-1], dtype=dt)
+    for q, weight in enumerate(bit_weights(n).astype(dt)):  # one pass per qubit: no (M, n) temporaries
+        column, bit = codes[..., q], weight
+        x |= np.where((column == X) | (column == Y), bit, dt(0))
+        z |= np.where(column >= Y, bit, dt(0))
+    return x, z
 
 
 @dataclass(frozen=True, eq=False)

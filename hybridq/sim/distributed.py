@@ -419,7 +419,7 @@ def launch(fn: Callable, nprocs: int, *args, backend: Backend = "gloo", start_me
         start_method: ``"fork"`` or ``"spawn"``. Defaults to fork for gloo on Linux without
             CUDA (starts in a fraction of a second), spawn otherwise: a process forked after
             CUDA started fails at its first CUDA call (even optimizers make one).
-        timeout: seconds before the processes are killed and :class:`TimeoutError` is raised;
+        timeout: seconds before the processes are killed and ``TimeoutError`` is raised;
             also the timeout of each collective.
         threads: torch threads per process. Defaults to 1.
     """

@@ -1,11 +1,18 @@
-"""Native CPU kernels (``native.c``, ``chains.c``, ``measure.c``, ``state.c``; ``lanes.h``), compiled with the system C compiler on first use.
+"""Native CPU kernels (``native.c``, ``chains.c``, ``measure.c``, ``state.c``; ``lanes.h``, ``steps.h``), built with the system C compiler.
 
-The library is built once per machine into a cache folder (``$HYBRIDQ_CACHE``, else
-``~/.cache/hybridq``) with ``-O3 -march=native`` and OpenMP, then loaded with ``ctypes``;
-later imports reuse it. A SHA-256 checksum kept next to the library is checked before every
-load, so a damaged cache file (truncated, emptied, overwritten) is rebuilt, never loaded. Without
-a C compiler, with a library that cannot be built or loaded, or with ``HYBRIDQ_NATIVE=0``,
-:func:`library` returns None and the simulator keeps to its PyTorch path (one warning says why).
+``pip install`` builds them into the package (``_native.so``, by :func:`build`, called from
+``setup.py``) when a C compiler is found, with ``-O3 -march=native`` and OpenMP. The loader
+takes that library only if it was built from these sources for this CPU (a package built on
+another machine could use instructions this one lacks); otherwise it compiles the kernels on
+first use into a cache folder (``$HYBRIDQ_CACHE``, else ``~/.cache/hybridq``), reused by later
+imports. The compiler is ``$CC`` (a command, e.g. ``ccache gcc``), else ``cc`` or ``gcc``.
+Without one, or with ``HYBRIDQ_NATIVE=0``, :func:`library` returns None and the simulator keeps
+to its PyTorch path (one warning says why); :func:`status` says which kernels are active and why.
+The build record beside a library holds its SHA-256, checked before every load: a damaged file
+(truncated, emptied, overwritten) is never loaded (a cached one is rebuilt), and a library that
+still fails to load leaves the PyTorch path, like a failed build.
+
+This module imports only the standard library at load time (``setup.py`` runs it without torch).
 
 >>> lib = library()
 >>> lib is None or hasattr(lib, "fused_forward_f32")
@@ -16,18 +23,16 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import json
 import os
 import platform
+import shlex
 import shutil
 import subprocess
 import tempfile
 import warnings
 from functools import lru_cache
 from pathlib import Path
-
-import torch
-
-from ..errors import DTypeError
 
 SOURCES = [Path(__file__).with_name(name) for name in ("native.c", "chains.c", "measure.c", "state.c")]
 #: Included by the sources (part of the build's cache key).
@@ -36,6 +41,8 @@ FLAGS = ["-O3", "-march=native", "-mprefer-vector-width=512", "-ffp-contract=fas
 #: Tried in turn when a compiler rejects FLAGS: without OpenMP (Apple clang: single-threaded
 #: kernels), then without the CPU-specific options.
 FALLBACK_FLAGS = [[f for f in FLAGS if f != "-fopenmp"], ["-O3", "-fPIC", "-shared", "-std=c11"]]
+#: The library built at install, and the record of how (sources, CPU, compiler, flags).
+INSTALLED = Path(__file__).with_name("_native.so")
 
 _i64, _int, _ptr = ctypes.c_int64, ctypes.c_int, ctypes.c_void_p
 _SIGNATURES = {
@@ -68,72 +75,112 @@ def _cpu_model() -> str:
     return "\n".join(sorted(set(lines)))
 
 
-def _compile(compiler: str, flags: list[str], target: Path) -> None:
-    subprocess.run([compiler, *flags, *map(str, SOURCES), "-o", str(target), "-lm"], check=True, capture_output=True, text=True,
-                   timeout=120)
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def _sources_digest() -> str:
+    return _digest(*(path.read_text() for path in SOURCES + HEADERS))
 
 
-def _checksum_file(target: Path) -> Path:
-    return target.with_name(target.name + ".sha256")
+def compiler() -> list[str] | None:
+    """The C compiler command: ``$CC`` split like a shell word list (``ccache gcc``), else ``cc`` or ``gcc``."""
+    if os.environ.get("CC", "").strip():
+        return shlex.split(os.environ["CC"])
+    found = shutil.which("cc") or shutil.which("gcc")
+    return [found] if found else None
 
 
-def _intact(target: Path) -> bool:
-    """Whether ``target`` is the library that was built: its SHA-256 matches the one written next
-    to it (a truncated file would crash the process with SIGBUS when loaded or used)."""
-    try:
-        return _checksum_file(target).read_text().strip() == _digest(target)
-    except OSError:
-        return False
+def build(target: Path, command: list[str] | None = None) -> dict:
+    """Compile the kernels into ``target`` (FLAGS, else each of FALLBACK_FLAGS) and write the record
+    of the build beside it (``target`` with suffix ``.json``); returns that record.
 
-
-def _build(compiler: str, target: Path) -> None:
-    """Build ``target`` and its checksum aside, then move both in place (each rename is atomic, and
-    a crash between them leaves a mismatch, which is rebuilt)."""
+    Raises:
+        OSError: no compiler was found, or it could not be run.
+        subprocess.CalledProcessError: every set of flags failed (its ``stderr`` says why).
+    """
+    command = command or compiler()
+    if command is None:
+        raise FileNotFoundError("no C compiler found (set CC, or install cc or gcc)")
+    target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-        built = Path(tmp) / target.name
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:  # build aside, then rename: safe
+        built = Path(tmp) / target.name                            # with concurrent processes
         for flags in [FLAGS, *FALLBACK_FLAGS]:
             try:
-                _compile(compiler, flags, built)
+                subprocess.run([*command, *flags, *map(str, SOURCES), "-o", str(built), "-lm"], check=True,
+                               capture_output=True, text=True, timeout=300)
                 break
             except subprocess.CalledProcessError:
                 if flags is FALLBACK_FLAGS[-1]:
                     raise
-        checksum = _checksum_file(built)
-        checksum.write_text(_digest(built))
-        os.replace(checksum, _checksum_file(target))
-        os.replace(built, target)
+        record = {"sources": _sources_digest(), "cpu": _digest(_cpu_model()), "compiler": shlex.join(command),
+                  "flags": flags, "sha256": hashlib.sha256(built.read_bytes()).hexdigest()}
+        built.with_suffix(".json").write_text(json.dumps(record))
+        os.replace(built, target)  # the record last: a crash between the renames leaves a mismatch (rebuilt)
+        os.replace(built.with_suffix(".json"), target.with_suffix(".json"))
+    return record
 
 
-def _unavailable(why: str) -> None:
-    warnings.warn(f"hybridq: {why}; CPU simulation uses the PyTorch kernels only", stacklevel=3)
+def _intact(target: Path) -> dict | None:
+    """The build record of ``target`` if the library is the one that was built (its SHA-256 matches
+    the record's: a truncated file would crash the process with SIGBUS when loaded or used), else None."""
+    try:
+        record = json.loads(target.with_suffix(".json").read_text())
+        return record if record.get("sha256") == hashlib.sha256(target.read_bytes()).hexdigest() else None
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _installed() -> tuple[Path | None, str]:
+    """The library built at install if it fits these sources and this CPU, and why (not)."""
+    if not INSTALLED.exists():
+        return None, "no library was built at install"
+    record = _intact(INSTALLED)
+    if record is None:
+        return None, "the library built at install is damaged (its checksum does not match)"
+    if record.get("sources") != _sources_digest():
+        return None, "the library built at install is from other sources"
+    if record.get("cpu") != _digest(_cpu_model()):
+        return None, "the library built at install was compiled for another CPU"
+    return INSTALLED, f"built at install by {record['compiler']} {' '.join(record['flags'])}"
+
+
+_status = ["not loaded yet"]
+
+
+def _note(text: str) -> None:
+    _status[0] = text
 
 
 @lru_cache(maxsize=None)
 def library() -> ctypes.CDLL | None:
-    """The compiled kernels, or None where they cannot be built or loaded (see the module docstring).
-
-    A cached library whose checksum does not match (truncated, emptied, overwritten) is rebuilt.
-    """
+    """The compiled kernels, or None where they cannot be built (see the module docstring)."""
     if os.environ.get("HYBRIDQ_NATIVE", "1") == "0":
+        _note("PyTorch only: HYBRIDQ_NATIVE=0")
         return None
-    compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
-    if compiler is None:
-        _unavailable("no C compiler found")
-        return None
-    key = hashlib.sha256("\n".join([*(s.read_text() for s in SOURCES + HEADERS), compiler, *FLAGS, _cpu_model()]).encode()).hexdigest()[:16]
-    target = _cache_dir() / f"native-{key}.so"
-    if not _intact(target):
-        try:
-            _build(compiler, target)
-        except (OSError, subprocess.SubprocessError) as error:
-            detail = getattr(error, "stderr", None) or error
-            _unavailable(f"could not build the native CPU kernels ({str(detail).strip()[:300]})")
+    target, why = _installed()
+    if target is None:
+        command = compiler()
+        if command is None:
+            _note(f"PyTorch only: no C compiler found (set CC); {why}")
+            warnings.warn("hybridq: no C compiler found; CPU simulation uses the PyTorch kernels only", stacklevel=2)
             return None
+        key = _digest(_sources_digest(), shlex.join(command), *FLAGS, _cpu_model())
+        target = _cache_dir() / f"native-{key}.so"
+        record = _intact(target)
+        fresh = record is None
+        if fresh:
+            try:
+                record = build(target, command)
+            except (OSError, subprocess.SubprocessError) as error:
+                detail = str(getattr(error, "stderr", None) or error).strip()[:300]
+                _note(f"PyTorch only: {shlex.join(command)} could not build the kernels ({detail}); {why}")
+                warnings.warn(f"hybridq: could not build the native CPU kernels with {shlex.join(command)} ({detail}); "
+                              "CPU simulation uses the PyTorch kernels only", stacklevel=2)
+                return None
+        how = f"{record.get('compiler', shlex.join(command))} {' '.join(record.get('flags', []))}"
+        why = f"{'compiled on first use' if fresh else 'compiled earlier'} into {target.parent} by {how} ({why})"
     try:
         lib = ctypes.CDLL(str(target))
         for name, args in _SIGNATURES.items():
@@ -141,25 +188,39 @@ def library() -> ctypes.CDLL | None:
                 function = getattr(lib, f"{name}_{suffix}")
                 function.argtypes, function.restype = args, None
     except (OSError, AttributeError) as error:
-        _unavailable(f"could not load the native CPU kernels from {target} ({str(error)[:300]}); delete it to rebuild")
+        detail = f"could not load the native CPU kernels from {target} ({str(error)[:300]})"
+        _note(f"PyTorch only: {detail}; delete it to rebuild")
+        warnings.warn(f"hybridq: {detail}; CPU simulation uses the PyTorch kernels only", stacklevel=2)
         return None
+    _note(f"native, {why}")
     return lib
 
 
-#: Dtypes of the kernels: single precision (``f32``) and double (``f64``).
-_SUFFIX = {torch.float32: "f32", torch.complex64: "f32", torch.float64: "f64", torch.complex128: "f64"}
+def status() -> str:
+    """Which CPU kernels are active and why (loads them if needed).
+
+    >>> status().startswith(("native, ", "PyTorch only: "))
+    True
+    """
+    library()
+    return _status[0]
 
 
-def kernel(name: str, dtype: torch.dtype):
+def kernel(name: str, dtype):
     """The built kernel ``name`` for single precision (float32 or complex64 ``dtype``) or double.
 
     Other dtypes are refused (the kernels would write 4- or 8-byte values into smaller ones).
 
+    >>> import torch
     >>> lib = library()
     >>> lib is None or kernel("expval_z", torch.complex64) is lib.expval_z_f32
     True
     """
-    suffix = _SUFFIX.get(dtype)
+    import torch
+
+    from ..errors import DTypeError
+
+    suffix = {torch.float32: "f32", torch.complex64: "f32", torch.float64: "f64", torch.complex128: "f64"}.get(dtype)
     if suffix is None:
         raise DTypeError(f"the native kernels take float32, float64, complex64 or complex128 data, got {dtype}")
     return getattr(library(), f"{name}_{suffix}")

@@ -352,5 +352,5 @@ def test_bind_parameters_partially():
 @pytest.mark.parametrize("module,convert", [("cirq", to_cirq), ("pennylane", to_pennylane), ("qiskit", to_qiskit)])
 def test_missing_framework_names_the_extra(monkeypatch, module, convert):
     monkeypatch.setitem(sys.modules, module, None)
-    with pytest.raises(MissingDependencyError, match=rf"hybridq\[{module}\]"):
+    with pytest.raises(MissingDependencyError, match=rf"pip install .hybridq-torch\[{module}\]"):
         convert(Circuit(1).h(0))

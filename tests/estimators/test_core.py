@@ -9,6 +9,7 @@ import torch
 from hybridq.errors import NotHermitianError, ShapeError
 from hybridq.estimators import ClassicalShadows, DecisionDiagram, Grouping, PauliTerms, measure_bases
 from hybridq.estimators.postprocess import Shots, shot_sums, term_sums
+from hybridq.estimators.terms import pack_codes
 from hybridq.operators import PauliSum
 
 from estimator_reference import basis_probabilities
@@ -51,7 +52,10 @@ def test_post_processing_matches_a_naive_loop(random_problem):
                 naive[s] += weights[k] * mu
                 naive_hits[k] += 1
                 naive_sums[k] += mu
-    np.testing.assert_allclose(values[shots.inverse], naive, atol=1e-12)
+    key = {(int(x), int(z), int(o)): v for x, z, o, v in zip(shots.x, shots.z, shots.outcome, values)}
+    x, z = pack_codes(bases)
+    np.testing.assert_allclose([key[int(a), int(b), int(o)] for a, b, o in zip(x, z, outcomes)], naive, atol=1e-12)
+    assert shots.total == 500 and len(shots.counts) < 500
     np.testing.assert_allclose(hits, naive_hits)
     np.testing.assert_allclose(sums, naive_sums)
 

@@ -394,6 +394,19 @@ def test_gradients_reach_every_parameter():
         assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0, name
 
 
+def test_zero_point_on_the_grid_edge_keeps_its_gradient():
+    # data >= 0 puts the fitted zero point exactly on qmin; its gradient must be the one just
+    # inside (torch 2.14's clamp gives 0 at the bounds, torch 2.13's gives 1)
+    grid = QuantGrid(4, symmetric=False)
+    x = torch.linspace(-0.2, 1.3, 50)
+    grads = []
+    for z0 in (float(grid.qmin), grid.qmin + 1e-3):
+        z = torch.tensor(z0, requires_grad=True)
+        fake_quantize(x, torch.tensor(0.1), z, grid).sum().backward()
+        grads.append(z.grad.item())
+    assert grads[0] == grads[1] != 0
+
+
 def test_quantize_model_swaps_layers_and_keeps_outputs_close():
     torch.manual_seed(11)
     base = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 5))

@@ -30,17 +30,16 @@ CASES = textwrap.dedent("""
 
     good, root = Path(sys.argv[1]), Path(sys.argv[2])
     os.environ["CC"] = "false"  # a compiler that always fails: a damaged file cannot be rebuilt
-    key = hashlib.sha256("\\n".join([*(s.read_text() for s in native.SOURCES + native.HEADERS), "false", *native.FLAGS,
-                                     native._cpu_model()]).encode()).hexdigest()[:16]
+    native.INSTALLED = root / "not-installed.so"  # the cache alone is under test
+    key = native._digest(native._sources_digest(), "false", *native.FLAGS, native._cpu_model())
     c = hq.Circuit(2).ry(hq.Weight("a") * hq.Input(0), 0).ry(hq.Weight("b") * hq.Input(1), 1).cx(0, 1)
     found = {}
     for case in ["intact", "truncated", "empty", "garbage", "no checksum", "not a library"]:
         cache = root / case.replace(" ", "-")
         cache.mkdir()
         target = cache / f"native-{key}.so"
-        checksum = target.with_name(target.name + ".sha256")
         shutil.copy(good, target)
-        shutil.copy(good.with_name(good.name + ".sha256"), checksum)
+        record = json.loads(good.with_suffix(".json").read_text())
         data = target.read_bytes()
         if case == "truncated":
             target.write_bytes(data[: len(data) // 2])
@@ -49,10 +48,11 @@ CASES = textwrap.dedent("""
         elif case == "garbage":
             target.write_bytes(os.urandom(len(data)))
         elif case == "no checksum":
-            checksum.unlink()
+            del record["sha256"]
         elif case == "not a library":
             target.write_bytes(b"not a shared object")
-            checksum.write_text(native._digest(target))  # the checksum matches: loading fails
+            record["sha256"] = hashlib.sha256(target.read_bytes()).hexdigest()  # the checksum matches: loading fails
+        target.with_suffix(".json").write_text(json.dumps(record))
         os.environ["HYBRIDQ_CACHE"] = str(cache)
         native.library.cache_clear()
         with warnings.catch_warnings(record=True) as caught:

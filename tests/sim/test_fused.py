@@ -8,7 +8,9 @@ interpreter is chosen when Triton compiles, at import).
 from __future__ import annotations
 
 import contextlib
+import importlib
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -225,6 +227,7 @@ def test_large_state_kernel_real_layers(dtype, initial):
 def test_native_build_failure_falls_back_with_a_warning(monkeypatch, tmp_path):
     monkeypatch.delenv("HYBRIDQ_NATIVE", raising=False)
     monkeypatch.setenv("HYBRIDQ_CACHE", str(tmp_path))
+    monkeypatch.setattr(native, "INSTALLED", tmp_path / "absent.so")
     monkeypatch.setenv("CC", "false")  # a "compiler" that always fails
     with pytest.warns(UserWarning, match="could not build the native CPU kernels"):
         assert native.library.__wrapped__() is None
@@ -239,9 +242,26 @@ def test_native_builds_without_openmp(monkeypatch, tmp_path):
     cc.write_text('#!/bin/sh\nfor a in "$@"; do [ "$a" = "-fopenmp" ] && exit 1; done\nexec gcc "$@"\n')
     cc.chmod(0o755)
     monkeypatch.setenv("HYBRIDQ_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(native, "INSTALLED", tmp_path / "absent.so")
     monkeypatch.setenv("CC", str(cc))
     lib = native.library.__wrapped__()
     assert lib is not None and hasattr(lib, "state_forward_f64")
+    assert "-fopenmp" not in native.status() and "compiled on first use" in native.status()
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
+def test_native_compiler_may_be_a_command_and_an_install_build_for_another_cpu_is_skipped(monkeypatch, tmp_path):
+    monkeypatch.delenv("HYBRIDQ_NATIVE", raising=False)
+    monkeypatch.setenv("HYBRIDQ_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(native, "INSTALLED", tmp_path / "pkg" / "_native.so")
+    monkeypatch.setenv("CC", "env gcc")  # a launcher and a compiler, as `ccache gcc`
+    record = native.build(native.INSTALLED)
+    assert record["compiler"] == "env gcc"
+    assert native.library.__wrapped__() is not None and "built at install by env gcc" in native.status()
+    info = native.INSTALLED.with_suffix(".json")
+    info.write_text(json.dumps({**record, "cpu": "another"}))  # as if built on another machine
+    assert native.library.__wrapped__() is not None
+    assert "compiled on first use" in native.status() and "for another CPU" in native.status()
 
 
 @pytest.mark.cuda

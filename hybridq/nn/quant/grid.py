@@ -5,7 +5,11 @@ and read back as ``x_hat = (q - z) * s``, with step size (scale) ``s > 0`` and i
 point ``z``. Fake quantization computes ``x_hat`` in floating point; its gradients follow
 Learned Step Size Quantization (LSQ, Esser et al., ICLR 2020):
 
-* ``d x_hat / d x`` is 1 inside the clamping range and 0 outside (straight-through estimator);
+* ``d x_hat / d x`` is 1 inside the clamping range ``[qmin, qmax]``, its ends included, and 0
+  outside (straight-through estimator); the zero point's clamp passes its gradient the same way.
+  The range is applied by :func:`clamp_closed`, not ``torch.clamp``, whose gradient at the ends
+  changed from 1 (torch <= 2.13) to 0 (2.14): a zero point fitted to data ``>= 0`` sits exactly
+  on ``qmin``, and values at the data's maximum on ``qmax``;
 * ``d x_hat / d s`` is ``round(x / s) - x / s`` inside, ``qmin - z`` or ``qmax - z`` outside;
 * both the scale's and the zero point's gradients are multiplied by ``grad_scale``, which LSQ
   sets to ``1 / sqrt(N * Qp)`` (``N`` values share the scale, ``Qp`` = :attr:`QuantGrid.positive_levels`).
@@ -80,6 +84,19 @@ def _scaled_grad(t: Tensor, factor: float) -> Tensor:
     return detached + (t - detached) * factor
 
 
+def clamp_closed(t: Tensor, low: float, high: float) -> Tensor:
+    """``clamp(t, low, high)`` whose gradient is 1 on the closed range ``[low, high]`` and 0 outside,
+    whatever torch's convention at the ends.
+
+    >>> t = torch.tensor([-9.0, -8.0, 7.0, 8.0], requires_grad=True)
+    >>> clamp_closed(t, -8, 7).sum().backward()
+    >>> t.grad
+    tensor([0., 1., 1., 0.])
+    """
+    inside = (t >= low) & (t <= high)
+    return torch.where(inside, t, t.detach().clamp(low, high))
+
+
 def _round_ste(t: Tensor) -> Tensor:
     """``round(t)`` exactly, with gradient 1 (straight-through)."""
     return torch.round(t).detach() + (t - t.detach())
@@ -102,7 +119,7 @@ def effective_params(
     s = _scaled_grad(scale, grad_scale).clamp_min(_MIN_SCALE)
     if zero_point is None:
         return s, 0
-    z = _round_ste(_scaled_grad(zero_point, grad_scale).clamp(grid.qmin, grid.qmax))
+    z = _round_ste(clamp_closed(_scaled_grad(zero_point, grad_scale), grid.qmin, grid.qmax))
     return s, z
 
 
@@ -117,7 +134,7 @@ def fake_quantize(
     tensor([ 0.5000, -1.5000,  1.5000])
     """
     s, z = effective_params(scale, zero_point, grid, grad_scale=grad_scale)
-    q = _round_ste(torch.clamp(x / s + z, grid.qmin, grid.qmax))
+    q = _round_ste(clamp_closed(x / s + z, grid.qmin, grid.qmax))
     return (q - z) * s
 
 
