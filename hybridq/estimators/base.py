@@ -251,8 +251,13 @@ class ScheduleEstimator(Estimator):
         self.schedule = np.full((1, self.n_qubits), Z, dtype=np.uint8)
         self.fractions = np.ones(1)
 
+    #: True for an ordered schedule of single shots, cycled (repeated or cut) to any shot count.
+    cyclic = False
+
     def bases(self, shots: int, seed: Seed = None) -> np.ndarray:
         self._ensure_fitted()
+        if self.cyclic:
+            return self.schedule[np.arange(int(shots)) % len(self.schedule)]
         return np.repeat(self.schedule, allocate(int(shots), self.fractions), axis=0)
 
     def coverage(self, codes: np.ndarray) -> np.ndarray:

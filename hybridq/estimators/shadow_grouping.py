@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..progress import progress
-from .base import ScheduleEstimator, Seed
+from .base import ScheduleEstimator
 from .terms import I, Z, PauliTerms
 
 
@@ -71,6 +71,8 @@ class ShadowGrouping(ScheduleEstimator):
         schedule: ``(n_bases, n)`` bases in order; ``fractions`` is uniform over them.
     """
 
+    cyclic = True
+
     def __init__(self, hamiltonian, *, n_bases: int = 1000) -> None:
         super().__init__(hamiltonian)
         self.n_bases = int(n_bases)
@@ -80,7 +82,3 @@ class ShadowGrouping(ScheduleEstimator):
     def _fit(self) -> None:
         self.schedule = shadow_grouping_schedule(self.terms, self.n_bases)
         self.fractions = np.full(len(self.schedule), 1 / len(self.schedule))
-
-    def bases(self, shots: int, seed: Seed = None) -> np.ndarray:
-        self._ensure_fitted()
-        return self.schedule[np.arange(int(shots)) % len(self.schedule)]
