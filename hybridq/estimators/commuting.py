@@ -192,7 +192,7 @@ class CliffordGrouping(Estimator):
         reference: keyword-only; the cheap reference state whose covariances drive the fit: a
             basis-state index or bitstring (qubit 0 first, e.g. the Hartree-Fock determinant).
             Defaults to the basis state of lowest diagonal energy.
-        shrinkage: keyword-only; weight of the identity in the model covariance. Defaults to 0.1.
+        shrinkage: keyword-only; weight of the identity in the model covariance. Defaults to 0.03.
         iterations: keyword-only; cap on the split/allocation alternations (each lowers the
             model variance; the first ten give nearly all of the gain). Defaults to 12.
         rtol: keyword-only; stop when the model variance falls by less than this. Defaults to 1e-3.
@@ -204,7 +204,7 @@ class CliffordGrouping(Estimator):
         model_variance: ``Var_1`` predicted by the model covariance.
     """
 
-    def __init__(self, hamiltonian, *, reference: int | str | None = None, shrinkage: float = 0.1,
+    def __init__(self, hamiltonian, *, reference: int | str | None = None, shrinkage: float = 0.03,
                  iterations: int = 12, rtol: float = 1e-3) -> None:
         super().__init__(hamiltonian)
         if isinstance(reference, str):
@@ -288,8 +288,9 @@ class CliffordGrouping(Estimator):
             total += (p @ y**2 - (p @ y) ** 2) / f
         return float(total)
 
-    def run(self, state, shots: int, *, backend="local", seed: Seed = None) -> EstimateResult:
-        """Measure every group's share of ``shots`` and estimate ``<H>``.
+    def measure(self, state, shots: int, *, backend="local", seed: Seed = None):
+        """Measure every group's share of ``shots``: ``(settings, outcomes, counts)`` for
+        :meth:`estimate` (distinct rows with their counts on the local simulator).
 
         Args:
             state: a state vector, or a :class:`~hybridq.circuits.Circuit` preparing it.
@@ -298,24 +299,27 @@ class CliffordGrouping(Estimator):
                 shots) or a backend / backend name (the group's circuit is appended to the
                 state's circuit and measured in Z).
             seed: seed of the outcomes.
+
+        Raises:
+            ShapeError: a state vector handed to a backend (it needs a circuit).
         """
         from ..circuits import Circuit
 
         self._ensure_fitted()
-        counts_per_group = allocate(int(shots), self.fractions)
+        per_group = allocate(int(shots), self.fractions)
         rng = as_rng(seed)
-        settings, outcomes, counts = [], [], []
+        rows = []
         if isinstance(backend, str) and backend == "local":
             if isinstance(state, Circuit):
                 from ..circuits import simulate
 
                 state = simulate(state, dtype=torch.complex128)
             psi = as_state(state, self.n_qubits)
-            for k, (g, m) in enumerate(zip(self.groups, counts_per_group)):
+            for k, (g, m) in enumerate(zip(self.groups, per_group)):
                 p = g.rotate(psi)[0].abs().square().numpy()
                 hist = rng.multinomial(int(m), p / p.sum())
                 seen = np.flatnonzero(hist)
-                settings.append(np.full(len(seen), k)), outcomes.append(seen), counts.append(hist[seen])
+                rows.append((np.full(len(seen), k), seen, hist[seen]))
         else:
             from ..backends import get_backend
 
@@ -323,10 +327,15 @@ class CliffordGrouping(Estimator):
             if not isinstance(state, Circuit):
                 raise ShapeError("a backend measures circuits: pass the state as a Circuit that prepares it")
             z_bases = np.full((1, self.n_qubits), Z, dtype=np.uint8)
-            for k, (g, m) in enumerate(zip(self.groups, counts_per_group)):
+            weights = 1 << np.arange(self.n_qubits - 1, -1, -1)
+            for k, (g, m) in enumerate(zip(self.groups, per_group)):
                 pm = device.measure_bases(state.compose(g.circuit(self.n_qubits)), np.repeat(z_bases, m, axis=0),
                                           seed=int(rng.integers(2**31)))
-                bits = (1 - pm) // 2
-                index = bits.astype(np.int64) @ (1 << np.arange(self.n_qubits - 1, -1, -1))
-                settings.append(np.full(len(index), k)), outcomes.append(index), counts.append(np.ones(len(index)))
-        return self.estimate(np.concatenate(settings), np.concatenate(outcomes), np.concatenate(counts))
+                index = ((1 - pm) // 2).astype(np.int64) @ weights
+                rows.append((np.full(len(index), k), index, np.ones(len(index), dtype=np.int64)))
+        settings, outcomes, counts = (np.concatenate(part) for part in zip(*rows))
+        return settings, outcomes, counts
+
+    def run(self, state, shots: int, *, backend="local", seed: Seed = None) -> EstimateResult:
+        """:meth:`measure` then :meth:`estimate` (arguments as :meth:`measure`)."""
+        return self.estimate(*self.measure(state, shots, backend=backend, seed=seed))
