@@ -37,6 +37,7 @@ transform.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -221,6 +222,7 @@ class CliffordGrouping(Estimator):
         self.split: list[np.ndarray] = []
         self.fractions = np.ones(0)
         self.model_variance = float("nan")
+        self._laws: tuple[bytes | None, list[np.ndarray]] = (None, [])
 
     def _fit(self) -> None:
         bits = lowest_diagonal_state(self.terms) if self.reference is None else self.reference
@@ -228,6 +230,7 @@ class CliffordGrouping(Estimator):
         lam = self.shrinkage
         model = [(1 - lam) * basis_state_covariance(self.terms, g, bits) + lam * np.eye(len(g.terms))
                  for g in self.groups]
+        self._laws = (None, [])
         self.split, self.fractions, self.model_variance = optimise_split(
             self.terms.coeffs, self.groups, model, iterations=self.iterations, rtol=self.rtol)
 
@@ -278,15 +281,21 @@ class CliffordGrouping(Estimator):
     def variance(self, state) -> float:
         """Exact single-shot variance ``sum_g Var(y_g) / f_g`` on ``state``."""
         self._ensure_fitted()
-        psi = as_state(state, self.n_qubits)
         total = 0.0
-        for f, g, c in zip(self.fractions, self.groups, self.split):
-            p = g.rotate(psi)[0].abs().square().numpy()
+        for f, g, c, p in zip(self.fractions, self.groups, self.split, self._outcome_laws(state)):
             weights = np.zeros(len(p))
             np.add.at(weights, g.zmask.astype(np.int64), c * g.sign)
             y = walsh_hadamard(weights)
             total += (p @ y**2 - (p @ y) ** 2) / f
         return float(total)
+
+    def _outcome_laws(self, state) -> list[np.ndarray]:
+        """Outcome probabilities of each group's rotated state (the last state's are kept)."""
+        psi = as_state(state, self.n_qubits)
+        key = hashlib.blake2b(psi.numpy().tobytes(), digest_size=16).digest()
+        if self._laws[0] != key:
+            self._laws = (key, [g.rotate(psi)[0].abs().square().numpy() for g in self.groups])
+        return self._laws[1]
 
     def measure(self, state, shots: int, *, backend="local", seed: Seed = None):
         """Measure every group's share of ``shots``: ``(settings, outcomes, counts)`` for
@@ -314,9 +323,7 @@ class CliffordGrouping(Estimator):
                 from ..circuits import simulate
 
                 state = simulate(state, dtype=torch.complex128)
-            psi = as_state(state, self.n_qubits)
-            for k, (g, m) in enumerate(zip(self.groups, per_group)):
-                p = g.rotate(psi)[0].abs().square().numpy()
+            for k, (m, p) in enumerate(zip(per_group, self._outcome_laws(state))):
                 hist = rng.multinomial(int(m), p / p.sum())
                 seen = np.flatnonzero(hist)
                 rows.append((np.full(len(seen), k), seen, hist[seen]))
