@@ -282,7 +282,8 @@ class CliffordGrouping(Estimator):
         """Exact single-shot variance ``sum_g Var(y_g) / f_g`` on ``state``."""
         self._ensure_fitted()
         total = 0.0
-        for f, g, c, p in zip(self.fractions, self.groups, self.split, self._outcome_laws(state)):
+        for f, g, c, cdf in zip(self.fractions, self.groups, self.split, self._outcome_laws(state)):
+            p = np.diff(cdf, prepend=0.0)
             weights = np.zeros(len(p))
             np.add.at(weights, g.zmask.astype(np.int64), c * g.sign)
             y = walsh_hadamard(weights)
@@ -290,11 +291,12 @@ class CliffordGrouping(Estimator):
         return float(total)
 
     def _outcome_laws(self, state) -> list[np.ndarray]:
-        """Outcome probabilities of each group's rotated state (the last state's are kept)."""
+        """Cumulative outcome probabilities of each group's rotated state (the last state's
+        are kept)."""
         psi = as_state(state, self.n_qubits)
         key = hashlib.blake2b(psi.numpy().tobytes(), digest_size=16).digest()
         if self._laws[0] != key:
-            self._laws = (key, [g.rotate(psi)[0].abs().square().numpy() for g in self.groups])
+            self._laws = (key, [np.cumsum(g.rotate(psi)[0].abs().square().numpy()) for g in self.groups])
         return self._laws[1]
 
     def measure(self, state, shots: int, *, backend="local", seed: Seed = None):
@@ -323,10 +325,15 @@ class CliffordGrouping(Estimator):
                 from ..circuits import simulate
 
                 state = simulate(state, dtype=torch.complex128)
-            for k, (m, p) in enumerate(zip(per_group, self._outcome_laws(state))):
-                hist = rng.multinomial(int(m), p / p.sum())
-                seen = np.flatnonzero(hist)
-                rows.append((np.full(len(seen), k), seen, hist[seen]))
+            for k, (m, cdf) in enumerate(zip(per_group, self._outcome_laws(state))):
+                if m < len(cdf):  # few shots: draw them (m log K); many: one multinomial (K)
+                    seen, hist = np.unique(np.searchsorted(cdf, rng.random(int(m)) * cdf[-1], side="right"),
+                                           return_counts=True)
+                else:
+                    hist = rng.multinomial(int(m), np.diff(cdf, prepend=0.0) / cdf[-1])
+                    seen = np.flatnonzero(hist)
+                    hist = hist[seen]
+                rows.append((np.full(len(seen), k), seen, hist))
         else:
             from ..backends import get_backend
 
