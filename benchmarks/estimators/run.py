@@ -62,6 +62,7 @@ METHODS = {
     "DerandDD": lambda t: DerandomizedDecisionDiagram(t, n_bases=1000),
     "QWC-LDF": lambda t: Grouping(t, strategy="largest-degree-first"),
     "QWC-SI": lambda t: Grouping(t, strategy="sorted-insertion"),
+    "QWC-SI-var": lambda t: Grouping(t, strategy="sorted-insertion", allocation="variance"),
     "ShadowGrouping": lambda t: ShadowGrouping(t, n_bases=1000),
     "OGM": lambda t: OverlappedGrouping(t),
     "OGM-ratio": lambda t: OverlappedGrouping(t, estimator="ratio"),

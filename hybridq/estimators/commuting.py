@@ -119,13 +119,13 @@ def clifford_group(terms: PauliTerms, members: np.ndarray) -> CliffordGroup:
                          np.where(sign[measured], -1.0, 1.0))
 
 
-def basis_state_covariance(terms: PauliTerms, group: CliffordGroup, bits: int) -> np.ndarray:
-    """Covariance ``<QR> - <Q><R>`` of the group's terms in the basis state ``|bits>``.
+def basis_state_covariance(terms: PauliTerms, t: np.ndarray, bits: int) -> np.ndarray:
+    """Covariance ``<QR> - <Q><R>`` of the commuting terms ``t`` (indices) in the basis state
+    ``|bits>``.
 
     For commuting ``Q, R`` with equal X masks ``QR = i**(3|x & z_Q| + |x & z_R|) Z**(z_Q ^ z_R)``
     (diagonal); otherwise ``<QR> = 0`` in a basis state.
     """
-    t = group.terms
     x, z = terms.x[t].astype(np.int64), terms.z[t].astype(np.int64)
     b = np.int64(bits)
     same_x = x[:, None] == x[None, :]
@@ -228,7 +228,7 @@ class CliffordGrouping(Estimator):
         bits = lowest_diagonal_state(self.terms) if self.reference is None else self.reference
         self.groups = [clifford_group(self.terms, m) for m in commuting_groups(self.terms)]
         lam = self.shrinkage
-        model = [(1 - lam) * basis_state_covariance(self.terms, g, bits) + lam * np.eye(len(g.terms))
+        model = [(1 - lam) * basis_state_covariance(self.terms, g.terms, bits) + lam * np.eye(len(g.terms))
                  for g in self.groups]
         self._laws = (None, [])
         self.split, self.fractions, self.model_variance = optimise_split(

@@ -85,7 +85,7 @@ def test_groups_commute_and_basis_state_covariance_is_exact(random_problem):
             psi[bits] = 1
             mean = np.array([psi @ op @ psi for op in ops])
             second = np.array([[psi @ a @ b @ psi for b in ops] for a in ops])
-            assert np.allclose(basis_state_covariance(t, group, bits), (second - np.outer(mean, mean)).real)
+            assert np.allclose(basis_state_covariance(t, group.terms, bits), (second - np.outer(mean, mean)).real)
 
 
 def test_split_is_unbiased_and_variance_is_exact(random_problem):
@@ -153,3 +153,12 @@ def test_bad_reference_and_missing_groups_are_refused(h2):
     est = CliffordGrouping(H).fit()
     with pytest.raises(ValueError, match="no shot"):
         est.estimate(np.zeros(3, dtype=int), np.zeros(3, dtype=int))
+
+
+def test_variance_allocation_beats_l1_allocation_on_lih(lih):
+    from hybridq.estimators import Grouping
+
+    H, psi = lih
+    l1 = Grouping(H, strategy="sorted-insertion").fit().variance(psi)
+    model = Grouping(H, strategy="sorted-insertion", allocation="variance").fit().variance(psi)
+    assert model < 0.5 * l1

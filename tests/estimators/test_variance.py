@@ -60,6 +60,7 @@ def test_importance_variance_is_exact(random_problem, method):
     lambda H: DerandomizedDecisionDiagram(H, n_bases=40),
     lambda H: Grouping(H),
     lambda H: Grouping(H, strategy="sorted-insertion"),
+    lambda H: Grouping(H, strategy="sorted-insertion", allocation="variance"),
     lambda H: AdaptivePauliShadows(H, pool=60),
     lambda H: ShadowGrouping(H, n_bases=40),
 ])
