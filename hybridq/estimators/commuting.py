@@ -199,7 +199,7 @@ class CliffordGrouping(Estimator):
         rtol: keyword-only; stop when the model variance falls by less than this. Defaults to 1e-3.
 
     Attributes:
-        groups: the :class:`CliffordGroup` settings (after :meth:`fit`).
+        groups: the :class:`CliffordGroup` settings (after :meth:`~hybridq.estimators.base.Estimator.fit`).
         split: per group, the coefficients ``c_g`` of its measured terms.
         fractions: ``(G,)`` share of the shots of each group.
         model_variance: ``Var_1`` predicted by the model covariance.
