@@ -34,13 +34,16 @@ from hybridq.estimators import (
     CHEMICAL_ACCURACY,
     AdaptivePauliShadows,
     ClassicalShadows,
+    CliffordGrouping,
     DecisionDiagram,
     Derandomized,
     DerandomizedDecisionDiagram,
     Grouping,
     LocallyBiasedShadows,
+    OverlappedGrouping,
     PauliTerms,
     ScheduleEstimator,
+    ShadowGrouping,
     measure_bases,
 )
 from hybridq.operators import PauliSum
@@ -59,11 +62,19 @@ METHODS = {
     "DerandDD": lambda t: DerandomizedDecisionDiagram(t, n_bases=1000),
     "QWC-LDF": lambda t: Grouping(t, strategy="largest-degree-first"),
     "QWC-SI": lambda t: Grouping(t, strategy="sorted-insertion"),
+    "QWC-SI-var": lambda t: Grouping(t, strategy="sorted-insertion", allocation="variance"),
+    "ShadowGrouping": lambda t: ShadowGrouping(t, n_bases=1000),
+    "OGM": lambda t: OverlappedGrouping(t),
+    "OGM-ratio": lambda t: OverlappedGrouping(t, estimator="ratio"),
+    "Clifford": lambda t: CliffordGrouping(t),
 }
 ANALYTIC = [m for m in METHODS if m != "CS-MoM"]  # MoM's variance is CS's (asymptotically x pi/2)
 NOTES = """Notes: importance-weighted estimators (CS, LBCS, DD) are exact; hit-count ones (-ratio,
 Derand, DerandDD, QWC) are exact for the schedule / asymptotic in the shots; APS is exact for a
-pool of 2000 sampled bases (terms the pool misses are left out, so it is optimistic)."""
+pool of 2000 sampled bases (terms the pool misses are left out, so it is optimistic);
+ShadowGrouping is exact for its 1000-basis schedule repeated. Clifford (CliffordGrouping) measures
+commuting groups through Clifford circuits, fitted on the lowest-diagonal basis state (the
+Hartree-Fock determinant), never on the state measured."""
 
 
 @dataclass
@@ -124,6 +135,13 @@ def timed(fn):
 
 def empirical(est, psi: np.ndarray, exact: float, shots: int, trials: int, seed: int) -> dict:
     """RMSE over ``trials`` estimates of ``shots`` shots, and the classical time per shot."""
+    if isinstance(est, CliffordGrouping):  # settings are groups (Clifford circuits), not Pauli bases
+        rng = np.random.default_rng(seed)
+        data = [est.measure(psi, shots, seed=rng) for _ in range(trials)]
+        results, t_post = timed(lambda: [est.estimate(*d) for d in data])
+        errors = np.array([r.value - exact for r in results])
+        return {"rmse": float(np.sqrt(np.mean(errors**2))), "bias": float(errors.mean()), "propose_us_per_shot": 0.0,
+                "post_us_per_shot": 1e6 * t_post / (shots * trials)}
     if isinstance(est, ScheduleEstimator):
         bases, t_bases = timed(lambda: np.tile(est.bases(shots, seed), (trials, 1)))
     else:
@@ -146,20 +164,21 @@ def run_problem(problem: Problem, args) -> dict:
     out: dict = {"label": problem.label, "n_qubits": problem.terms.n_qubits, "terms": len(problem.terms) + 1,
                  "fit_s": {}, "shots": {}, "empirical": {}}
     estimators = {}
-    for name in METHODS:
+    for name in args.methods:
         est, dt = timed(lambda: METHODS[name](problem.terms).fit())
         estimators[name], out["fit_s"][name] = est, dt
         print(f"  fit {name:9s} {dt:7.2f} s", flush=True)
     for state, psi in problem.states.items():
-        exact = estimators["CS"].exact(psi)
+        exact = next(iter(estimators.values())).exact(psi)
         out["shots"][state] = {"energy": exact}
-        for name in ANALYTIC:
-            out["shots"][state][name] = estimators[name].variance(psi) / CHEMICAL_ACCURACY**2
+        for name in estimators:
+            if name in ANALYTIC:
+                out["shots"][state][name] = estimators[name].variance(psi) / CHEMICAL_ACCURACY**2
         if problem.terms.n_qubits <= args.empirical_qubits and state == args.empirical_state:
             grid = {}
             for shots in args.shots:
                 grid[shots] = {name: empirical(est, psi, exact, shots, args.trials, args.seed)
-                               for name, est in estimators.items()}
+                               for name, est in estimators.items() if name in args.empirical_methods}
                 print(f"  {state} {shots} shots done", flush=True)
             out["empirical"][state] = grid
     return out
@@ -170,33 +189,55 @@ def fmt(x: float) -> str:
 
 
 def print_tables(results: list[dict]) -> None:
+    methods = list(results[0]["fit_s"])
+    analytic = [m for m in methods if m in ANALYTIC]
     print("\n## Shots to chemical accuracy (1.6 mHa), analytic\n")
-    print("| Hamiltonian | terms | state | " + " | ".join(ANALYTIC) + " |")
-    print("|---" * (len(ANALYTIC) + 3) + "|")
+    print("| Hamiltonian | terms | state | " + " | ".join(analytic) + " |")
+    print("|---" * (len(analytic) + 3) + "|")
     for r in results:
         for state, row in r["shots"].items():
-            best = min(row[m] for m in ANALYTIC)
-            cells = [f"**{fmt(row[m])}**" if row[m] == best else fmt(row[m]) for m in ANALYTIC]
+            best = min(row[m] for m in analytic)
+            cells = [f"**{fmt(row[m])}**" if row[m] == best else fmt(row[m]) for m in analytic]
             print(f"| {r['label']} | {r['terms']} | {state} | " + " | ".join(cells) + " |")
     print("\n" + NOTES)
     print("\n## Classical cost: time to propose (fit), seconds\n")
-    print("| Hamiltonian | " + " | ".join(METHODS) + " |")
-    print("|---" * (len(METHODS) + 1) + "|")
+    print("| Hamiltonian | " + " | ".join(methods) + " |")
+    print("|---" * (len(methods) + 1) + "|")
     for r in results:
-        print(f"| {r['label']} | " + " | ".join(f"{r['fit_s'][m]:.3f}" for m in METHODS) + " |")
+        print(f"| {r['label']} | " + " | ".join(f"{r['fit_s'][m]:.3f}" for m in methods) + " |")
     rows = [(r, s, shots, grid) for r in results for s, per in r["empirical"].items() for shots, grid in per.items()]
     if not rows:
         return
+    methods = [m for m in methods if m in rows[0][3]]
     print("\n## Empirical RMSE (mHa) vs shots; post-processing time (us/shot) at the largest shot count\n")
-    print("| Hamiltonian | state | shots | " + " | ".join(METHODS) + " |")
-    print("|---" * (len(METHODS) + 3) + "|")
+    print("| Hamiltonian | state | shots | " + " | ".join(methods) + " |")
+    print("|---" * (len(methods) + 3) + "|")
     for r, state, shots, grid in rows:
-        cells = " | ".join(f"{1e3 * grid[m]['rmse']:.3g}" for m in METHODS)
+        cells = " | ".join(f"{1e3 * grid[m]['rmse']:.3g}" for m in methods)
         print(f"| {r['label']} | {state} | {shots} | {cells} |")
     for r, state, shots, grid in rows:
         if shots == max(r["empirical"][state]):
             print(f"| {r['label']} | {state} | post us/shot | "
-                  + " | ".join(f"{grid[m]['post_us_per_shot']:.3g}" for m in METHODS) + " |")
+                  + " | ".join(f"{grid[m]['post_us_per_shot']:.3g}" for m in methods) + " |")
+    print_method_table(results)
+
+
+def print_method_table(results: list[dict]) -> None:
+    """One row per Hamiltonian and method (ShadowGrouping's Table I plus Var1 and costs)."""
+    print("\n## Per method: Var1 (Ha^2), shots to 1.6 mHa, RMSE (mHa) over the trials, fit (s), "
+          "post-processing (s per 1e6 shots)\n")
+    print("| Hamiltonian | state | method | Var1 | shots to 1.6 mHa | RMSE at N shots | N Var(E) | fit s | post s/1e6 |")
+    print("|---" * 9 + "|")
+    for r in results:
+        for state, per in r["empirical"].items():
+            shots = min(per)
+            for m in r["fit_s"]:
+                cell = per[shots].get(m, {"rmse": float("nan"), "post_us_per_shot": float("nan")})
+                shots_needed = r["shots"][state].get(m)
+                var1 = f"{shots_needed * CHEMICAL_ACCURACY**2:.3g}" if shots_needed is not None else "-"
+                needed = fmt(shots_needed) if shots_needed is not None else "-"
+                print(f"| {r['label']} | {state} | {m} | {var1} | {needed} | {1e3 * cell['rmse']:.3g} (N={shots}) | "
+                      f"{shots * cell['rmse']**2:.3g} | {r['fit_s'][m]:.2f} | {cell['post_us_per_shot']:.3g} |")
 
 
 def plot(results: list[dict], path: Path) -> None:
@@ -209,10 +250,11 @@ def plot(results: list[dict], path: Path) -> None:
     if not panels:
         return
     fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4.2), squeeze=False)
-    colors = dict(zip(METHODS, plt.cm.tab10.colors))
+    methods = list(results[0]["fit_s"])
+    colors = dict(zip(methods, plt.cm.tab20.colors))
     for ax, (r, state, per) in zip(axes[0], panels):
         shots = np.array(sorted(per))
-        for name in METHODS:
+        for name in (m for m in methods if m in per[shots[0]]):
             ax.loglog(shots, [1e3 * per[s][name]["rmse"] for s in shots], "o-", color=colors[name], label=name)
             if name in ANALYTIC:
                 var = r["shots"][state][name] * CHEMICAL_ACCURACY**2
@@ -237,6 +279,9 @@ def main() -> None:
     parser.add_argument("--empirical-state", default="ground", choices=["HF", "ground", "HEA"])
     parser.add_argument("--max-ground-qubits", type=int, default=14)
     parser.add_argument("--depth", type=int, default=3, help="layers of the random ansatz")
+    parser.add_argument("--methods", nargs="*", default=list(METHODS), choices=list(METHODS))
+    parser.add_argument("--empirical-methods", nargs="*", default=list(METHODS), choices=list(METHODS),
+                        help="methods whose RMSE is sampled (default all)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()

@@ -16,16 +16,20 @@ single-shot variance, and ``run(state, shots)`` all of it on the simulator.
 
 from .adaptive import AdaptivePauliShadows
 from .base import Estimator, ImportanceEstimator, ScheduleEstimator
+from .commuting import CliffordGrouping
 from .decision_diagram import DecisionDiagram
 from .derandomized import Derandomized, DerandomizedDecisionDiagram
 from .grouping import Grouping
 from .measure import measure_bases
+from .overlapped import OverlappedGrouping
 from .result import CHEMICAL_ACCURACY, EstimateResult, shots_to_accuracy
+from .shadow_grouping import ShadowGrouping
 from .shadows import ClassicalShadows, LocallyBiasedShadows
 from .terms import PauliTerms
 
 __all__ = [
-    "CHEMICAL_ACCURACY", "AdaptivePauliShadows", "ClassicalShadows", "DecisionDiagram", "Derandomized",
-    "DerandomizedDecisionDiagram", "EstimateResult", "Estimator", "Grouping", "ImportanceEstimator",
-    "LocallyBiasedShadows", "PauliTerms", "ScheduleEstimator", "measure_bases", "shots_to_accuracy",
+    "CHEMICAL_ACCURACY", "AdaptivePauliShadows", "ClassicalShadows", "CliffordGrouping", "DecisionDiagram",
+    "Derandomized", "DerandomizedDecisionDiagram", "EstimateResult", "Estimator", "Grouping", "ImportanceEstimator",
+    "LocallyBiasedShadows", "OverlappedGrouping", "PauliTerms", "ScheduleEstimator", "ShadowGrouping",
+    "measure_bases", "shots_to_accuracy",
 ]

@@ -274,13 +274,21 @@ class ScheduleEstimator(Estimator):
         self.schedule = np.full((1, self.n_qubits), Z, dtype=np.uint8)
         self.fractions = np.ones(1)
 
+    #: True for an ordered schedule of single shots, cycled (repeated or cut) to any shot count.
+    cyclic = False
+
     def bases(self, shots: int, seed: Seed = None) -> np.ndarray:
         self._ensure_fitted()
+        if self.cyclic:
+            return self.schedule[np.arange(int(shots)) % len(self.schedule)]
         return np.repeat(self.schedule, self.shot_counts(shots), axis=0)
 
     def shot_counts(self, shots: int) -> np.ndarray:
-        """Shots of each schedule row ``(K,)`` for ``shots`` in all (see :func:`allocate`)."""
+        """Shots of each schedule row ``(K,)`` for ``shots`` in all (see :func:`allocate`; a cyclic
+        schedule gives each row its turns in ``shots`` single shots)."""
         self._ensure_fitted()
+        if self.cyclic:
+            return np.bincount(np.arange(int(shots)) % len(self.schedule), minlength=len(self.schedule))
         return allocate(int(shots), self.fractions)
 
     def _basis_chunks(self, shots: int, rng: np.random.Generator):

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import diagram as dd
-from .base import ScheduleEstimator, Seed
+from .base import ScheduleEstimator
 from .decision_diagram import DecisionDiagram
 from ..progress import progress
 from .terms import PauliTerms
@@ -70,6 +70,8 @@ class Derandomized(ScheduleEstimator):
         schedule: ``(n_bases, n)`` bases in order; ``fractions`` is uniform over them.
     """
 
+    cyclic = True
+
     def __init__(self, hamiltonian, *, n_bases: int = 1000, eta: float = 0.9) -> None:
         super().__init__(hamiltonian)
         self.n_bases, self.eta = int(n_bases), float(eta)
@@ -81,15 +83,6 @@ class Derandomized(ScheduleEstimator):
         self.schedule = derandomize(self._diagram(), self.terms, self.n_bases, eta=self.eta)
         self.fractions = np.full(len(self.schedule), 1 / len(self.schedule))
 
-    def bases(self, shots: int, seed: Seed = None) -> np.ndarray:
-        self._ensure_fitted()
-        return self.schedule[np.arange(int(shots)) % len(self.schedule)]
-
-    def shot_counts(self, shots: int) -> np.ndarray:
-        """Shots of each schedule row: the schedule repeated in order, cut after ``shots``."""
-        self._ensure_fitted()
-        rounds, rest = divmod(int(shots), len(self.schedule))
-        return rounds + (np.arange(len(self.schedule)) < rest)
 
 
 class DerandomizedDecisionDiagram(Derandomized):

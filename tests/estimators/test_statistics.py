@@ -15,7 +15,9 @@ from hybridq.estimators import (
     DerandomizedDecisionDiagram,
     Grouping,
     LocallyBiasedShadows,
+    OverlappedGrouping,
     ScheduleEstimator,
+    ShadowGrouping,
     measure_bases,
 )
 from hybridq.operators import PauliSum
@@ -29,6 +31,10 @@ UNBIASED = {
     "Derand": lambda H: Derandomized(H, n_bases=200),
     "DerandDD": lambda H: DerandomizedDecisionDiagram(H, n_bases=200),
     "Grouping": Grouping,
+    "Grouping-variance": lambda H: Grouping(H, strategy="sorted-insertion", allocation="variance"),
+    "OGM": OverlappedGrouping,
+    "OGM-ratio": lambda H: OverlappedGrouping(H, estimator="ratio"),
+    "ShadowGrouping": lambda H: ShadowGrouping(H, n_bases=200),
 }
 
 

@@ -14,6 +14,8 @@ from hybridq.estimators import (
     DerandomizedDecisionDiagram,
     Grouping,
     LocallyBiasedShadows,
+    OverlappedGrouping,
+    ShadowGrouping,
 )
 from hybridq.operators import PauliSum
 
@@ -33,7 +35,7 @@ def test_exact_value_matches_dense(random_problem):
     assert ClassicalShadows(H).exact(psi) == pytest.approx(dense, abs=1e-10)
 
 
-@pytest.mark.parametrize("method", [ClassicalShadows, LocallyBiasedShadows, DecisionDiagram])
+@pytest.mark.parametrize("method", [ClassicalShadows, LocallyBiasedShadows, DecisionDiagram, OverlappedGrouping])
 def test_importance_variance_is_exact(random_problem, method):
     H, psi = random_problem
     est = method(H).fit()
@@ -58,7 +60,9 @@ def test_importance_variance_is_exact(random_problem, method):
     lambda H: DerandomizedDecisionDiagram(H, n_bases=40),
     lambda H: Grouping(H),
     lambda H: Grouping(H, strategy="sorted-insertion"),
+    lambda H: Grouping(H, strategy="sorted-insertion", allocation="variance"),
     lambda H: AdaptivePauliShadows(H, pool=60),
+    lambda H: ShadowGrouping(H, n_bases=40),
 ])
 def test_schedule_variance_is_exact(random_problem, make):
     H, psi = random_problem
