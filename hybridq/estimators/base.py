@@ -31,7 +31,7 @@ from typing import Literal, Union
 import numpy as np
 
 from ..checks import check_count
-from ..errors import ShapeError
+from ..errors import ParameterError, ShapeError
 from .measure import distinct_bases, measurement
 from .postprocess import Shots, basis_groups, check_outcomes, cover_fractions
 from .result import CHEMICAL_ACCURACY, EstimateResult, shots_to_accuracy
@@ -182,6 +182,8 @@ class Estimator(ABC):
                 f"Hamiltonian, got {bases.shape}"
             )
         bases = check_bases(bases, self.n_qubits)
+        if len(bases) == 0:
+            raise ParameterError("no bases were given (0 shots); an estimate needs at least one measured shot")
         outcomes = check_outcomes(outcomes, len(bases), self.n_qubits)
         tally = self._tally(len(bases))
         for part, rows in self._shot_slices(len(bases)):
