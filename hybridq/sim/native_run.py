@@ -216,7 +216,7 @@ def run_program(program: Layered, state: Tensor | None) -> Tensor | None:
 def _large_state(program: Layered, state: Tensor | None, finals: list, others: list) -> Tensor | None:
     """A few large states through the single-state kernel (:func:`hybridq.sim.fused._run_large_state`:
     layers of one-qubit gates and permutations, shared matrices, no gradient), else None."""
-    if any(others):
+    if any(others) or not program.layers:
         return None
     n = program.n_qubits
     if state is None:

@@ -282,6 +282,16 @@ def test_fused_kernels_equal_the_general_path_in_the_interpreter():
         from test_fused import CASES, compare, fused
         assert fused.available(torch.device("cpu"))
         import hybridq.sim.fused as f
+        from hybridq.sim import engine, state
+
+        class Interpreted:  # the engine sends CPU programs to the native executor: route them to fused.run
+            name = "fused-interpreted"
+
+            def run(self, program, psi, method):
+                psi = state.zero_state(program.n_qubits, 1, dtype=program.dtype) if psi is None else psi
+                return f.run(psi, engine.to_ops(program))
+
+        engine.EXECUTORS[:] = [Interpreted(), *engine.EXECUTORS]
         calls = []
         apply = f._FusedRun.apply
         f._FusedRun.apply = lambda *a: calls.append(1) or apply(*a)
