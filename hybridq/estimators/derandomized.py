@@ -84,7 +84,6 @@ class Derandomized(ScheduleEstimator):
         self.fractions = np.full(len(self.schedule), 1 / len(self.schedule))
 
 
-
 class DerandomizedDecisionDiagram(Derandomized):
     """Derandomisation along a fitted :class:`DecisionDiagram` (its completion probabilities
     replace the uniform ``3**-k``).
