@@ -117,6 +117,8 @@ def products(weights: Tensor, inputs: Tensor | None, plan: ChainPlan, lanes: boo
     blocks, rows = -(-batch // LANES), plan.chains.shape[0]
     trig = torch.empty(blocks, plan.forms.shape[0], 2, LANES, dtype=real)
     out = torch.empty(blocks, rows, 8, LANES, dtype=real) if lanes else torch.empty(batch, rows, 2, 2, dtype=real.to_complex())
+    if batch == 0:  # an empty batch: nothing to compute (the kernel takes no empty tensors)
+        return out, trig
     native.kernel("chain_products", real)(*_args(weights, inputs, plan), trig.data_ptr(), out.data_ptr(), lanes,
                                           torch.get_num_threads())
     return out, trig
@@ -129,6 +131,8 @@ def products_backward(weights: Tensor, inputs: Tensor | None, plan: ChainPlan, t
     grad = grad.contiguous() if lanes else torch.view_as_real(grad.to(weights.dtype.to_complex()).contiguous())
     grad_w = torch.zeros_like(weights)
     grad_x = torch.zeros_like(inputs) if inputs is not None and input_grad else None
+    if inputs is not None and inputs.shape[0] == 0:  # an empty batch: zero gradients, no kernel
+        return grad_w, grad_x
     native.kernel("chain_products_backward", weights.dtype)(
         *_args(weights, inputs, plan), trig.data_ptr(), grad.data_ptr(), lanes, grad_w.data_ptr(),
         None if grad_x is None else grad_x.data_ptr(), torch.get_num_threads())

@@ -70,12 +70,13 @@ class NativeExecutor:
 
 
 class FusedOpsExecutor:
-    """The fused kernels of gate-level programs (:func:`hybridq.sim.fused.run`: Triton on CUDA)."""
+    """The fused kernels of gate-level programs (:func:`hybridq.sim.fused.run`: Triton on CUDA,
+    or on any device in Triton's interpreter)."""
 
     name = "fused-ops"
 
     def run(self, program: Layered, state: Tensor | None, method: Method) -> Tensor | None:
-        if not fused_enabled() or program.device.type == "cpu":
+        if not fused_enabled() or not fused._triton(program.device) or program.dtype not in fused.DTYPES:
             return None
         if state is None:
             state = zero_state(program.n_qubits, 1, dtype=program.dtype, device=program.device)

@@ -82,6 +82,8 @@ def available(device: torch.device) -> bool:
     return _triton(device) or (device.type == "cpu" and native.library() is not None)
 
 
+#: State dtypes of the fused kernels (half precision is refused at the API; real states take the general path).
+DTYPES = (torch.complex64, torch.complex128)
 #: Largest state of one whole-circuit GPU kernel; larger ones run layer by layer in chunks.
 MAX_WHOLE_QUBITS = 13
 #: Largest state of the chunked GPU kernels (the strided chunks keep 64 adjacent amplitudes).
@@ -139,13 +141,15 @@ def layers(ops: Sequence[Op], n: int) -> tuple[list[Tensor | None], list[tuple[T
 def run(state: Tensor, ops: Sequence[Op]) -> Tensor | None:
     """``ops`` applied to ``state`` by the fused kernels, or None when they do not apply."""
     n = state.shape[-1].bit_length() - 1
-    if not (state.is_complex() and available(state.device)):
+    if not (state.dtype in DTYPES and available(state.device)):
         return None
     split = layers(ops, n)
     if split is None:
         return None
     mats, perms = split
-    batch = max([state.shape[0]] + [m.shape[0] for m in mats if m is not None and m.dim() == 4])
+    batch = common_batch([state.shape[0]] + [m.shape[0] for m in mats if m is not None and m.dim() == 4])
+    if not batch:  # empty, or batches that do not broadcast: nothing for a kernel to launch on
+        return None
     if _large_state(state, mats, n, batch):
         return _run_large_state(state, mats, perms, n)
     if not suits(state.device, n, batch):
@@ -160,6 +164,18 @@ def run(state: Tensor, ops: Sequence[Op]) -> Tensor | None:
     if z is not None:
         attach_z(out, z)
     return out
+
+
+def common_batch(sizes: Sequence[int]) -> int:
+    """The batch that tensors of batch ``sizes`` broadcast to (each 1 or the same ``B``), or 0 when
+    it is empty or they do not broadcast: the kernels launch one program per sample, and read
+    every sample's data at its stride (1: shared), so only such batches are safe to hand them.
+
+    >>> common_batch([1, 5, 5]), common_batch([1, 0]), common_batch([3, 5])
+    (5, 0, 0)
+    """
+    batch = max(sizes)
+    return batch if 0 not in sizes and all(b in (1, batch) for b in sizes) else 0
 
 
 def attach_z(state: Tensor, z: Tensor) -> None:

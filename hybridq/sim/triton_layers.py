@@ -57,8 +57,10 @@ class TritonExecutor:
     def run(self, program: Layered, state: Tensor | None, method) -> Tensor | None:
         from .engine import fused_enabled
 
-        if not (fused_enabled() and fused._triton(program.device) and program.dtype.is_complex):
+        if not (fused_enabled() and fused._triton(program.device) and program.dtype in fused.DTYPES):
             return None
+        if not fused.common_batch([program.batch] + ([] if state is None else [state.shape[0]])):
+            return None  # an empty batch (nothing to launch) or start states that do not broadcast to it
         if not 2 <= program.n_qubits <= MAX_QUBITS or _plain_layers(program) or not _known_steps(program):
             return None
         plan = _plan(program)

@@ -4,7 +4,8 @@ transposed and expanded inputs, single and double precision, real dtypes.
 Each case runs through the fused native kernels (a CPU with the C library), the compiled
 torch path without them, and the gate-by-gate torch path, and must match a dense numpy
 simulation of the same circuit sample by sample; gradients of a read-out must match between
-the paths too.
+the paths too. The Triton executors take the same cases in ``test_edge_triton`` (in Triton's
+interpreter without a GPU).
 """
 
 from __future__ import annotations
@@ -19,44 +20,51 @@ from hybridq.nn import QuantumLayer
 from hybridq.sim import native
 
 N = 3
-RY = lambda a: np.array([[np.cos(a / 2), -np.sin(a / 2)], [np.sin(a / 2), np.cos(a / 2)]])  # noqa: E731
-RX = lambda a: np.array([[np.cos(a / 2), -1j * np.sin(a / 2)], [-1j * np.sin(a / 2), np.cos(a / 2)]])  # noqa: E731
+GATES = {
+    "X": lambda: np.array([[0, 1], [1, 0]]),
+    "Z": lambda: np.diag([1, -1]),
+    "RY": lambda a: np.array([[np.cos(a / 2), -np.sin(a / 2)], [np.sin(a / 2), np.cos(a / 2)]]),
+    "RX": lambda a: np.array([[np.cos(a / 2), -1j * np.sin(a / 2)], [-1j * np.sin(a / 2), np.cos(a / 2)]]),
+}
 
 
-def circuit(real: bool) -> Circuit:
-    """Two layers of input-scaled rotations and a CNOT ring (RY only when ``real``)."""
-    c = Circuit(N)
+def circuit(real: bool, n: int = N, steps: bool = False) -> Circuit:
+    """Two layers of input-scaled rotations and a CNOT ring (RY only when ``real``); ``steps``
+    adds a CZ and (complex only) a CRX reading an input, so that layers hold diagonal and
+    controlled steps besides the ring."""
+    c = Circuit(n)
     for layer in range(2):
-        for q in range(N):
+        for q in range(n):
             c.ry(Weight(f"a{layer}{q}") * Input(q) + Weight(f"b{layer}{q}"), q)
-        for q in range(N):
-            c.cx(q, (q + 1) % N)
+        for q in range(n):
+            c.cx(q, (q + 1) % n)
+        if steps:
+            c.cz(0, n - 1)
+            if not real:
+                c.crx(Weight(f"d{layer}") * Input(1), 1, 0)
         if not real:
-            for q in range(N):
+            for q in range(n):
                 c.rx(Weight(f"c{layer}{q}"), q)
     return c
 
 
-def dense(c: Circuit, x: np.ndarray, w: dict[str, float]) -> np.ndarray:
-    """The final state of each sample by dense matrices (qubit 0 the most significant bit)."""
-    out = []
-    for row in x:
-        psi = np.zeros(2**N, dtype=complex)
-        psi[0] = 1
+def dense(c: Circuit, x: np.ndarray, w: dict[str, float], start: np.ndarray | None = None) -> np.ndarray:
+    """The final state of each sample by dense matrices (qubit 0 the most significant bit), from
+    ``start`` ``(B or 1, 2**n)`` (None: ``|0...0>``)."""
+    n, out = c.n_qubits, []
+    weights = {k: torch.tensor(v, dtype=torch.float64) for k, v in w.items()}
+    for b, row in enumerate(x):
+        psi = np.zeros((2,) * n, dtype=complex)
+        psi[(0,) * n] = 1
+        if start is not None:
+            psi = start[b if start.shape[0] > 1 else 0].astype(complex).reshape((2,) * n)
         for op in c.ops:
-            if op.controls:  # a CNOT
-                ctrl, tgt = op.controls[0], op.qubits[0]
-                idx = np.arange(2**N)
-                flip = ((idx >> (N - 1 - ctrl)) & 1).astype(bool)
-                psi = np.where(flip, psi[idx ^ (1 << (N - 1 - tgt))], psi)
-                continue
-            angle = float(op.params[0].evaluate(torch.tensor(row)[None], {k: torch.tensor(v, dtype=torch.float64) for k, v in w.items()}))
-            gate = (RY if op.name == "RY" else RX)(angle)
-            full = np.eye(1)
-            for q in range(N):
-                full = np.kron(full, gate if q == op.qubits[0] else np.eye(2))
-            psi = full @ psi
-        out.append(psi)
+            angles = [float(p.evaluate(torch.tensor(row)[None], weights)) for p in op.params]
+            gate = GATES[op.name](*angles)
+            on = tuple(1 if q in op.controls else slice(None) for q in range(n))  # a view: controls at 1
+            target = op.qubits[0] - sum(q < op.qubits[0] for q in op.controls)
+            psi[on] = np.moveaxis(np.tensordot(gate, psi[on], axes=([1], [target])), 0, target)
+        out.append(psi.reshape(-1))
     return np.array(out)
 
 
