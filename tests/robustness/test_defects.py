@@ -67,6 +67,12 @@ def test_empty_batches_give_empty_outputs_in_a_subprocess():
         assert layer.weight.grad is not None and not layer.weight.grad.any()
         assert QuantumLayer(c, output="probs")(torch.zeros(0, 3)).shape == (0, 8)
         assert hq.simulate(c, torch.zeros(0, 3), torch.ones(6), fusion=False).shape == (0, 8)
+        from hybridq.circuits.compiled import CompiledCircuit  # the chain products of no sample (native on a CPU)
+        w = torch.ones(6, requires_grad=True)
+        program = CompiledCircuit.of(c).layered(torch.zeros(0, 3), w, batch=0, dtype=torch.complex64, device="cpu")
+        assert program.one_qubit().shape[0] == 0
+        program.one_qubit().abs().sum().backward()
+        assert not w.grad.any()
         print("fine")
     """)
     assert proc.returncode == 0, proc.stderr[-2000:]
