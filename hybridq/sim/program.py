@@ -25,11 +25,16 @@ from typing import Literal, Sequence
 
 import torch
 
+from ..errors import ShapeError
 from . import fused, kernels, pairs
 
 Tensor = torch.Tensor
 OpKind = Literal["dense", "diagonal", "flip", "swap", "pauli_rotation", "kron", "permutation", "pair_rotation"]
 Method = Literal["autograd", "adjoint"]
+
+
+#: Dimensions of one sample's data, by kind (one more: a leading batch axis).
+_SAMPLE_DIMS = {"dense": 2, "diagonal": 1, "kron": 3, "pauli_rotation": 0, "pair_rotation": 1}
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,6 +65,13 @@ class Op:
     index: tuple[Tensor, Tensor] | None = None
     real: bool = False
     phase: Tensor | None = None
+
+    @property
+    def batch(self) -> int:
+        """The leading batch axis of the data (1: none, the data is shared by the batch of states)."""
+        if self.data is None or self.data.dim() <= _SAMPLE_DIMS.get(self.kind, self.data.dim()):
+            return 1
+        return self.data.shape[0]
 
     def apply(self, state: Tensor, data: Tensor | None = None) -> Tensor:
         """Apply to a ``(B, 2**n)`` state; ``data`` overrides the stored data."""
@@ -108,8 +120,12 @@ def run(state: Tensor, ops: Sequence[Op], *, method: Method = "autograd") -> Ten
             Layered programs on small states on a GPU run as fused kernels whatever the method
             (:mod:`hybridq.sim.fused`: one kernel forward, one adjoint kernel backward).
     """
-    if state.shape[0] == 0:  # an empty batch: nothing to apply (the kernels take no empty tensors)
-        return state.clone()
+    batches = {state.shape[0], *(op.batch for op in ops)} - {1}
+    if len(batches) > 1:
+        raise ShapeError(f"the state and the ops' data have batches {sorted(batches)}; each must be 1 (shared) or the "
+                         "same B: build the ops with the state's batch")
+    if 0 in batches:  # an empty batch: nothing to apply (the kernels take no empty tensors)
+        return state[:0].clone()
     out = fused.run(state, ops)  # small states on a GPU: one kernel forward, one (adjoint) backward
     if out is not None:
         return out

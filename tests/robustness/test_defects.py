@@ -257,6 +257,12 @@ def test_empty_batch_on_the_torch_path():
     assert hq.sim.apply_matrix(empty, torch.eye(4), [0, 2]).shape == (0, 8)
     ops = [hq.sim.gate_op("RY", [q], [0.3], n_qubits=3) for q in range(3)] + [hq.sim.gate_op("CNOT", [0, 1], n_qubits=3)]
     assert hq.sim.run(empty, ops).shape == (0, 8)
+    per_sample = lambda b: hq.sim.gate_op("RY", [1], [torch.linspace(0, 1, b)], n_qubits=3, batch=b)  # noqa: E731
+    assert hq.sim.run(hq.sim.zero_state(3), [per_sample(0)]).shape == (0, 8)  # data of no sample, one state
+    psi = hq.sim.run(hq.sim.zero_state(3), [per_sample(4)])
+    torch.testing.assert_close(psi[:, 2].abs(), torch.sin(torch.linspace(0, 1, 4) / 2))
+    with pytest.raises(ShapeError, match=r"batches \[3, 4\]"):  # once a raw RuntimeError (or, on a GPU, a read past the data)
+        hq.sim.run(hq.sim.zero_state(3, 3), [per_sample(4)])
     with pytest.raises(DTypeError):
         hq.sim.apply_gate(torch.zeros(2, 4, dtype=torch.complex32), "H", [0])
 
