@@ -12,9 +12,8 @@ Writes ``digits_hamiltonian.png`` (loss and test accuracy per epoch) and
 
 from __future__ import annotations
 
-import numpy as np
 
-from _common import parser, save_results, seed_everything, setup
+from _common import over_seeds, parser, save_results, seed_everything, setup
 from hybridq.datasets import load_digits
 from hybridq.nn import HamiltonianEmbeddingClassifier
 from hybridq.plotting import plot_curves
@@ -39,9 +38,7 @@ def main(argv=None) -> dict:
     args = p.parse_args(argv)
     setup(args)
     runs = [train(s, args) for s in range(args.seeds)]
-    acc = np.array([r.test_accuracy[-1] for r in runs])
-    results = {"test_accuracy_mean": float(acc.mean()), "test_accuracy_std": float(acc.std()),
-               "per_seed": acc.tolist(), "seconds_per_epoch": float(np.mean([r.seconds_per_epoch for r in runs])),
+    results = {**over_seeds([r.test_accuracy[-1] for r in runs], [r.seconds_per_epoch for r in runs]),
                "layers": args.layers, "epochs": args.epochs, "block": args.block}
     plot_curves({"train loss": [r.losses for r in runs], "test accuracy": [r.test_accuracy for r in runs]},
                 args.out / "digits_hamiltonian.png", title=f"digits 0-7, Hamiltonian embedding, L={args.layers}")

@@ -15,10 +15,9 @@ from __future__ import annotations
 import math
 import time
 
-import numpy as np
 import torch
 
-from _common import parser, save_results, seed_everything, setup
+from _common import over_seeds, parser, save_results, seed_everything, setup
 from hybridq.nn import ReuploadingClassifier
 from hybridq.plotting import plot_curves
 from hybridq.progress import progress
@@ -82,10 +81,8 @@ def main(argv=None) -> dict:
     args = p.parse_args(argv)
     setup(args)
     runs = [train(s, args) for s in range(args.seeds)]
-    acc = np.array([r["accuracies"][-1] for r in runs])
-    results = {"test_accuracy_mean": float(acc.mean()), "test_accuracy_std": float(acc.std()), "per_seed": acc.tolist(),
-               "layers": args.layers, "qubits": args.qubits, "epochs": args.epochs,
-               "seconds_per_epoch": float(np.mean([r["seconds_per_epoch"] for r in runs]))}
+    results = {**over_seeds([r["accuracies"][-1] for r in runs], [r["seconds_per_epoch"] for r in runs]),
+               "layers": args.layers, "qubits": args.qubits, "epochs": args.epochs}
     plot_curves({"train cost": [r["losses"] for r in runs], "test accuracy": [r["accuracies"] for r in runs]},
                 args.out / "circle_curves.png", title=f"circle, {args.qubits} qubit(s), {args.layers} layers")
     plot_decision(runs[0]["model"], args.out / "circle_decision.png")

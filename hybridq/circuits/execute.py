@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING, Literal, Mapping
 import numpy as np
 import torch
 
-from ..checks import check_count, check_dtype, check_finite
+from ..checks import check_count, check_dtype, check_finite, under_torch_func
 from ..errors import DTypeError, ParameterError, ShapeError
 from ..sim.gates import GATES
 from ..sim import ops as simops
 from ..sim.engine import execute
 from ..sim.fusion import fuse
 from ..sim.program import Op, run
-from ..sim.state import ALWAYS_FITS, available_memory, check_device, check_memory, under_torch_func, zero_state
+from ..sim.state import ALWAYS_FITS, available_memory, check_device, check_memory, zero_state
 from .circuit import Circuit
 from .compiled import CompiledCircuit
 from .expr import evaluate

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ..checks import under_torch_func
 from ..circuits import Circuit, simulate
 from ..cuda_graph import GraphedFunction
 from ..circuits.expr import Expr, Product, Sum, Weight
@@ -31,7 +32,6 @@ from ..errors import DTypeError, NotHermitianError, ParameterError, ShapeError
 from ..operators import PauliSum
 from ..sim import expval_terms, expval_z, probabilities
 from ..sim.measure import z_sign_table
-from ..sim.state import under_torch_func
 from .observables import Z_each
 
 Output = Literal["expval", "probs", "state"]

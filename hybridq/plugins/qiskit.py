@@ -89,7 +89,20 @@ def _started(run_pub, pubs: list):
     return job
 
 
-class EstimatorV2(_primitives.BaseEstimatorV2):
+class _OnTheEngine:
+    """What both primitives hold: the seed of their randomness and the simulation's dtype."""
+
+    def __init__(self, seed: np.random.Generator | int | None, dtype: torch.dtype) -> None:
+        self._seed = seed
+        self._dtype = dtype
+
+    @property
+    def seed(self) -> np.random.Generator | int | None:
+        """Seed of the randomness: the estimator's noise at non-zero precision, the sampler's samples."""
+        return self._seed
+
+
+class EstimatorV2(_OnTheEngine, _primitives.BaseEstimatorV2):
     """Qiskit's ``BaseEstimatorV2`` on hybridq's engine, with ``StatevectorEstimator``'s results.
 
     Args:
@@ -102,19 +115,13 @@ class EstimatorV2(_primitives.BaseEstimatorV2):
 
     def __init__(self, *, default_precision: float = 0.0, seed: np.random.Generator | int | None = None,
                  dtype: torch.dtype = torch.complex128) -> None:
+        super().__init__(seed, dtype)
         self._default_precision = default_precision
-        self._seed = seed
-        self._dtype = dtype
 
     @property
     def default_precision(self) -> float:
         """Precision of PUBs that give none."""
         return self._default_precision
-
-    @property
-    def seed(self) -> np.random.Generator | int | None:
-        """Seed of the noise added at non-zero precision."""
-        return self._seed
 
     def run(self, pubs: Iterable, *, precision: float | None = None):
         """Estimate every PUB ``(circuit, observables[, parameter values[, precision]])``; returns a job."""
@@ -155,7 +162,7 @@ def _pauli_sum(n_qubits: int, items: tuple) -> PauliSum:
     return PauliSum.from_list(terms or [("I" * n_qubits, 0.0)], n_qubits=n_qubits)
 
 
-class SamplerV2(_primitives.BaseSamplerV2):
+class SamplerV2(_OnTheEngine, _primitives.BaseSamplerV2):
     """Qiskit's ``BaseSamplerV2`` on hybridq's engine, with ``StatevectorSampler``'s results.
 
     Measured bits come back in one ``BitArray`` per classical register, as Qiskit's; with an
@@ -176,19 +183,13 @@ class SamplerV2(_primitives.BaseSamplerV2):
 
     def __init__(self, *, default_shots: int = 1024, seed: np.random.Generator | int | None = None,
                  dtype: torch.dtype = torch.complex128) -> None:
+        super().__init__(seed, dtype)
         self._default_shots = default_shots
-        self._seed = seed
-        self._dtype = dtype
 
     @property
     def default_shots(self) -> int:
         """Shots of PUBs that give none."""
         return self._default_shots
-
-    @property
-    def seed(self) -> np.random.Generator | int | None:
-        """Seed of the samples."""
-        return self._seed
 
     def run(self, pubs: Iterable, *, shots: int | None = None):
         """Sample every PUB ``(circuit[, parameter values[, shots]])``; returns a job."""

@@ -46,7 +46,6 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import torch
-from torch.autograd.function import once_differentiable
 
 from . import chains, kernels, native
 

@@ -29,13 +29,12 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ..checks import check_count, check_dtype, check_finite
+from ..checks import check_count, check_dtype, check_finite, under_torch_func
 from ..errors import QubitIndexError, ShapeError
 from . import native
 from .fused import attached_z
 from .kernels import n_qubits_of
 from .ops import qubits_or_all
-from .state import under_torch_func
 
 Tensor = torch.Tensor
 

@@ -16,7 +16,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ..checks import check_dtype, under_torch_func  # noqa: F401 (re-exported: the engine's users ask here)
+from ..checks import check_dtype
 from ..errors import DeviceError, ShapeError, StateTooLargeError
 
 Tensor = torch.Tensor
