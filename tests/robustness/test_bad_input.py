@@ -18,6 +18,7 @@ outcomes per entry point are written there as JSON (the child's merged in).
 from __future__ import annotations
 
 import collections
+import importlib.util
 import json
 import os
 import subprocess
@@ -40,6 +41,23 @@ from hybridq.operators import PauliString, PauliSum
 
 ROOT = Path(__file__).resolve().parents[2]
 CHILD = os.environ.get("HYBRIDQ_FUZZ_CHILD") == "1"
+#: A child under Triton's interpreter: the engine without its native executor, so that programs
+#: go to the Triton executors (their entry points are named with :data:`ON`).
+TRITON = CHILD and os.environ.get("TRITON_INTERPRET") == "1"
+ON = " (Triton interpreter)" if TRITON else ""
+if TRITON:
+    from hybridq.sim import engine, fused, triton_layers
+
+    engine.EXECUTORS[:] = [e for e in engine.EXECUTORS if e.name != "native"]
+
+    def _counted(apply):
+        def run(*args):
+            OUTCOMES["Triton kernels", "runs"] += 1
+            return apply(*args)
+        return run
+
+    for _function in (fused._FusedRun, triton_layers._Run):
+        _function.apply = _counted(_function.apply)
 FUZZ = settings(max_examples=int(os.environ.get("HYBRIDQ_FUZZ_EXAMPLES", "40")), deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large])
 in_child = pytest.mark.skipif(not CHILD, reason="run in a child process by test_native_entry_points_in_a_child_process")
@@ -82,6 +100,7 @@ def attempt(entry: str, call, expect: str, check=None, why: str = ""):
     assert expect != MUST_FAIL, f"{entry}: a bad input was accepted ({why})"
     if check is not None:
         check(result)
+        OUTCOMES[entry, "result checked"] += 1
     return result
 
 
@@ -259,14 +278,17 @@ def verdict(reasons, scopes=("inputs", "weights", "dtype", "batch", "state", "de
 
 
 def reference(circuit: Circuit, kwargs: dict) -> torch.Tensor:
-    """The same call, gate by gate in complex128 on contiguous float64 copies."""
+    """The same call, gate by gate on torch's kernels (no fused ones) in complex128 on contiguous
+    float64 copies."""
     ref = dict(kwargs, fusion=False, dtype=torch.complex128, device="cpu")
     for key in ("inputs", "weights"):
         if isinstance(ref.get(key), torch.Tensor):
             ref[key] = ref[key].contiguous().double()
     if ref.get("initial_state") is not None:
         ref["initial_state"] = ref["initial_state"].to(torch.complex128)
-    return hq.simulate(circuit, **ref)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HYBRIDQ_FUSED", "0")
+        return hq.simulate(circuit, **ref)
 
 
 def check_states(circuit: Circuit, kwargs: dict):
@@ -288,7 +310,7 @@ def check_states(circuit: Circuit, kwargs: dict):
 def test_native_simulate(case):
     circuit, kwargs, reasons = case
     expect, why = verdict(reasons)
-    attempt("simulate", lambda: hq.simulate(circuit, **kwargs), expect, check_states(circuit, kwargs), why)
+    attempt(f"simulate{ON}", lambda: hq.simulate(circuit, **kwargs), expect, check_states(circuit, kwargs), why)
 
 
 @in_child
@@ -315,7 +337,7 @@ def test_native_quantum_layer(case, output, lead):
         assert out.shape[-1] == layer.n_outputs and out.reshape(-1, out.shape[-1]).shape[0] in (rows, 1)
         assert torch.isfinite(out).all()
 
-    attempt("QuantumLayer.forward", lambda: layer(x, initial_state=state), expect, check, why)
+    attempt(f"QuantumLayer.forward{ON}", lambda: layer(x, initial_state=state), expect, check, why)
 
 
 @st.composite
@@ -373,20 +395,35 @@ def test_native_read_outs(case, qubits):
     attempt("sim.sample", lambda: hq.sim.sample(psi, 3, seed=1), sample_verdict, None, why)
 
 
-def test_native_entry_points_in_a_child_process(tmp_path):
-    """The tests above, in a child process: a crash (SIGSEGV, SIGABRT, SIGBUS) fails here."""
+def in_a_child(tmp_path: Path, tests: str, **env: str) -> None:
+    """Run the ``tests`` (a ``-k`` expression) in a child process with ``env`` and count its
+    outcomes here: a crash (SIGSEGV, SIGABRT, SIGBUS) fails the calling test."""
     if CHILD:
         pytest.skip("this is the child")
     stats, last = tmp_path / "stats.json", tmp_path / "last.txt"
     env = {**os.environ, "HYBRIDQ_FUZZ_CHILD": "1", "HYBRIDQ_FUZZ_STATS": str(stats), "HYBRIDQ_FUZZ_LAST": str(last),
-           "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-k", "test_native_",
+           "OMP_NUM_THREADS": "1", **env}
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-k", tests,
                            str(Path(__file__))], capture_output=True, text=True, env=env, cwd=ROOT, timeout=900)
     detail = (last.read_text() if last.exists() else "") + "\n" + proc.stdout[-4000:] + proc.stderr[-2000:]
     assert proc.returncode == 0, f"child exited with {proc.returncode}; last input: {detail}"
     for entry, outcomes in json.loads(stats.read_text()).items():
         for outcome, count in outcomes.items():
             OUTCOMES[entry, outcome] += count
+
+
+def test_native_entry_points_in_a_child_process(tmp_path):
+    """The tests above, in a child process."""
+    in_a_child(tmp_path, "test_native_")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("triton") is None, reason="Triton not installed (it comes with CUDA builds of torch)")
+@pytest.mark.skipif(torch.cuda.is_available(), reason="on a GPU the Triton kernels run compiled (the native entry points' test)")
+def test_triton_entry_points_in_the_interpreter(tmp_path):
+    """simulate and QuantumLayer with their programs on the Triton executors, in Triton's
+    interpreter (a child process: the interpreter is chosen when Triton is imported)."""
+    in_a_child(tmp_path, "test_native_simulate or test_native_quantum_layer", TRITON_INTERPRET="1", HYBRIDQ_FUSED="1")
+    assert OUTCOMES["Triton kernels", "runs"] > 0, "no input reached a Triton kernel"
 
 
 # ----------------------------------------------------------------- Pauli operators

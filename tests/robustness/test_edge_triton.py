@@ -11,9 +11,11 @@ not taken, and the guards' cases (an empty batch, real or unsupported dtypes, on
 qubits than the kernels hold) must launch no kernel at all and still give the right result or
 a clear error.
 
-What the interpreter cannot show: register pressure, warp counts and the memory errors of a
-real GPU (an out-of-bounds read is caught here only where it leaves the CPU tensors' memory, so
-the cases check the launch grids and the tensors handed to the kernels instead), CUDA graphs.
+What the interpreter cannot show: register pressure, warp counts, CUDA graphs (QuantumLayer
+replays them on a GPU only) and a GPU's memory errors (an out-of-bounds read shows here only
+when it leaves the process's memory, as the empty batch's did; so every launch's grid is
+checked, and guarded inputs must launch nothing). On a GPU the same cases run compiled
+(``cuda`` marker).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import subprocess
 import sys
 import textwrap
 import traceback
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -43,6 +46,19 @@ PATHS = {"fused-ops": False, "triton-layers": True}
 #: The Triton kernels, by path (the chunked ones of 14-18 qubits are left to test_fused).
 KERNELS = {"fused-ops": ("_forward_kernel", "_backward_kernel", "_chunk_forward_kernel", "_chunk_adjoint_kernel"),
            "triton-layers": ("_forward_kernel", "_backward_kernel")}
+
+
+@dataclass
+class Run:
+    """Where the cases run, and the kernel launches of the current case: ``(path.kernel, grid)``."""
+
+    device: torch.device
+    launches: list[tuple[str, tuple]]
+
+    def of(self, path: str) -> list[str]:
+        """The kernels ``path`` launched (each launch had a non-empty grid)."""
+        assert all(all(g > 0 for g in grid) for _, grid in self.launches), f"a launch with an empty grid: {self.launches}"
+        return [name for name, _ in self.launches if name.startswith(path)]
 
 
 def counted_launches() -> list[tuple[str, tuple]]:
@@ -66,65 +82,61 @@ def counted_launches() -> list[tuple[str, tuple]]:
     return record
 
 
-def inputs(c, batch: int, how: str, dtype: torch.dtype, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def inputs(run: Run, c, batch: int, how: str, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
     """Inputs ``(batch, n)`` laid out as ``how`` says, and weights, in ``dtype``'s real precision."""
     rdt = dtype.to_real() if dtype.is_complex else dtype
-    g = torch.Generator().manual_seed(seed + batch)
-    x = layout(torch.rand(batch, c.n_qubits, generator=g, dtype=torch.float64) * 4 - 2, how).to(rdt)
-    w = (torch.rand(len(c.weight_names), generator=g, dtype=torch.float64) * 3).to(rdt)
+    g = torch.Generator().manual_seed(batch)
+    x = layout((torch.rand(batch, c.n_qubits, generator=g, dtype=torch.float64) * 4 - 2).to(run.device, rdt), how)
+    w = (torch.rand(len(c.weight_names), generator=g, dtype=torch.float64) * 3).to(run.device, rdt)
     return x, (w.repeat_interleave(2)[::2] if how == "strided" else w)
 
 
 def expect_close(state: torch.Tensor, c, x, w, start=None) -> None:
-    expected = dense(c, x.double().numpy(), dict(zip(c.weight_names, w.double().tolist())),
-                     None if start is None else start.detach().to(torch.complex128).numpy())
+    expected = dense(c, x.double().cpu().numpy(), dict(zip(c.weight_names, w.double().tolist())),
+                     None if start is None else start.detach().to(torch.complex128).cpu().numpy())
     tol = 2e-5 if state.dtype in (torch.complex64, torch.float32) else 1e-12
-    np.testing.assert_allclose(state.detach().to(torch.complex128).numpy(), expected, atol=tol)
+    np.testing.assert_allclose(state.detach().to(torch.complex128).cpu().numpy(), expected, atol=tol)
 
 
-def launched(record, path: str) -> list[tuple[str, tuple]]:
-    assert all(all(g > 0 for g in grid) for _, grid in record), f"a launch with an empty grid: {record}"
-    return [r for r in record if r[0].startswith(path)]
-
-
-def states(record, path: str, batch: int, how: str, dtype: torch.dtype) -> None:
+def states(run: Run, path: str, batch: int, how: str, dtype: torch.dtype) -> None:
     """Batch 1 and odd batches, laid-out inputs and weights, complex and real dtypes."""
     c = circuit(not dtype.is_complex, N, steps=PATHS[path])
-    x, w = inputs(c, batch, how, dtype)
+    x, w = inputs(run, c, batch, how, dtype)
     state = hq.simulate(c, x, w, dtype=dtype)
-    assert state.shape == (batch, 2**N) and state.dtype == dtype
+    assert state.shape == (batch, 2**N) and state.dtype == dtype and state.device == run.device
     expect_close(state, c, x, w)
     wanted = [f"{path}._forward_kernel"] if dtype.is_complex else []  # real dtypes: declined, the reference runs
-    assert [name for name, _ in record] == wanted, record
-    assert not dtype.is_complex or record[0][1] == (batch,), record
+    assert run.of("") == wanted, run.launches
+    assert not dtype.is_complex or run.launches[0][1] == (batch,), run.launches
 
 
-def initial_states(record, path: str, how: str) -> None:
+def initial_states(run: Run, path: str, how: str) -> None:
     """Start states laid out as ``how`` says (one row broadcast to the batch included)."""
     c = circuit(False, N, steps=PATHS[path])
-    x, w = inputs(c, 3, "contiguous", torch.complex128)
+    x, w = inputs(run, c, 3, "contiguous", torch.complex128)
     g = torch.Generator().manual_seed(5)
     rows = 1 if how == "one row" else 3
     psi = torch.randn(rows, 2 * 2**N, generator=g, dtype=torch.complex128)
-    psi = psi / psi.norm(dim=1, keepdim=True)
+    psi = (psi / psi.norm(dim=1, keepdim=True)).to(run.device)
     start = {"strided": psi[:, ::2], "transposed": psi[:, :2**N].T.contiguous().T,
              "expanded": psi[:1, :2**N].expand(3, -1), "one row": psi[:, :2**N]}[how]
     state = hq.simulate(c, x, w, initial_state=start)
     expect_close(state, c, x, w, start)
-    assert [name for name, _ in launched(record, path)] == [f"{path}._forward_kernel"], record
+    assert run.of(path) == [f"{path}._forward_kernel"], run.launches
 
 
-def gradients(record, path: str, dtype: torch.dtype) -> None:
+def gradients(run: Run, path: str, dtype: torch.dtype) -> None:
     """A layer's weight and input gradients (the adjoint kernel) equal the reference executor's."""
     from hybridq.sim import engine
 
     c = circuit(False, N, steps=PATHS[path])
-    x = layout(torch.rand(5, N, generator=torch.Generator().manual_seed(3), dtype=dtype), "transposed")
+    x = torch.rand(5, N, generator=torch.Generator().manual_seed(3), dtype=dtype)
+    x = layout(x.to(run.device), "transposed")
     found, executors = [], list(engine.EXECUTORS)
     for chosen in (executors, executors[-1:]):
         engine.EXECUTORS[:] = chosen
         torch.manual_seed(0)
-        layer = hq.nn.QuantumLayer(c, dtype=dtype)
+        layer = hq.nn.QuantumLayer(c, dtype=dtype, device=run.device)
         xi = x.clone().requires_grad_(True)
         layer(xi).square().sum().backward()
         found.append((layer.weight.grad, xi.grad))
@@ -132,73 +144,74 @@ def gradients(record, path: str, dtype: torch.dtype) -> None:
     tol = 1e-4 if dtype == torch.float32 else 1e-10
     for a, b in zip(*found):
         torch.testing.assert_close(a, b, atol=tol, rtol=tol)
-    assert [name for name, _ in launched(record, path)] == [f"{path}._forward_kernel", f"{path}._backward_kernel"], record
+    assert set(run.of(path)) == {f"{path}._forward_kernel", f"{path}._backward_kernel"}, run.launches  # CUDA graphs replay
 
 
-def empty_batch(record, path: str) -> None:
+def empty_batch(run: Run, path: str) -> None:
     """An empty batch: simulate, a layer and its backward, and each executor given an empty
     program directly launch nothing and give ``(0, ...)`` results (or decline)."""
     from hybridq.circuits.compiled import CompiledCircuit
     from hybridq.sim import engine, fused
 
     c = circuit(False, N, steps=PATHS[path])
-    x, w = inputs(c, 3, "contiguous", torch.complex64)
+    x, w = inputs(run, c, 3, "contiguous", torch.complex64)
     assert hq.simulate(c, x[:0], w).shape == (0, 2**N)
-    assert hq.simulate(c, x[:0], w, initial_state=hq.sim.zero_state(N)).shape == (0, 2**N)
-    layer = hq.nn.QuantumLayer(c)
+    assert hq.simulate(c, x[:0], w, initial_state=hq.sim.zero_state(N, device=run.device)).shape == (0, 2**N)
+    layer = hq.nn.QuantumLayer(c, device=run.device)
     out = layer(x[:0].requires_grad_(True))
     assert out.shape == (0, N)
     out.sum().backward()
     assert layer.weight.grad is not None and not layer.weight.grad.any()
-    program = CompiledCircuit.of(c).layered(x[:0], w, batch=0, dtype=torch.complex64, device="cpu")
+    program = CompiledCircuit.of(c).layered(x[:0], w, batch=0, dtype=torch.complex64, device=run.device)
     for executor in engine.EXECUTORS[:-1]:
         got = executor.run(program, None, "adjoint")
         assert got is None or got.shape == (0, 2**N), (executor.name, got.shape)
     ops = engine.to_ops(program)
-    for start in (hq.sim.zero_state(N, 1), hq.sim.zero_state(N, 1)[:0]):  # data of an empty batch, state of 1 or 0
+    one = hq.sim.zero_state(N, 1, device=run.device)
+    for start in (one, one[:0]):  # data of an empty batch, a state of one sample or of none
         got = fused.run(start, ops)
         assert got is None or got.shape == (0, 2**N), got.shape
-    assert record == [], record
+    assert run.launches == [], run.launches
 
 
-def unsupported_dtypes(record, path: str) -> None:
+def unsupported_dtypes(run: Run, path: str) -> None:
     """Half precision is refused at the API and declined by the executors, before any launch."""
     from hybridq.sim import engine, fused
     from hybridq.sim.layers import Diagonal, Layer, Layered
 
     c = circuit(False, N, steps=PATHS[path])
-    x, w = inputs(c, 3, "contiguous", torch.complex64)
+    x, w = inputs(run, c, 3, "contiguous", torch.complex64)
     for dtype in (torch.complex32, torch.float16, torch.bfloat16):
         with pytest.raises(DTypeError):
             hq.simulate(c, x, w, dtype=dtype)
         with pytest.raises(DTypeError):
-            hq.simulate(c, x, w, initial_state=hq.sim.zero_state(N).to(dtype))
+            hq.simulate(c, x, w, initial_state=torch.ones(1, 2**N, device=run.device).to(dtype))
     half = torch.complex32
-    z = torch.tensor([[1, 1, 1, -1]]).to(half)
-    program = Layered(2, 1, half, torch.device("cpu"), (Layer((), (Diagonal((0, 1), z),)),))
+    z = torch.tensor([[1, 1, 1, -1]], device=run.device).to(half)
+    program = Layered(2, 1, half, run.device, (Layer((), (Diagonal((0, 1), z),)),))
     for executor in engine.EXECUTORS[:-1]:
         assert executor.run(program, None, "adjoint") is None, executor.name
-    kron = hq.sim.Op("kron", (0, 1), data=torch.eye(2).expand(2, 2, 2).to(half))
-    assert fused.run(torch.ones(1, 4).to(half), [kron]) is None
-    assert record == [], record
+    kron = hq.sim.Op("kron", (0, 1), data=torch.eye(2, device=run.device).expand(2, 2, 2).to(half))
+    assert fused.run(torch.ones(1, 4, device=run.device).to(half), [kron]) is None
+    assert run.launches == [], run.launches
 
 
-def qubit_counts(record, path: str) -> None:
+def qubit_counts(run: Run, path: str) -> None:
     """One qubit, and one more than the path's kernels hold: declined (no launch), still right."""
     from hybridq.circuits import Circuit, Input, Weight
     from hybridq.sim import fused, triton_layers
 
     one = Circuit(1).ry(Weight("a") * Input(0), 0).rx(Weight("b"), 0)
-    x, w = inputs(one, 3, "transposed", torch.complex64)
+    x, w = inputs(run, one, 3, "transposed", torch.complex64)
     expect_close(hq.simulate(one, x, w), one, x, w)
     n = {"fused-ops": fused.MAX_CHUNKED_QUBITS, "triton-layers": triton_layers.MAX_QUBITS}[path] + 1
     c = circuit(False, n, steps=PATHS[path])
-    x, w = inputs(c, 1, "contiguous", torch.complex128)
+    x, w = inputs(run, c, 1, "contiguous", torch.complex128)
     expect_close(hq.simulate(c, x, w, dtype=torch.complex128), c, x, w)
-    assert record == [], record
+    assert run.launches == [], run.launches
 
 
-def cases() -> dict[str, Callable[[list], None]]:
+def cases() -> dict[str, Callable[[Run], None]]:
     """Every case, by name: a handful per edge kind and path (the interpreter is slow)."""
     out = {}
     for path in PATHS:
@@ -215,21 +228,25 @@ def cases() -> dict[str, Callable[[list], None]]:
     return out
 
 
-def run_all() -> dict[str, str]:
-    """Every case in this (interpreted) process: name -> "ok" or what went wrong."""
+def run_all(device: str = "cpu") -> dict[str, str]:
+    """Every case on ``device`` (the CPU: in Triton's interpreter), with the engine's native
+    executor left out: name -> "ok" or what went wrong."""
     from hybridq.sim import engine, fused
 
-    assert fused._INTERPRETED, "run with TRITON_INTERPRET=1 (read when Triton is imported)"
-    engine.EXECUTORS[:] = [e for e in engine.EXECUTORS if e.name != "native"]
-    record = counted_launches()
-    results = {}
-    for name, case in cases().items():
-        record.clear()
-        try:
-            case(record)
-            results[name] = "ok"
-        except Exception:  # every failure is reported, by case
-            results[name] = traceback.format_exc(limit=-3)
+    assert device == "cuda" or fused._INTERPRETED, "run with TRITON_INTERPRET=1 (read when Triton is imported)"
+    executors = list(engine.EXECUTORS)
+    engine.EXECUTORS[:] = [e for e in executors if e.name != "native"]
+    run, results = Run(torch.device(device), counted_launches()), {}
+    try:
+        for name, case in cases().items():
+            run.launches.clear()
+            try:
+                case(run)
+                results[name] = "ok"
+            except Exception:  # every failure is reported, by case
+                results[name] = traceback.format_exc(limit=-3)
+    finally:
+        engine.EXECUTORS[:] = executors
     return results
 
 
@@ -252,10 +269,24 @@ def interpreted() -> dict[str, str]:
 KINDS = ["states", "initial state", "gradients", "empty batch", "unsupported dtypes", "qubit counts"]
 
 
+def failures(results: dict[str, str], kind: str) -> str:
+    assert any(name.startswith(kind) for name in results)
+    return "\n\n".join(f"{name}:\n{why}" for name, why in results.items() if name.startswith(kind) and why != "ok")
+
+
 @pytest.mark.skipif(importlib.util.find_spec("triton") is None, reason="Triton not installed (it comes with CUDA builds of torch)")
-@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU runs the compiled kernels (tests/sim/test_triton_layers.py)")
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU runs the compiled kernels (the cuda test below)")
 @pytest.mark.parametrize("kind", KINDS)
 def test_triton_executors_in_the_interpreter(interpreted, kind):
-    failed = {name: why for name, why in interpreted.items() if name.startswith(kind) and why != "ok"}
-    assert any(name.startswith(kind) for name in interpreted)
-    assert not failed, "\n\n".join(f"{name}:\n{why}" for name, why in failed.items())
+    assert not failures(interpreted, kind)
+
+
+@pytest.fixture(scope="module")
+def on_gpu() -> dict[str, str]:
+    return run_all("cuda")
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("kind", KINDS)
+def test_triton_executors_on_gpu(on_gpu, kind):
+    assert not failures(on_gpu, kind)
