@@ -10,7 +10,8 @@ backward is one adjoint sweep (``fused_backward``) that also returns the steps' 
 Taken: a CPU with the native kernels (``HYBRIDQ_NATIVE``, ``HYBRIDQ_FUSED``), complex states,
 a size :func:`hybridq.sim.fused.suits` accepts, dense steps on at most
 :data:`MAX_DENSE_QUBITS` targets and :data:`MAX_STEP_CONTROLS` controls, diagonals on at most
-:data:`MAX_STEP_QUBITS` qubits. Anything else is declined (the next executor runs it).
+:data:`MAX_STEP_QUBITS` qubits. Programs with pair rotations go to :mod:`hybridq.sim.native_pairs`.
+Anything else is declined (the next executor runs it).
 
 >>> import torch
 >>> from hybridq.sim.layers import Diagonal, Layer, Layered
@@ -30,8 +31,8 @@ from dataclasses import dataclass, replace
 import torch
 from torch.autograd.function import once_differentiable
 
-from . import chains, fused
-from .layers import Dense, Diagonal, Layered, Permutation
+from . import chains, fused, native_pairs
+from .layers import Dense, Diagonal, Layered, PairRotation, Permutation
 
 Tensor = torch.Tensor
 
@@ -91,8 +92,6 @@ def _split(program: Layered) -> tuple[list, list] | None:
         steps = list(layer.steps)
         final = steps.pop() if steps and isinstance(steps[-1], Permutation) else None
         for step in steps:
-            if not isinstance(step, (Diagonal, Dense, Permutation)):
-                return None  # a step type the kernels do not take (a pair rotation)
             if isinstance(step, Dense) and (len(step.qubits) > MAX_DENSE_QUBITS or len(step.controls) > MAX_STEP_CONTROLS):
                 return None
             if isinstance(step, Diagonal) and len(step.qubits) > MAX_STEP_QUBITS:
@@ -182,6 +181,8 @@ def run_program(program: Layered, state: Tensor | None) -> Tensor | None:
     device, n, batch = program.device, program.n_qubits, program.batch
     if device.type != "cpu" or not program.dtype.is_complex or not fused.available(device):
         return None
+    if any(isinstance(s, PairRotation) for layer in program.layers for s in layer.steps):
+        return native_pairs.run_program(program, state)  # the chemistry ansätze: their own kernels
     split = _split(program)
     if split is None:
         return None
