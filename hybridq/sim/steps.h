@@ -17,6 +17,8 @@
 #define STEP_FN_(name, suffix) name##_##suffix
 #define STEP_FN(name, suffix) STEP_FN_(name, suffix)
 #define FN(name) STEP_FN(name, SUFFIX)
+typedef T FN(vec) __attribute__((vector_size(LANES * sizeof(T))));
+#define V FN(vec)
 
 /* The entries of one step's data for width lanes: e[(2 j) * width + l] = re of entry j of lane
    l's sample, e[(2 j + 1) * width + l] its im. Lanes past count repeat the last sample. */
@@ -150,135 +152,97 @@ static int64_t FN(dense_groups)(const int32_t *st, int n, int64_t *bits, int *m,
     return ((int64_t)1 << n) >> *m;
 }
 
-/* v <- M v on each group of a dense step (M: the lanes' 2**k x 2**k matrices in e, conjugate
-   transposed if adjoint), on (re, im). */
-static void FN(dense_apply)(const int32_t *st, int n, T *re, T *im, const T *e, int adjoint) {
-    int64_t bits[MAX_STEP_QUBITS + MAX_STEP_CONTROLS], set, rows[4];
-    int m, k = st[1], K = 1 << k;
-    int64_t groups = FN(dense_groups)(st, n, bits, &m, &set, rows);
-    T mr[16][LANES], mi[16][LANES]; /* the matrix applied, entry r * K + c */
+/* Dense steps work on whole lane rows held as vectors (V: LANES reals, GNU vector extension):
+   the accumulators and matrix entries stay in registers rather than in per-lane arrays. */
+static inline V FN(vload)(const T *p) {
+    V v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void FN(vstore)(T *p, V v) { memcpy(p, &v, sizeof v); }
+
+/* The lanes' K x K matrix of e (entry j at rows 2 j, 2 j + 1 of LANES) as vectors, conjugate
+   transposed if adjoint. */
+static void FN(lane_matrix)(const T *e, int K, int adjoint, V *mr, V *mi) {
     for (int r = 0; r < K; r++)
         for (int c = 0; c < K; c++) {
             int at = adjoint ? c * K + r : r * K + c;
-            for (int l = 0; l < LANES; l++) {
-                mr[r * K + c][l] = e[2 * at * LANES + l];
-                mi[r * K + c][l] = adjoint ? -e[(2 * at + 1) * LANES + l] : e[(2 * at + 1) * LANES + l];
-            }
+            mr[r * K + c] = FN(vload)(e + 2 * at * LANES);
+            mi[r * K + c] = adjoint ? -FN(vload)(e + (2 * at + 1) * LANES) : FN(vload)(e + (2 * at + 1) * LANES);
         }
-    for (int64_t g = 0; g < groups; g++) {
-        int64_t base = FN(group_base)(g, bits, m, set);
-        if (K == 2) {
-            T *restrict xr = re + base * LANES, *restrict xi = im + base * LANES;
-            T *restrict yr = re + (base | rows[1]) * LANES, *restrict yi = im + (base | rows[1]) * LANES;
-            for (int l = 0; l < LANES; l++) {
-                T pr = xr[l], pi = xi[l], qr = yr[l], qi = yi[l];
-                xr[l] = mr[0][l] * pr - mi[0][l] * pi + mr[1][l] * qr - mi[1][l] * qi;
-                xi[l] = mr[0][l] * pi + mi[0][l] * pr + mr[1][l] * qi + mi[1][l] * qr;
-                yr[l] = mr[2][l] * pr - mi[2][l] * pi + mr[3][l] * qr - mi[3][l] * qi;
-                yi[l] = mr[2][l] * pi + mi[2][l] * pr + mr[3][l] * qi + mi[3][l] * qr;
-            }
-            continue;
+}
+
+/* v <- M v on the K rows base | rows[r] of (re, im) (M: mr, mi, K x K). Inlined where K is a
+   constant, so that the loops unroll and the sums stay in registers. */
+static inline __attribute__((always_inline)) void FN(mix_rows)(T *re, T *im, int64_t base, const int64_t *rows, int K, const V *mr, const V *mi) {
+    V xr[4], xi[4];
+    for (int c = 0; c < K; c++) {
+        xr[c] = FN(vload)(re + (base | rows[c]) * LANES);
+        xi[c] = FN(vload)(im + (base | rows[c]) * LANES);
+    }
+    for (int r = 0; r < K; r++) {
+        V sr = mr[r * K] * xr[0] - mi[r * K] * xi[0], si = mr[r * K] * xi[0] + mi[r * K] * xr[0];
+        for (int c = 1; c < K; c++) {
+            sr += mr[r * K + c] * xr[c] - mi[r * K + c] * xi[c];
+            si += mr[r * K + c] * xi[c] + mi[r * K + c] * xr[c];
         }
-        T vr[4][LANES], vi[4][LANES];
-        for (int r = 0; r < 4; r++) {
-            memcpy(vr[r], re + (base | rows[r]) * LANES, sizeof vr[r]);
-            memcpy(vi[r], im + (base | rows[r]) * LANES, sizeof vi[r]);
-        }
-        for (int r = 0; r < 4; r++) {
-            T *xr = re + (base | rows[r]) * LANES, *xi = im + (base | rows[r]) * LANES;
-            for (int l = 0; l < LANES; l++) {
-                T sr = 0, si = 0;
-                for (int c = 0; c < 4; c++) {
-                    sr += mr[4 * r + c][l] * vr[c][l] - mi[4 * r + c][l] * vi[c][l];
-                    si += mr[4 * r + c][l] * vi[c][l] + mi[4 * r + c][l] * vr[c][l];
-                }
-                xr[l] = sr;
-                xi[l] = si;
-            }
-        }
+        FN(vstore)(re + (base | rows[r]) * LANES, sr);
+        FN(vstore)(im + (base | rows[r]) * LANES, si);
     }
 }
 
-/* A one-target dense step's adjoint in one pass: S[r][c] = sum over its groups of lam_r
-   conj(psi_c) (both after the step) into S (8 rows of LANES: re, im of entry 2 r + c), then psi
-   and lam un-computed by the adjoint of the lanes' matrices e. */
-static void FN(dense1_backward)(const int32_t *st, int n, T *restrict pr_, T *restrict pi_, T *restrict gr,
-                                T *restrict gi, const T *e, T *S) {
+/* v <- M v on each group of a dense step (M: the lanes' 2**k x 2**k matrices in e). */
+static void FN(dense_apply)(const int32_t *st, int n, T *re, T *im, const T *e) {
     int64_t bits[MAX_STEP_QUBITS + MAX_STEP_CONTROLS], set, rows[4];
-    int m;
+    int m, K = 1 << st[1];
     int64_t groups = FN(dense_groups)(st, n, bits, &m, &set, rows);
-    T a0r[LANES], a0i[LANES], a1r[LANES], a1i[LANES], b0r[LANES], b0i[LANES], b1r[LANES], b1i[LANES];
-    for (int l = 0; l < LANES; l++) { /* the adjoint: (M^H)[r][c] = conj(M[c][r]) */
-        a0r[l] = e[l]; a0i[l] = -e[LANES + l]; a1r[l] = e[4 * LANES + l]; a1i[l] = -e[5 * LANES + l];
-        b0r[l] = e[2 * LANES + l]; b0i[l] = -e[3 * LANES + l]; b1r[l] = e[6 * LANES + l]; b1i[l] = -e[7 * LANES + l];
-    }
-    T acc[8][LANES];
-    memset(acc, 0, sizeof acc);
-    for (int64_t g = 0; g < groups; g++) {
-        int64_t base = FN(group_base)(g, bits, m, set);
-        T *restrict xr = pr_ + base * LANES, *restrict xi = pi_ + base * LANES;
-        T *restrict yr = pr_ + (base | rows[1]) * LANES, *restrict yi = pi_ + (base | rows[1]) * LANES;
-        T *restrict ur = gr + base * LANES, *restrict ui = gi + base * LANES;
-        T *restrict vr = gr + (base | rows[1]) * LANES, *restrict vi = gi + (base | rows[1]) * LANES;
-        for (int l = 0; l < LANES; l++) {
-            T pr = xr[l], pi = xi[l], qr = yr[l], qi = yi[l], cr = ur[l], ci = ui[l], dr = vr[l], di = vi[l];
-            acc[0][l] += cr * pr + ci * pi; acc[1][l] += ci * pr - cr * pi;
-            acc[2][l] += cr * qr + ci * qi; acc[3][l] += ci * qr - cr * qi;
-            acc[4][l] += dr * pr + di * pi; acc[5][l] += di * pr - dr * pi;
-            acc[6][l] += dr * qr + di * qi; acc[7][l] += di * qr - dr * qi;
-            MIX_LANE(l, pr, pi, qr, qi, xr, xi, yr, yi);
-            MIX_LANE(l, cr, ci, dr, di, ur, ui, vr, vi);
-        }
-    }
-    memcpy(S, acc, sizeof acc);
+    V mr[16], mi[16];
+    FN(lane_matrix)(e, K, 0, mr, mi);
+    if (K == 2)
+        for (int64_t g = 0; g < groups; g++) FN(mix_rows)(re, im, FN(group_base)(g, bits, m, set), rows, 2, mr, mi);
+    else
+        for (int64_t g = 0; g < groups; g++) FN(mix_rows)(re, im, FN(group_base)(g, bits, m, set), rows, 4, mr, mi);
 }
 
-/* A two-target dense step's adjoint in one pass: S[r][c] = sum over its groups of lam_r
-   conj(psi_c) (both after the step) into S (32 rows of LANES: re, im of entry 4 r + c), then
-   psi and lam un-computed by the adjoint of the lanes' matrices e. */
-static void FN(dense2_backward)(const int32_t *st, int n, T *restrict pr_, T *restrict pi_, T *restrict gr,
-                                T *restrict gi, const T *e, T *S) {
+/* A dense step's adjoint: S[r][c] = sum over its groups of lam_r conj(psi_c) (both after the
+   step) into S (2 K K rows of LANES: re, im of entry K r + c), then psi and lam un-computed by
+   the adjoint of the lanes' matrices e. The sums of 8 / (2 K) rows of S per sweep over the
+   groups (in registers); the last sweep also un-computes. */
+static inline __attribute__((always_inline)) void FN(dense_backward_k)(const int32_t *st, int n, T *restrict pr_,
+                                                                       T *restrict pi_, T *restrict gr, T *restrict gi,
+                                                                       const T *e, T *S, const int K) {
     int64_t bits[MAX_STEP_QUBITS + MAX_STEP_CONTROLS], set, rows[4];
-    int m;
+    int m, block = 4 / K;
     int64_t groups = FN(dense_groups)(st, n, bits, &m, &set, rows);
-    T ar[16][LANES], ai[16][LANES]; /* the adjoint: (M^H)[r][c] = conj(M[c][r]) */
-    for (int r = 0; r < 4; r++)
-        for (int c = 0; c < 4; c++)
-            for (int l = 0; l < LANES; l++) {
-                ar[4 * r + c][l] = e[2 * (4 * c + r) * LANES + l];
-                ai[4 * r + c][l] = -e[(2 * (4 * c + r) + 1) * LANES + l];
+    V ar[16], ai[16];
+    FN(lane_matrix)(e, K, 1, ar, ai);
+    for (int r0 = 0; r0 < K; r0 += block) {
+        V acc[8];
+        for (int c = 0; c < 8; c++) acc[c] = (V){0};
+        int last = r0 + block == K;
+        for (int64_t g = 0; g < groups; g++) {
+            int64_t base = FN(group_base)(g, bits, m, set);
+            for (int r = 0; r < block; r++) {
+                V ur = FN(vload)(gr + (base | rows[r0 + r]) * LANES), ui = FN(vload)(gi + (base | rows[r0 + r]) * LANES);
+                for (int c = 0; c < K; c++) {
+                    V xr = FN(vload)(pr_ + (base | rows[c]) * LANES), xi = FN(vload)(pi_ + (base | rows[c]) * LANES);
+                    acc[2 * (r * K + c)] += ur * xr + ui * xi;
+                    acc[2 * (r * K + c) + 1] += ui * xr - ur * xi;
+                }
             }
-    T acc[32][LANES];
-    memset(acc, 0, sizeof acc);
-    for (int64_t g = 0; g < groups; g++) {
-        int64_t base = FN(group_base)(g, bits, m, set);
-        T xr[4][LANES], xi[4][LANES], ur[4][LANES], ui[4][LANES];
-        for (int r = 0; r < 4; r++) {
-            int64_t at = (base | rows[r]) * LANES;
-            memcpy(xr[r], pr_ + at, sizeof xr[r]); memcpy(xi[r], pi_ + at, sizeof xi[r]);
-            memcpy(ur[r], gr + at, sizeof ur[r]); memcpy(ui[r], gi + at, sizeof ui[r]);
-        }
-        for (int r = 0; r < 4; r++)
-            for (int c = 0; c < 4; c++)
-                for (int l = 0; l < LANES; l++) {
-                    acc[2 * (4 * r + c)][l] += ur[r][l] * xr[c][l] + ui[r][l] * xi[c][l];
-                    acc[2 * (4 * r + c) + 1][l] += ui[r][l] * xr[c][l] - ur[r][l] * xi[c][l];
-                }
-        for (int r = 0; r < 4; r++) {
-            int64_t at = (base | rows[r]) * LANES;
-            for (int l = 0; l < LANES; l++) {
-                T sr = 0, si = 0, tr = 0, ti = 0;
-                for (int c = 0; c < 4; c++) {
-                    sr += ar[4 * r + c][l] * xr[c][l] - ai[4 * r + c][l] * xi[c][l];
-                    si += ar[4 * r + c][l] * xi[c][l] + ai[4 * r + c][l] * xr[c][l];
-                    tr += ar[4 * r + c][l] * ur[c][l] - ai[4 * r + c][l] * ui[c][l];
-                    ti += ar[4 * r + c][l] * ui[c][l] + ai[4 * r + c][l] * ur[c][l];
-                }
-                pr_[at + l] = sr; pi_[at + l] = si; gr[at + l] = tr; gi[at + l] = ti;
+            if (last) {
+                FN(mix_rows)(pr_, pi_, base, rows, K, ar, ai);
+                FN(mix_rows)(gr, gi, base, rows, K, ar, ai);
             }
         }
+        for (int c = 0; c < 8; c++) FN(vstore)(S + (2 * r0 * K + c) * LANES, acc[c]);
     }
-    memcpy(S, acc, sizeof acc);
+}
+
+static void FN(dense_backward)(const int32_t *st, int n, T *pr, T *pi, T *gr, T *gi, const T *e, T *S) {
+    if (st[1] == 1) FN(dense_backward_k)(st, n, pr, pi, gr, gi, e, S, 2);
+    else FN(dense_backward_k)(st, n, pr, pi, gr, gi, e, S, 4);
 }
 
 /* rows of (re, im) gathered through index into (tr, ti), then copied back. */
@@ -312,7 +276,7 @@ static void FN(steps_forward)(const int32_t *steps, int a, int b, int n, T *re, 
         }
         if (st[0] == STEP_DENSE) {
             FN(step_data)(data, stride, first, count, st[4], (int64_t)1 << (2 * st[1]), e, LANES);
-            FN(dense_apply)(st, n, re, im, e, 0);
+            FN(dense_apply)(st, n, re, im, e);
         } else
             FN(permute_lanes)(re, im, perms + (int64_t)st[4] * N, N, t, t + NL);
         s++;
@@ -463,8 +427,7 @@ static void FN(steps_backward)(const int32_t *steps, int a, int b, int n, T *pr,
             int K = 1 << st[1];
             FN(step_data)(data, stride, first, count, st[4], (int64_t)K * K, e, LANES);
             T *S = acc, *G = acc + 2 * K * K * LANES;
-            if (K == 2) FN(dense1_backward)(st, n, pr, pi, gr, gi, e, S);
-            else FN(dense2_backward)(st, n, pr, pi, gr, gi, e, S);
+            FN(dense_backward)(st, n, pr, pi, gr, gi, e, S);
             if (st[5]) { /* dL/dM = S M */
                 for (int r = 0; r < K; r++)
                     for (int c = 0; c < K; c++)
@@ -490,3 +453,4 @@ static void FN(steps_backward)(const int32_t *steps, int a, int b, int n, T *pr,
 }
 
 #undef FN
+#undef V
