@@ -44,6 +44,8 @@ MAX_STEP_QUBITS = 6
 MAX_STEP_CONTROLS = 4
 #: Most targets of a dense step the kernels take.
 MAX_DENSE_QUBITS = 2
+#: From this many qubits the kernels work tile by tile (``BLOCKED_FROM`` of ``native.c``).
+BLOCKED_FROM = 15
 _KINDS = {Diagonal: 0, Dense: 1, Permutation: 2}
 
 
@@ -143,7 +145,7 @@ def _tables(others: list, n: int, wanted: tuple[bool, ...], real: torch.dtype, s
                 row[6:6 + len(step.qubits)] = torch.tensor(step.qubits)
                 row[12:12 + len(controls)] = torch.tensor(controls, dtype=torch.int32)
                 offset += _entries(step)
-                need += 2 * _entries(step) * chains.LANES
+                need += 2 * (16 if isinstance(step, Dense) else _entries(step)) * chains.LANES  # steps.h: a slot of 16 entries per dense step
             if isinstance(step, Diagonal):
                 if not isinstance(previous, Diagonal):
                     row[13] = 1  # a run of diagonals starts

@@ -133,7 +133,8 @@ static inline int64_t FN(group_base)(int64_t b, const int64_t *bits, int m, int6
 
 /* A dense step's groups: the sorted bits, the control pattern, and the 2**k row offsets of a
    group (first target the most significant). Returns the number of groups. */
-static int64_t FN(dense_groups)(const int32_t *st, int n, int64_t *bits, int *m, int64_t *set, int64_t *rows) {
+static int64_t FN(dense_groups)(const int32_t *st, int n, int64_t size, int64_t *bits, int *m, int64_t *set,
+                                int64_t *rows) {
     int k = st[1], nc = st[2];
     *m = 0;
     *set = 0;
@@ -149,7 +150,7 @@ static int64_t FN(dense_groups)(const int32_t *st, int n, int64_t *bits, int *m,
         for (int a = 0; a < k; a++)
             if ((r >> (k - 1 - a)) & 1) rows[r] |= (int64_t)1 << (n - 1 - st[6 + a]);
     }
-    return ((int64_t)1 << n) >> *m;
+    return size >> *m;
 }
 
 /* Dense steps work on whole lane rows held as vectors (V: LANES reals, GNU vector extension):
@@ -232,10 +233,10 @@ static inline __attribute__((always_inline)) void FN(mix_group)(T *re, T *im, in
 }
 
 /* v <- M v on each group of a dense step (M: the lanes' 2**k x 2**k matrices in e). */
-static void FN(dense_apply)(const int32_t *st, int n, T *re, T *im, const T *e) {
+static void FN(dense_apply)(const int32_t *st, int n, int64_t size, T *re, T *im, const T *e) {
     int64_t bits[MAX_STEP_QUBITS + MAX_STEP_CONTROLS], set, rows[4], prows[2][2];
     int m, K = 1 << st[1];
-    int64_t groups = FN(dense_groups)(st, n, bits, &m, &set, rows);
+    int64_t groups = FN(dense_groups)(st, n, size, bits, &m, &set, rows);
     V mr[16], mi[16], br[8], bi[8];
     FN(lane_matrix)(e, K, 0, mr, mi);
     int f = K == 4 ? FN(pair_partner)(mr, mi) : 0;
@@ -255,18 +256,17 @@ static void FN(dense_apply)(const int32_t *st, int n, T *re, T *im, const T *e) 
    step) into S (2 K K rows of LANES: re, im of entry K r + c), then psi and lam un-computed by
    the adjoint of the lanes' matrices e. Tile by tile of groups: the sums of 8 / (2 K) rows of S
    per sweep over the tile (in registers), the last sweep also un-computing. */
-static inline __attribute__((always_inline)) void FN(dense_backward_k)(const int32_t *st, int n, T *restrict pr_,
+static inline __attribute__((always_inline)) void FN(dense_backward_k)(const int32_t *st, int n, int64_t size, T *restrict pr_,
                                                                        T *restrict pi_, T *restrict gr, T *restrict gi,
                                                                        const T *e, T *S, const int K) {
     int64_t bits[MAX_STEP_QUBITS + MAX_STEP_CONTROLS], set, rows[4];
     int m, block = 4 / K;
-    int64_t groups = FN(dense_groups)(st, n, bits, &m, &set, rows);
+    int64_t groups = FN(dense_groups)(st, n, size, bits, &m, &set, rows);
     V ar[16], ai[16], br[8], bi[8];
     int64_t prows[2][2];
     FN(lane_matrix)(e, K, 1, ar, ai);
     int f = K == 4 ? FN(pair_partner)(ar, ai) : 0; /* M^H has M's pattern of zeros */
     if (f) FN(pair_blocks)(ar, ai, rows, f, br, bi, prows);
-    memset(S, 0, 2 * K * K * LANES * sizeof(T));
     for (int64_t g0 = 0; g0 < groups; g0 += DENSE_TILE) {
         int64_t end = g0 + DENSE_TILE < groups ? g0 + DENSE_TILE : groups;
         for (int r0 = 0; r0 < K; r0 += block) {
@@ -295,9 +295,32 @@ static inline __attribute__((always_inline)) void FN(dense_backward_k)(const int
     }
 }
 
-static void FN(dense_backward)(const int32_t *st, int n, T *pr, T *pi, T *gr, T *gi, const T *e, T *S) {
-    if (st[1] == 1) FN(dense_backward_k)(st, n, pr, pi, gr, gi, e, S, 2);
-    else FN(dense_backward_k)(st, n, pr, pi, gr, gi, e, S, 4);
+static void FN(dense_backward)(const int32_t *st, int n, int64_t size, T *pr, T *pi, T *gr, T *gi, const T *e,
+                               T *S) {
+    if (st[1] == 1) FN(dense_backward_k)(st, n, size, pr, pi, gr, gi, e, S, 2);
+    else FN(dense_backward_k)(st, n, size, pr, pi, gr, gi, e, S, 4);
+}
+
+/* Whether step st is a dense step that stays inside tiles of 2**BLOCK_BITS amplitudes (its
+   targets' and controls' bits below BLOCK_BITS) of a state of BLOCKED_FROM qubits or more: a
+   run of them goes tile by tile (each tile in cache for the whole run) rather than as one sweep
+   over the whole state per step. */
+static int FN(tiled)(const int32_t *st, int n) {
+    if (st[0] != STEP_DENSE || n < BLOCKED_FROM) return 0;
+    for (int a = 0; a < st[1]; a++) if (n - 1 - st[6 + a] >= BLOCK_BITS) return 0;
+    for (int c = 0; c < st[2]; c++) if (n - 1 - st[12 + c] >= BLOCK_BITS) return 0;
+    return 1;
+}
+
+/* The end (exclusive) of the run of dense steps from a (before b) that go tile by tile
+   together (a + 1 when a does not); its size, the amplitudes of a tile (N: a whole sweep). */
+static int FN(dense_run)(const int32_t *steps, int a, int b, int n, int64_t *size) {
+    int e = a + 1;
+    *size = (int64_t)1 << n;
+    if (!FN(tiled)(steps + a * STEP_INTS, n)) return e;
+    while (e < b && FN(tiled)(steps + e * STEP_INTS, n)) e++;
+    *size = (int64_t)1 << BLOCK_BITS;
+    return e;
 }
 
 /* rows of (re, im) gathered through index into (tr, ti), then copied back. */
@@ -329,9 +352,17 @@ static void FN(steps_forward)(const int32_t *steps, int a, int b, int n, T *re, 
             s = end;
             continue;
         }
-        if (st[0] == STEP_DENSE) {
-            FN(step_data)(data, stride, first, count, st[4], (int64_t)1 << (2 * st[1]), e, LANES);
-            FN(dense_apply)(st, n, re, im, e);
+        if (st[0] == STEP_DENSE) { /* a run: the data of all its steps in e (room for every step's) */
+            int64_t size, at = 0;
+            int end = FN(dense_run)(steps, s, b, n, &size);
+            for (int u = s; u < end; u++, at += 32 * LANES)
+                FN(step_data)(data, stride, first, count, steps[u * STEP_INTS + 4], (int64_t)1 << (2 * steps[u * STEP_INTS + 1]),
+                              e + at, LANES);
+            for (int64_t t0 = 0; t0 < N; t0 += size)
+                for (int u = s; u < end; u++)
+                    FN(dense_apply)(steps + u * STEP_INTS, n, size, re + t0 * LANES, im + t0 * LANES, e + (u - s) * 32 * LANES);
+            s = end;
+            continue;
         } else
             FN(permute_lanes)(re, im, perms + (int64_t)st[4] * N, N, t, t + NL);
         s++;
@@ -405,8 +436,12 @@ static void FN(steps_backward)(const int32_t *steps, int a, int b, int n, T *pr,
                         vr[l] = mask[l] * (gr[x] * pr[x] + gi[x] * pi[x]);
                         vi[l] = mask[l] * (gi[x] * pr[x] - gr[x] * pi[x]);
                     }
-                    for (int h = LANES / 2; h > 0; h /= 2) /* a tree: vector adds */
-                        for (int l = 0; l < h; l++) { vr[l] += vr[l + h]; vi[l] += vi[l + h]; }
+                    /* a tree, its widths written out: vector adds of 8, 4, 2 lanes */
+                    for (int l = 0; l < LANES / 2; l++) { vr[l] += vr[l + LANES / 2]; vi[l] += vi[l + LANES / 2]; }
+                    for (int l = 0; l < LANES / 4; l++) { vr[l] += vr[l + LANES / 4]; vi[l] += vi[l + LANES / 4]; }
+                    for (int l = 0; l < LANES / 8; l++) { vr[l] += vr[l + LANES / 8]; vi[l] += vi[l + LANES / 8]; }
+                    vr[0] += vr[1];
+                    vi[0] += vi[1];
                     wr[i] = vr[0];
                     wi[i] = vi[0];
                 }
@@ -478,27 +513,44 @@ static void FN(steps_backward)(const int32_t *steps, int a, int b, int n, T *pr,
             s = start - 1;
             continue;
         }
-        if (st[0] == STEP_DENSE) {
-            int K = 1 << st[1];
-            FN(step_data)(data, stride, first, count, st[4], (int64_t)K * K, e, LANES);
-            T *S = acc, *G = acc + 2 * K * K * LANES;
-            FN(dense_backward)(st, n, pr, pi, gr, gi, e, S);
-            if (st[5]) { /* dL/dM = S M */
+        if (st[0] == STEP_DENSE) { /* a run (see dense_run) backwards: data in e, sums S in acc */
+            int64_t size = (int64_t)1 << n;
+            int start = s;
+            if (FN(tiled)(st, n)) {
+                while (start > a && FN(tiled)(steps + (start - 1) * STEP_INTS, n)) start--;
+                size = (int64_t)1 << BLOCK_BITS;
+            }
+            for (int u = start; u <= s; u++)
+                FN(step_data)(data, stride, first, count, steps[u * STEP_INTS + 4], (int64_t)1 << (2 * steps[u * STEP_INTS + 1]),
+                              e + (u - start) * 32 * LANES, LANES);
+            memset(acc, 0, (size_t)(s - start + 1) * 32 * LANES * sizeof(T));
+            for (int64_t t0 = 0; t0 < N; t0 += size)
+                for (int u = s; u >= start; u--)
+                    FN(dense_backward)(steps + u * STEP_INTS, n, size, pr + t0 * LANES, pi + t0 * LANES, gr + t0 * LANES,
+                                       gi + t0 * LANES, e + (u - start) * 32 * LANES, acc + (u - start) * 32 * LANES);
+            for (int u = start; u <= s; u++) { /* dL/dM = S M */
+                const int32_t *su = steps + u * STEP_INTS;
+                T G[32 * LANES];
+                const T *S = acc + (u - start) * 32 * LANES, *M = e + (u - start) * 32 * LANES;
+                int K = 1 << su[1];
+                if (!su[5]) continue;
                 for (int r = 0; r < K; r++)
                     for (int c = 0; c < K; c++)
                         for (int l = 0; l < LANES; l++) {
                             T sr = 0, si = 0;
                             for (int j = 0; j < K; j++) {
                                 T ar = S[2 * (r * K + j) * LANES + l], ai = S[(2 * (r * K + j) + 1) * LANES + l];
-                                T mr = e[2 * (j * K + c) * LANES + l], mi = e[(2 * (j * K + c) + 1) * LANES + l];
+                                T mr = M[2 * (j * K + c) * LANES + l], mi = M[(2 * (j * K + c) + 1) * LANES + l];
                                 sr += ar * mr - ai * mi;
                                 si += ar * mi + ai * mr;
                             }
                             G[2 * (r * K + c) * LANES + l] = sr;
                             G[(2 * (r * K + c) + 1) * LANES + l] = si;
                         }
-                FN(store_step_grad)(grad, gstride, first, count, st[4], (int64_t)K * K, G);
+                FN(store_step_grad)(grad, gstride, first, count, su[4], (int64_t)K * K, G);
             }
+            s = start - 1;
+            continue;
         } else {
             FN(permute_lanes)(pr, pi, inverses + (int64_t)st[4] * N, N, t, t + NL);
             FN(permute_lanes)(gr, gi, inverses + (int64_t)st[4] * N, N, t, t + NL);
