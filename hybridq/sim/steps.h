@@ -252,10 +252,11 @@ static void FN(dense_apply)(const int32_t *st, int n, int64_t size, T *re, T *im
    across the sweeps over them. */
 #define DENSE_TILE 32
 
-/* A dense step's adjoint: S[r][c] = sum over its groups of lam_r conj(psi_c) (both after the
-   step) into S (2 K K rows of LANES: re, im of entry K r + c), then psi and lam un-computed by
-   the adjoint of the lanes' matrices e. Tile by tile of groups: the sums of 8 / (2 K) rows of S
-   per sweep over the tile (in registers), the last sweep also un-computing. */
+/* A dense step's adjoint: where its gradient is wanted, S[r][c] += sum over its groups of
+   lam_r conj(psi_c) (both after the step) into S (2 K K rows of LANES: re, im of entry K r + c);
+   then psi and lam un-computed by the adjoint of the lanes' matrices e. Tile by tile of groups:
+   the sums of 8 / (2 K) rows of S per sweep over the tile (in registers), the last sweep also
+   un-computing. */
 static inline __attribute__((always_inline)) void FN(dense_backward_k)(const int32_t *st, int n, int64_t size, T *restrict pr_,
                                                                        T *restrict pi_, T *restrict gr, T *restrict gi,
                                                                        const T *e, T *S, const int K) {
@@ -267,6 +268,14 @@ static inline __attribute__((always_inline)) void FN(dense_backward_k)(const int
     FN(lane_matrix)(e, K, 1, ar, ai);
     int f = K == 4 ? FN(pair_partner)(ar, ai) : 0; /* M^H has M's pattern of zeros */
     if (f) FN(pair_blocks)(ar, ai, rows, f, br, bi, prows);
+    if (!st[5]) { /* no gradient wanted: un-computed only */
+        for (int64_t g = 0; g < groups; g++) {
+            int64_t base = FN(group_base)(g, bits, m, set);
+            FN(mix_group)(pr_, pi_, base, rows, K, ar, ai, f, br, bi, prows);
+            FN(mix_group)(gr, gi, base, rows, K, ar, ai, f, br, bi, prows);
+        }
+        return;
+    }
     for (int64_t g0 = 0; g0 < groups; g0 += DENSE_TILE) {
         int64_t end = g0 + DENSE_TILE < groups ? g0 + DENSE_TILE : groups;
         for (int r0 = 0; r0 < K; r0 += block) {
