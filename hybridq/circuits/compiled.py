@@ -294,7 +294,9 @@ class CompiledCircuit:
             steps = tuple(self._permutation_step(k, dtype, device) if self.steps[k].kind == "permutation" else singles[k]
                           for k in ks)
             layers.append(Layer(on, steps))
-        return Layered(n, batch, dtype, device, tuple(layers), matrices, recipe)
+        rows = None if inputs is None or not self._reads_inputs else inputs.shape[0] == 1  # the steps' P
+        structure = (self._fixed_cache.setdefault("structure", object()), dtype, device, rows)
+        return Layered(n, batch, dtype, device, tuple(layers), matrices, recipe, structure)
 
     def _single_steps(self, theta: Tensor | None, shared: Tensor | None, batch: int, dtype: torch.dtype,
                       device) -> dict[int, Step] | None:

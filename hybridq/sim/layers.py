@@ -56,7 +56,7 @@ steps (e.g. fuse consecutive diagonals) as long as the result is the same.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Hashable, Union
 
 import torch
 
@@ -143,6 +143,9 @@ class Layered:
         layers: the layers, in order.
         matrices: the ``(P, L, n, 2, 2)`` one-qubit matrices, or None when ``recipe`` gives them.
         recipe: how to build them natively (CPU), or None.
+        structure: None, or a hashable key that is the same for programs whose layers have the
+            same step kinds, qubits, controls and data shapes (``P`` included; a compiled
+            circuit sets it): executors may cache what they derive from the structure by it.
     """
 
     n_qubits: int
@@ -152,6 +155,7 @@ class Layered:
     layers: tuple[Layer, ...]
     matrices: Tensor | None = None
     recipe: ChainRecipe | None = None
+    structure: Hashable | None = None
     _built: dict = field(default_factory=dict, repr=False)
 
     @property

@@ -48,6 +48,15 @@ static int layer_has_steps(const Steps *st, int layer) {
     return st && st->layer_steps[layer + 1] > st->layer_steps[layer];
 }
 
+/* States of BLOCKED_FROM qubits or more are cache-blocked in tiles of 2**BLOCK_BITS amplitudes
+   (x 16 lanes); measured on 2 cores: blocking pays from 15 qubits (16 qubits, W1 kernels: 1.06 -> 0.94 s), not at 12-14. */
+#define BLOCK_BITS 11
+/* Gates on qubits whose index bit is below L1_BITS run piece by piece on 2**L1_BITS amplitudes
+   (x 16 lanes x re, im: 32 KiB, in the L1 cache) rather than as sweeps over a whole block
+   (one core, 10 qubits: 3.75 -> 4.67 G 16-wide multiply-adds per second). */
+#define L1_BITS 8
+#define BLOCKED_FROM 15
+
 #define T float
 #define SUFFIX f32
 #include "steps.h"
@@ -59,14 +68,6 @@ static int layer_has_steps(const Steps *st, int layer) {
 #undef T
 #undef SUFFIX
 
-/* States of BLOCKED_FROM qubits or more are cache-blocked in tiles of 2**BLOCK_BITS amplitudes
-   (x 16 lanes); measured on 2 cores: blocking pays from 15 qubits (16 qubits, W1 kernels: 1.06 -> 0.94 s), not at 12-14. */
-#define BLOCK_BITS 11
-/* Gates on qubits whose index bit is below L1_BITS run piece by piece on 2**L1_BITS amplitudes
-   (x 16 lanes x re, im: 32 KiB, in the L1 cache) rather than as sweeps over a whole block
-   (one core, 10 qubits: 3.75 -> 4.67 G 16-wide multiply-adds per second). */
-#define L1_BITS 8
-#define BLOCKED_FROM 15
 
 #if defined(__AVX512F__)
 #include <immintrin.h>

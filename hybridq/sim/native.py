@@ -1,4 +1,4 @@
-"""Native CPU kernels (``native.c``, ``chains.c``, ``measure.c``, ``state.c``; ``lanes.h``, ``steps.h``), built with the system C compiler.
+"""Native CPU kernels (``native.c``, ``chains.c``, ``measure.c``, ``state.c``, ``pairs.c``; ``lanes.h``, ``steps.h``), built with the system C compiler.
 
 ``pip install`` builds them into the package (``_native.so``, by :func:`build`, called from
 ``setup.py``) when a C compiler is found, with ``-O3 -march=native`` and OpenMP. The loader
@@ -34,7 +34,7 @@ import warnings
 from functools import lru_cache
 from pathlib import Path
 
-SOURCES = [Path(__file__).with_name(name) for name in ("native.c", "chains.c", "measure.c", "state.c")]
+SOURCES = [Path(__file__).with_name(name) for name in ("native.c", "chains.c", "measure.c", "state.c", "pairs.c")]
 #: Included by the sources (part of the build's cache key).
 HEADERS = [Path(__file__).with_name(name) for name in ("lanes.h", "steps.h")]
 FLAGS = ["-O3", "-march=native", "-mprefer-vector-width=512", "-ffp-contract=fast", "-fopenmp", "-fPIC", "-shared", "-std=c11"]
@@ -54,6 +54,8 @@ _SIGNATURES = {
     "squared_modulus_backward": [_ptr, _ptr, _ptr, _i64, _int],
     "expval_z": [_ptr, _ptr, _i64, _int, _int],
     "expval_z_backward": [_ptr, _ptr, _ptr, _i64, _int, _int],
+    "pairs_forward": [_ptr, _i64, _i64, _ptr, _int, _ptr, _ptr, _ptr, _ptr, _i64, _ptr, _int],
+    "pairs_backward": [_ptr, _ptr, _i64, _i64, _ptr, _int, _ptr, _ptr, _ptr, _ptr, _i64, _ptr, _ptr, _i64, _int],
     "chain_products": [_ptr, _ptr, _i64, _i64, _i64, _ptr, _ptr, _ptr, _ptr, _i64, _ptr, _ptr, _i64, _i64, _ptr, _ptr,
                        _int, _int],
     "chain_products_backward": [_ptr, _ptr, _i64, _i64, _i64, _ptr, _ptr, _ptr, _ptr, _i64, _ptr, _ptr, _i64, _i64,

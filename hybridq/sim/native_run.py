@@ -10,7 +10,8 @@ backward is one adjoint sweep (``fused_backward``) that also returns the steps' 
 Taken: a CPU with the native kernels (``HYBRIDQ_NATIVE``, ``HYBRIDQ_FUSED``), complex states,
 a size :func:`hybridq.sim.fused.suits` accepts, dense steps on at most
 :data:`MAX_DENSE_QUBITS` targets and :data:`MAX_STEP_CONTROLS` controls, diagonals on at most
-:data:`MAX_STEP_QUBITS` qubits. Anything else is declined (the next executor runs it).
+:data:`MAX_STEP_QUBITS` qubits. Programs with pair rotations go to :mod:`hybridq.sim.native_pairs`.
+Anything else is declined (the next executor runs it).
 
 >>> import torch
 >>> from hybridq.sim.layers import Diagonal, Layer, Layered
@@ -30,8 +31,8 @@ from dataclasses import dataclass, replace
 import torch
 from torch.autograd.function import once_differentiable
 
-from . import chains, fused
-from .layers import Dense, Diagonal, Layered, Permutation
+from . import chains, fused, native_pairs
+from .layers import Dense, Diagonal, Layered, PairRotation, Permutation
 
 Tensor = torch.Tensor
 
@@ -43,6 +44,8 @@ MAX_STEP_QUBITS = 6
 MAX_STEP_CONTROLS = 4
 #: Most targets of a dense step the kernels take.
 MAX_DENSE_QUBITS = 2
+#: From this many qubits the kernels work tile by tile (``BLOCKED_FROM`` of ``native.c``).
+BLOCKED_FROM = 15
 _KINDS = {Diagonal: 0, Dense: 1, Permutation: 2}
 
 
@@ -91,8 +94,6 @@ def _split(program: Layered) -> tuple[list, list] | None:
         steps = list(layer.steps)
         final = steps.pop() if steps and isinstance(steps[-1], Permutation) else None
         for step in steps:
-            if not isinstance(step, (Diagonal, Dense, Permutation)):
-                return None  # a step type the kernels do not take (a pair rotation)
             if isinstance(step, Dense) and (len(step.qubits) > MAX_DENSE_QUBITS or len(step.controls) > MAX_STEP_CONTROLS):
                 return None
             if isinstance(step, Diagonal) and len(step.qubits) > MAX_STEP_QUBITS:
@@ -113,14 +114,15 @@ def _data(step) -> Tensor:
     return step.values if isinstance(step, Diagonal) else step.matrix
 
 
-def _tables(others: list, n: int, wanted: tuple[bool, ...], real: torch.dtype) -> StepTables:
-    """The static tables of the steps (cached by their structure, which gradients are wanted
+def _tables(others: list, n: int, wanted: tuple[bool, ...], real: torch.dtype, structure=None) -> StepTables:
+    """The static tables of the steps (cached by their structure: the program's
+    :attr:`~hybridq.sim.layers.Layered.structure` where it has one, which gradients are wanted
     and the real dtype), and room for the one-lane tables of the diagonal runs that the batch
     shares (built by the kernels)."""
     flat = [s for steps in others for s in steps]
-    key = (n, wanted, real, tuple(len(steps) for steps in others),
-           tuple((type(s), getattr(s, "qubits", None), getattr(s, "controls", None), getattr(s, "control_values", None),
-                  id(s.index) if isinstance(s, Permutation) else (_entries(s), _data(s).shape[0] == 1)) for s in flat))
+    key = (n, wanted, real, structure if structure is not None else (tuple(len(steps) for steps in others), tuple(
+        (type(s), getattr(s, "qubits", None), getattr(s, "controls", None), getattr(s, "control_values", None),
+         id(s.index) if isinstance(s, Permutation) else (_entries(s), _data(s).shape[0] == 1)) for s in flat)))
     hit = _TABLES.get(key)
     if hit is not None:
         return replace(hit)  # a call's own: it gets the call's data and gradient
@@ -143,7 +145,7 @@ def _tables(others: list, n: int, wanted: tuple[bool, ...], real: torch.dtype) -
                 row[6:6 + len(step.qubits)] = torch.tensor(step.qubits)
                 row[12:12 + len(controls)] = torch.tensor(controls, dtype=torch.int32)
                 offset += _entries(step)
-                need += 2 * _entries(step) * chains.LANES
+                need += 2 * (16 if isinstance(step, Dense) else _entries(step)) * chains.LANES  # steps.h: a slot of 16 entries per dense step
             if isinstance(step, Diagonal):
                 if not isinstance(previous, Diagonal):
                     row[13] = 1  # a run of diagonals starts
@@ -165,14 +167,35 @@ def _tables(others: list, n: int, wanted: tuple[bool, ...], real: torch.dtype) -
     return replace(tables)
 
 
-def _step_data(others: list, batch: int, dtype: torch.dtype) -> Tensor | None:
-    """Every step's data as one ``(P, D)`` complex tensor (differentiable), P = 1 or ``batch``."""
-    parts = [(s.values if isinstance(s, Diagonal) else s.matrix.flatten(1)).to(dtype)
-             for steps in others for s in steps if not isinstance(s, Permutation)]
-    if not parts:
-        return None if not any(others) else torch.zeros(1, 0, dtype=dtype)  # permutations alone
+def _step_data(parts: list[Tensor], dtype: torch.dtype) -> Tensor:
+    """The steps' data ``parts`` as one ``(P, D)`` complex tensor (differentiable), P = 1 or the
+    batch. A compiled circuit builds the data of a gate's steps as slices ``base[:, g]`` of one
+    tensor: each run of consecutive slices joins as one view of it (one autograd node, not one per step)."""
     rows = max(p.shape[0] for p in parts)
-    return torch.cat([p.expand(rows, -1) for p in parts], dim=1)
+    runs: list[list[Tensor]] = []
+    base, at, step = None, 0, 0
+    for p in parts:
+        b, ptr = p._base, p.data_ptr()
+        if b is not None and b is base and ptr - at == step:
+            runs[-1].append(p)
+        else:
+            runs.append([p])
+            base, step = b, (b.stride(1) * p.element_size() if b is not None and b.dim() > 1 else -1)
+        at = ptr
+    joined = [_joined(run, rows).to(dtype) for run in runs]
+    return joined[0] if len(joined) == 1 else torch.cat(joined, dim=1)
+
+
+def _joined(run: list[Tensor], rows: int) -> Tensor:
+    """A run of parts as ``(rows, D)``: a view of their base where they are its consecutive slices
+    ``base[:, g]``, ``base[:, g + 1]``, ..., else their concatenation."""
+    first, base = run[0], run[0]._base
+    if len(run) > 1 and base.dim() == first.dim() + 1 and base.shape[0] == first.shape[0] and base.is_contiguous():
+        g = (first.data_ptr() - base.data_ptr()) // (base.stride(1) * first.element_size())
+        out = base[:, g:g + len(run)].flatten(1)
+    else:
+        out = torch.cat([p.flatten(1) for p in run], dim=1) if len(run) > 1 else first.flatten(1)
+    return out if out.shape[0] == rows else out.expand(rows, -1)
 
 
 @torch.compiler.disable  # compiled models call the kernels as they are
@@ -182,17 +205,19 @@ def run_program(program: Layered, state: Tensor | None) -> Tensor | None:
     device, n, batch = program.device, program.n_qubits, program.batch
     if device.type != "cpu" or not program.dtype.is_complex or not fused.available(device):
         return None
+    if any(isinstance(s, PairRotation) for layer in program.layers for s in layer.steps):
+        return native_pairs.run_program(program, state)  # the chemistry ansätze: their own kernels
     split = _split(program)
     if split is None:
         return None
     finals, others = split
     if not fused.suits(device, n, batch):
         return _large_state(program, state, finals, others)
-    data = _step_data(others, batch, program.dtype)
+    parts = [_data(s) for steps in others for s in steps if not isinstance(s, Permutation)]
+    data = _step_data(parts, program.dtype) if parts else torch.zeros(1, 0, dtype=program.dtype) if any(others) else None
     grad_on = torch.is_grad_enabled()
-    wanted = tuple(grad_on and s.values.requires_grad if isinstance(s, Diagonal) else grad_on and s.matrix.requires_grad
-                   for steps in others for s in steps if not isinstance(s, Permutation))
-    tables = _tables(others, n, wanted, program.dtype.to_real()) if any(others) else None
+    wanted = tuple(grad_on and p.requires_grad for p in parts)
+    tables = _tables(others, n, wanted, program.dtype.to_real(), program.structure) if any(others) else None
     index, inverse = fused._indices(finals, n, device)
     permutes = tuple(p is not None for p in finals)
     recipe = program.recipe

@@ -17,6 +17,8 @@
 #define STEP_FN_(name, suffix) name##_##suffix
 #define STEP_FN(name, suffix) STEP_FN_(name, suffix)
 #define FN(name) STEP_FN(name, SUFFIX)
+typedef T FN(vec) __attribute__((vector_size(LANES * sizeof(T))));
+#define V FN(vec)
 
 /* The entries of one step's data for width lanes: e[(2 j) * width + l] = re of entry j of lane
    l's sample, e[(2 j + 1) * width + l] its im. Lanes past count repeat the last sample. */
@@ -131,7 +133,8 @@ static inline int64_t FN(group_base)(int64_t b, const int64_t *bits, int m, int6
 
 /* A dense step's groups: the sorted bits, the control pattern, and the 2**k row offsets of a
    group (first target the most significant). Returns the number of groups. */
-static int64_t FN(dense_groups)(const int32_t *st, int n, int64_t *bits, int *m, int64_t *set, int64_t *rows) {
+static int64_t FN(dense_groups)(const int32_t *st, int n, int64_t size, int64_t *bits, int *m, int64_t *set,
+                                int64_t *rows) {
     int k = st[1], nc = st[2];
     *m = 0;
     *set = 0;
@@ -147,138 +150,186 @@ static int64_t FN(dense_groups)(const int32_t *st, int n, int64_t *bits, int *m,
         for (int a = 0; a < k; a++)
             if ((r >> (k - 1 - a)) & 1) rows[r] |= (int64_t)1 << (n - 1 - st[6 + a]);
     }
-    return ((int64_t)1 << n) >> *m;
+    return size >> *m;
 }
 
-/* v <- M v on each group of a dense step (M: the lanes' 2**k x 2**k matrices in e, conjugate
-   transposed if adjoint), on (re, im). */
-static void FN(dense_apply)(const int32_t *st, int n, T *re, T *im, const T *e, int adjoint) {
-    int64_t bits[MAX_STEP_QUBITS + MAX_STEP_CONTROLS], set, rows[4];
-    int m, k = st[1], K = 1 << k;
-    int64_t groups = FN(dense_groups)(st, n, bits, &m, &set, rows);
-    T mr[16][LANES], mi[16][LANES]; /* the matrix applied, entry r * K + c */
+/* Dense steps work on whole lane rows held as vectors (V: LANES reals, GNU vector extension):
+   the accumulators and matrix entries stay in registers rather than in per-lane arrays. */
+static inline V FN(vload)(const T *p) {
+    V v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void FN(vstore)(T *p, V v) { memcpy(p, &v, sizeof v); }
+
+/* The lanes' K x K matrix of e (entry j at rows 2 j, 2 j + 1 of LANES) as vectors, conjugate
+   transposed if adjoint. */
+static void FN(lane_matrix)(const T *e, int K, int adjoint, V *mr, V *mi) {
     for (int r = 0; r < K; r++)
         for (int c = 0; c < K; c++) {
             int at = adjoint ? c * K + r : r * K + c;
-            for (int l = 0; l < LANES; l++) {
-                mr[r * K + c][l] = e[2 * at * LANES + l];
-                mi[r * K + c][l] = adjoint ? -e[(2 * at + 1) * LANES + l] : e[(2 * at + 1) * LANES + l];
-            }
+            mr[r * K + c] = FN(vload)(e + 2 * at * LANES);
+            mi[r * K + c] = adjoint ? -FN(vload)(e + (2 * at + 1) * LANES) : FN(vload)(e + (2 * at + 1) * LANES);
         }
-    for (int64_t g = 0; g < groups; g++) {
-        int64_t base = FN(group_base)(g, bits, m, set);
-        if (K == 2) {
-            T *restrict xr = re + base * LANES, *restrict xi = im + base * LANES;
-            T *restrict yr = re + (base | rows[1]) * LANES, *restrict yi = im + (base | rows[1]) * LANES;
-            for (int l = 0; l < LANES; l++) {
-                T pr = xr[l], pi = xi[l], qr = yr[l], qi = yi[l];
-                xr[l] = mr[0][l] * pr - mi[0][l] * pi + mr[1][l] * qr - mi[1][l] * qi;
-                xi[l] = mr[0][l] * pi + mi[0][l] * pr + mr[1][l] * qi + mi[1][l] * qr;
-                yr[l] = mr[2][l] * pr - mi[2][l] * pi + mr[3][l] * qr - mi[3][l] * qi;
-                yi[l] = mr[2][l] * pi + mi[2][l] * pr + mr[3][l] * qi + mi[3][l] * qr;
-            }
-            continue;
+}
+
+/* v <- M v on the K rows base | rows[r] of (re, im) (M: mr, mi, K x K). Inlined where K is a
+   constant, so that the loops unroll and the sums stay in registers. */
+static inline __attribute__((always_inline)) void FN(mix_rows)(T *re, T *im, int64_t base, const int64_t *rows, int K, const V *mr, const V *mi) {
+    V xr[4], xi[4];
+    for (int c = 0; c < K; c++) {
+        xr[c] = FN(vload)(re + (base | rows[c]) * LANES);
+        xi[c] = FN(vload)(im + (base | rows[c]) * LANES);
+    }
+    for (int r = 0; r < K; r++) {
+        V sr = mr[r * K] * xr[0] - mi[r * K] * xi[0], si = mr[r * K] * xi[0] + mi[r * K] * xr[0];
+        for (int c = 1; c < K; c++) { /* one term at a time: each a fused multiply-add */
+            sr += mr[r * K + c] * xr[c];
+            sr -= mi[r * K + c] * xi[c];
+            si += mr[r * K + c] * xi[c];
+            si += mi[r * K + c] * xr[c];
         }
-        T vr[4][LANES], vi[4][LANES];
-        for (int r = 0; r < 4; r++) {
-            memcpy(vr[r], re + (base | rows[r]) * LANES, sizeof vr[r]);
-            memcpy(vi[r], im + (base | rows[r]) * LANES, sizeof vi[r]);
-        }
-        for (int r = 0; r < 4; r++) {
-            T *xr = re + (base | rows[r]) * LANES, *xi = im + (base | rows[r]) * LANES;
-            for (int l = 0; l < LANES; l++) {
-                T sr = 0, si = 0;
-                for (int c = 0; c < 4; c++) {
-                    sr += mr[4 * r + c][l] * vr[c][l] - mi[4 * r + c][l] * vi[c][l];
-                    si += mr[4 * r + c][l] * vi[c][l] + mi[4 * r + c][l] * vr[c][l];
-                }
-                xr[l] = sr;
-                xi[l] = si;
-            }
-        }
+        FN(vstore)(re + (base | rows[r]) * LANES, sr);
+        FN(vstore)(im + (base | rows[r]) * LANES, si);
     }
 }
 
-/* A one-target dense step's adjoint in one pass: S[r][c] = sum over its groups of lam_r
-   conj(psi_c) (both after the step) into S (8 rows of LANES: re, im of entry 2 r + c), then psi
-   and lam un-computed by the adjoint of the lanes' matrices e. */
-static void FN(dense1_backward)(const int32_t *st, int n, T *restrict pr_, T *restrict pi_, T *restrict gr,
-                                T *restrict gi, const T *e, T *S) {
-    int64_t bits[MAX_STEP_QUBITS + MAX_STEP_CONTROLS], set, rows[4];
-    int m;
-    int64_t groups = FN(dense_groups)(st, n, bits, &m, &set, rows);
-    T a0r[LANES], a0i[LANES], a1r[LANES], a1i[LANES], b0r[LANES], b0i[LANES], b1r[LANES], b1i[LANES];
-    for (int l = 0; l < LANES; l++) { /* the adjoint: (M^H)[r][c] = conj(M[c][r]) */
-        a0r[l] = e[l]; a0i[l] = -e[LANES + l]; a1r[l] = e[4 * LANES + l]; a1i[l] = -e[5 * LANES + l];
-        b0r[l] = e[2 * LANES + l]; b0i[l] = -e[3 * LANES + l]; b1r[l] = e[6 * LANES + l]; b1i[l] = -e[7 * LANES + l];
-    }
-    T acc[8][LANES];
-    memset(acc, 0, sizeof acc);
-    for (int64_t g = 0; g < groups; g++) {
-        int64_t base = FN(group_base)(g, bits, m, set);
-        T *restrict xr = pr_ + base * LANES, *restrict xi = pi_ + base * LANES;
-        T *restrict yr = pr_ + (base | rows[1]) * LANES, *restrict yi = pi_ + (base | rows[1]) * LANES;
-        T *restrict ur = gr + base * LANES, *restrict ui = gi + base * LANES;
-        T *restrict vr = gr + (base | rows[1]) * LANES, *restrict vi = gi + (base | rows[1]) * LANES;
-        for (int l = 0; l < LANES; l++) {
-            T pr = xr[l], pi = xi[l], qr = yr[l], qi = yi[l], cr = ur[l], ci = ui[l], dr = vr[l], di = vi[l];
-            acc[0][l] += cr * pr + ci * pi; acc[1][l] += ci * pr - cr * pi;
-            acc[2][l] += cr * qr + ci * qi; acc[3][l] += ci * qr - cr * qi;
-            acc[4][l] += dr * pr + di * pi; acc[5][l] += di * pr - dr * pi;
-            acc[6][l] += dr * qr + di * qi; acc[7][l] += di * qr - dr * qi;
-            MIX_LANE(l, pr, pi, qr, qi, xr, xi, yr, yi);
-            MIX_LANE(l, cr, ci, dr, di, ur, ui, vr, vi);
-        }
-    }
-    memcpy(S, acc, sizeof acc);
-}
-
-/* A two-target dense step's adjoint in one pass: S[r][c] = sum over its groups of lam_r
-   conj(psi_c) (both after the step) into S (32 rows of LANES: re, im of entry 4 r + c), then
-   psi and lam un-computed by the adjoint of the lanes' matrices e. */
-static void FN(dense2_backward)(const int32_t *st, int n, T *restrict pr_, T *restrict pi_, T *restrict gr,
-                                T *restrict gi, const T *e, T *S) {
-    int64_t bits[MAX_STEP_QUBITS + MAX_STEP_CONTROLS], set, rows[4];
-    int m;
-    int64_t groups = FN(dense_groups)(st, n, bits, &m, &set, rows);
-    T ar[16][LANES], ai[16][LANES]; /* the adjoint: (M^H)[r][c] = conj(M[c][r]) */
-    for (int r = 0; r < 4; r++)
-        for (int c = 0; c < 4; c++)
-            for (int l = 0; l < LANES; l++) {
-                ar[4 * r + c][l] = e[2 * (4 * c + r) * LANES + l];
-                ai[4 * r + c][l] = -e[(2 * (4 * c + r) + 1) * LANES + l];
-            }
-    T acc[32][LANES];
-    memset(acc, 0, sizeof acc);
-    for (int64_t g = 0; g < groups; g++) {
-        int64_t base = FN(group_base)(g, bits, m, set);
-        T xr[4][LANES], xi[4][LANES], ur[4][LANES], ui[4][LANES];
-        for (int r = 0; r < 4; r++) {
-            int64_t at = (base | rows[r]) * LANES;
-            memcpy(xr[r], pr_ + at, sizeof xr[r]); memcpy(xi[r], pi_ + at, sizeof xi[r]);
-            memcpy(ur[r], gr + at, sizeof ur[r]); memcpy(ui[r], gi + at, sizeof ui[r]);
-        }
+/* For a two-target matrix whose entries (r, c) are zero in every lane unless c is r or r ^ f
+   (an XX, YY or XY rotation: it only mixes the row pairs (r, r ^ f)), f; else 0. */
+static int FN(pair_partner)(const V *mr, const V *mi) {
+    for (int f = 1; f < 4; f++) {
+        int zero = 1;
         for (int r = 0; r < 4; r++)
             for (int c = 0; c < 4; c++)
-                for (int l = 0; l < LANES; l++) {
-                    acc[2 * (4 * r + c)][l] += ur[r][l] * xr[c][l] + ui[r][l] * xi[c][l];
-                    acc[2 * (4 * r + c) + 1][l] += ui[r][l] * xr[c][l] - ur[r][l] * xi[c][l];
+                if (c != r && c != (r ^ f))
+                    for (int l = 0; l < LANES; l++) zero &= mr[4 * r + c][l] == 0 && mi[4 * r + c][l] == 0;
+        if (zero) return f;
+    }
+    return 0;
+}
+
+/* Such a matrix as two 2 x 2 blocks (b: 8 entries, block p at 4 p) on the row pairs prows[p]. */
+static void FN(pair_blocks)(const V *mr, const V *mi, const int64_t *rows, int f, V *br, V *bi, int64_t prows[2][2]) {
+    int heads[2] = {0, f == 1 ? 2 : 1};
+    for (int p = 0; p < 2; p++) {
+        int a = heads[p], b = a ^ f, at[4] = {5 * a, 4 * a + b, 4 * b + a, 5 * b};
+        prows[p][0] = rows[a];
+        prows[p][1] = rows[b];
+        for (int k = 0; k < 4; k++) { br[4 * p + k] = mr[at[k]]; bi[4 * p + k] = mi[at[k]]; }
+    }
+}
+
+/* v <- M v on the groups' rows of (re, im): M a K x K matrix, or, with f set, the two blocks of
+   pair_blocks (half the work). */
+static inline __attribute__((always_inline)) void FN(mix_group)(T *re, T *im, int64_t base, const int64_t *rows,
+                                                                const int K, const V *mr, const V *mi, int f,
+                                                                const V *br, const V *bi, int64_t prows[2][2]) {
+    if (K == 4 && f) {
+        FN(mix_rows)(re, im, base, prows[0], 2, br, bi);
+        FN(mix_rows)(re, im, base, prows[1], 2, br + 4, bi + 4);
+    } else
+        FN(mix_rows)(re, im, base, rows, K, mr, mi);
+}
+
+/* v <- M v on each group of a dense step (M: the lanes' 2**k x 2**k matrices in e). */
+static void FN(dense_apply)(const int32_t *st, int n, int64_t size, T *re, T *im, const T *e) {
+    int64_t bits[MAX_STEP_QUBITS + MAX_STEP_CONTROLS], set, rows[4], prows[2][2];
+    int m, K = 1 << st[1];
+    int64_t groups = FN(dense_groups)(st, n, size, bits, &m, &set, rows);
+    V mr[16], mi[16], br[8], bi[8];
+    FN(lane_matrix)(e, K, 0, mr, mi);
+    int f = K == 4 ? FN(pair_partner)(mr, mi) : 0;
+    if (f) FN(pair_blocks)(mr, mi, rows, f, br, bi, prows);
+    if (K == 2)
+        for (int64_t g = 0; g < groups; g++) FN(mix_rows)(re, im, FN(group_base)(g, bits, m, set), rows, 2, mr, mi);
+    else
+        for (int64_t g = 0; g < groups; g++)
+            FN(mix_group)(re, im, FN(group_base)(g, bits, m, set), rows, 4, mr, mi, f, br, bi, prows);
+}
+
+/* Groups of a dense step's adjoint handled together: their rows (4 arrays) stay in the L1 cache
+   across the sweeps over them. */
+#define DENSE_TILE 32
+
+/* A dense step's adjoint: where its gradient is wanted, S[r][c] += sum over its groups of
+   lam_r conj(psi_c) (both after the step) into S (2 K K rows of LANES: re, im of entry K r + c);
+   then psi and lam un-computed by the adjoint of the lanes' matrices e. Tile by tile of groups:
+   the sums of 8 / (2 K) rows of S per sweep over the tile (in registers), the last sweep also
+   un-computing. */
+static inline __attribute__((always_inline)) void FN(dense_backward_k)(const int32_t *st, int n, int64_t size, T *restrict pr_,
+                                                                       T *restrict pi_, T *restrict gr, T *restrict gi,
+                                                                       const T *e, T *S, const int K) {
+    int64_t bits[MAX_STEP_QUBITS + MAX_STEP_CONTROLS], set, rows[4];
+    int m, block = 4 / K;
+    int64_t groups = FN(dense_groups)(st, n, size, bits, &m, &set, rows);
+    V ar[16], ai[16], br[8], bi[8];
+    int64_t prows[2][2];
+    FN(lane_matrix)(e, K, 1, ar, ai);
+    int f = K == 4 ? FN(pair_partner)(ar, ai) : 0; /* M^H has M's pattern of zeros */
+    if (f) FN(pair_blocks)(ar, ai, rows, f, br, bi, prows);
+    if (!st[5]) { /* no gradient wanted: un-computed only */
+        for (int64_t g = 0; g < groups; g++) {
+            int64_t base = FN(group_base)(g, bits, m, set);
+            FN(mix_group)(pr_, pi_, base, rows, K, ar, ai, f, br, bi, prows);
+            FN(mix_group)(gr, gi, base, rows, K, ar, ai, f, br, bi, prows);
+        }
+        return;
+    }
+    for (int64_t g0 = 0; g0 < groups; g0 += DENSE_TILE) {
+        int64_t end = g0 + DENSE_TILE < groups ? g0 + DENSE_TILE : groups;
+        for (int r0 = 0; r0 < K; r0 += block) {
+            V acc[8];
+            for (int c = 0; c < 8; c++) acc[c] = FN(vload)(S + (2 * r0 * K + c) * LANES);
+            int last = r0 + block == K;
+            for (int64_t g = g0; g < end; g++) {
+                int64_t base = FN(group_base)(g, bits, m, set);
+                for (int r = 0; r < block; r++) {
+                    V ur = FN(vload)(gr + (base | rows[r0 + r]) * LANES), ui = FN(vload)(gi + (base | rows[r0 + r]) * LANES);
+                    for (int c = 0; c < K; c++) {
+                        V xr = FN(vload)(pr_ + (base | rows[c]) * LANES), xi = FN(vload)(pi_ + (base | rows[c]) * LANES);
+                        acc[2 * (r * K + c)] += ur * xr;
+                        acc[2 * (r * K + c)] += ui * xi;
+                        acc[2 * (r * K + c) + 1] += ui * xr;
+                        acc[2 * (r * K + c) + 1] -= ur * xi;
+                    }
                 }
-        for (int r = 0; r < 4; r++) {
-            int64_t at = (base | rows[r]) * LANES;
-            for (int l = 0; l < LANES; l++) {
-                T sr = 0, si = 0, tr = 0, ti = 0;
-                for (int c = 0; c < 4; c++) {
-                    sr += ar[4 * r + c][l] * xr[c][l] - ai[4 * r + c][l] * xi[c][l];
-                    si += ar[4 * r + c][l] * xi[c][l] + ai[4 * r + c][l] * xr[c][l];
-                    tr += ar[4 * r + c][l] * ur[c][l] - ai[4 * r + c][l] * ui[c][l];
-                    ti += ar[4 * r + c][l] * ui[c][l] + ai[4 * r + c][l] * ur[c][l];
+                if (last) {
+                    FN(mix_group)(pr_, pi_, base, rows, K, ar, ai, f, br, bi, prows);
+                    FN(mix_group)(gr, gi, base, rows, K, ar, ai, f, br, bi, prows);
                 }
-                pr_[at + l] = sr; pi_[at + l] = si; gr[at + l] = tr; gi[at + l] = ti;
             }
+            for (int c = 0; c < 8; c++) FN(vstore)(S + (2 * r0 * K + c) * LANES, acc[c]);
         }
     }
-    memcpy(S, acc, sizeof acc);
+}
+
+static void FN(dense_backward)(const int32_t *st, int n, int64_t size, T *pr, T *pi, T *gr, T *gi, const T *e,
+                               T *S) {
+    if (st[1] == 1) FN(dense_backward_k)(st, n, size, pr, pi, gr, gi, e, S, 2);
+    else FN(dense_backward_k)(st, n, size, pr, pi, gr, gi, e, S, 4);
+}
+
+/* Whether step st is a dense step that stays inside tiles of 2**BLOCK_BITS amplitudes (its
+   targets' and controls' bits below BLOCK_BITS) of a state of BLOCKED_FROM qubits or more: a
+   run of them goes tile by tile (each tile in cache for the whole run) rather than as one sweep
+   over the whole state per step. */
+static int FN(tiled)(const int32_t *st, int n) {
+    if (st[0] != STEP_DENSE || n < BLOCKED_FROM) return 0;
+    for (int a = 0; a < st[1]; a++) if (n - 1 - st[6 + a] >= BLOCK_BITS) return 0;
+    for (int c = 0; c < st[2]; c++) if (n - 1 - st[12 + c] >= BLOCK_BITS) return 0;
+    return 1;
+}
+
+/* The end (exclusive) of the run of dense steps from a (before b) that go tile by tile
+   together (a + 1 when a does not); its size, the amplitudes of a tile (N: a whole sweep). */
+static int FN(dense_run)(const int32_t *steps, int a, int b, int n, int64_t *size) {
+    int e = a + 1;
+    *size = (int64_t)1 << n;
+    if (!FN(tiled)(steps + a * STEP_INTS, n)) return e;
+    while (e < b && FN(tiled)(steps + e * STEP_INTS, n)) e++;
+    *size = (int64_t)1 << BLOCK_BITS;
+    return e;
 }
 
 /* rows of (re, im) gathered through index into (tr, ti), then copied back. */
@@ -310,9 +361,17 @@ static void FN(steps_forward)(const int32_t *steps, int a, int b, int n, T *re, 
             s = end;
             continue;
         }
-        if (st[0] == STEP_DENSE) {
-            FN(step_data)(data, stride, first, count, st[4], (int64_t)1 << (2 * st[1]), e, LANES);
-            FN(dense_apply)(st, n, re, im, e, 0);
+        if (st[0] == STEP_DENSE) { /* a run: the data of all its steps in e (room for every step's) */
+            int64_t size, at = 0;
+            int end = FN(dense_run)(steps, s, b, n, &size);
+            for (int u = s; u < end; u++, at += 32 * LANES)
+                FN(step_data)(data, stride, first, count, steps[u * STEP_INTS + 4], (int64_t)1 << (2 * steps[u * STEP_INTS + 1]),
+                              e + at, LANES);
+            for (int64_t t0 = 0; t0 < N; t0 += size)
+                for (int u = s; u < end; u++)
+                    FN(dense_apply)(steps + u * STEP_INTS, n, size, re + t0 * LANES, im + t0 * LANES, e + (u - s) * 32 * LANES);
+            s = end;
+            continue;
         } else
             FN(permute_lanes)(re, im, perms + (int64_t)st[4] * N, N, t, t + NL);
         s++;
@@ -386,8 +445,12 @@ static void FN(steps_backward)(const int32_t *steps, int a, int b, int n, T *pr,
                         vr[l] = mask[l] * (gr[x] * pr[x] + gi[x] * pi[x]);
                         vi[l] = mask[l] * (gi[x] * pr[x] - gr[x] * pi[x]);
                     }
-                    for (int h = LANES / 2; h > 0; h /= 2) /* a tree: vector adds */
-                        for (int l = 0; l < h; l++) { vr[l] += vr[l + h]; vi[l] += vi[l + h]; }
+                    /* a tree, its widths written out: vector adds of 8, 4, 2 lanes */
+                    for (int l = 0; l < LANES / 2; l++) { vr[l] += vr[l + LANES / 2]; vi[l] += vi[l + LANES / 2]; }
+                    for (int l = 0; l < LANES / 4; l++) { vr[l] += vr[l + LANES / 4]; vi[l] += vi[l + LANES / 4]; }
+                    for (int l = 0; l < LANES / 8; l++) { vr[l] += vr[l + LANES / 8]; vi[l] += vi[l + LANES / 8]; }
+                    vr[0] += vr[1];
+                    vi[0] += vi[1];
                     wr[i] = vr[0];
                     wi[i] = vi[0];
                 }
@@ -459,28 +522,44 @@ static void FN(steps_backward)(const int32_t *steps, int a, int b, int n, T *pr,
             s = start - 1;
             continue;
         }
-        if (st[0] == STEP_DENSE) {
-            int K = 1 << st[1];
-            FN(step_data)(data, stride, first, count, st[4], (int64_t)K * K, e, LANES);
-            T *S = acc, *G = acc + 2 * K * K * LANES;
-            if (K == 2) FN(dense1_backward)(st, n, pr, pi, gr, gi, e, S);
-            else FN(dense2_backward)(st, n, pr, pi, gr, gi, e, S);
-            if (st[5]) { /* dL/dM = S M */
+        if (st[0] == STEP_DENSE) { /* a run (see dense_run) backwards: data in e, sums S in acc */
+            int64_t size = (int64_t)1 << n;
+            int start = s;
+            if (FN(tiled)(st, n)) {
+                while (start > a && FN(tiled)(steps + (start - 1) * STEP_INTS, n)) start--;
+                size = (int64_t)1 << BLOCK_BITS;
+            }
+            for (int u = start; u <= s; u++)
+                FN(step_data)(data, stride, first, count, steps[u * STEP_INTS + 4], (int64_t)1 << (2 * steps[u * STEP_INTS + 1]),
+                              e + (u - start) * 32 * LANES, LANES);
+            memset(acc, 0, (size_t)(s - start + 1) * 32 * LANES * sizeof(T));
+            for (int64_t t0 = 0; t0 < N; t0 += size)
+                for (int u = s; u >= start; u--)
+                    FN(dense_backward)(steps + u * STEP_INTS, n, size, pr + t0 * LANES, pi + t0 * LANES, gr + t0 * LANES,
+                                       gi + t0 * LANES, e + (u - start) * 32 * LANES, acc + (u - start) * 32 * LANES);
+            for (int u = start; u <= s; u++) { /* dL/dM = S M */
+                const int32_t *su = steps + u * STEP_INTS;
+                T G[32 * LANES];
+                const T *S = acc + (u - start) * 32 * LANES, *M = e + (u - start) * 32 * LANES;
+                int K = 1 << su[1];
+                if (!su[5]) continue;
                 for (int r = 0; r < K; r++)
                     for (int c = 0; c < K; c++)
                         for (int l = 0; l < LANES; l++) {
                             T sr = 0, si = 0;
                             for (int j = 0; j < K; j++) {
                                 T ar = S[2 * (r * K + j) * LANES + l], ai = S[(2 * (r * K + j) + 1) * LANES + l];
-                                T mr = e[2 * (j * K + c) * LANES + l], mi = e[(2 * (j * K + c) + 1) * LANES + l];
+                                T mr = M[2 * (j * K + c) * LANES + l], mi = M[(2 * (j * K + c) + 1) * LANES + l];
                                 sr += ar * mr - ai * mi;
                                 si += ar * mi + ai * mr;
                             }
                             G[2 * (r * K + c) * LANES + l] = sr;
                             G[(2 * (r * K + c) + 1) * LANES + l] = si;
                         }
-                FN(store_step_grad)(grad, gstride, first, count, st[4], (int64_t)K * K, G);
+                FN(store_step_grad)(grad, gstride, first, count, su[4], (int64_t)K * K, G);
             }
+            s = start - 1;
+            continue;
         } else {
             FN(permute_lanes)(pr, pi, inverses + (int64_t)st[4] * N, N, t, t + NL);
             FN(permute_lanes)(gr, gi, inverses + (int64_t)st[4] * N, N, t, t + NL);
@@ -490,3 +569,4 @@ static void FN(steps_backward)(const int32_t *steps, int a, int b, int n, T *pr,
 }
 
 #undef FN
+#undef V

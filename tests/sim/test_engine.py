@@ -132,6 +132,25 @@ def test_native_executor_equals_the_reference(family, n, batch, layered, monkeyp
 
 
 @needs_native
+@pytest.mark.parametrize("family", ["crx", "rxx", "unitary"])
+def test_large_states_run_dense_steps_tile_by_tile_as_the_reference(family, monkeypatch):
+    """From 15 qubits the kernels run dense steps on low qubits tile by tile (runs of them between
+    steps on high qubits): the same states and gradients as the reference."""
+    calls = _native_calls(monkeypatch)
+    n = native_run.BLOCKED_FROM
+    circuit = family_circuit(family, n, 1, seed=n)
+    for q in range(n - 4, n - 1):  # a run of steps on the lowest qubits' bits
+        ENTANGLERS[family](circuit, q, q + 1, None, Weight(f"low{q}"), np.random.default_rng(q))
+    x, w = _values(circuit, 8, seed=4)
+    fast = _run(circuit, x, w)
+    monkeypatch.setenv("HYBRIDQ_FUSED", "0")
+    slow = _run(circuit, x, w)
+    assert len(calls) == 1
+    for a, b in zip(fast, slow):
+        assert float((a - b).abs().max()) < 1e-10 * max(1.0, float(b.abs().max()))
+
+
+@needs_native
 @pytest.mark.parametrize("family", ["cz", "rzz", "crx", "rxx", "unitary"])
 def test_native_gradients_match_finite_differences(family):
     circuit = family_circuit(family, 4, 2, seed=3)
