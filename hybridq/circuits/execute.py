@@ -217,7 +217,7 @@ def evolve(circuit: Circuit, state: Tensor | None, inputs: Tensor | None, weight
     n, B, x, s0 = circuit.n_qubits, batch, inputs, state
     itemsize = check_memory(n, B, dtype=dtype, device=device)
     rdt = simops.real_dtype(dtype)
-    if x is not None:
+    if x is not None and (x.dtype, x.device) != (rdt, device):
         x = x.to(device=device, dtype=rdt)
         check_finite(x, f"inputs in {rdt} (beyond its range: use dtype=torch.complex128)")
     plan = CompiledCircuit.of(circuit) if fusion else None
