@@ -220,9 +220,18 @@ def versus_best_peer(workload: str, case: dict, outcomes: list[Outcome]) -> str 
     return f"{case_label(workload, case)}: hybridq takes {ratio:.2f}× the time of the best peer ({best.lib})"
 
 
+def _agreement(own: Outcome | None, others: list[Outcome]) -> str:
+    """Whether every other library's outputs agree with hybridq's: "✓ k/k", or the ones that differ."""
+    if own is None or not others:
+        return "—"
+    differ = [o.lib for o in others if not _agrees(_max_abs_diff(o.outputs, own.outputs), own.outputs)]
+    return f"✓ {len(others)}/{len(others)}" if not differ else "✗ " + ", ".join(differ)
+
+
 def family_summary(results: list[tuple[dict, list[Outcome]]]) -> list[list[str]]:
-    """W4 rows per case: hybridq's time, the best peer's, hybridq's speed-up over it, its time over
-    its own CNOT-ring time at the same size, and QuantumLayer's time over the internal fast path's."""
+    """W4 rows per case: hybridq's time and work memory, whether the others agree with it, the best
+    peer's time, hybridq's speed-up over it, its time over its own CNOT-ring time at the same
+    size, and QuantumLayer's time over the internal fast path's."""
     done = [(case, {o.lib: o for o in outcomes if o.status == "ok"}) for case, outcomes in results]
     ring = {(c["n"], c["L"], c["B"]): libs["hybridq"].median for c, libs in done
             if c["family"] == "cnot_ring" and "hybridq" in libs}
@@ -236,6 +245,8 @@ def family_summary(results: list[tuple[dict, list[Outcome]]]) -> list[list[str]]
         rows.append([
             case["family"], f"n={case['n']} L={case['L']} B={case['B']}",
             fmt_time(own.median) if own else "—",
+            _fmt_memory(own.result) if own else "—",
+            _agreement(own, [o for name, o in libs.items() if name != "hybridq"]),
             f"{best.lib} {fmt_time(best.median)}" if best else "—",
             f"{best.median / own.median:.1f}×" if own and best else "—",
             f"{own.median / base:.2f}" if own and base and case["family"] != "zz_kernel" else "—",
@@ -245,7 +256,8 @@ def family_summary(results: list[tuple[dict, list[Outcome]]]) -> list[list[str]]
 
 
 def print_summary(rows: list[list[str]]) -> None:
-    head = ["family", "size", "hybridq (QuantumLayer / kernel_matrix)", "best peer", "speed-up over best peer",
+    head = ["family", "size", "hybridq (QuantumLayer / kernel_matrix)", "work MiB", "agreement", "best peer",
+            "speed-up over best peer",
             "÷ own CNOT ring", "÷ internal path (simulate + GraphedStep)"]
     print("\n### W4 summary\n")
     print("| " + " | ".join(head) + " |")
