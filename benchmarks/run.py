@@ -33,7 +33,7 @@ sys.path[:0] = [str(HERE), str(HERE.parent)]
 from peers import PEERS, missing  # noqa: E402
 from workloads import SIZES, TITLES, case_label, w2_gate_count  # noqa: E402
 
-#: Seconds a worker may take to import its library and build a case (on top of the cap).
+#: Seconds a worker may take by default to import its library and build a case (JAX compiles there).
 SETUP_LIMIT = 180.0
 #: How often (seconds) the parent checks a worker's time and resident memory.
 POLL = 0.05
@@ -89,8 +89,10 @@ def _limit_memory(limit: int):
     return apply
 
 
-def run_worker(spec: dict, env: dict, cap: float, mem_cap: int) -> Outcome:
-    """Run one worker; kill it when a repetition runs past ``cap`` s or it holds over ``mem_cap`` bytes."""
+def run_worker(spec: dict, env: dict, cap: float, mem_cap: int, setup: float = SETUP_LIMIT) -> Outcome:
+    """Run one worker; kill it when its setup runs past ``setup`` s, a repetition past ``cap`` s, or
+    it holds over ``mem_cap`` bytes. A library's case thus ends within ``setup + 2 cap`` seconds
+    (the repetitions after the warm-up stop once they add up to ``cap``)."""
     stderr = tempfile.TemporaryFile(mode="w+")
     proc = subprocess.Popen(
         [sys.executable, "-u", str(HERE / "worker.py"), json.dumps(spec)],
@@ -99,7 +101,7 @@ def run_worker(spec: dict, env: dict, cap: float, mem_cap: int) -> Outcome:
     )
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True).start()
-    deadline = time.monotonic() + SETUP_LIMIT + cap
+    deadline = time.monotonic() + setup + cap
     result = None
     while True:
         try:
@@ -120,7 +122,7 @@ def run_worker(spec: dict, env: dict, cap: float, mem_cap: int) -> Outcome:
         if tag == "start":
             deadline = time.monotonic() + cap
         elif tag == "end":
-            deadline = time.monotonic() + SETUP_LIMIT
+            deadline = time.monotonic() + setup
         elif tag == "result":
             result = json.loads(payload)
     proc.wait()
@@ -218,9 +220,18 @@ def versus_best_peer(workload: str, case: dict, outcomes: list[Outcome]) -> str 
     return f"{case_label(workload, case)}: hybridq takes {ratio:.2f}× the time of the best peer ({best.lib})"
 
 
+def _agreement(own: Outcome | None, others: list[Outcome]) -> str:
+    """Whether every other library's outputs agree with hybridq's: "✓ k/k", or the ones that differ."""
+    if own is None or not others:
+        return "—"
+    differ = [o.lib for o in others if not _agrees(_max_abs_diff(o.outputs, own.outputs), own.outputs)]
+    return f"✓ {len(others)}/{len(others)}" if not differ else "✗ " + ", ".join(differ)
+
+
 def family_summary(results: list[tuple[dict, list[Outcome]]]) -> list[list[str]]:
-    """W4 rows per case: hybridq's time, the best peer's, hybridq's speed-up over it, its time over
-    its own CNOT-ring time at the same size, and QuantumLayer's time over the internal fast path's."""
+    """W4 rows per case: hybridq's time and work memory, whether the others agree with it, the best
+    peer's time, hybridq's speed-up over it, its time over its own CNOT-ring time at the same
+    size, and QuantumLayer's time over the internal fast path's."""
     done = [(case, {o.lib: o for o in outcomes if o.status == "ok"}) for case, outcomes in results]
     ring = {(c["n"], c["L"], c["B"]): libs["hybridq"].median for c, libs in done
             if c["family"] == "cnot_ring" and "hybridq" in libs}
@@ -234,6 +245,8 @@ def family_summary(results: list[tuple[dict, list[Outcome]]]) -> list[list[str]]
         rows.append([
             case["family"], f"n={case['n']} L={case['L']} B={case['B']}",
             fmt_time(own.median) if own else "—",
+            _fmt_memory(own.result) if own else "—",
+            _agreement(own, [o for name, o in libs.items() if name != "hybridq"]),
             f"{best.lib} {fmt_time(best.median)}" if best else "—",
             f"{best.median / own.median:.1f}×" if own and best else "—",
             f"{own.median / base:.2f}" if own and base and case["family"] != "zz_kernel" else "—",
@@ -243,7 +256,8 @@ def family_summary(results: list[tuple[dict, list[Outcome]]]) -> list[list[str]]
 
 
 def print_summary(rows: list[list[str]]) -> None:
-    head = ["family", "size", "hybridq (QuantumLayer / kernel_matrix)", "best peer", "speed-up over best peer",
+    head = ["family", "size", "hybridq (QuantumLayer / kernel_matrix)", "work MiB", "agreement", "best peer",
+            "speed-up over best peer",
             "÷ own CNOT ring", "÷ internal path (simulate + GraphedStep)"]
     print("\n### W4 summary\n")
     print("| " + " | ".join(head) + " |")
@@ -275,6 +289,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--size", help="run only the cases of this size, e.g. n=10,L=4,B=256 (keys as in the tables)")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument("--cap", type=float, help="seconds one repetition may take (default 15 quick, 60 full)")
+    p.add_argument("--setup-cap", type=float, default=SETUP_LIMIT,
+                   help=f"seconds a library may take to import and build a case, JIT compilation included "
+                        f"(default {SETUP_LIMIT:g})")
     p.add_argument("--repeats", type=int, help="timed repetitions after the warm-up (default 3 quick, 5 full)")
     p.add_argument("--min-time", type=float,
                    help="keep repeating until the timed repetitions add up to this many seconds, so that a "
@@ -360,7 +377,9 @@ def main(argv=None) -> int:
                     continue
                 outcomes = []
                 for lib in libs:
-                    outcome = run_worker(spec(lib, workload, case), env, cap, mem_cap)
+                    if case.get("family") in PEERS[lib].skip_families:
+                        continue
+                    outcome = run_worker(spec(lib, workload, case), env, cap, mem_cap, args.setup_cap)
                     outcomes.append(outcome)
                     log.append({"workload": workload, "case": case, "lib": lib, "status": outcome.status,
                                 "message": outcome.message, **outcome.result})

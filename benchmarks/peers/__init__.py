@@ -43,12 +43,14 @@ class Peer:
     install: str
     workloads: tuple[str, ...]
     options: tuple[tuple[str, Any], ...] = ()
+    skip_families: tuple[str, ...] = ()  # W4 families it does not run
 
 
 PEERS: dict[str, Peer] = {
     "hybridq": Peer("hybridq_peer", ("torch",), "pip install -e .", ("W1", "W2", "W3", "W4")),
     "hybridq-autograd": Peer("hybridq_peer", ("torch",), "pip install -e .", ("W1",), (("method", "autograd"),)),
-    "hybridq-step": Peer("hybridq_peer", ("torch",), "pip install -e .", ("W4",), (("api", "step"),)),
+    "hybridq-step": Peer("hybridq_peer", ("torch",), "pip install -e .", ("W4",), (("api", "step"),),
+                         ("zz_kernel",)),  # the kernel has one path: kernel_matrix
     "torchquantum": Peer(
         "torchquantum_peer", ("torchquantum",), "pip install --no-deps torchquantum==0.1.8", ("W1", "W4")
     ),

@@ -2,7 +2,8 @@
 
 Ideal circuits are simulated as state vectors. With a :class:`~hybridq.sim.noise.NoiseModel`
 circuits up to ``density_max_qubits`` run as exact density matrices; wider ones as quantum
-trajectories (one trajectory per shot, at most ``max_trajectories`` at a time), and exact
+trajectories through the engine (:func:`~hybridq.circuits.trajectories.simulate_trajectories`: one
+trajectory per shot, at most ``max_trajectories`` at a time, as one batch), and exact
 probabilities are then not available. Readout errors flip sampled bits; exact probabilities
 are those of the state before read-out.
 
@@ -21,9 +22,8 @@ import torch
 from ..circuits.circuit import Circuit
 from ..circuits.execute import compile_ops, simulate
 from ..sim import expval_terms, probabilities, sample
-from ..sim.noise import (NoiseModel, apply_readout, density_probabilities, run_density, run_trajectories,
-                         zero_density)
-from ..sim.state import zero_state
+from ..circuits.trajectories import simulate_trajectories
+from ..sim.noise import NoiseModel, apply_readout, density_probabilities, run_density, zero_density
 from .base import Backend
 from .jobs import BackendError, Done, Job
 
@@ -105,8 +105,6 @@ class LocalBackend(Backend):
         return density_probabilities(rho)[0].clamp_min(0).to(torch.float64)
 
     def _trajectory_samples(self, circuit: Circuit, count: int, generator: torch.Generator) -> torch.Tensor:
-        n = circuit.n_qubits
-        program = compile_ops(circuit, None, {}, batch=1, dtype=self.dtype, device="cpu")
-        states = run_trajectories(zero_state(n, count, dtype=self.dtype), program, self.noise, generator=generator)
+        states = simulate_trajectories(circuit, self.noise, trajectories=count, generator=generator, dtype=self.dtype)
         found = sample(states, 1, generator=generator)[:, 0]
-        return apply_readout(found, n, self.noise, generator=generator)
+        return apply_readout(found, circuit.n_qubits, self.noise, generator=generator)

@@ -8,5 +8,7 @@
 from .circuit import Circuit, Operation
 from .execute import compile_ops, simulate, simulate_sharded, weight_values
 from .expr import Const, Expr, Input, Weight
+from .trajectories import simulate_trajectories
 
-__all__ = ["Circuit", "Const", "Expr", "Input", "Operation", "Weight", "compile_ops", "simulate", "simulate_sharded", "weight_values"]
+__all__ = ["Circuit", "Const", "Expr", "Input", "Operation", "Weight", "compile_ops", "simulate", "simulate_sharded",
+           "simulate_trajectories", "weight_values"]

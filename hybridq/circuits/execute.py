@@ -74,7 +74,9 @@ def weight_vector(circuit: Circuit, weights, dtype: torch.dtype, device) -> Tens
     return torch.stack([values[name].to(device=device, dtype=dtype) for name in names])
 
 
-def _inputs(circuit: Circuit, inputs) -> Tensor | None:
+def checked_inputs(circuit: Circuit, inputs) -> Tensor | None:
+    """``inputs`` as a real ``(B, k)`` tensor of finite values with at least the circuit's
+    ``n_inputs`` columns (a 1-D vector is one sample), None when there are none."""
     need = circuit.n_inputs
     if inputs is None:
         if need:
@@ -189,7 +191,7 @@ def simulate(
                 "loss.backward() and a batch of inputs instead of vmap"
             )
         fusion, method = False, "autograd"
-    x = _inputs(circuit, inputs)
+    x = checked_inputs(circuit, inputs)
     n = circuit.n_qubits
     s0 = _initial_state(initial_state, n)
     if s0 is not None:
@@ -203,9 +205,19 @@ def simulate(
     B = 0 if 0 in b else max([1] + b)
     if any(v not in (1, B) for v in b):
         raise ShapeError(f"inconsistent batch sizes: inputs / initial_state / batch give {b}")
+    return evolve(circuit, s0, x, weights, batch=B, dtype=dtype, device=device, method=method, fusion=fusion)
+
+
+def evolve(circuit: Circuit, state: Tensor | None, inputs: Tensor | None, weights, *, batch: int,
+           dtype: torch.dtype, device, method: Method = "auto", fusion: bool = True) -> Tensor:
+    """:func:`simulate`'s work after its checks of the arguments: the states ``(batch, 2**n)`` after
+    ``circuit`` from ``state`` (``(batch or 1, 2**n)``, None: ``|0...0>``), with ``inputs`` a
+    ``(batch or 1, k)`` real tensor or None. For callers whose states come from the engine
+    (they are not checked again)."""
+    n, B, x, s0 = circuit.n_qubits, batch, inputs, state
     itemsize = check_memory(n, B, dtype=dtype, device=device)
     rdt = simops.real_dtype(dtype)
-    if x is not None:
+    if x is not None and (x.dtype, x.device) != (rdt, device):
         x = x.to(device=device, dtype=rdt)
         check_finite(x, f"inputs in {rdt} (beyond its range: use dtype=torch.complex128)")
     plan = CompiledCircuit.of(circuit) if fusion else None

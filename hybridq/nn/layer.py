@@ -131,6 +131,8 @@ class QuantumLayer(nn.Module):
             #: and its backward starts from dL/d<Z>: no dL/dpsi)
             self._z_qubits = ([int(q) for q in self.observable.z.argmax(axis=1)]
                               if not self.observable.x.any() and (weights == 1).all() else None)
+            #: the read-out matrix is the identity (Z_each): <Z> is the output, no product
+            self._plain = readout.shape[0] == readout.shape[1] and bool((readout == torch.eye(len(readout))).all())
             diagonal = not self.observable.x.any() and circuit.n_qubits <= _DIAGONAL_MAX_QUBITS
             signs = z_sign_table(self.observable.z) @ readout if diagonal else None
             self.register_buffer("diagonal_readout", None if signs is None else signs.to(device=device, dtype=self.weight.dtype),
@@ -199,8 +201,8 @@ class QuantumLayer(nn.Module):
         elif self.output == "probs":
             out = probabilities(state, self.qubits)
         elif self._z_qubits is not None and not torch.compiler.is_compiling():  # single-Z terms: the engine's <Z>
-            z = expval_z(state, self._z_qubits)
-            out = z @ self.readout.to(z.dtype)
+            z = expval_z(state, None if self._z_qubits == list(range(self.circuit.n_qubits)) else self._z_qubits)
+            out = z if self._plain else z @ self.readout.to(z.dtype)
         elif self.diagonal_readout is not None:  # Z-type observables: one matrix product, compile-friendly
             p = probabilities(state)
             out = p @ self.diagonal_readout.to(p.dtype)  # an initial state may set another precision

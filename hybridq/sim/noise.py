@@ -12,15 +12,17 @@ Readout error flips a measured bit: 0 -> 1 with ``readout[0]``, 1 -> 0 with ``re
 Parameters follow Qiskit Aer's ``depolarizing_error``, ``amplitude_damping_error`` and
 ``phase_damping_error``: depolarizing ``E(rho) = (1 - p) rho + p Tr(rho) I / 2**k``.
 
-Two ways to run a program (a list of unfused :class:`~hybridq.sim.program.Op`):
+Two ways to run noisy circuits:
 
-* :func:`run_density`: the exact density matrix, as a vector on ``2n`` qubits (rows are qubits
+* :func:`run_density` (a program: a list of unfused :class:`~hybridq.sim.program.Op`): the exact density matrix, as a vector on ``2n`` qubits (rows are qubits
   ``0..n-1``, columns ``n..2n-1``): a gate ``U`` acts as ``U`` on the rows and ``conj(U)`` on the
   columns, a channel as its superoperator ``sum_k K_k (x) conj(K_k)``. Memory ``4**n``.
-* :func:`run_trajectories`: each row of a state batch follows one random trajectory; after
-  every channel one Kraus operator is drawn with probability ``||K_k psi||**2`` (computed from
-  the reduced density matrix of the channel's qubits) and the state renormalised. The average
-  of ``|psi><psi|`` over trajectories is the density matrix.
+* trajectories (:func:`hybridq.circuits.trajectories.simulate_trajectories`, through the engine):
+  each row of a state batch follows one random trajectory. Depolarizing and phase damping are
+  mixtures of Paulis of fixed weights, drawn per trajectory before the run (:func:`draw_paulis`,
+  :func:`draw_phase_flips`) and run as per-sample gates; amplitude damping draws its quantum jump
+  from the state (:func:`amplitude_damp`). The average of ``|psi><psi|`` over trajectories is the
+  density matrix.
 
 >>> import torch
 >>> from hybridq.sim import gate_op
@@ -43,7 +45,6 @@ import torch
 
 from ..errors import ShapeError
 from .kernels import apply_dense, n_qubits_of
-from .measure import reduced_density_matrix
 from .program import Op
 
 Tensor = torch.Tensor
@@ -194,30 +195,56 @@ def _mirror(op: Op, n: int) -> Op:
 # ----- trajectories
 
 
-def run_trajectories(state: Tensor, ops: Sequence[Op], noise: NoiseModel, *,
-                     generator: torch.Generator | None = None) -> Tensor:
-    """Apply a program to ``(B, 2**n)`` states, each row following one random noise trajectory.
+def draw_paulis(noise: NoiseModel, wires: int, count: int, slots: int, *,
+                generator: torch.Generator | None = None) -> Tensor:
+    """Pauli letters ``(count, slots, wires)`` (0, 1, 2, 3 = I, X, Y, Z) of ``slots`` depolarizing
+    channels on ``wires`` qubits, one draw per trajectory: the channel's Kraus operators are Paulis
+    of state-independent weights, so a trajectory draws them before it runs.
 
-    Args:
-        state: start states; repeat a state along the batch for several trajectories.
-        ops: the program.
-        noise: the noise model.
-        generator: torch generator drawing the Kraus operators (fixed seed -> same trajectories).
+    >>> draw_paulis(NoiseModel(depolarizing_2q=1.0), 2, 3, 4).shape
+    torch.Size([3, 4, 2])
     """
-    for op in ops:
-        state = op.apply(state)
-        for kraus, wires in noise.channels(op.controls + op.qubits):
-            state = _kraus_step(state, torch.as_tensor(kraus, dtype=state.dtype, device=state.device), wires, generator)
-    return state
+    p = noise.depolarizing_2q if wires == 2 else noise.depolarizing
+    weights = torch.full((4**wires,), p / 4**wires, dtype=torch.float64)
+    weights[0] += 1 - p
+    cdf = weights.cumsum(0)
+    u = torch.rand(count, slots, generator=generator, dtype=torch.float64) * cdf[-1]
+    index = torch.searchsorted(cdf, u, right=True).clamp_max(4**wires - 1)
+    return torch.stack([(index >> 2 * (wires - 1 - j)) & 3 for j in range(wires)], dim=-1)
 
 
-def _kraus_step(state: Tensor, kraus: Tensor, wires: tuple[int, ...], generator) -> Tensor:
-    rho = reduced_density_matrix(state, wires)  # (B, d, d)
-    effects = kraus.conj().transpose(1, 2) @ kraus  # (K, d, d)
-    p = torch.einsum("kij,bji->bk", effects, rho).real.clamp_min(0).to(torch.float64)
-    choice = torch.multinomial(p, 1, generator=generator).squeeze(1)
-    norm = p.gather(1, choice[:, None]).sqrt().to(state.real.dtype)
-    return apply_dense(state, kraus[choice], wires) / norm
+def draw_phase_flips(noise: NoiseModel, count: int, slots: int, *, generator: torch.Generator | None = None) -> Tensor:
+    """Booleans ``(count, slots)``: phase damping as the phase-flip channel it equals (``Z`` with
+    probability ``(1 - sqrt(1 - lambda)) / 2`` scales the coherences by ``sqrt(1 - lambda)`` too)."""
+    flip = (1 - math.sqrt(1 - noise.phase_damping)) / 2
+    return torch.rand(count, slots, generator=generator, dtype=torch.float64) < flip
+
+
+def amplitude_damp(state: Tensor, qubit: int, gamma: float, *, generator: torch.Generator | None = None) -> Tensor:
+    """Amplitude damping of ``qubit`` on normalised states ``(B, 2**n)``, one quantum jump drawn
+    per row: ``|1> -> |0>`` with probability ``gamma * P(qubit = 1)``, else ``|1>`` shrinks by
+    ``sqrt(1 - gamma)``; each row renormalised.
+
+    >>> psi = torch.tensor([[0, 1]], dtype=torch.complex128)
+    >>> amplitude_damp(psi, 0, 1.0).real.tolist()
+    [[1.0, 0.0]]
+    """
+    n = n_qubits_of(state)
+    view = state.reshape(state.shape[0], 2**qubit, 2, 2 ** (n - 1 - qubit))
+    one = view[:, :, 1]
+    parts = torch.view_as_real(one) if one.is_complex() else one[..., None]  # |z|**2 as re**2 + im**2: abs() is slower
+    p_jump = gamma * parts.square().sum((1, 2, 3)).to(torch.float64)  # (B,)
+    jump = torch.rand(state.shape[0], generator=generator, dtype=torch.float64).to(state.device) < p_jump
+    stay = (1 - p_jump).clamp_min(1e-300).rsqrt()
+    # per row: |0> part <- a |0> + b |1>, |1> part <- c |1> (the drawn Kraus operator, renormalised)
+    a = torch.where(jump, 0.0, stay)
+    b = torch.where(jump, (gamma / p_jump.clamp_min(1e-300)).sqrt(), 0.0)
+    c = torch.where(jump, 0.0, math.sqrt(1 - gamma) * stay)
+    a, b, c = (v.to(state.real.dtype)[:, None, None] for v in (a, b, c))
+    out = torch.empty_like(view)
+    torch.addcmul(view[:, :, 0] * a, one, b, out=out[:, :, 0])
+    torch.mul(one, c, out=out[:, :, 1])
+    return out.reshape(state.shape)
 
 
 # ----- readout

@@ -8,12 +8,13 @@ import torch
 
 from hybridq.backends import AerBackend, LocalBackend
 from hybridq.circuits import Circuit
-from hybridq.circuits.execute import compile_ops
+from hybridq.circuits.execute import compile_ops, simulate
 from hybridq.errors import ShapeError
+from hybridq.circuits import Input, Weight
+from hybridq.circuits.trajectories import NoisyPlan, simulate_trajectories
 from hybridq.sim.noise import (NoiseModel, amplitude_damping_kraus, apply_readout, density_probabilities,
                                depolarizing_kraus, phase_damping_kraus, readout_probabilities, run_density,
-                               run_trajectories, zero_density)
-from hybridq.sim.state import zero_state
+                               zero_density)
 
 NOISE = NoiseModel(depolarizing=0.04, depolarizing_2q=0.08, amplitude_damping=0.05, phase_damping=0.07,
                    readout=(0.02, 0.06))
@@ -55,15 +56,60 @@ def test_noisy_probabilities_equal_aers_density_matrix():
     assert np.allclose(local, aer, atol=1e-10)
 
 
+def _density(c: Circuit, noise: NoiseModel, x=None, w=None) -> np.ndarray:
+    """The exact noisy density matrix ``(2**n, 2**n)`` of ``c`` on one input row."""
+    weights = {} if w is None else dict(zip(c.weight_names, w))
+    ops = compile_ops(c, x, weights, batch=1, dtype=torch.complex128, device="cpu")
+    rho = run_density(zero_density(c.n_qubits), ops, noise)[0].numpy()
+    return rho.reshape(2**c.n_qubits, 2**c.n_qubits)
+
+
+def _agree(states: torch.Tensor, rho: np.ndarray, sigmas: float = 4.5) -> bool:
+    """The mean of |psi><psi| over the rows within ``sigmas`` standard errors of ``rho``, entry by entry."""
+    outer = torch.einsum("bi,bj->bij", states, states.conj()).numpy()
+    mean, count = outer.mean(0), outer.shape[0]
+    err = np.sqrt(outer.real.var(0) / count) + 1j * np.sqrt(outer.imag.var(0) / count)
+    return bool(np.all(np.abs(mean.real - rho.real) <= sigmas * err.real + 1e-9)
+                and np.all(np.abs(mean.imag - rho.imag) <= sigmas * err.imag + 1e-9))
+
+
 def test_trajectories_average_to_the_density_matrix():
     c = circuit()
-    ops = compile_ops(c, None, {}, batch=1, dtype=torch.complex128, device="cpu")
-    exact = density_probabilities(run_density(zero_density(3), ops, NOISE))[0].numpy()
-    states = run_trajectories(zero_state(3, 4000, dtype=torch.complex128), ops, NOISE,
-                              generator=torch.Generator().manual_seed(3))
-    mean = (states.abs() ** 2).mean(0).numpy()
-    stderr = (states.abs() ** 2).std(0).numpy() / np.sqrt(4000)
-    assert np.all(np.abs(mean - exact) <= 4 * stderr + 1e-9)
+    states = simulate_trajectories(c, NOISE, trajectories=4000, generator=torch.Generator().manual_seed(3))
+    assert states.shape == (4000, 8)
+    assert torch.allclose(states.abs().square().sum(1), torch.ones(4000, dtype=torch.float64))
+    assert _agree(states, _density(c, NOISE))
+
+
+@pytest.mark.parametrize("noise", [NoiseModel(depolarizing=0.2, depolarizing_2q=0.3), NoiseModel(amplitude_damping=0.3),
+                                   NoiseModel(phase_damping=0.4), NOISE])
+def test_trajectories_with_inputs_and_weights_average_to_each_rows_density_matrix(noise):
+    c = Circuit(3)
+    for q in range(3):
+        c.ry(Weight(f"w{q}") * Input(q) + Weight(f"b{q}"), q)
+    c.cz(0, 1).crx(Weight("c"), 1, 2).rzz(Input(0), 2, 0).h(1).cx(1, 0).rx(Weight("c"), 2)
+    g = torch.Generator().manual_seed(11)
+    x = torch.rand(3, 3, generator=g, dtype=torch.float64) * np.pi
+    w = torch.randn(len(c.weight_names), generator=g, dtype=torch.float64)
+    per_row = 2500
+    states = simulate_trajectories(c, noise, x.repeat_interleave(per_row, 0), w, generator=g)
+    for row in range(3):
+        rho = _density(c, noise, x[row : row + 1], w)
+        assert _agree(states[row * per_row : (row + 1) * per_row], rho)
+    ideal = simulate(c, x[:1], w, dtype=torch.complex128)[0].numpy()
+    assert np.abs(np.outer(ideal, ideal.conj()) - _density(c, noise, x[:1], w)).max() > 0.02  # the noise matters
+
+
+def test_noise_runs_as_one_engine_segment_unless_amplitude_damping_cuts_it():
+    c = circuit()
+    assert len(NoisyPlan.of(c, NoiseModel(depolarizing=0.1, depolarizing_2q=0.1, phase_damping=0.1)).segments) == 1
+    plan = NoisyPlan.of(Circuit(3).h(0).h(1).h(2).cx(0, 1).h(2), NoiseModel(amplitude_damping=0.1))
+    assert [len(s.ops) for s in plan.segments] == [3, 2] and plan.damped == ((0, 1, 2), (0, 1, 2))
+    first = simulate_trajectories(c, NOISE, trajectories=50, generator=torch.Generator().manual_seed(5))
+    again = simulate_trajectories(c, NOISE, trajectories=50, generator=torch.Generator().manual_seed(5))
+    assert torch.equal(first, again)
+    with pytest.raises(ShapeError, match="one trajectory per row"):
+        simulate_trajectories(Circuit(1).rx(Input(0), 0), NOISE, torch.zeros(3, 1), trajectories=5)
 
 
 def test_noisy_samples_agree_with_aer_and_the_exact_distribution():

@@ -56,7 +56,56 @@ def test_kernel_matrix_of_a_full_zz_map_equals_direct_overlaps(monkeypatch):
     s2 = simulate(fm, x2, dtype=torch.complex128, fusion=False)
     direct = torch.tensor([[abs(torch.vdot(b, a).item()) ** 2 for b in s2] for a in s1], dtype=torch.float64)
     assert torch.allclose(ansatz.kernel_matrix(fm, x1, x2), direct, atol=1e-12)
+    gram_direct = torch.tensor([[abs(torch.vdot(b, a).item()) ** 2 for b in s1] for a in s1], dtype=torch.float64)
+    assert torch.allclose(ansatz.kernel_matrix(fm, x1), gram_direct, atol=1e-12)
     monkeypatch.setattr(ansatz.feature_maps, "CHUNK_BYTES", 3 * 4 * 16)  # chunks of 3 rows
     assert torch.allclose(ansatz.kernel_matrix(fm, x1, x2), direct, atol=1e-12)
     gram = ansatz.kernel_matrix(fm, x1)
+    assert torch.allclose(gram, gram_direct, atol=1e-12)
     assert torch.allclose(gram.diagonal(), torch.ones(7, dtype=torch.float64))
+
+
+def test_kernel_matrix_of_the_8_qubit_zz_map_equals_pennylane_states():
+    qml = pytest.importorskip("pennylane")
+    n = 8
+    fm = ansatz.zz_feature_map(n, reps=2)
+    x = torch.rand(6, n, generator=torch.Generator().manual_seed(5), dtype=torch.float64) * math.pi
+
+    @qml.qnode(qml.device("default.qubit", wires=n))
+    def state(v):
+        for _ in range(2):
+            for i in range(n):
+                qml.Hadamard(i)
+                qml.PhaseShift(2 * v[i], i)
+            for i in range(n):
+                for j in range(i + 1, n):
+                    qml.CNOT([i, j])
+                    qml.PhaseShift(2 * (math.pi - v[i]) * (math.pi - v[j]), j)
+                    qml.CNOT([i, j])
+        return qml.state()
+
+    states = torch.stack([torch.as_tensor(state(v.numpy())) for v in x])
+    ref = (states.conj() @ states.T).abs().square().T
+    assert torch.allclose(ansatz.kernel_matrix(fm, x), ref, atol=1e-10)
+    assert torch.allclose(ansatz.kernel_matrix(fm, x[:4], x[2:]), ref[:4, 2:], atol=1e-10)
+
+
+def test_repeated_runs_share_one_phase_factor_and_stay_differentiable():
+    c = Circuit(3)
+    for _ in range(2):
+        for q in range(3):
+            c.h(q).p(Weight("a") * Input(q), q)
+        for q in range(2):
+            c.cx(q, q + 1).p(Weight("b") * Input(q) * Input(q + 1), q + 1).cx(q, q + 1)
+    runs = [p for p in PhasePlan.of(c).parts if not isinstance(p, Circuit)]
+    assert len(runs) == 2 and runs[0] is runs[1]
+    x = torch.rand(4, 3, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    w = torch.tensor([0.7, -1.3], dtype=torch.float64, requires_grad=True)
+    got = ansatz.kernel_matrix(c, x, weights=w)
+    ref = simulate(c, x, w, dtype=torch.complex128, fusion=False)
+    assert torch.allclose(got, (ref.conj() @ ref.T).abs().square().T, atol=1e-12)
+    (grad,) = torch.autograd.grad(got.sum(), w)
+    step = 1e-6 * torch.eye(2, dtype=torch.float64)
+    numeric = torch.stack([(ansatz.kernel_matrix(c, x, weights=w.detach() + e).sum()
+                            - ansatz.kernel_matrix(c, x, weights=w.detach() - e).sum()) / 2e-6 for e in step])
+    assert torch.allclose(grad, numeric, atol=1e-6)

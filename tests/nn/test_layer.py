@@ -38,6 +38,39 @@ def test_default_readout_is_z_on_each_qubit_matching_dense_reference():
     assert np.allclose(out.detach().numpy(), ref, atol=1e-10)
 
 
+@pytest.mark.parametrize("entangler", ["cx", "cz", "crx", "rzz", "rxx"])
+@pytest.mark.parametrize("labels", [None, ["IIIZ", "ZIII", "IZII"]])
+def test_outputs_and_gradients_equal_the_internal_path(entangler, labels):
+    """The layer is simulate + expval_z (+ its read-out matrix), values and gradients, for the W4
+    entanglers on random qubit pairs; Z_each (the plain read-out) and a subset of Z's."""
+    g = torch.Generator().manual_seed(7)
+    n = 4
+    c = hq.Circuit(n)
+    for layer in range(2):
+        for q in range(n):
+            c.ry(Weight(f"w{layer}_{q}") * Input(q) + Weight(f"b{layer}_{q}"), q).rz(Weight(f"t{layer}_{q}"), q)
+        for k in range(n):
+            a, b = torch.randperm(n, generator=g)[:2].tolist()
+            if entangler in ("cx", "cz"):
+                getattr(c, entangler)(a, b)
+            else:
+                getattr(c, entangler)(Weight(f"e{layer}_{k}"), a, b)
+    observables = None if labels is None else [PauliSum.from_list([(lab, 1.0)]) for lab in labels]
+    layer = QuantumLayer(c, observables, dtype=torch.float64)
+    x = torch.rand(5, n, generator=g, dtype=torch.float64, requires_grad=True)
+    probe = torch.randn(5, n if labels is None else 3, generator=g, dtype=torch.float64)
+    out = layer(x)
+    grads = torch.autograd.grad((out * probe).sum(), (layer.weight, x))
+    w = layer.weight.detach().clone().requires_grad_(True)
+    x_ref = x.detach().clone().requires_grad_(True)
+    z = hq.sim.expval_z(hq.simulate(c, x_ref, w, dtype=torch.complex128, method="adjoint"))
+    ref = z if labels is None else z[:, [3, 0, 1]]
+    grads_ref = torch.autograd.grad((ref * probe).sum(), (w, x_ref))
+    assert torch.allclose(out, ref, atol=1e-12)
+    for got, want in zip(grads, grads_ref):
+        assert torch.allclose(got, want, atol=1e-10)
+
+
 def test_sequence_of_sums_gives_one_output_per_sum():
     torch.manual_seed(1)
     h = PauliSum.from_list([("XXI", 0.5), ("IYZ", -2.0)])
