@@ -1,8 +1,10 @@
 """The variational quantum eigensolver: minimise ``<psi(w)|H|psi(w)>`` over an ansatz's weights.
 
 Exact mode (no ``estimator``): each energy and its gradient come from one simulation by the
-adjoint method (:func:`hybridq.simulate` with ``method="adjoint"``, then
-:func:`hybridq.sim.expval`), in complex128. With an ``estimator`` (any of
+adjoint method, in complex128. An ansatz whose weighted part compiles to pair rotations only
+(UCCSD: one per excitation) runs them directly (:class:`PairAnsatz`: the plans built once, no
+autograd, the Hamiltonian a sparse matrix); other ansätze go through :func:`hybridq.simulate`
+with ``method="adjoint"`` and :func:`hybridq.sim.expval`. With an ``estimator`` (any of
 :mod:`hybridq.estimators`), every energy is measured: shots enough for a standard error of
 ``precision`` on the current state, gradients by the parameter-shift rule or SPSA, and every
 shot counted.
@@ -26,11 +28,13 @@ import numpy as np
 import torch
 
 from hybridq.circuits import Circuit, simulate
+from hybridq.circuits.compiled import CompiledCircuit, _full_label, _monomials
 from hybridq.circuits.expr import Expr
 from hybridq.errors import ParameterError, ShapeError, require
 from hybridq.operators.pauli_sum import PauliSum
 from hybridq.progress import progress as progress_bar
 from hybridq.sim import expval
+from hybridq.sim.pairs import PairPlan, adjoint_step, apply_pair_rotation
 
 Optimizer = Literal["lbfgs", "adam"]
 Gradient = Literal["shift", "spsa"]
@@ -122,11 +126,14 @@ class VQE:
         self._frequencies = _frequencies(ansatz)
         prefix, self._body = _fixed_prefix(ansatz)  # e.g. the Hartree-Fock X gates: simulated once
         self._start = simulate(prefix, dtype=torch.complex128) if len(prefix) else None
+        self._pairs = PairAnsatz.of(self._body, self._start, hamiltonian)
 
     # ----- energies
     def state(self, weights=None) -> torch.Tensor:
         """The ansatz state ``(2**n,)`` at ``weights`` (default: the current ones)."""
         w = self.weights if weights is None else torch.as_tensor(weights, dtype=torch.float64)
+        if self._pairs is not None:
+            return self._pairs.state(w)[0]
         return simulate(self._body, weights=w, initial_state=self._start, dtype=torch.complex128)[0]
 
     def exact_energy(self, weights=None) -> float:
@@ -136,6 +143,9 @@ class VQE:
 
     def energy_and_gradient(self, weights) -> tuple[float, np.ndarray]:
         """Exact energy and its gradient by the adjoint method."""
+        if self._pairs is not None:
+            self.evaluations += 1
+            return self._pairs.energy_and_gradient(torch.as_tensor(weights, dtype=torch.float64))
         w = torch.as_tensor(weights, dtype=torch.float64).detach().requires_grad_(True)
         state = simulate(self._body, weights=w, initial_state=self._start, dtype=torch.complex128, method="adjoint")
         energy = expval(state, self.hamiltonian)
@@ -276,6 +286,83 @@ class VQE:
         return plot_convergence(energies, path, reference=self.reference, title=title)
 
 
+class PairAnsatz:
+    """An ansatz body made of pair rotations only (e.g. UCCSD's excitations), run without autograd.
+
+    Each pair-rotation step of the compiled body (:mod:`hybridq.sim.pairs`) is planned once,
+    with its angles as a matrix times the weights it reads; the state comes from
+    :func:`~hybridq.sim.pairs.apply_pair_rotation` step by step and the energy gradient from
+    :func:`~hybridq.sim.pairs.adjoint_step` walking back, with ``H`` a sparse matrix made once.
+    No compilation, input check or autograd graph per call: on small molecules those are most
+    of an evaluation's time.
+
+    >>> from hybridq.chem import Molecule, uccsd
+    >>> h2 = Molecule.from_name("H2")
+    >>> body = uccsd(h2)
+    >>> body.ops = body.ops[2:]  # the excitations, after the two X gates of Hartree-Fock
+    >>> start = torch.zeros(1, 16, dtype=torch.complex128); start[0, 0b1100] = 1
+    >>> plan = PairAnsatz.of(body, start, h2.hamiltonian())
+    >>> energy, grad = plan.energy_and_gradient(torch.zeros(2, dtype=torch.float64))
+    >>> abs(energy - h2.e_hf) < 1e-12, grad.shape
+    (True, (2,))
+    """
+
+    def __init__(self, start: torch.Tensor, steps: list[tuple], hamiltonian, n_weights: int):
+        self.start, self.steps, self.hamiltonian, self.n_weights = start, steps, hamiltonian, n_weights
+
+    @classmethod
+    def of(cls, body: Circuit, start: torch.Tensor | None, hamiltonian: PauliSum) -> PairAnsatz | None:
+        """The plan of ``body`` (weights only) from ``start`` ``(1, 2**n)`` (None: ``|0...0>``), or
+        None when a compiled step of ``body`` is not a pair rotation."""
+        compiled = CompiledCircuit.of(body)
+        if not compiled.ok or not compiled.steps or any(step.kind != "pair_rotation" for step in compiled.steps):
+            return None
+        n, names = body.n_qubits, body.weight_names
+        steps = []
+        for step in compiled.steps:
+            ops = [compiled.operations[i] for i in step.items]
+            angles = [[(c, None if w is None else names.index(w)) for c, w, _ in _monomials(op.params[0])] for op in ops]
+            plan = PairPlan.build([_full_label(op, n) for op in ops], angles, n_qubits=n)
+            if not len(plan.x_index):
+                continue
+            columns = sorted(set(plan.columns.tolist()))  # -1: the constant
+            matrix = np.zeros((len(plan.x_index), len(columns)))
+            matrix[plan.rows, [columns.index(c) for c in plan.columns]] = plan.coeffs
+            steps.append((torch.from_numpy(plan.x_index), torch.from_numpy(plan.y_index), torch.from_numpy(plan.phase),
+                          torch.tensor(columns) + 1, torch.from_numpy(matrix)))
+        if start is None:
+            start = torch.zeros(1, 2**n, dtype=torch.complex128)
+            start[0, 0] = 1
+        matrix = hamiltonian.to_matrix(sparse=True)
+        if not np.abs(matrix.data.imag).any():
+            matrix = matrix.real.tocsr()
+        return cls(start, steps, matrix, len(names))
+
+    def _angles(self, weights: torch.Tensor) -> list[torch.Tensor]:
+        w = torch.cat([torch.ones(1, dtype=torch.float64), weights])
+        return [matrix @ w[columns] for *_, columns, matrix in self.steps]
+
+    def state(self, weights: torch.Tensor, angles: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """The state ``(1, 2**n)`` at ``weights`` (float64, ``(n_weights,)``)."""
+        psi = self.start
+        for (x, y, phase, *_), phi in zip(self.steps, angles or self._angles(weights)):
+            psi = apply_pair_rotation(psi, phi, phase, x, y)
+        return psi
+
+    def energy_and_gradient(self, weights: torch.Tensor) -> tuple[float, np.ndarray]:
+        """``<psi(w)|H|psi(w)>`` and its gradient (the adjoint method)."""
+        angles = self._angles(weights)
+        psi = self.state(weights, angles)
+        h_psi = self.hamiltonian @ psi[0].numpy()
+        energy = float(np.vdot(psi[0].numpy(), h_psi).real)
+        lam = torch.from_numpy(2 * h_psi)[None]  # dE/dpsi
+        grad = torch.zeros(self.n_weights + 1, dtype=torch.float64)
+        for (x, y, phase, columns, matrix), phi in zip(reversed(self.steps), reversed(angles)):
+            psi, lam, pair_grad = adjoint_step(psi, lam, phi, phase, x, y)
+            grad.index_add_(0, columns, pair_grad @ matrix)
+        return energy, grad[1:].numpy()
+
+
 def _fixed_prefix(circuit: Circuit) -> tuple[Circuit, Circuit]:
     """The operations before the first that reads a weight, and the rest (same qubits)."""
     k = next((i for i, op in enumerate(circuit.ops) if any(isinstance(p, Expr) for p in op.params)), len(circuit.ops))
@@ -288,8 +375,6 @@ def _frequencies(circuit: Circuit) -> list[int]:
     """Per weight, the largest frequency ``R`` of the energy as a function of it: the sum of
     ``|c|`` over the angles ``c * w`` that read it, rounded up (exact for rotation gates and for
     UCCSD excitations, whose frequencies are the integers up to 2 per excitation)."""
-    from hybridq.circuits.compiled import _monomials
-
     total = dict.fromkeys(circuit.weight_names, 0.0)
     for op in circuit.ops:
         for p in op.params:
