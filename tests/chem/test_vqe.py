@@ -74,10 +74,15 @@ def test_adam_descends(lih):
 def test_parameter_shift_gradient_equals_adjoint_gradient(lih):
     circuit = uccsd(lih)
     vqe = VQE(lih.hamiltonian(), circuit, estimator=estimators.Grouping(lih.hamiltonian()), progress=False)
-    vqe.measured_energy = lambda w, shots: vqe.exact_energy(w)  # infinitely many shots
+    vqe.measured_energies = lambda rows, shots: [vqe.exact_energy(w) for w in rows]  # infinitely many shots
     weights = np.linspace(-0.3, 0.2, len(circuit.weight_names))
-    exact = vqe.energy_and_gradient(weights)[1]
+    energy, exact = vqe.energy_and_gradient(weights)
     assert np.allclose(vqe.measured_gradient(weights, 1), exact, atol=1e-10)
+    grad, curvature = vqe.measured_derivatives(weights, 1, center=energy)
+    step = 1e-4  # the Hessian's diagonal by central differences of the adjoint gradient
+    finite = [(vqe.energy_and_gradient(weights + step * e)[1][j] - vqe.energy_and_gradient(weights - step * e)[1][j])
+              / (2 * step) for j, e in enumerate(np.eye(len(weights)))]
+    assert np.allclose(grad, exact, atol=1e-10) and np.allclose(curvature, finite, atol=1e-6)
 
 
 def test_shot_vqe_on_h2_gets_close_to_fci_and_counts_shots(h2):
