@@ -50,6 +50,8 @@ CASES = {  # name -> (shipped molecule, active electrons, active orbitals)
 LIBS = ("hybridq", "pennylane", "qiskit")
 FTOL, GTOL, MAXITER = 1e-10, 1e-7, 400
 CHEMICAL_ACCURACY = 1.6e-3
+ESTIMATORS = {"grouping": "Grouping", "clifford-grouping": "CliffordGrouping", "decision-diagram": "DecisionDiagram",
+              "derandomized-dd": "DerandomizedDecisionDiagram", "shadow-grouping": "ShadowGrouping"}
 
 
 def molecule(case: str):
@@ -144,21 +146,29 @@ def run_qiskit(case: str) -> dict:
             "qubits": hamiltonian.num_qubits, "fci": mol.e_fci}
 
 
-def run_shots(case: str, estimator: str, seed: int) -> dict:
-    """Shot-based VQE (spin-adapted UCCSD, parameter shift, Adam) with one estimator."""
-    from hybridq import estimators
+def run_shots(case: str, estimator: str, seed: int, iterations: int, precision: float) -> dict:
+    """Shot-based VQE from Hartree-Fock: spin-adapted UCCSD, every energy measured by ``estimator``
+    to ``precision`` on the current state, diagonal Newton steps from the shift rule; then one
+    more estimate of the energy at the weights reached (its shots counted too)."""
     from hybridq.chem import VQE, uccsd
 
     mol = molecule(case)
-    hamiltonian = mol.hamiltonian()
-    est = {"grouping": estimators.Grouping, "decision-diagram": estimators.DecisionDiagram,
-           "derandomized-dd": estimators.DerandomizedDecisionDiagram}[estimator](hamiltonian)
-    vqe = VQE(hamiltonian, uccsd(mol), estimator=est, precision=2e-3, lr=0.02, seed=seed, progress=False)
+    hamiltonian, ansatz = mol.hamiltonian(), uccsd(mol)
     start, cpu = time.perf_counter(), time.process_time()
-    result = vqe.run(40)
+    from hybridq import estimators
+
+    vqe = VQE(hamiltonian, ansatz, estimator=getattr(estimators, ESTIMATORS[estimator])(hamiltonian), optimizer="newton",
+              precision=precision, seed=seed, progress=False)  # fits the estimator
+    errors = []  # the exact energy of the weights after each iteration (not part of the algorithm)
+    for _ in range(iterations):
+        result = vqe.run(1)
+        errors.append(1e3 * (result.exact_energy - mol.e_fci))
+    final = vqe.measured_energy(vqe.weights.numpy(), vqe.shots_per_energy())
     return {"seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu,
-            "energy": result.energy, "exact_energy": result.exact_energy,
-            "shots": result.total_shots, "iterations": result.iterations, "fci": mol.e_fci}
+            "energy": final, "exact_energy": result.exact_energy, "shots": vqe.total_shots,
+            "estimates": vqe.evaluations, "iterations": result.iterations, "parameters": len(ansatz.weight_names),
+            "qubits": hamiltonian.n_qubits, "fci": mol.e_fci, "hf": mol.e_hf,
+            "exact_errors_mha": errors}
 
 
 def worker(lib: str, case: str, extra: list[str]) -> None:
@@ -167,7 +177,7 @@ def worker(lib: str, case: str, extra: list[str]) -> None:
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     if lib == "shots":
-        out = run_shots(case, extra[0], int(extra[1]))
+        out = run_shots(case, extra[0], int(extra[1]), int(extra[2]), float(extra[3]))
     else:
         out = {"hybridq": run_hybridq, "pennylane": run_pennylane, "qiskit": run_qiskit}[lib](case)
     print("RESULT " + json.dumps(out))
@@ -208,6 +218,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="CPU threads of every library (default 1)")
     parser.add_argument("--repeats", type=int, default=3, help="runs per (library, case) under 20 s; the fastest is shown")
     parser.add_argument("--no-shots", action="store_true", help="skip the shot-based table")
+    parser.add_argument("--shot-cases", default="H2,LiH(2e/3o),LiH", help="molecules of the shot-based table")
+    parser.add_argument("--shot-estimators", default="grouping,clifford-grouping,derandomized-dd",
+                        help=f"estimators of the shot-based table, from {list(ESTIMATORS)}")
+    parser.add_argument("--shot-iterations", type=int, default=2, help="Newton iterations of the shot-based VQE")
+    parser.add_argument("--shot-precision", type=float, default=2e-3, help="standard error of every energy (Ha)")
     parser.add_argument("--json", default=None, help="also write the raw results here")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -237,18 +252,22 @@ def main(argv: list[str] | None = None) -> int:
                   f"{1e3 * (r['energy'] - r['fci']):+.4f} | {speed} |")
         sys.stdout.flush()
     if not args.no_shots:
-        print("\n## Shot-based UCCSD-VQE (spin-adapted, parameter shift, Adam, 2 mHa per energy, 40 iterations)\n")
-        print("| molecule | estimator | total shots | iterations | last estimate - FCI (mHa) | exact E(w) - FCI (mHa) | time (s) |")
-        print("|---|---|---|---|---|---|---|")
-        for case in ["H2", "LiH(2e/3o)"]:
-            for estimator in ("grouping", "decision-diagram", "derandomized-dd"):
-                r = spawn(["shots", case, estimator, "0"], args.cap, args.threads)
+        print(f"\n## Shot-based UCCSD-VQE (spin-adapted, from Hartree-Fock, shift rule + diagonal Newton, "
+              f"{1e3 * args.shot_precision:g} mHa per energy, {args.shot_iterations} iterations, seed 0)\n")
+        print("| molecule | qubits | params | estimator | total shots | estimates | exact E(w) - FCI after each iteration (mHa) "
+              "| final estimate - FCI (mHa) | time (s) |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for case in args.shot_cases.split(","):
+            for estimator in args.shot_estimators.split(","):
+                r = spawn(["shots", case, estimator, "0", str(args.shot_iterations), str(args.shot_precision)],
+                          args.cap, args.threads)
                 raw["shots"][f"{case}/{estimator}"] = r
                 if isinstance(r, str):
-                    print(f"| {case} | {estimator} | {r} | | | | |")
+                    print(f"| {case} | | | {estimator} | {r} | | | | |")
                     continue
-                print(f"| {case} | {estimator} | {r['shots']:,} | {r['iterations']} | {1e3 * (r['energy'] - r['fci']):+.3f} | "
-                      f"{1e3 * (r['exact_energy'] - r['fci']):+.3f} | {r['seconds']:.1f} |")
+                errors = ", ".join(f"{e:+.3f}" for e in r["exact_errors_mha"])
+                print(f"| {case} | {r['qubits']} | {r['parameters']} | {estimator} | {r['shots']:,} | {r['estimates']} | "
+                      f"{errors} | {1e3 * (r['energy'] - r['fci']):+.3f} | {r['seconds']:.1f} |")
                 sys.stdout.flush()
     if args.json:
         Path(args.json).write_text(json.dumps(raw, indent=2))

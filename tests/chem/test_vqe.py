@@ -98,6 +98,18 @@ def test_shot_vqe_on_h2_gets_close_to_fci_and_counts_shots(h2):
     assert again.energy == result.energy  # seeded
 
 
+def test_newton_shot_vqe_reaches_chemical_accuracy_from_hartree_fock(h2):
+    mol = h2  # Hartree-Fock is 20 mHa above FCI (LiH's 2e/3o active space: 1 mHa, too close to test)
+    hamiltonian, circuit = mol.hamiltonian(), uccsd(mol)
+    vqe = VQE(hamiltonian, circuit, estimator=estimators.CliffordGrouping(hamiltonian), optimizer="newton",
+              precision=1e-3, seed=7, progress=False)
+    result = vqe.run(3)
+    assert abs(result.exact_energy - mol.e_fci) < 1.6e-3 < mol.e_hf - mol.e_fci  # HF is further than 1.6 mHa
+    assert abs(result.energy - mol.e_fci) < 5e-3  # the last estimate: within a few standard errors
+    estimates_per_iteration = 1 + sum(2 * r for r in vqe._frequencies)
+    assert result.evaluations == 3 * estimates_per_iteration and result.total_shots == result.history[-1]["shots"] > 0
+
+
 def test_spsa_runs_with_two_estimates_per_gradient(h2):
     hamiltonian = h2.hamiltonian()
     vqe = VQE(hamiltonian, uccsd(h2), estimator=estimators.Grouping(hamiltonian), gradient="spsa",
@@ -138,6 +150,8 @@ def test_bad_input(h2, lih):
         VQE(h2.hamiltonian(), uccsd(h2), optimizer="lbfgs", estimator=estimators.Grouping(h2.hamiltonian()))
     with pytest.raises(ParameterError, match="initial_weights must have 2"):
         VQE(h2.hamiltonian(), uccsd(h2), initial_weights=[0.0])
+    with pytest.raises(ParameterError, match="newton"):
+        VQE(h2.hamiltonian(), uccsd(h2), optimizer="newton")
     with pytest.raises(ParameterError, match="gradient must be"):
         VQE(h2.hamiltonian(), uccsd(h2), gradient="finite")
     with pytest.raises(ShapeError, match="PauliSum"):
