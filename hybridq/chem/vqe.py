@@ -140,7 +140,7 @@ class VQE:
         self._adam_state: dict | None = None
         self._frequencies = _frequencies(ansatz)
         prefix, self._body = _fixed_prefix(ansatz)  # e.g. the Hartree-Fock X gates: simulated once
-        self._start = simulate(prefix, dtype=torch.complex128) if len(prefix) else None
+        self._start = _prepared(prefix)
         self._pairs = PairAnsatz.of(self._body, self._start, hamiltonian)
 
     # ----- energies
@@ -442,6 +442,21 @@ def _trig_derivatives(r: int, plus: np.ndarray, minus: np.ndarray, center: float
     even = np.vstack([np.hstack([np.ones((r, 1)), np.cos(np.outer(x, k))]), np.ones((1, r + 1))])
     a = np.linalg.solve(even, np.append((plus + minus) / 2, center))  # even part and f(0): a_0, a_1..a_r
     return float(k @ b), float(-(k**2) @ a[1:])
+
+
+def _prepared(prefix: Circuit) -> torch.Tensor | None:
+    """The state ``(1, 2**n)`` (complex128) that ``prefix`` prepares from ``|0...0>``, None when
+    empty; X gates alone (Hartree-Fock) give their basis state without a simulation."""
+    if not len(prefix):
+        return None
+    if any(op.name != "X" or op.controls for op in prefix.ops):
+        return simulate(prefix, dtype=torch.complex128)
+    index = 0
+    for op in prefix.ops:
+        index ^= 1 << (prefix.n_qubits - 1 - op.qubits[0])  # qubit 0 is the top bit
+    state = torch.zeros(1, 2**prefix.n_qubits, dtype=torch.complex128)
+    state[0, index] = 1
+    return state
 
 
 def _frequencies(circuit: Circuit) -> list[int]:
