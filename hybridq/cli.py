@@ -205,13 +205,15 @@ def vqe(args) -> int:
     hamiltonian = mol.hamiltonian(args.encoding)
     ansatz = uccsd(mol, args.encoding) if args.ansatz == "uccsd" else hardware_efficient(mol, args.layers, args.encoding)
     estimator = None if args.estimator is None else {
-        "grouping": estimators.Grouping, "decision-diagram": estimators.DecisionDiagram,
+        "grouping": estimators.Grouping, "clifford-grouping": estimators.CliffordGrouping,
+        "decision-diagram": estimators.DecisionDiagram,
         "derandomized-dd": estimators.DerandomizedDecisionDiagram}[args.estimator](hamiltonian)
     print(f"{mol.formula} ({mol.basis}, {mol.n_active_electrons} electrons in {mol.n_active_orbitals} orbitals): "
           f"{hamiltonian.n_qubits} qubits, {len(hamiltonian)} terms, {args.ansatz} with {len(ansatz.weight_names)} weights; "
           f"HF {mol.e_hf:.6f} Ha" + (f", FCI {mol.e_fci:.6f} Ha" if mol.e_fci is not None else ""))
     solver = VQE(hamiltonian, ansatz, estimator=estimator, precision=args.precision, seed=args.seed,
-                 reference=mol.e_fci, optimizer="adam" if args.ansatz != "uccsd" or estimator else "lbfgs")
+                 reference=mol.e_fci,
+                 optimizer="newton" if estimator else "lbfgs" if args.ansatz == "uccsd" else "adam")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     stem = out / f"{mol.formula}_vqe"
@@ -379,8 +381,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--encoding", default="jordan-wigner", choices=["jordan-wigner", "parity", "bravyi-kitaev"])
     p.add_argument("--ansatz", default="uccsd", choices=["uccsd", "hardware-efficient"])
     p.add_argument("--layers", type=int, default=2, help="hardware-efficient layers (default 2)")
-    p.add_argument("--estimator", default=None, choices=["grouping", "decision-diagram", "derandomized-dd"],
-                   help="measure every energy with shots by this method (default: exact energies)")
+    p.add_argument("--estimator", default=None,
+                   choices=["grouping", "clifford-grouping", "decision-diagram", "derandomized-dd"],
+                   help="measure every energy with shots by this method, diagonal Newton steps from the "
+                        "shift rule (default: exact energies, L-BFGS)")
     p.add_argument("--precision", type=float, default=1e-3, help="with shots: standard error per energy (Ha)")
     p.add_argument("--maxiter", type=int, default=200, help="optimiser iterations (default 200)")
     p.add_argument("--resume", action="store_true", help="continue from the state saved in --out")

@@ -6,22 +6,35 @@ Hartree-Fock state with SciPy's L-BFGS-B (the same ``ftol``/``gtol``/``maxiter``
 spin-orbital excitation (PennyLane's and Qiskit Nature's UCCSD; hybridq ``spin_adapted=False``),
 Jordan-Wigner:
 
-* **hybridq**: :class:`hybridq.chem.VQE` (adjoint gradients through the compiled engine);
+* **hybridq**: :class:`hybridq.chem.VQE` (adjoint gradients; each excitation one pair rotation,
+  planned once, the Hamiltonian a sparse matrix made once);
 * **pennylane**: ``qml.qchem.molecular_hamiltonian`` + ``qml.UCCSD`` on ``lightning.qubit``,
   ``diff_method="adjoint"``, value and gradient from one ``qml.grad`` call;
 * **qiskit**: Qiskit Nature (PySCF driver, active-space transformer, UCCSD, Jordan-Wigner) +
   qiskit-algorithms ``VQE`` on the ``StatevectorEstimator``, gradients by the optimiser's finite
   differences (the VQE default).
 
-The timed region is the optimisation only (Hamiltonians and circuits are built before). Each
+The timed region starts from the qubit Hamiltonian and the ansatz in hand (built before the
+clock, from the molecule, by each library) and ends with the optimiser's result: hybridq's
+``VQE`` construction (compiling the ansatz's pair rotations and the Hamiltonian's sparse
+matrix) and run; PennyLane's device, QNode and optimisation (its first call builds the tape);
+qiskit-algorithms' ``VQE`` object and ``compute_minimum_eigenvalue``. Each
 (library, molecule) runs in its own process with a wall-time cap; past it the table shows
 ``> cap``. Runs shorter than 20 s are repeated (``--repeats``, fresh processes) and the fastest
 is shown, which damps the noise of a shared machine; process CPU time is shown next to wall
-time (every library runs on one thread), as it is less disturbed by other work on the machine. A shot-based table follows: hybridq's VQE with estimators on H2 and LiH(2e, 3o).
+time (every library runs on one thread), as it is less disturbed by other work on the machine.
+
+A shot-based table follows (hybridq only): spin-adapted UCCSD from Hartree-Fock on H2,
+LiH (2e, 3o) and the full 12-qubit LiH, every energy measured by an estimator, diagonal Newton
+steps from the shift rule (:class:`hybridq.chem.VQE` with ``optimizer="newton"``), one iteration
+per ``--shot-precisions`` entry; the total shots, the exact error of the weights after each
+iteration and a last estimate at the weights reached.
 
 Usage::
 
-    python benchmarks/vqe/run.py [--quick] [--cap 600] [--only H2,LiH] [--libs hybridq,pennylane]
+    python benchmarks/vqe/run.py --quick     # exact: H2, LiH (2e, 3o) with both peers; the shot table
+    python benchmarks/vqe/run.py [--cap 600] [--only H2,LiH] [--libs hybridq,pennylane] [--no-shots]
+        [--shot-cases H2,LiH] [--shot-estimators grouping,clifford-grouping] [--shot-precisions 4e-3,1e-3]
 """
 
 from __future__ import annotations
@@ -46,6 +59,8 @@ CASES = {  # name -> (shipped molecule, active electrons, active orbitals)
 LIBS = ("hybridq", "pennylane", "qiskit")
 FTOL, GTOL, MAXITER = 1e-10, 1e-7, 400
 CHEMICAL_ACCURACY = 1.6e-3
+ESTIMATORS = {"grouping": "Grouping", "clifford-grouping": "CliffordGrouping", "decision-diagram": "DecisionDiagram",
+              "derandomized-dd": "DerandomizedDecisionDiagram", "shadow-grouping": "ShadowGrouping"}
 
 
 def molecule(case: str):
@@ -59,10 +74,9 @@ def run_hybridq(case: str) -> dict:
     from hybridq.chem import VQE, uccsd
 
     mol = molecule(case)
-    vqe = VQE(mol.hamiltonian(), uccsd(mol, spin_adapted=False), progress=False)
-    vqe.energy_and_gradient(vqe.weights.numpy())  # compiles the plan; the peers' first calls are timed too
-    vqe.evaluations = 0
+    hamiltonian, ansatz = mol.hamiltonian(), uccsd(mol, spin_adapted=False)
     start, cpu = time.perf_counter(), time.process_time()
+    vqe = VQE(hamiltonian, ansatz, progress=False)  # compiles the ansatz and the Hamiltonian's matrix
     result = vqe.run(MAXITER, tol=FTOL, gtol=GTOL)
     return {"seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu,
             "energy": result.energy, "evaluations": result.evaluations,
@@ -90,6 +104,7 @@ def run_pennylane(case: str) -> dict:
     singles, doubles = qchem.excitations(electrons, n)
     s_wires, d_wires = qchem.excitations_to_wires(singles, doubles)
     hf = qchem.hf_state(electrons, n)
+    start, cpu = time.perf_counter(), time.process_time()
     dev = qml.device("lightning.qubit", wires=n)
 
     @qml.qnode(dev, diff_method="adjoint")
@@ -103,7 +118,6 @@ def run_pennylane(case: str) -> dict:
         g = grad(qml.numpy.array(x, requires_grad=True))
         return float(grad.forward), np.asarray(g, dtype=float)
 
-    start, cpu = time.perf_counter(), time.process_time()
     value, nfev = _scipy_minimize(fun, np.zeros(len(singles) + len(doubles)))
     return {"seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu,
             "energy": value, "evaluations": nfev,
@@ -130,9 +144,10 @@ def run_qiskit(case: str) -> dict:
     shift = sum(problem.hamiltonian.constants.values())
     ansatz = UCCSD(problem.num_spatial_orbitals, problem.num_particles, mapper,
                    initial_state=HartreeFock(problem.num_spatial_orbitals, problem.num_particles, mapper))
+    ansatz.num_parameters  # builds the circuit (hybridq's and PennyLane's ansatz are built before the clock too)
+    start, cpu = time.perf_counter(), time.process_time()
     optimizer = SciPyOptimizer("L-BFGS-B", options={"maxiter": MAXITER, "ftol": FTOL, "gtol": GTOL})
     vqe = VQE(StatevectorEstimator(), ansatz, optimizer, initial_point=np.zeros(ansatz.num_parameters))
-    start, cpu = time.perf_counter(), time.process_time()
     result = vqe.compute_minimum_eigenvalue(hamiltonian)
     return {"seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu,
             "energy": float(result.eigenvalue.real) + shift,
@@ -140,21 +155,33 @@ def run_qiskit(case: str) -> dict:
             "qubits": hamiltonian.num_qubits, "fci": mol.e_fci}
 
 
-def run_shots(case: str, estimator: str, seed: int) -> dict:
-    """Shot-based VQE (spin-adapted UCCSD, parameter shift, Adam) with one estimator."""
-    from hybridq import estimators
+def run_shots(case: str, estimator: str, seed: int, precisions: list[float]) -> dict:
+    """Shot-based VQE from Hartree-Fock: spin-adapted UCCSD, diagonal Newton steps from the shift
+    rule, one iteration per entry of ``precisions``, each energy of iteration ``i`` measured by
+    ``estimator`` to a standard error of ``precisions[i]`` on the current state (coarse while the
+    gradient is large, finer as it shrinks); then one more estimate at the weights reached, to half
+    the last precision (its shots counted too)."""
     from hybridq.chem import VQE, uccsd
 
     mol = molecule(case)
-    hamiltonian = mol.hamiltonian()
-    est = {"grouping": estimators.Grouping, "decision-diagram": estimators.DecisionDiagram,
-           "derandomized-dd": estimators.DerandomizedDecisionDiagram}[estimator](hamiltonian)
-    vqe = VQE(hamiltonian, uccsd(mol), estimator=est, precision=2e-3, lr=0.02, seed=seed, progress=False)
+    hamiltonian, ansatz = mol.hamiltonian(), uccsd(mol)
     start, cpu = time.perf_counter(), time.process_time()
-    result = vqe.run(40)
+    from hybridq import estimators
+
+    vqe = VQE(hamiltonian, ansatz, estimator=getattr(estimators, ESTIMATORS[estimator])(hamiltonian), optimizer="newton",
+              seed=seed, progress=False)  # fits the estimator
+    errors = []  # the exact energy of the weights after each iteration (not part of the algorithm)
+    for precision in precisions:
+        vqe.precision = precision
+        result = vqe.run(1)
+        errors.append(1e3 * (result.exact_energy - mol.e_fci))
+    vqe.precision = precisions[-1] / 2
+    final = vqe.measured_energy(vqe.weights.numpy(), vqe.shots_per_energy())
     return {"seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu,
-            "energy": result.energy, "exact_energy": result.exact_energy,
-            "shots": result.total_shots, "iterations": result.iterations, "fci": mol.e_fci}
+            "energy": final, "exact_energy": result.exact_energy, "shots": vqe.total_shots,
+            "estimates": vqe.evaluations, "iterations": result.iterations, "parameters": len(ansatz.weight_names),
+            "qubits": hamiltonian.n_qubits, "fci": mol.e_fci, "hf": mol.e_hf,
+            "exact_errors_mha": errors}
 
 
 def worker(lib: str, case: str, extra: list[str]) -> None:
@@ -163,7 +190,7 @@ def worker(lib: str, case: str, extra: list[str]) -> None:
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     if lib == "shots":
-        out = run_shots(case, extra[0], int(extra[1]))
+        out = run_shots(case, extra[0], int(extra[1]), [float(p) for p in extra[2].split(",")])
     else:
         out = {"hybridq": run_hybridq, "pennylane": run_pennylane, "qiskit": run_qiskit}[lib](case)
     print("RESULT " + json.dumps(out))
@@ -204,6 +231,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="CPU threads of every library (default 1)")
     parser.add_argument("--repeats", type=int, default=3, help="runs per (library, case) under 20 s; the fastest is shown")
     parser.add_argument("--no-shots", action="store_true", help="skip the shot-based table")
+    parser.add_argument("--shot-cases", default="H2,LiH(2e/3o),LiH", help="molecules of the shot-based table")
+    parser.add_argument("--shot-estimators", default="grouping,clifford-grouping",
+                        help=f"estimators of the shot-based table, from {list(ESTIMATORS)}")
+    parser.add_argument("--shot-precisions", default="4e-3,1e-3",
+                        help="shot VQE: one Newton iteration per value, each energy to this standard error (Ha)")
     parser.add_argument("--json", default=None, help="also write the raw results here")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -233,18 +265,22 @@ def main(argv: list[str] | None = None) -> int:
                   f"{1e3 * (r['energy'] - r['fci']):+.4f} | {speed} |")
         sys.stdout.flush()
     if not args.no_shots:
-        print("\n## Shot-based UCCSD-VQE (spin-adapted, parameter shift, Adam, 2 mHa per energy, 40 iterations)\n")
-        print("| molecule | estimator | total shots | iterations | last estimate - FCI (mHa) | exact E(w) - FCI (mHa) | time (s) |")
-        print("|---|---|---|---|---|---|---|")
-        for case in ["H2", "LiH(2e/3o)"]:
-            for estimator in ("grouping", "decision-diagram", "derandomized-dd"):
-                r = spawn(["shots", case, estimator, "0"], args.cap, args.threads)
+        precisions = ", ".join(f"{1e3 * float(p):g}" for p in args.shot_precisions.split(","))
+        print(f"\n## Shot-based UCCSD-VQE (spin-adapted, from Hartree-Fock, shift rule + diagonal Newton; "
+              f"standard error of each energy per iteration: {precisions} mHa; seed 0)\n")
+        print("| molecule | qubits | params | estimator | total shots | estimates | exact E(w) - FCI after each iteration (mHa) "
+              "| final estimate - FCI (mHa) | time (s) |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for case in args.shot_cases.split(","):
+            for estimator in args.shot_estimators.split(","):
+                r = spawn(["shots", case, estimator, "0", args.shot_precisions], args.cap, args.threads)
                 raw["shots"][f"{case}/{estimator}"] = r
                 if isinstance(r, str):
-                    print(f"| {case} | {estimator} | {r} | | | | |")
+                    print(f"| {case} | | | {estimator} | {r} | | | | |")
                     continue
-                print(f"| {case} | {estimator} | {r['shots']:,} | {r['iterations']} | {1e3 * (r['energy'] - r['fci']):+.3f} | "
-                      f"{1e3 * (r['exact_energy'] - r['fci']):+.3f} | {r['seconds']:.1f} |")
+                errors = ", ".join(f"{e:+.3f}" for e in r["exact_errors_mha"])
+                print(f"| {case} | {r['qubits']} | {r['parameters']} | {estimator} | {r['shots']:,} | {r['estimates']} | "
+                      f"{errors} | {1e3 * (r['energy'] - r['fci']):+.3f} | {r['seconds']:.1f} |")
                 sys.stdout.flush()
     if args.json:
         Path(args.json).write_text(json.dumps(raw, indent=2))
