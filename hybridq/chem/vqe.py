@@ -2,8 +2,8 @@
 
 Exact mode (no ``estimator``): each energy and its gradient come from one simulation by the
 adjoint method, in complex128. An ansatz whose weighted part compiles to pair rotations only
-(UCCSD: one per excitation) runs them directly (:class:`PairAnsatz`: the plans built once, no
-autograd, the Hamiltonian a sparse matrix); other ansätze go through :func:`hybridq.simulate`
+(UCCSD: one per excitation) runs them directly (:class:`PairAnsatz`: the plans built once and
+handed to the engine, the Hamiltonian a sparse matrix); other ansätze go through :func:`hybridq.simulate`
 with ``method="adjoint"`` and :func:`hybridq.sim.expval`. With an ``estimator`` (any of
 :mod:`hybridq.estimators`), every energy is measured: shots enough for a standard error of
 ``precision`` on the current state, gradients by the parameter-shift rule or SPSA, and every
@@ -38,7 +38,9 @@ from hybridq.errors import ParameterError, ShapeError, require
 from hybridq.operators.pauli_sum import PauliSum
 from hybridq.progress import progress as progress_bar
 from hybridq.sim import expval
-from hybridq.sim.pairs import PairPlan, adjoint_step, apply_pair_rotation
+from hybridq.sim.engine import execute
+from hybridq.sim.layers import Layer, Layered, PairRotation
+from hybridq.sim.pairs import PairPlan
 
 #: States simulated at once when many energies are measured (shift rule): about 64 states' memory.
 _STATE_BATCH = 64
@@ -335,14 +337,14 @@ class VQE:
 
 
 class PairAnsatz:
-    """An ansatz body made of pair rotations only (e.g. UCCSD's excitations), run without autograd.
+    """An ansatz body made of pair rotations only (e.g. UCCSD's excitations), planned once.
 
     Each pair-rotation step of the compiled body (:mod:`hybridq.sim.pairs`) is planned once,
-    with its angles as a matrix times the weights it reads; the state comes from
-    :func:`~hybridq.sim.pairs.apply_pair_rotation` step by step and the energy gradient from
-    :func:`~hybridq.sim.pairs.adjoint_step` walking back, with ``H`` a sparse matrix made once.
-    No compilation, input check or autograd graph per call: on small molecules those are most
-    of an evaluation's time.
+    with its angles as a matrix times the weights it reads, and ``H`` is a sparse matrix made
+    once. A call only maps the weights to the angles and hands the steps to the engine
+    (:func:`hybridq.sim.engine.execute`: the native pair kernels on the CPU, with their adjoint
+    backward): no compilation or input check per call, which on small molecules are most of an
+    evaluation's time.
 
     >>> from hybridq.chem import Molecule, uccsd
     >>> h2 = Molecule.from_name("H2")
@@ -357,6 +359,7 @@ class PairAnsatz:
 
     def __init__(self, start: torch.Tensor, steps: list[tuple], hamiltonian, n_weights: int):
         self.start, self.steps, self.hamiltonian, self.n_weights = start, steps, hamiltonian, n_weights
+        self.n_qubits = start.shape[1].bit_length() - 1
 
     @classmethod
     def of(cls, body: Circuit, start: torch.Tensor | None, hamiltonian: PauliSum) -> PairAnsatz | None:
@@ -391,25 +394,25 @@ class PairAnsatz:
         w = torch.cat([torch.ones(weights.shape[:-1] + (1,), dtype=torch.float64), weights], dim=-1)
         return [w[..., columns] @ matrix.T for *_, columns, matrix in self.steps]
 
-    def states(self, weights: torch.Tensor, angles: list[torch.Tensor] | None = None) -> torch.Tensor:
+    def _program(self, angles: list[torch.Tensor]) -> Layered:
+        """The pair rotations at ``angles`` (:meth:`_angles`) as the engine's program."""
+        steps = tuple(PairRotation(x, y, phase, phi if phi.dim() == 2 else phi[None])
+                      for (x, y, phase, *_), phi in zip(self.steps, angles))
+        batch = max((phi.shape[0] for phi in angles if phi.dim() == 2), default=1)
+        return Layered(self.n_qubits, batch, torch.complex128, self.start.device, (Layer((), steps),))
+
+    def states(self, weights: torch.Tensor) -> torch.Tensor:
         """The states ``(B, 2**n)`` at weights ``(B, n_weights)`` (float64), all at once."""
-        psi = self.start
-        for (x, y, phase, *_), phi in zip(self.steps, angles or self._angles(weights)):
-            psi = apply_pair_rotation(psi, phi, phase, x, y)
-        return psi.expand(weights.shape[0], -1)
+        with torch.no_grad():
+            return execute(self._program(self._angles(weights)), self.start).expand(weights.shape[0], -1)
 
     def energy_and_gradient(self, weights: torch.Tensor) -> tuple[float, np.ndarray]:
-        """``<psi(w)|H|psi(w)>`` and its gradient (the adjoint method)."""
-        angles = self._angles(weights)
-        psi = self.states(weights[None], angles)
-        h_psi = self.hamiltonian @ psi[0].numpy()
-        energy = float(np.vdot(psi[0].numpy(), h_psi).real)
-        lam = torch.from_numpy(2 * h_psi)[None]  # dE/dpsi
-        grad = torch.zeros(self.n_weights + 1, dtype=torch.float64)
-        for (x, y, phase, columns, matrix), phi in zip(reversed(self.steps), reversed(angles)):
-            psi, lam, pair_grad = adjoint_step(psi, lam, phi, phase, x, y)
-            grad.index_add_(0, columns, pair_grad @ matrix)
-        return energy, grad[1:].numpy()
+        """``<psi(w)|H|psi(w)>`` and its gradient (the engine's adjoint backward)."""
+        weights = weights.detach().requires_grad_(True)
+        psi = execute(self._program(self._angles(weights)), self.start, method="adjoint")[0]
+        h_psi = torch.from_numpy(self.hamiltonian @ psi.detach().numpy())
+        psi.backward(2 * h_psi)  # dE/dpsi
+        return float(torch.vdot(psi.detach(), h_psi).real), weights.grad.numpy()
 
 
 def _fixed_prefix(circuit: Circuit) -> tuple[Circuit, Circuit]:
