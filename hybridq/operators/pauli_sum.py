@@ -213,8 +213,9 @@ class PauliSum:
         return complex(self._coeffs[self._is_identity()].sum())
 
     def without_identity(self) -> PauliSum:
-        """The sum without its all-identity terms."""
-        return self[~self._is_identity()]
+        """The sum without its all-identity terms (``self`` when it has none)."""
+        identity = self._is_identity()
+        return self[~identity] if identity.any() else self
 
     def __len__(self) -> int:
         return len(self._coeffs)
