@@ -43,8 +43,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..errors import BackendError, ShapeError
-from .base import Estimator, Seed, allocate, as_rng
+from ..errors import ShapeError
+from .base import Seed, SettingEstimator, allocate, as_rng
 from .clifford import Gate, commuting, conjugate, diagonalising_gates
 from .result import EstimateResult
 from .terms import X, Y, Z, PauliTerms, mask_dtype, pack_codes
@@ -180,13 +180,13 @@ def walsh_hadamard(values: np.ndarray) -> np.ndarray:
     return out
 
 
-class CliffordGrouping(Estimator):
+class CliffordGrouping(SettingEstimator):
     """Overlapping commuting groups, Clifford basis changes, optimised split and allocation.
 
-    Settings are groups, not Pauli bases: :meth:`settings` gives each shot's group,
-    :meth:`~CliffordGroup.circuit` each group's basis change, and :meth:`run` measures them (on
-    the local simulator, or on a backend by appending the circuit to a state-preparing
-    :class:`~hybridq.circuits.Circuit`).
+    Settings are groups, not Pauli bases (a :class:`~hybridq.estimators.base.SettingEstimator`):
+    :meth:`settings` gives each shot's group, :meth:`~CliffordGroup.circuit` each group's basis
+    change, and :meth:`run` measures them (on the local simulator, or on a backend by appending
+    the circuit to a state-preparing :class:`~hybridq.circuits.Circuit`).
 
     Args:
         hamiltonian: the Hamiltonian.
@@ -238,16 +238,6 @@ class CliffordGrouping(Estimator):
         """Group index of each shot ``(shots,)``: ``shots * fractions`` rounded, in group order."""
         self._ensure_fitted()
         return np.repeat(np.arange(len(self.groups)), allocate(int(shots), self.fractions))
-
-    _NOT_PAULI = ("CliffordGrouping measures in entangled bases, not Pauli bases: use run(), or "
-                  "settings() with each group's circuit() and estimate(settings, outcomes)")
-
-    def bases(self, shots: int, seed: Seed = None) -> np.ndarray:
-        raise BackendError(self._NOT_PAULI)
-
-    def _tally(self, shots: int):
-        """No Pauli-basis tally: :meth:`run` and :meth:`estimate` take the groups' own outcomes."""
-        raise BackendError(self._NOT_PAULI)
 
     def coverage(self, codes: np.ndarray) -> np.ndarray:
         """Fraction of the shots whose setting measures each string ``codes`` ``(M, n)``."""
@@ -355,7 +345,3 @@ class CliffordGrouping(Estimator):
                 rows.append((np.full(len(index), k), index, np.ones(len(index), dtype=np.int64)))
         settings, outcomes, counts = (np.concatenate(part) for part in zip(*rows))
         return settings, outcomes, counts
-
-    def run(self, state, shots: int, *, backend="local", seed: Seed = None) -> EstimateResult:
-        """:meth:`measure` then :meth:`estimate` (arguments as :meth:`measure`)."""
-        return self.estimate(*self.measure(state, shots, backend=backend, seed=seed))
