@@ -44,6 +44,7 @@ import numpy as np
 import torch
 
 from ..errors import ShapeError
+from ..qubit_order import bits_to_index
 from .base import Seed, SettingEstimator, allocate, as_rng
 from .clifford import Gate, commuting, conjugate, diagonalising_gates
 from .result import EstimateResult
@@ -337,11 +338,10 @@ class CliffordGrouping(SettingEstimator):
             if not isinstance(state, Circuit):
                 raise ShapeError("a backend measures circuits: pass the state as a Circuit that prepares it")
             z_bases = np.full((1, self.n_qubits), Z, dtype=np.uint8)
-            weights = 1 << np.arange(self.n_qubits - 1, -1, -1)
             for k, (g, m) in enumerate(zip(self.groups, per_group)):
                 pm = device.measure_bases(state.compose(g.circuit(self.n_qubits)), np.repeat(z_bases, m, axis=0),
                                           seed=int(rng.integers(2**31)))
-                index = ((1 - pm) // 2).astype(np.int64) @ weights
+                index = bits_to_index((1 - pm) // 2)
                 rows.append((np.full(len(index), k), index, np.ones(len(index), dtype=np.int64)))
         settings, outcomes, counts = (np.concatenate(part) for part in zip(*rows))
         return settings, outcomes, counts
