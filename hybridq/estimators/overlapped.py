@@ -30,7 +30,8 @@ import numpy as np
 
 from .base import EstimatorKind, ImportanceEstimator, Seed, as_rng
 from .postprocess import cover_fractions
-from .terms import I, Z, PauliTerms, pack_codes
+from ..errors import ShapeError
+from .terms import I, Z, PauliTerms, check_bases, pack_codes
 
 
 def overlapped_settings(terms: PauliTerms) -> tuple[np.ndarray, np.ndarray]:
@@ -135,6 +136,26 @@ class OverlappedGrouping(ImportanceEstimator):
         self.copies = None if copies is None else int(copies)
         self.settings = np.full((1, self.n_qubits), Z, dtype=np.uint8)
         self.probabilities = np.ones(1)
+
+    @classmethod
+    def with_settings(cls, hamiltonian, settings, probabilities, *, estimator: EstimatorKind = "ratio"
+                      ) -> OverlappedGrouping:
+        """OGM with given settings ``(G, n)`` (codes X=1, Y=2, Z=3) and their probabilities ``(G,)``
+        (e.g. those the authors published), already fitted.
+
+        Raises:
+            ShapeError: the settings do not match the Hamiltonian or the probabilities.
+            ValueError: probabilities that are negative or do not sum to 1.
+        """
+        est = cls(hamiltonian, estimator=estimator)
+        settings = check_bases(settings, est.n_qubits)
+        p = np.asarray(probabilities, dtype=float).reshape(-1)
+        if len(p) != len(settings):
+            raise ShapeError(f"{len(settings)} settings need as many probabilities, got {len(p)}")
+        if (p < 0).any() or abs(p.sum() - 1) > 1e-6:
+            raise ValueError(f"probabilities must be nonnegative and sum to 1, got sum {p.sum()}")
+        est.settings, est.probabilities, est._fitted = settings, p / p.sum(), True
+        return est
 
     @property
     def name(self) -> str:

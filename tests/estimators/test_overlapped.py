@@ -59,3 +59,15 @@ def test_cut_needs_the_ratio_estimator():
         OverlappedGrouping(H, copies=100)
     with pytest.raises(ValueError, match="positive"):
         OverlappedGrouping(H, estimator="ratio", copies=0)
+
+
+def test_given_settings_are_used_as_given(h2):
+    H, psi = h2
+    fitted = OverlappedGrouping(H, estimator="ratio").fit()
+    given = OverlappedGrouping.with_settings(H, fitted.settings, fitted.probabilities)
+    np.testing.assert_allclose(given.coverage(given.terms.codes), fitted.coverage(fitted.terms.codes))
+    assert given.run(psi, 2000, seed=1).value == fitted.run(psi, 2000, seed=1).value
+    with pytest.raises(ValueError, match="sum to 1"):
+        OverlappedGrouping.with_settings(H, fitted.settings, 2 * fitted.probabilities)
+    with pytest.raises(Exception, match="probabilities"):
+        OverlappedGrouping.with_settings(H, fitted.settings, fitted.probabilities[:-1])
