@@ -23,6 +23,7 @@ import numpy as np
 
 from hybridq.estimators import OverlappedGrouping
 from hybridq.operators import PauliSum
+from run import rmse_se  # benchmarks/estimators/run.py, beside this script
 
 FILES = {"LiH_STO-3G": "OGM_LiH_12jw.txt", "BeH2_STO-3G": "OGM_BeH2_14jw.txt", "H2O_STO-3G": "OGM_H2O_14jw.txt",
          "NH3_STO-3G": "OGM_NH3_16jw.txt"}
@@ -32,9 +33,8 @@ PUBLISHED = {"LiH_STO-3G": 37, "BeH2_STO-3G": 79, "H2O_STO-3G": 141, "NH3_STO-3G
 def rmse(est, psi, exact: float, shots: int, trials: int, seed: int) -> tuple[float, float]:
     """RMSE (mHa) over ``trials`` runs and its standard error."""
     rng = np.random.default_rng(seed)
-    squares = np.array([(est.run(psi, shots, seed=rng).value - exact) ** 2 for _ in range(trials)])
-    value = np.sqrt(squares.mean())
-    return 1e3 * value, 1e3 * squares.std(ddof=1) / (2 * value * np.sqrt(trials))
+    errors = np.array([est.run(psi, shots, seed=rng).value - exact for _ in range(trials)])
+    return 1e3 * np.sqrt(np.mean(errors**2)), 1e3 * rmse_se(errors)
 
 
 def main() -> None:
