@@ -186,8 +186,9 @@ class CliffordGrouping(SettingEstimator):
 
     Settings are groups, not Pauli bases (a :class:`~hybridq.estimators.base.SettingEstimator`):
     :meth:`settings` gives each shot's group, :meth:`~CliffordGroup.circuit` each group's basis
-    change, and :meth:`run` measures them (on the local simulator, or on a backend by appending
-    the circuit to a state-preparing :class:`~hybridq.circuits.Circuit`).
+    change, and :meth:`~hybridq.estimators.base.SettingEstimator.run` measures them (on the local
+    simulator, or on a backend by appending the circuit to a state-preparing
+    :class:`~hybridq.circuits.Circuit`).
 
     Args:
         hamiltonian: the Hamiltonian.

@@ -376,7 +376,7 @@ class PauliSum:
         """Lowest eigenvalue and a normalised eigenvector ``(2**n,)`` complex128 (Hermitian sums).
 
         Lanczos (scipy's ``eigsh``) on ``H`` applied to vectors, never a stored matrix: memory
-        is one diagonal per X mask (:func:`~hybridq.operators._dense.flip_table`; real for
+        is one diagonal per X mask (``_dense.flip_table``; real for
         real Hamiltonians), about 250 MB for NH3 on 16 qubits. Needs scipy.
 
         >>> energy, psi = PauliSum.from_list([("ZZ", 1.0), ("XI", 0.5)]).ground_state()

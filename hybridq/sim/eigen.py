@@ -1,6 +1,6 @@
 """Exact ground states of Pauli sums, as state batches of the simulator.
 
-:meth:`hybridq.operators.PauliSum.ground_state` (matrix-free Lanczos: memory is one diagonal per
+:meth:`hybridq.operators.pauli_sum.PauliSum.ground_state` (matrix-free Lanczos: memory is one diagonal per
 X mask, never a stored matrix) returned as a ``(1, 2**n)`` complex128 tensor; needs scipy
 (installed with the ``chem`` or ``notebook`` extras).
 
