@@ -18,13 +18,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import QubitIndexError
+
 
 def bit_weights(n_qubits: int) -> np.ndarray:
     """``2**(n - 1 - q)`` for each qubit ``q``: int64 ``(n,)`` (at most 63 qubits).
 
     >>> bit_weights(3).tolist()
     [4, 2, 1]
+
+    Raises:
+        QubitIndexError: more than 63 qubits (an index would not fit an int64).
     """
+    if n_qubits > 63:
+        raise QubitIndexError(f"at most 63 qubits fit an int64 basis-state index, got {n_qubits}")
     return np.left_shift(np.int64(1), np.arange(n_qubits - 1, -1, -1, dtype=np.int64))
 
 

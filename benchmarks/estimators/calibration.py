@@ -16,7 +16,6 @@ import argparse
 import time
 
 import numpy as np
-import scipy.sparse.linalg as sla
 
 from hybridq.estimators import CliffordGrouping
 from hybridq.operators import PauliSum
@@ -34,8 +33,7 @@ def main() -> None:
     print("|---" * 9 + "|")
     for molecule in args.molecules:
         H = PauliSum.from_molecule(molecule)
-        _, vecs = sla.eigsh(H.to_matrix(sparse=True), k=1, which="SA", tol=1e-10)
-        psi = vecs[:, 0]
+        _, psi = H.ground_state()
         start = time.process_time()
         est = CliffordGrouping(H).fit()
         fit_s = time.process_time() - start

@@ -14,6 +14,7 @@ reports for every method:
 Usage::
 
     python benchmarks/estimators/run.py [--quick] [--out error_vs_shots.png]
+    python benchmarks/estimators/run.py --tables a.json b.json   # the tables of earlier runs, merged
 
 Tables are printed as markdown; the raw numbers go to ``<out>.json``.
 """
@@ -66,13 +67,16 @@ METHODS = {
     "ShadowGrouping": lambda t: ShadowGrouping(t, n_bases=1000),
     "OGM": lambda t: OverlappedGrouping(t),
     "OGM-ratio": lambda t: OverlappedGrouping(t, estimator="ratio"),
+    "OGM-cut": lambda t: OverlappedGrouping(t, estimator="ratio", copies=1000),
     "Clifford": lambda t: CliffordGrouping(t),
 }
 ANALYTIC = [m for m in METHODS if m != "CS-MoM"]  # MoM's variance is CS's (asymptotically x pi/2)
 NOTES = """Notes: importance-weighted estimators (CS, LBCS, DD) are exact; hit-count ones (-ratio,
 Derand, DerandDD, QWC) are exact for the schedule / asymptotic in the shots; APS is exact for a
 pool of 2000 sampled bases (terms the pool misses are left out, so it is optimistic);
-ShadowGrouping is exact for its 1000-basis schedule repeated. Clifford (CliffordGrouping) measures
+ShadowGrouping is exact for its 1000-basis schedule repeated. OGM-cut is OGM as its authors ran it
+(their cut of the settings for 1000 copies; hit counts; the terms it leaves unmeasured are a bias
+that Var1 leaves out). Clifford (CliffordGrouping) measures
 commuting groups through Clifford circuits, fitted on the lowest-diagonal basis state (the
 Hartree-Fock determinant), never on the state measured."""
 
@@ -96,10 +100,7 @@ def hartree_fock(molecule: str, encoding: str, n: int) -> np.ndarray:
 
 
 def ground_state(hamiltonian: PauliSum) -> np.ndarray:
-    import scipy.sparse.linalg as sla
-
-    _, vecs = sla.eigsh(hamiltonian.to_matrix(sparse=True), k=1, which="SA", tol=1e-9)
-    return vecs[:, 0]
+    return hamiltonian.ground_state()[1]
 
 
 def random_ansatz_state(n: int, depth: int, seed: int) -> np.ndarray:
@@ -116,21 +117,34 @@ def random_ansatz_state(n: int, depth: int, seed: int) -> np.ndarray:
     return state[0].numpy()
 
 
-def load(molecule: str, encoding: str, *, max_ground: int, depth: int, seed: int) -> Problem:
+def load(molecule: str, encoding: str, *, max_ground: int, depth: int, seed: int, states: list[str]) -> Problem:
     H = PauliSum.from_molecule(molecule, encoding=ENCODINGS[encoding])
     problem = Problem(molecule, encoding, PauliTerms.from_operator(H))
     n = H.n_qubits
-    problem.states["HF"] = hartree_fock(molecule, encoding, n)
-    if n <= max_ground:
+    if "HF" in states:
+        problem.states["HF"] = hartree_fock(molecule, encoding, n)
+    if "ground" in states and n <= max_ground:
         problem.states["ground"] = ground_state(H)
-    problem.states["HEA"] = random_ansatz_state(n, depth, seed)
+    if "HEA" in states:
+        problem.states["HEA"] = random_ansatz_state(n, depth, seed)
     return problem
 
 
 def timed(fn):
-    start = time.perf_counter()
+    """``fn()`` and the CPU seconds it took (this process; steadier than wall time on a shared machine)."""
+    start = time.process_time()
     out = fn()
-    return out, time.perf_counter() - start
+    return out, time.process_time() - start
+
+
+def post_seconds(est, psi: np.ndarray, shots: int, seed: int) -> float:
+    """CPU seconds to post-process ``shots`` measured shots (measurement not timed)."""
+    if isinstance(est, CliffordGrouping):
+        rows = est.measure(psi, shots, seed=seed)
+        return timed(lambda: est.estimate(*rows))[1]
+    bases = est.bases(shots, seed)
+    outcomes = measure_bases(psi, bases, torch.Generator().manual_seed(seed))
+    return timed(lambda: est.estimate(bases, outcomes))[1]
 
 
 def empirical(est, psi: np.ndarray, exact: float, shots: int, trials: int, seed: int) -> dict:
@@ -140,8 +154,8 @@ def empirical(est, psi: np.ndarray, exact: float, shots: int, trials: int, seed:
         data = [est.measure(psi, shots, seed=rng) for _ in range(trials)]
         results, t_post = timed(lambda: [est.estimate(*d) for d in data])
         errors = np.array([r.value - exact for r in results])
-        return {"rmse": float(np.sqrt(np.mean(errors**2))), "bias": float(errors.mean()), "propose_us_per_shot": 0.0,
-                "post_us_per_shot": 1e6 * t_post / (shots * trials)}
+        return {"rmse": float(np.sqrt(np.mean(errors**2))), "rmse_se": rmse_se(errors), "bias": float(errors.mean()),
+                "propose_us_per_shot": 0.0, "post_us_per_shot": 1e6 * t_post / (shots * trials)}
     if isinstance(est, ScheduleEstimator):
         bases, t_bases = timed(lambda: np.tile(est.bases(shots, seed), (trials, 1)))
     else:
@@ -155,14 +169,20 @@ def empirical(est, psi: np.ndarray, exact: float, shots: int, trials: int, seed:
         t_post += dt
     errors = np.array(errors)
     return {
-        "rmse": float(np.sqrt(np.mean(errors**2))), "bias": float(errors.mean()),
+        "rmse": float(np.sqrt(np.mean(errors**2))), "rmse_se": rmse_se(errors), "bias": float(errors.mean()),
         "propose_us_per_shot": 1e6 * t_bases / (shots * trials), "post_us_per_shot": 1e6 * t_post / (shots * trials),
     }
 
 
+def rmse_se(errors: np.ndarray) -> float:
+    """Standard error of the RMSE over the trials (delta method on the mean squared error)."""
+    squares = errors**2
+    return float(squares.std(ddof=1) / (2 * np.sqrt(squares.mean()) * np.sqrt(len(squares))))
+
+
 def run_problem(problem: Problem, args) -> dict:
     out: dict = {"label": problem.label, "n_qubits": problem.terms.n_qubits, "terms": len(problem.terms) + 1,
-                 "fit_s": {}, "shots": {}, "empirical": {}}
+                 "fit_s": {}, "shots": {}, "empirical": {}, "post_s_per_1e6": {}}
     estimators = {}
     for name in args.methods:
         est, dt = timed(lambda: METHODS[name](problem.terms).fit())
@@ -181,6 +201,9 @@ def run_problem(problem: Problem, args) -> dict:
                                for name, est in estimators.items() if name in args.empirical_methods}
                 print(f"  {state} {shots} shots done", flush=True)
             out["empirical"][state] = grid
+            if args.post_shots:
+                out["post_s_per_1e6"] = {name: post_seconds(estimators[name], psi, args.post_shots, args.seed)
+                                         * 1e6 / args.post_shots for name in args.empirical_methods}
     return out
 
 
@@ -224,20 +247,23 @@ def print_tables(results: list[dict]) -> None:
 
 def print_method_table(results: list[dict]) -> None:
     """One row per Hamiltonian and method (ShadowGrouping's Table I plus Var1 and costs)."""
-    print("\n## Per method: Var1 (Ha^2), shots to 1.6 mHa, RMSE (mHa) over the trials, fit (s), "
-          "post-processing (s per 1e6 shots)\n")
-    print("| Hamiltonian | state | method | Var1 | shots to 1.6 mHa | RMSE at N shots | N Var(E) | fit s | post s/1e6 |")
+    print("\n## Per method: Var1 (Ha^2), shots to 1.6 mHa, RMSE (mHa, +- its standard error) over the trials, "
+          "fit (CPU s), post-processing (CPU s per 1e6 shots)\n")
+    print("| Hamiltonian | state | method | Var1 | shots to 1.6 mHa | RMSE at N shots | N RMSE^2 | fit s | post s/1e6 |")
     print("|---" * 9 + "|")
     for r in results:
         for state, per in r["empirical"].items():
             shots = min(per)
             for m in r["fit_s"]:
-                cell = per[shots].get(m, {"rmse": float("nan"), "post_us_per_shot": float("nan")})
+                cell = per[shots].get(m)
                 shots_needed = r["shots"][state].get(m)
                 var1 = f"{shots_needed * CHEMICAL_ACCURACY**2:.3g}" if shots_needed is not None else "-"
                 needed = fmt(shots_needed) if shots_needed is not None else "-"
-                print(f"| {r['label']} | {state} | {m} | {var1} | {needed} | {1e3 * cell['rmse']:.3g} (N={shots}) | "
-                      f"{shots * cell['rmse']**2:.3g} | {r['fit_s'][m]:.2f} | {cell['post_us_per_shot']:.3g} |")
+                rmse = f"{1e3 * cell['rmse']:.3g} +- {1e3 * cell['rmse_se']:.2g} (N={shots})" if cell else "-"
+                spread = f"{shots * cell['rmse']**2:.3g}" if cell else "-"
+                post = r["post_s_per_1e6"].get(m)
+                print(f"| {r['label']} | {state} | {m} | {var1} | {needed} | {rmse} | {spread} | {r['fit_s'][m]:.2f} | "
+                      f"{'-' if post is None else f'{post:.3g}'} |")
 
 
 def plot(results: list[dict], path: Path) -> None:
@@ -278,13 +304,21 @@ def main() -> None:
     parser.add_argument("--empirical-qubits", type=int, default=12, help="largest system for sampled RMSE")
     parser.add_argument("--empirical-state", default="ground", choices=["HF", "ground", "HEA"])
     parser.add_argument("--max-ground-qubits", type=int, default=14)
+    parser.add_argument("--states", nargs="*", default=["HF", "ground", "HEA"], choices=["HF", "ground", "HEA"])
+    parser.add_argument("--post-shots", type=int, default=0,
+                        help="time the post-processing of this many shots per empirical method (0: skip)")
     parser.add_argument("--depth", type=int, default=3, help="layers of the random ansatz")
     parser.add_argument("--methods", nargs="*", default=list(METHODS), choices=list(METHODS))
     parser.add_argument("--empirical-methods", nargs="*", default=list(METHODS), choices=list(METHODS),
                         help="methods whose RMSE is sampled (default all)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--tables", nargs="*", type=Path, default=None,
+                        help="only print the tables of these earlier runs' .json files (merged, in order)")
     args = parser.parse_args()
+    if args.tables:
+        print_tables([r for path in args.tables for r in json.loads(path.read_text())])
+        return
     torch.set_num_threads(args.threads)
     molecules = args.molecules or (["H2_STO-3G", "LiH_STO-3G", "H2O_STO-3G"] if args.quick else MOLECULES)
     encodings = args.encodings or (["jw"] if args.quick else list(ENCODINGS))
@@ -293,7 +327,8 @@ def main() -> None:
     results = []
     for molecule in molecules:
         for encoding in encodings:
-            problem = load(molecule, encoding, max_ground=args.max_ground_qubits, depth=args.depth, seed=args.seed)
+            problem = load(molecule, encoding, max_ground=args.max_ground_qubits, depth=args.depth, seed=args.seed,
+                           states=args.states)
             print(f"{problem.label}: {len(problem.terms) + 1} terms, states {list(problem.states)}", flush=True)
             results.append(run_problem(problem, args))
     print_tables(results)

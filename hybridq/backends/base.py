@@ -41,7 +41,8 @@ from ..checks import check_count, check_finite
 from ..circuits.circuit import Circuit
 from ..errors import ParameterError, ShapeError, StateTooLargeError
 from ..qubit_order import index_to_bits
-from ..sim.measure import bits_to_index, parity_signs
+from ..qubit_order import bits_to_index
+from ..sim.measure import parity_signs
 from .jobs import BackendError, Job, JobStore, SubmitPolicy, TransientBackendError, digest, run_jobs
 
 I, X, Y, Z = 0, 1, 2, 3

@@ -1,9 +1,12 @@
 """Measurement-efficient estimation of Pauli-sum expectation values (molecular energies).
 
 Every method shares one interface (:class:`~hybridq.estimators.base.Estimator`): ``fit()``
-proposes the measurement distribution, ``bases(shots, seed)`` the Pauli bases (codes X=1, Y=2,
-Z=3, qubit 0 first), ``estimate(bases, outcomes)`` the energy, ``variance(state)`` the exact
-single-shot variance, and ``run(state, shots)`` all of it on the simulator.
+proposes the measurement distribution, ``variance(state)`` the exact single-shot variance, and
+``run(state, shots)`` measures and estimates. Pauli-basis methods
+(:class:`~hybridq.estimators.base.PauliEstimator`) also give ``bases(shots, seed)`` (codes X=1,
+Y=2, Z=3, qubit 0 first) and ``estimate(bases, outcomes)``; circuit-setting methods
+(:class:`~hybridq.estimators.base.SettingEstimator`, e.g. CliffordGrouping) ``settings(shots)``,
+``measure(state, shots)`` and ``estimate(settings, outcomes, counts)``.
 
 >>> import numpy as np
 >>> from hybridq.operators import PauliSum
@@ -15,7 +18,7 @@ single-shot variance, and ``run(state, shots)`` all of it on the simulator.
 """
 
 from .adaptive import AdaptivePauliShadows
-from .base import Estimator, ImportanceEstimator, ScheduleEstimator
+from .base import Estimator, ImportanceEstimator, PauliEstimator, ScheduleEstimator, SettingEstimator
 from .commuting import CliffordGrouping
 from .decision_diagram import DecisionDiagram
 from .derandomized import Derandomized, DerandomizedDecisionDiagram
@@ -30,6 +33,7 @@ from .terms import PauliTerms
 __all__ = [
     "CHEMICAL_ACCURACY", "AdaptivePauliShadows", "ClassicalShadows", "CliffordGrouping", "DecisionDiagram",
     "Derandomized", "DerandomizedDecisionDiagram", "EstimateResult", "Estimator", "Grouping", "ImportanceEstimator",
-    "LocallyBiasedShadows", "OverlappedGrouping", "PauliTerms", "ScheduleEstimator", "ShadowGrouping",
+    "LocallyBiasedShadows", "OverlappedGrouping", "PauliEstimator", "PauliTerms", "ScheduleEstimator",
+    "SettingEstimator", "ShadowGrouping",
     "measure_bases", "shots_to_accuracy",
 ]

@@ -1,17 +1,24 @@
-"""The interface shared by every measurement method, and its two estimator families.
+"""The interface shared by every measurement method, and its two kinds of settings.
 
-Every method answers the same calls:
+Every method (:class:`Estimator`) answers the same calls:
 
 * ``fit()`` proposes the measurement distribution or schedule (done lazily if skipped);
-* ``bases(shots, seed)`` returns ``(shots, n)`` basis codes (X=1, Y=2, Z=3, qubit 0 first);
-* ``estimate(bases, outcomes)`` turns measured outcomes into an :class:`EstimateResult`;
+* ``run(state, shots, backend=..., seed=...)`` measures and estimates ``<H>``;
 * ``variance(state)`` is the exact single-shot variance on a state, so
   ``shots_to_accuracy(state)`` needs no sampling;
-* ``run(state, shots, backend=..., seed=...)`` does bases -> measurement -> estimate.
+* ``coverage(codes)`` is the share of the shots that measure each Pauli string.
 
-:class:`ImportanceEstimator` (random bases with a known covering probability ``zeta``) averages
-the unbiased per-shot values ``sum_Q a_Q mu_Q / zeta(Q)``; :class:`ScheduleEstimator`
-(deterministic or adaptive bases) averages each term over the shots that cover it.
+Methods differ in what a setting is:
+
+* :class:`PauliEstimator`: a setting is a Pauli basis; ``bases(shots, seed)`` returns ``(shots,
+  n)`` basis codes (X=1, Y=2, Z=3, qubit 0 first) and ``estimate(bases, outcomes)`` turns the
+  measured outcomes into an :class:`EstimateResult`. Its two families:
+  :class:`ImportanceEstimator` (random bases with a known covering probability ``zeta``)
+  averages the unbiased per-shot values ``sum_Q a_Q mu_Q / zeta(Q)``; :class:`ScheduleEstimator`
+  (deterministic or adaptive bases) averages each term over the shots that cover it.
+* :class:`SettingEstimator`: a setting is a circuit (a basis change, then a Z measurement);
+  ``settings(shots)`` gives each shot's setting, ``measure(state, shots)`` the outcomes and
+  ``estimate(settings, outcomes, counts)`` the value.
 
 >>> import numpy as np
 >>> from hybridq.estimators import ClassicalShadows
@@ -75,7 +82,8 @@ def allocate(shots: int, fractions: np.ndarray) -> np.ndarray:
 
 
 class Estimator(ABC):
-    """Base class of the measurement methods (see the module docstring for the protocol).
+    """Base class of the measurement methods (see the module docstring for the protocol);
+    subclass :class:`PauliEstimator` or :class:`SettingEstimator`.
 
     Args:
         hamiltonian: a Hermitian :class:`hybridq.operators.PauliSum` (or
@@ -115,10 +123,6 @@ class Estimator(ABC):
             self.fit()
 
     @abstractmethod
-    def bases(self, shots: int, seed: Seed = None) -> np.ndarray:
-        """``(shots, n)`` uint8 basis codes (X=1, Y=2, Z=3) to measure."""
-
-    @abstractmethod
     def coverage(self, codes: np.ndarray) -> np.ndarray:
         """Probability (or fraction of shots) that a basis covers each string ``codes`` ``(M, n)``."""
 
@@ -133,6 +137,22 @@ class Estimator(ABC):
     def shots_to_accuracy(self, state, accuracy: float = CHEMICAL_ACCURACY) -> float:
         """Shots needed for a standard error of ``accuracy`` Hartree on ``state``."""
         return shots_to_accuracy(self.variance(state), accuracy)
+
+    @abstractmethod
+    def run(self, state, shots: int, *, backend="local", seed: Seed = None) -> EstimateResult:
+        """Measure ``state`` (a state vector or a bound :class:`~hybridq.circuits.Circuit`)
+        ``shots`` times in the method's settings and estimate ``<H>``."""
+
+
+class PauliEstimator(Estimator):
+    """A method whose settings are Pauli bases: :meth:`bases` proposes them, every backend
+    measures them through one call (:func:`~hybridq.estimators.measure.measurement`), and
+    :meth:`estimate` post-processes the outcomes through a running tally, in chunks.
+    """
+
+    @abstractmethod
+    def bases(self, shots: int, seed: Seed = None) -> np.ndarray:
+        """``(shots, n)`` uint8 basis codes (X=1, Y=2, Z=3) to measure."""
 
     #: Whether :meth:`bases` draws every shot's basis independently (then runs draw them chunk by chunk).
     iid_bases = False
@@ -215,7 +235,7 @@ class Estimator(ABC):
             yield (part, *distinct_bases(drawn))
 
 
-class ImportanceEstimator(Estimator):
+class ImportanceEstimator(PauliEstimator):
     """Random bases, drawn independently per shot, with known covering probabilities ``zeta``.
 
     Args:
@@ -262,7 +282,7 @@ class ImportanceEstimator(Estimator):
         return formula(self.terms, self.coverage, state)
 
 
-class ScheduleEstimator(Estimator):
+class ScheduleEstimator(PauliEstimator):
     """A schedule of bases (``schedule`` rows with ``fractions`` of the shots) and the
     hit-count estimator (:func:`~hybridq.estimators.ratio.ratio_estimate`).
 
@@ -331,3 +351,28 @@ class ScheduleEstimator(Estimator):
             warnings.warn(f"{len(missed)} of {len(self.terms)} terms are never measured by the {self.name} schedule; "
                           f"the variance leaves them out; {self.uncovered_hint}", stacklevel=2)
         return ratio_variance(self.terms, self.coverage, state)
+
+
+class SettingEstimator(Estimator):
+    """A method whose settings are circuits (basis changes that are not Pauli bases), each
+    measured in Z; the outcomes of a setting are indices of the rotated state.
+
+    Subclasses give :meth:`settings`, :meth:`measure` and :meth:`estimate`; :meth:`run` is the
+    two in turn.
+    """
+
+    @abstractmethod
+    def settings(self, shots: int) -> np.ndarray:
+        """Setting index of each shot ``(shots,)``."""
+
+    @abstractmethod
+    def measure(self, state, shots: int, *, backend="local", seed: Seed = None):
+        """``(settings, outcomes, counts)`` of ``shots`` measurements, for :meth:`estimate`."""
+
+    @abstractmethod
+    def estimate(self, settings, outcomes, counts=None) -> EstimateResult:
+        """Estimate ``<H>`` from each row's setting, outcome index and count."""
+
+    def run(self, state, shots: int, *, backend="local", seed: Seed = None) -> EstimateResult:
+        """:meth:`measure` then :meth:`estimate` (arguments as :meth:`measure`)."""
+        return self.estimate(*self.measure(state, shots, backend=backend, seed=seed))

@@ -43,8 +43,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..errors import BackendError, ShapeError
-from .base import Estimator, Seed, allocate, as_rng
+from ..errors import ShapeError
+from ..qubit_order import bits_to_index
+from .base import Seed, SettingEstimator, allocate, as_rng
 from .clifford import Gate, commuting, conjugate, diagonalising_gates
 from .result import EstimateResult
 from .terms import X, Y, Z, PauliTerms, mask_dtype, pack_codes
@@ -180,12 +181,13 @@ def walsh_hadamard(values: np.ndarray) -> np.ndarray:
     return out
 
 
-class CliffordGrouping(Estimator):
+class CliffordGrouping(SettingEstimator):
     """Overlapping commuting groups, Clifford basis changes, optimised split and allocation.
 
-    Settings are groups, not Pauli bases: :meth:`settings` gives each shot's group,
-    :meth:`~CliffordGroup.circuit` each group's basis change, and :meth:`run` measures them (on
-    the local simulator, or on a backend by appending the circuit to a state-preparing
+    Settings are groups, not Pauli bases (a :class:`~hybridq.estimators.base.SettingEstimator`):
+    :meth:`settings` gives each shot's group, :meth:`~CliffordGroup.circuit` each group's basis
+    change, and :meth:`~hybridq.estimators.base.SettingEstimator.run` measures them (on the local
+    simulator, or on a backend by appending the circuit to a state-preparing
     :class:`~hybridq.circuits.Circuit`).
 
     Args:
@@ -238,16 +240,6 @@ class CliffordGrouping(Estimator):
         """Group index of each shot ``(shots,)``: ``shots * fractions`` rounded, in group order."""
         self._ensure_fitted()
         return np.repeat(np.arange(len(self.groups)), allocate(int(shots), self.fractions))
-
-    _NOT_PAULI = ("CliffordGrouping measures in entangled bases, not Pauli bases: use run(), or "
-                  "settings() with each group's circuit() and estimate(settings, outcomes)")
-
-    def bases(self, shots: int, seed: Seed = None) -> np.ndarray:
-        raise BackendError(self._NOT_PAULI)
-
-    def _tally(self, shots: int):
-        """No Pauli-basis tally: :meth:`run` and :meth:`estimate` take the groups' own outcomes."""
-        raise BackendError(self._NOT_PAULI)
 
     def coverage(self, codes: np.ndarray) -> np.ndarray:
         """Fraction of the shots whose setting measures each string ``codes`` ``(M, n)``."""
@@ -347,15 +339,10 @@ class CliffordGrouping(Estimator):
             if not isinstance(state, Circuit):
                 raise ShapeError("a backend measures circuits: pass the state as a Circuit that prepares it")
             z_bases = np.full((1, self.n_qubits), Z, dtype=np.uint8)
-            weights = 1 << np.arange(self.n_qubits - 1, -1, -1)
             for k, (g, m) in enumerate(zip(self.groups, per_group)):
                 pm = device.measure_bases(state.compose(g.circuit(self.n_qubits)), np.repeat(z_bases, m, axis=0),
                                           seed=int(rng.integers(2**31)))
-                index = ((1 - pm) // 2).astype(np.int64) @ weights
+                index = bits_to_index((1 - pm) // 2)
                 rows.append((np.full(len(index), k), index, np.ones(len(index), dtype=np.int64)))
         settings, outcomes, counts = (np.concatenate(part) for part in zip(*rows))
         return settings, outcomes, counts
-
-    def run(self, state, shots: int, *, backend="local", seed: Seed = None) -> EstimateResult:
-        """:meth:`measure` then :meth:`estimate` (arguments as :meth:`measure`)."""
-        return self.estimate(*self.measure(state, shots, backend=backend, seed=seed))

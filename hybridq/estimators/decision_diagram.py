@@ -13,7 +13,7 @@ estimate is the importance-weighted mean with the exact ``zeta``.
 >>> H = PauliSum.from_list([("ZZ", 1.0), ("XX", 0.5), ("ZI", 0.3)])
 >>> dd = DecisionDiagram(H).fit()
 >>> dd.terms.labels(), dd.coverage(dd.terms.codes).round(2).tolist()
-(['XX', 'ZI', 'ZZ'], [0.32, 0.68, 0.68])
+(['ZZ', 'XX', 'ZI'], [0.68, 0.32, 0.68])
 """
 
 from __future__ import annotations

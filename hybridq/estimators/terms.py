@@ -1,4 +1,5 @@
-"""The Hamiltonian as the estimators see it: letter codes, real weights, an exact offset.
+"""The Hamiltonian as the estimators see it: a view of its PauliSum (letter codes, real
+weights), with the identity split off as an exact offset.
 
 Pauli letters are small integer codes, the same for Hamiltonian terms and measurement bases:
 ``I = 0, X = 1, Y = 2, Z = 3``. A basis is a row of codes in ``{1, 2, 3}`` (one per qubit,
@@ -21,7 +22,7 @@ the parity of a term's outcome bits.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -66,71 +67,67 @@ def pack_codes(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x, z
 
 
-@dataclass(frozen=True, eq=False)
 class PauliTerms:
-    """A Hermitian Pauli sum without its identity term, in the estimators' encoding.
+    """A Hermitian Pauli sum as the estimators read it: a view of one
+    :class:`~hybridq.operators.PauliSum`, never a table of its own.
+
+    The sum's equal strings are merged (each keeps its first position) and its identity part is
+    split off as the exact ``offset``; what remains is :attr:`paulis`, and every array below is
+    read from it (``coeffs`` is the real part of ``paulis.coeffs``, the same memory).
 
     Attributes:
-        n_qubits: number of qubits.
-        codes: ``(T, n)`` uint8 letter codes of the non-identity terms (duplicates merged).
-        coeffs: ``(T,)`` float64 real coefficients.
+        paulis: the non-identity terms, a :class:`~hybridq.operators.PauliSum` (the one table).
         offset: coefficient of the identity term (added exactly to every estimate).
-        x, z, support: ``(T,)`` integer bit masks (see module docstring).
-        key: digest of the codes, coefficients and offset (for caches keyed by content).
+        n_qubits: number of qubits.
     """
 
-    n_qubits: int
-    codes: np.ndarray
-    coeffs: np.ndarray
-    offset: float
-    x: np.ndarray = field(repr=False)
-    z: np.ndarray = field(repr=False)
-    support: np.ndarray = field(repr=False)
-    key: str = field(repr=False)
+    def __init__(self, paulis, offset: float = 0.0) -> None:
+        """Wrap ``paulis`` (a PauliSum without identity rows or repeated strings, real
+        coefficients); use :meth:`from_operator` or :meth:`from_codes`."""
+        self.paulis, self.offset, self.n_qubits = paulis, float(offset), int(paulis.n_qubits)
 
     @classmethod
     def from_operator(cls, operator, *, atol: float = 1e-10) -> PauliTerms:
-        """Build from anything with ``n_qubits`` and ``x``, ``z`` ``(T, n)`` bool arrays and
-        ``coeffs`` ``(T,)`` (a :class:`hybridq.operators.PauliSum`), or from another
-        :class:`PauliTerms` (returned as is).
+        """The terms of a :class:`hybridq.operators.PauliSum` (or anything with ``n_qubits`` and
+        ``x``, ``z`` ``(T, n)`` bool arrays and ``coeffs`` ``(T,)``); a :class:`PauliTerms` is
+        returned as is.
 
         Raises:
             NotHermitianError: a coefficient has an imaginary part above ``atol``.
             ShapeError: the arrays disagree in shape, or there are more than 63 qubits.
         """
+        from ..operators import PauliSum
+
         if isinstance(operator, PauliTerms):
             return operator
-        try:
-            n = int(operator.n_qubits)
-            xb = np.asarray(operator.x, dtype=bool)
-            zb = np.asarray(operator.z, dtype=bool)
-            coeffs = np.asarray(operator.coeffs, dtype=np.complex128).reshape(-1)
-        except AttributeError as exc:
-            raise TypeError(
-                "expected a Pauli sum with n_qubits, x, z and coeffs (hybridq.operators.PauliSum), "
-                f"got {type(operator).__name__}"
-            ) from exc
-        if xb.shape != zb.shape or xb.ndim != 2 or xb.shape[1] != n or len(coeffs) != len(xb):
-            raise ShapeError(
-                f"Pauli sum on {n} qubits needs x, z of shape (T, {n}) and coeffs of shape (T,); "
-                f"got x {xb.shape}, z {zb.shape}, coeffs {coeffs.shape}"
-            )
+        if not isinstance(operator, PauliSum):
+            try:
+                n = int(operator.n_qubits)
+                xb, zb = np.asarray(operator.x, dtype=bool), np.asarray(operator.z, dtype=bool)
+                coeffs = np.asarray(operator.coeffs, dtype=np.complex128).reshape(-1)
+            except AttributeError as exc:
+                raise TypeError(
+                    "expected a Pauli sum with n_qubits, x, z and coeffs (hybridq.operators.PauliSum), "
+                    f"got {type(operator).__name__}"
+                ) from exc
+            if xb.shape != zb.shape or xb.ndim != 2 or xb.shape[1] != n or len(coeffs) != len(xb):
+                raise ShapeError(
+                    f"Pauli sum on {n} qubits needs x, z of shape (T, {n}) and coeffs of shape (T,); "
+                    f"got x {xb.shape}, z {zb.shape}, coeffs {coeffs.shape}"
+                )
+            operator = PauliSum.from_masks(xb, zb, coeffs)
+        n = operator.n_qubits
         if n > MAX_QUBITS or n < 1:
             raise ShapeError(f"estimators support 1..{MAX_QUBITS} qubits, got {n}")
-        bad = np.abs(coeffs.imag) > atol
+        bad = np.abs(operator.coeffs.imag) > atol
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise NotHermitianError(
                 f"the Hamiltonian must be Hermitian (real coefficients on Pauli strings); term {i} "
-                f"has coefficient {coeffs[i]}"
+                f"has coefficient {operator.coeffs[i]}"
             )
-        codes = codes_from_xz(xb, zb)
-        uniq, inverse = np.unique(codes, axis=0, return_inverse=True)
-        summed = np.bincount(inverse.reshape(-1), weights=coeffs.real, minlength=len(uniq))
-        is_identity = ~uniq.any(axis=1)
-        offset = float(summed[is_identity].sum())
-        keep = ~is_identity & (summed != 0)
-        return cls.from_codes(uniq[keep], summed[keep], offset=offset)
+        merged = operator.simplify(0.0)
+        return cls(merged.without_identity(), merged.identity_coeff.real)
 
     @classmethod
     def from_codes(cls, codes: np.ndarray, coeffs: np.ndarray, *, offset: float = 0.0) -> PauliTerms:
@@ -139,16 +136,52 @@ class PauliTerms:
         >>> PauliTerms.from_codes(np.array([[Z, Z]]), np.array([1.0])).support
         array([3], dtype=uint8)
         """
-        codes = np.ascontiguousarray(codes, dtype=np.uint8)
-        coeffs = np.ascontiguousarray(coeffs, dtype=np.float64)
-        x, z = pack_codes(codes)
-        digest = hashlib.blake2b(digest_size=16)
-        for part in (np.array(codes.shape), codes, coeffs, np.array([offset], dtype=np.float64)):
-            digest.update(part.tobytes())
-        return cls(codes.shape[1], codes, coeffs, float(offset), x, z, x | z, digest.hexdigest())
+        from ..operators import PauliSum
+
+        codes = np.asarray(codes, dtype=np.uint8)
+        x, z = (codes == X) | (codes == Y), codes >= Y
+        return cls(PauliSum.from_masks(x, z, np.asarray(coeffs, dtype=np.float64)), offset)
 
     def __len__(self) -> int:
-        return len(self.coeffs)
+        return len(self.paulis)
+
+    @cached_property
+    def codes(self) -> np.ndarray:
+        """``(T, n)`` uint8 letter codes of the terms (read-only)."""
+        return _read_only(codes_from_xz(self.paulis.x, self.paulis.z))
+
+    @property
+    def coeffs(self) -> np.ndarray:
+        """``(T,)`` float64 real coefficients (a read-only view of ``paulis.coeffs``)."""
+        return self.paulis.coeffs.real
+
+    @cached_property
+    def _masks(self) -> tuple[np.ndarray, np.ndarray]:
+        return tuple(_read_only(m) for m in pack_codes(self.codes))
+
+    @property
+    def x(self) -> np.ndarray:
+        """``(T,)`` integer X masks (X or Y letters; bit order of the module docstring)."""
+        return self._masks[0]
+
+    @property
+    def z(self) -> np.ndarray:
+        """``(T,)`` integer Z masks (Z or Y letters)."""
+        return self._masks[1]
+
+    @cached_property
+    def support(self) -> np.ndarray:
+        """``(T,)`` integer masks of the qubits each term acts on, ``x | z``."""
+        return _read_only(self.x | self.z)
+
+    @cached_property
+    def key(self) -> str:
+        """Digest of the codes, coefficients and offset (for caches keyed by content)."""
+        digest = hashlib.blake2b(digest_size=16)
+        for part in (np.array(self.codes.shape), self.codes, np.ascontiguousarray(self.coeffs),
+                     np.array([self.offset], dtype=np.float64)):
+            digest.update(part.tobytes())
+        return digest.hexdigest()
 
     @property
     def weights(self) -> np.ndarray:
@@ -157,8 +190,12 @@ class PauliTerms:
 
     def labels(self) -> list[str]:
         """Pauli labels of the terms, qubit 0 first."""
-        table = np.frombuffer(LETTERS.encode(), dtype=np.uint8)
-        return [bytes(row).decode() for row in table[self.codes]]
+        return self.paulis.labels()
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
 
 
 def check_bases(bases, n_qubits: int) -> np.ndarray:

@@ -131,7 +131,7 @@ def string_expectations(codes: np.ndarray, state: torch.Tensor) -> np.ndarray:
     without computing them (Hartree-Fock states need only the diagonal strings).
     """
     from ..sim import expval_terms
-    from ..sim.measure import bits_to_index
+    from ..qubit_order import bits_to_index
 
     xb = (codes == 1) | (codes == 2)
     zb = (codes == 2) | (codes == 3)

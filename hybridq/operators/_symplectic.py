@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from hybridq.errors import PauliError, ShapeError
+from hybridq.qubit_order import bit_weights
 
 WORD_BITS = 64
 
@@ -192,8 +193,7 @@ def index_masks(words: np.ndarray, n_qubits: int) -> np.ndarray:
     Only for ``n_qubits <= 62`` (dense state vectors); callers check.
     """
     bits = unpack(words, n_qubits).astype(np.int64)
-    weights = np.left_shift(np.int64(1), np.arange(n_qubits - 1, -1, -1, dtype=np.int64))
-    return bits @ weights
+    return bits @ bit_weights(n_qubits)
 
 
 PHASES = np.array([1, 1j, -1, -1j], dtype=np.complex128)  # i**k for k = 0..3

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from hybridq.operators import _symplectic as sym
+from hybridq.qubit_order import bit_weights
 
 if TYPE_CHECKING:
     from hybridq.operators.pauli_sum import PauliSum
@@ -111,7 +112,7 @@ def flip_mask_groups(paulis: PauliSum) -> list[FlipGroup]:
     groups = []
     for row, members in zip(first, sym.members(group_id, len(first))):
         qubits = tuple(np.flatnonzero(x[row]).tolist())
-        mask = sum(1 << (n - 1 - q) for q in qubits)
+        mask = int(bit_weights(n)[list(qubits)].sum())
         groups.append(FlipGroup(qubits=qubits, index_mask=mask, indices=tuple(members.tolist())))
     return groups
 

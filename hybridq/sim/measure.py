@@ -30,7 +30,8 @@ import numpy as np
 import torch
 
 from ..checks import check_count, check_dtype, check_finite, under_torch_func
-from ..errors import QubitIndexError, ShapeError
+from ..errors import ShapeError
+from ..qubit_order import bits_to_index
 from . import native
 from .fused import attached_z
 from .kernels import n_qubits_of
@@ -246,19 +247,6 @@ def parity_signs(indices: np.ndarray, masks: np.ndarray) -> np.ndarray:
         parity ^= both & 1
         both >>= 1
     return 1.0 - 2.0 * parity
-
-def bits_to_index(bits: np.ndarray) -> np.ndarray:
-    """Bool ``(T, n)`` bit rows (column 0 = qubit 0 = most significant bit) -> int64 indices.
-
-    >>> bits_to_index(np.array([[True, False, True]])).tolist()
-    [5]
-    """
-    bits = np.asarray(bits, dtype=bool)
-    n = bits.shape[1]
-    if n > 62:
-        raise QubitIndexError(f"at most 62 qubits fit an int64 index, got {n}")
-    return bits.astype(np.int64) @ (1 << np.arange(n - 1, -1, -1, dtype=np.int64))
-
 
 def _plan(observable) -> _Plan:
     cached = _PLANS.get(id(observable))
