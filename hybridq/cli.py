@@ -204,10 +204,7 @@ def vqe(args) -> int:
     mol = Molecule.from_file(source, **options) if source.suffix == ".xyz" else Molecule.from_name(args.molecule, **options)
     hamiltonian = mol.hamiltonian(args.encoding)
     ansatz = uccsd(mol, args.encoding) if args.ansatz == "uccsd" else hardware_efficient(mol, args.layers, args.encoding)
-    estimator = None if args.estimator is None else {
-        "grouping": estimators.Grouping, "clifford-grouping": estimators.CliffordGrouping,
-        "decision-diagram": estimators.DecisionDiagram,
-        "derandomized-dd": estimators.DerandomizedDecisionDiagram}[args.estimator](hamiltonian)
+    estimator = None if args.estimator is None else getattr(estimators, METHODS[args.estimator])(hamiltonian)
     print(f"{mol.formula} ({mol.basis}, {mol.n_active_electrons} electrons in {mol.n_active_orbitals} orbitals): "
           f"{hamiltonian.n_qubits} qubits, {len(hamiltonian)} terms, {args.ansatz} with {len(ansatz.weight_names)} weights; "
           f"HF {mol.e_hf:.6f} Ha" + (f", FCI {mol.e_fci:.6f} Ha" if mol.e_fci is not None else ""))
@@ -276,6 +273,7 @@ def _version(pkg: str) -> str:
 
 
 METHODS = {
+    "clifford-grouping": "CliffordGrouping",
     "derandomized-dd": "DerandomizedDecisionDiagram",
     "decision-diagram": "DecisionDiagram",
     "lbcs": "LocallyBiasedShadows",
@@ -382,7 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ansatz", default="uccsd", choices=["uccsd", "hardware-efficient"])
     p.add_argument("--layers", type=int, default=2, help="hardware-efficient layers (default 2)")
     p.add_argument("--estimator", default=None,
-                   choices=["grouping", "clifford-grouping", "decision-diagram", "derandomized-dd"],
+                   choices=list(METHODS),
                    help="measure every energy with shots by this method, diagonal Newton steps from the "
                         "shift rule (default: exact energies, L-BFGS)")
     p.add_argument("--precision", type=float, default=1e-3, help="with shots: standard error per energy (Ha)")
