@@ -3,8 +3,8 @@
 The feature map follows Qiskit's ``zz_feature_map`` convention: each repetition applies H on
 every qubit, ``P(alpha * x_i)`` on each qubit and ``CX . P(alpha (pi - x_i)(pi - x_j)) . CX``
 on each pair. The kernel ``K(x, z) = |<psi(z)|psi(x)>|**2`` is computed from two batches of
-states and real matrix products of their real and imaginary parts (in row chunks; three for a
-Gram matrix), never one circuit per pair; the states come from
+states and three real matrix products of their real and imaginary parts per row chunk, never
+one circuit per pair; the states come from
 :func:`hybridq.circuits.phases.simulate_phases`, where the repetitions' phases are one matrix
 product (the same for every repetition) and the H layers one engine run each.
 
