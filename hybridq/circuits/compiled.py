@@ -285,6 +285,8 @@ class CompiledCircuit:
         elif self._by_name:
             theta = self.angles(inputs, weights, rdt, device) if theta is None else theta
             matrices = self._chain_products(theta, const, dtype, device).unflatten(1, (n_layers, n))
+        if self._by_name and not weights.numel() and (inputs is None or not self._reads_inputs):
+            matrices, recipe = self._fixed_chains(recipe, matrices, dtype, device), None
         singles = self._single_steps(theta, shared, batch, dtype, device)
         if singles is None:
             return None
@@ -383,6 +385,18 @@ class CompiledCircuit:
                     data = torch.diag_embed(data)
             mats = mats.index_copy(1, index, data.expand(theta.shape[0], len(slots), 2, 2).to(dtype))
         return mats
+
+    def _fixed_chains(self, recipe: ChainRecipe | None, matrices: Tensor | None, dtype: torch.dtype, device) -> Tensor:
+        """The one-qubit chain products of a circuit without weights or inputs to read (a layer of
+        H): ``matrices``, or the products of ``recipe``, made on the first call and then kept."""
+        key = ("chains", dtype, device)
+        if key not in self._fixed_cache:
+            with torch.no_grad():
+                if matrices is None:
+                    products = native_chains.chain_products(recipe.weights, recipe.inputs, recipe.plan, dtype)
+                    matrices = products.unflatten(1, (len(self._layer_specs), self.n_qubits))
+            self._fixed_cache[key] = matrices
+        return self._fixed_cache[key]
 
     def _chain_products(self, theta: Tensor, const: dict, dtype: torch.dtype, device) -> Tensor | None:
         """``(B', chains, 2, 2)``: the product of every one-qubit chain, all at once."""

@@ -45,7 +45,9 @@ class Executor(Protocol):
 
 def execute(program: Layered, state: Tensor | None = None, *, method: Method = "autograd") -> Tensor:
     """The states after ``program`` from ``state`` ``(B or 1, 2**n)`` (None: ``|0...0>``), by the
-    first executor of :data:`EXECUTORS` that accepts it."""
+    first executor of :data:`EXECUTORS` that accepts it; an empty batch gives ``(0, 2**n)``."""
+    if program.batch == 0 or (state is not None and state.shape[0] == 0):
+        return torch.empty(0, 2**program.n_qubits, dtype=program.dtype, device=program.device)
     for executor in EXECUTORS:
         out = executor.run(program, state, method)
         if out is not None:

@@ -241,7 +241,8 @@ def pauli_step(qubits: tuple[int, ...], controls: tuple[int, ...], theta: Tensor
     """The step of ``exp(-i theta/2 P)`` (``theta`` ``(P,)`` real) from :func:`pauli_table`'s ``table``."""
     values = (1,) * len(controls)
     if table.dim() == 1:
-        diagonal = torch.polar(torch.ones_like(table * theta[:, None]), -table * theta[:, None] / 2)
+        half = -table * theta[:, None] / 2
+        diagonal = torch.complex(half.cos(), half.sin())  # torch.polar is ~3x slower on the CPU
         return Diagonal(controls + qubits, _controlled_diagonal(diagonal, values))
     half = theta[:, None, None] / 2
     eye = torch.eye(table.shape[0], dtype=table.dtype, device=table.device)

@@ -206,6 +206,21 @@ def test_described_steps_run_the_same_on_every_executor():
     assert float((grads[0][:, 0] - grads[1][:, 0]).abs().max()) < 1e-10  # the second layer's are not in the circuit
 
 
+@pytest.mark.parametrize("fused_on", ["1", "0"])
+def test_an_empty_batch_gives_no_states(fused_on, monkeypatch):
+    """A program (or a start state) of no samples: ``(0, 2**n)`` states, on every executor choice;
+    a batch of one through the same program still runs."""
+    monkeypatch.setenv("HYBRIDQ_FUSED", fused_on)
+    h = torch.tensor([[1, 1], [1, -1]], dtype=torch.complex128) / 2**0.5
+    layers = (Layer((0, 1, 2), (Diagonal((0, 2), torch.tensor([[1, 1j, 1, -1]], dtype=torch.complex128)),)),)
+    empty = Layered(3, 0, torch.complex128, torch.device("cpu"), layers, h.expand(0, 1, 3, 2, 2))
+    assert engine.execute(empty).shape == (0, 8)
+    one = Layered(3, 1, torch.complex128, torch.device("cpu"), layers, h.expand(1, 1, 3, 2, 2))
+    assert engine.execute(one, torch.zeros(0, 8, dtype=torch.complex128)).shape == (0, 8)
+    out = engine.execute(one)
+    assert out.shape == (1, 8) and torch.allclose(out.abs(), torch.full((1, 8), 8**-0.5, dtype=torch.float64))
+
+
 def test_bad_input_still_raises_the_library_errors():
     with pytest.raises(QubitIndexError):
         Circuit(3).crx(0.1, 0, 3)

@@ -3,8 +3,8 @@
 The feature map follows Qiskit's ``zz_feature_map`` convention: each repetition applies H on
 every qubit, ``P(alpha * x_i)`` on each qubit and ``CX . P(alpha (pi - x_i)(pi - x_j)) . CX``
 on each pair. The kernel ``K(x, z) = |<psi(z)|psi(x)>|**2`` is computed from two batches of
-states and real matrix products of their real and imaginary parts (in row chunks; three for a
-Gram matrix), never one circuit per pair; the states come from
+states and three real matrix products of their real and imaginary parts per row chunk, never
+one circuit per pair; the states come from
 :func:`hybridq.circuits.phases.simulate_phases`, where the repetitions' phases are one matrix
 product (the same for every repetition) and the H layers one engine run each.
 
@@ -76,22 +76,25 @@ def kernel_matrix(
 
 
 def _fidelities(s1: Tensor, s2: Tensor | None) -> Tensor:
-    """``|s1 @ s2^H|**2`` (``s2`` None: ``s1`` itself), in real matrix products of row chunks:
-    ``Re = R1 R2^T + I1 I2^T``, ``Im = I1 R2^T - R1 I2^T``; for a Gram matrix in one chunk
-    ``Im = M - M^T`` with ``M = I1 R1^T`` (three products, not four)."""
+    """``|s1 @ s2^H|**2`` (``s2`` None: ``s1`` itself), in three real matrix products per row
+    chunk: ``P = R1 R2^T``, ``Q = I1 I2^T``, ``Re = P + Q`` and ``Im = I1 R2^T - R1 I2^T``, which
+    is ``(R1 + I1)(R2 - I2)^T - P + Q``; for a Gram matrix in one chunk ``Im = M - M^T`` with
+    ``M = I1 R1^T``."""
     r1, i1 = s1.real.contiguous(), s1.imag.contiguous()
     r2, i2 = (r1, i1) if s2 is None else (s2.real.contiguous(), s2.imag.contiguous())
     rows = max(1, CHUNK_BYTES // (2 * r2.shape[0] * r2.element_size()))
+    gram = s2 is None and rows >= r1.shape[0]
+    difference = None if gram else (r2 - i2).T
     parts = []
     for start in range(0, r1.shape[0], rows):
         r, i = r1[start : start + rows], i1[start : start + rows]
-        re = torch.addmm(r @ r2.T, i, i2.T)
-        if s2 is None and rows >= r1.shape[0]:
+        p, q = r @ r2.T, i @ i2.T
+        if gram:
             m = i @ r2.T
             im = m - m.T
         else:
-            im = torch.addmm(i @ r2.T, r, i2.T, alpha=-1)
-        parts.append(re.square() + im.square())
+            im = torch.addmm(q - p, r + i, difference)
+        parts.append((p + q).square_().addcmul_(im, im))  # two passes over the block, not three
     return parts[0] if len(parts) == 1 else torch.cat(parts)
 
 
