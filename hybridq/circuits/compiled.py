@@ -14,7 +14,9 @@ most of all on a GPU. :class:`CompiledCircuit` analyses the circuit once and the
    excitation's terms) as one rotation of the basis-state pairs it moves (a
    :class:`~hybridq.sim.layers.PairRotation`, :mod:`hybridq.sim.pairs`), all the runs' angles
    from the weights at once;
-5. builds the other gates (diagonals, controlled and two-qubit gates) with one builder call
+5. rewrites each run of commuting two-qubit Pauli rotations (RXX, RYY rings, two-qubit
+   ``PauliRot``) as one-qubit basis changes, which join the chains, around RZZ (diagonal) steps;
+6. builds the other gates (diagonals, controlled and two-qubit gates) with one builder call
    per gate name, composes runs of permutation gates, and hands all of it to the engine as one
    :class:`~hybridq.sim.layers.Layered` description (:mod:`hybridq.sim.layers`).
 
@@ -128,19 +130,67 @@ def _pair_runs(steps: list[FusionStep], operations: tuple[Operation, ...], rotat
             and len(operations[s.items[0]].qubits) <= MAX_DENSE_PAULI_QUBITS else s for s in out]
 
 
+_TWO_QUBIT_PAULI = {"RXX": "XX", "RYY": "YY", "RZZ": "ZZ"}
+# circuit-order gates before (to the Z basis) and after (back) a rotation: V Z V^dagger = P, V = H, S H
+_TO_Z = {"X": (("H",), ("H",)), "Y": (("Sdg", "H"), ("H", "S")), "Z": ((), ())}
+
+
+def _two_qubit_pauli(op: Operation) -> str | None:
+    """The Pauli letters of ``op`` when it is ``exp(-i t P / 2)`` of a two-qubit product ``P`` (no identity), else None."""
+    letters = op.pauli if op.name == "PauliRot" else _TWO_QUBIT_PAULI.get(op.name)
+    if op.controls or len(op.qubits) != 2 or letters is None or "I" in letters:
+        return None
+    return letters
+
+
+def _diagonalised(operations: tuple[Operation, ...]) -> tuple[Operation, ...]:
+    """``operations`` with each run of consecutive two-qubit Pauli rotations (RXX, RYY, two-qubit
+    ``PauliRot``) that put one letter on each qubit they touch (so they commute) rewritten as one-qubit
+    basis changes around RZZ rotations of the same angles: the basis changes join the neighbouring
+    one-qubit chains and the RZZ run becomes one diagonal step. Runs already diagonal, and ``PauliRot``
+    runs next to another ``PauliRot`` (candidates for a pair rotation), stay as they are.
+
+    >>> from hybridq.circuits import Circuit
+    >>> ops = _diagonalised(tuple(Circuit(3).rxx(0.3, 0, 1).rxx(0.2, 1, 2).ops))
+    >>> [(op.name, op.qubits) for op in ops]  # doctest: +NORMALIZE_WHITESPACE
+    [('H', (0,)), ('H', (1,)), ('H', (2,)), ('RZZ', (0, 1)), ('RZZ', (1, 2)), ('H', (0,)), ('H', (1,)), ('H', (2,))]
+    """
+    out: list[Operation] = []
+    i = 0
+    while i < len(operations):
+        letters: dict[int, str] = {}
+        j = i
+        while j < len(operations) and (p := _two_qubit_pauli(operations[j])) is not None and all(
+                letters.get(q, a) == a for q, a in zip(operations[j].qubits, p)):
+            letters.update(zip(operations[j].qubits, p))
+            j += 1
+        run = operations[i:j]
+        beside = [operations[k] for k in (i - 1, j) if 0 <= k < len(operations)]
+        if not run or set(letters.values()) == {"Z"} or (
+                any(op.name == "PauliRot" for op in run) and any(op.name == "PauliRot" for op in beside)):
+            out += run or [operations[i]]
+            i = max(j, i + 1)
+            continue
+        out += [Operation(g, (q,)) for q, a in letters.items() for g in _TO_Z[a][0]]
+        out += [Operation("RZZ", op.qubits, op.params) for op in run]
+        out += [Operation(g, (q,)) for q, a in letters.items() for g in _TO_Z[a][1]]
+        i = j
+    return tuple(out)
+
+
 class CompiledCircuit:
     """The cached, vectorised program of a :class:`Circuit` (see the module docstring)."""
 
     def __init__(self, circuit: Circuit):
         self.n_qubits = circuit.n_qubits
         self.edit = circuit.ops.edit
-        self.operations = tuple(circuit.ops)
+        self.operations = _diagonalised(tuple(circuit.ops))
         monomials: list[tuple[int, float, str | None, int | None]] = []
         rotation_terms: dict[int, list[Monomial]] = {}  # Pauli rotations' angles free of inputs, for pair runs
         self.slot_ops: list[Operation] = []  # one slot per parametric angle, plus fixed one-qubit gates
         self.op_slots: list[tuple[int, ...]] = []  # each operation's slots (consecutive)
         self.ok = True
-        for op in circuit.ops:
+        for op in self.operations:
             terms = [_monomials(p) for p in op.params]
             if any(t is None for t in terms):
                 self.ok = False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import pytest
 import torch
 
@@ -75,3 +76,81 @@ def test_plans_and_parameters_follow_in_place_edits_of_the_operation_list():
     c.ops = [c.ops[0]]  # a plain list is stored as an OperationList
     assert isinstance(c.ops, OperationList) and c.ops.edit not in edits
     assert copy.deepcopy(c).ops.edit != c.ops.edit
+
+
+def commuting_rotation_runs(n: int, seed: int) -> Circuit:
+    """Layers of one-qubit rotations and runs of two-qubit Pauli rotations on random pairs (not
+    only neighbours): each run puts one letter on each qubit (so it commutes and is rewritten),
+    then one rotation whose letters clash with the run, angles per sample on every other one."""
+    rng = np.random.default_rng(seed)
+    c = Circuit(n)
+    for k in range(2):
+        for q in range(n):
+            c.ry(Weight(f"w{k}{q}") * Input(q % 2) + Weight(f"b{k}{q}"), q).rz(Weight(f"t{k}{q}"), q)
+        letters = {q: "XYZ"[int(rng.integers(3))] for q in range(n)}
+        for i in range(n):
+            a, b = (int(q) for q in rng.permutation(n)[:2])
+            angle = Weight(f"e{k}{i}") * Input(i % 2) if i % 2 else Weight(f"e{k}{i}")
+            pauli = letters[a] + letters[b]
+            {"XX": lambda: c.rxx(angle, a, b), "YY": lambda: c.ryy(angle, a, b)}.get(
+                pauli, lambda: c.pauli_rotation(angle, pauli, [a, b]))()
+        (c.ryy if letters[0] == "X" else c.rxx)(Weight(f"clash{k}"), 0, n - 1)
+    return c
+
+
+@pytest.mark.parametrize("n, batch", [(2, 1), (4, 5), (7, 3)])
+@pytest.mark.parametrize("dtype, tol", [(torch.complex128, 1e-10), (torch.complex64, 2e-4)])
+@pytest.mark.parametrize("fused", ["1", "0"])
+def test_commuting_pauli_rotation_runs_equal_gate_by_gate(n, batch, dtype, tol, fused, monkeypatch):
+    """The rewrite of commuting two-qubit Pauli rotations into basis changes around RZZ steps: the
+    same states and weight and input gradients as gate-by-gate simulation, native or not."""
+    monkeypatch.setenv("HYBRIDQ_FUSED", fused)
+    c = commuting_rotation_runs(n, seed=n + batch)
+    names = [op.name for op in CompiledCircuit.of(c).operations]
+    assert "RXX" not in names and "RYY" not in names and "RZZ" in names
+    g = torch.Generator().manual_seed(n)
+    x = torch.rand(batch, 2, dtype=torch.float64, generator=g) * 2 - 1
+    w = torch.rand(len(c.weight_names), dtype=torch.float64, generator=g) * 4 - 2
+    runs = []
+    for fusion in (True, False):
+        wd, xd = w.clone().requires_grad_(True), x.clone().requires_grad_(True)
+        psi = hq.simulate(c, xd, wd, dtype=dtype, fusion=fusion)
+        loss = hq.sim.expval_z(psi).square().sum() + (psi[:, 0] * psi[:, -1].conj()).real.sum()
+        runs.append([psi.detach(), *torch.autograd.grad(loss, (wd, xd))])
+    for a, b in zip(*runs):
+        assert float((a - b).abs().max()) < tol * max(1.0, float(b.abs().max()))
+
+
+def test_rewritten_rotation_gradients_match_finite_differences():
+    """d<Z...>/dweights through the RZZ rewrite of an RXX/RYY/RZX ring equals central differences."""
+    n = 4
+    c = Circuit(n)
+    for q in range(n):
+        c.ry(Weight(f"a{q}") * Input(0), q)
+    c.rxx(Weight("x01"), 0, 1).rxx(Weight("x12") * Input(0), 1, 2)
+    c.ryy(Weight("y23"), 2, 3).ryy(Weight("y30"), 3, 0)
+    c.pauli_rotation(Weight("zx"), "ZX", [1, 3])
+    assert sum(op.name == "RZZ" for op in CompiledCircuit.of(c).operations) == 5
+    x = torch.tensor([[0.7], [-1.3], [0.2]], dtype=torch.float64)
+    w = torch.linspace(-1.1, 1.4, len(c.weight_names), dtype=torch.float64)
+    loss = lambda v: (hq.sim.expval_z(hq.simulate(c, x, v, dtype=torch.complex128)) * torch.arange(1.0, n + 1)).sum()
+    wd = w.clone().requires_grad_(True)
+    grad = torch.autograd.grad(loss(wd), wd)[0]
+    eps = 1e-6
+    fd = torch.stack([(loss(w + eps * e) - loss(w - eps * e)) / (2 * eps) for e in torch.eye(len(w), dtype=torch.float64)])
+    torch.testing.assert_close(grad, fd, atol=1e-7, rtol=0)
+
+
+def test_an_rxx_ring_compiles_to_diagonal_steps_and_pair_rotations_stay():
+    """A ring of RXX becomes Hadamards in the one-qubit chains around RZZ (diagonal) steps; two-qubit
+    ``PauliRot`` next to another (a Givens rotation's XY, YX: a pair rotation) are left alone."""
+    ring = Circuit(5)
+    for q in range(5):
+        ring.ry(Weight(f"a{q}"), q)
+    for q in range(5):
+        ring.rxx(Weight(f"x{q}"), q, (q + 1) % 5)
+    plan = CompiledCircuit.of(ring)
+    assert [s.kind for s in plan.steps] == ["kron"] + ["single"] * 5 + ["kron"]
+    assert {plan.operations[s.items[0]].name for s in plan.steps[1:-1]} == {"RZZ"}
+    givens = Circuit(2).pauli_rotation(Weight("g"), "XY", [0, 1]).pauli_rotation(Weight("g"), "YX", [0, 1])
+    assert [op.pauli for op in CompiledCircuit.of(givens).operations] == ["XY", "YX"]
