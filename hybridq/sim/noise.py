@@ -215,7 +215,12 @@ def draw_paulis(noise: NoiseModel, wires: int, count: int, slots: int, *,
 
 def draw_phase_flips(noise: NoiseModel, count: int, slots: int, *, generator: torch.Generator | None = None) -> Tensor:
     """Booleans ``(count, slots)``: phase damping as the phase-flip channel it equals (``Z`` with
-    probability ``(1 - sqrt(1 - lambda)) / 2`` scales the coherences by ``sqrt(1 - lambda)`` too)."""
+    probability ``(1 - sqrt(1 - lambda)) / 2`` scales the coherences by ``sqrt(1 - lambda)`` too).
+
+    >>> flips = draw_phase_flips(NoiseModel(phase_damping=0.75), 4000, 2, generator=torch.Generator().manual_seed(0))
+    >>> flips.shape, round(flips.double().mean().item(), 1)  # (1 - sqrt(0.25)) / 2 = 0.25
+    (torch.Size([4000, 2]), 0.2)
+    """
     flip = (1 - math.sqrt(1 - noise.phase_damping)) / 2
     return torch.rand(count, slots, generator=generator, dtype=torch.float64) < flip
 
