@@ -28,9 +28,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import ParameterError, ShapeError
 from .base import EstimatorKind, ImportanceEstimator, Seed, as_rng
 from .postprocess import cover_fractions
-from ..errors import ParameterError, ShapeError
 from .terms import I, Z, PauliTerms, check_bases, pack_codes
 
 
@@ -136,8 +136,9 @@ class OverlappedGrouping(ImportanceEstimator):
                  iterations: int = 3000, rtol: float = 1e-7, copies: int | None = None) -> None:
         super().__init__(hamiltonian, batches=batches, estimator=estimator)
         if copies is not None and (int(copies) < 1 or estimator != "ratio"):
-            raise ValueError(f"copies (the authors' cut of the settings) needs a positive count and estimator='ratio', "
-                             f"got copies={copies}, estimator={estimator!r}")
+            raise ParameterError(f"copies (the authors' cut of the settings) needs a positive count and "
+                                 f"estimator='ratio', got copies={copies}, estimator={estimator!r}; pass "
+                                 "estimator='ratio' with copies >= 1, or copies=None for no cut")
         self.iterations, self.rtol = int(iterations), float(rtol)
         self.copies = None if copies is None else int(copies)
         self.settings = np.full((1, self.n_qubits), Z, dtype=np.uint8)
