@@ -14,9 +14,10 @@ Parameters follow Qiskit Aer's ``depolarizing_error``, ``amplitude_damping_error
 
 Two ways to run noisy circuits:
 
-* :func:`run_density` (a program: a list of unfused :class:`~hybridq.sim.program.Op`): the exact density matrix, as a vector on ``2n`` qubits (rows are qubits
-  ``0..n-1``, columns ``n..2n-1``): a gate ``U`` acts as ``U`` on the rows and ``conj(U)`` on the
-  columns, a channel as its superoperator ``sum_k K_k (x) conj(K_k)``. Memory ``4**n``.
+* :func:`run_density` (a program: a list of unfused :class:`~hybridq.sim.program.Op`): the
+  exact density matrix, as a vector on ``2n`` qubits (rows are qubits ``0..n-1``, columns
+  ``n..2n-1``): a gate ``U`` acts as ``U`` on the rows and ``conj(U)`` on the columns, a
+  channel as its superoperator ``sum_k K_k (x) conj(K_k)``. Memory ``4**n``.
 * trajectories (:func:`hybridq.circuits.trajectories.simulate_trajectories`, through the engine):
   each row of a state batch follows one random trajectory. Depolarizing and phase damping are
   mixtures of Paulis of fixed weights, drawn per trajectory before the run (:func:`draw_paulis`,
