@@ -40,8 +40,7 @@ import torch
 from ..checks import check_count, check_finite
 from ..circuits.circuit import Circuit
 from ..errors import ParameterError, ShapeError, StateTooLargeError
-from ..qubit_order import index_to_bits
-from ..qubit_order import bits_to_index
+from ..qubit_order import bits_to_index, index_to_bits
 from ..sim.measure import parity_signs
 from .jobs import BackendError, Job, JobStore, SubmitPolicy, TransientBackendError, digest, run_jobs
 

@@ -21,8 +21,8 @@ import torch
 
 from ..circuits.circuit import Circuit
 from ..circuits.execute import compile_ops, simulate
-from ..sim import expval_terms, probabilities, sample
 from ..circuits.trajectories import simulate_trajectories
+from ..sim import expval_terms, probabilities, sample
 from ..sim.noise import NoiseModel, apply_readout, density_probabilities, run_density, zero_density
 from .base import Backend
 from .jobs import BackendError, Done, Job

@@ -37,6 +37,7 @@ from hybridq.circuits.expr import Expr
 from hybridq.errors import ParameterError, ShapeError, require
 from hybridq.operators.pauli_sum import PauliSum
 from hybridq.progress import progress as progress_bar
+from hybridq.qubit_order import bits_to_index
 from hybridq.sim import expval
 from hybridq.sim.engine import execute
 from hybridq.sim.layers import Layer, Layered, PairRotation
@@ -454,11 +455,11 @@ def _prepared(prefix: Circuit) -> torch.Tensor | None:
         return None
     if any(op.name != "X" or op.controls for op in prefix.ops):
         return simulate(prefix, dtype=torch.complex128)
-    index = 0
+    bits = np.zeros((1, prefix.n_qubits), dtype=bool)
     for op in prefix.ops:
-        index ^= 1 << (prefix.n_qubits - 1 - op.qubits[0])  # qubit 0 is the top bit
+        bits[0, op.qubits[0]] ^= True
     state = torch.zeros(1, 2**prefix.n_qubits, dtype=torch.complex128)
-    state[0, index] = 1
+    state[0, int(bits_to_index(bits)[0])] = 1
     return state
 
 

@@ -76,7 +76,12 @@ def weight_vector(circuit: Circuit, weights, dtype: torch.dtype, device) -> Tens
 
 def checked_inputs(circuit: Circuit, inputs) -> Tensor | None:
     """``inputs`` as a real ``(B, k)`` tensor of finite values with at least the circuit's
-    ``n_inputs`` columns (a 1-D vector is one sample), None when there are none."""
+    ``n_inputs`` columns (a 1-D vector is one sample), None when there are none.
+
+    >>> from hybridq.circuits import Input
+    >>> checked_inputs(Circuit(1).ry(Input(0), 0), [0.5]).shape
+    torch.Size([1, 1])
+    """
     need = circuit.n_inputs
     if inputs is None:
         if need:
@@ -84,7 +89,7 @@ def checked_inputs(circuit: Circuit, inputs) -> Tensor | None:
         return None
     x = _as_tensor(inputs, "inputs")
     if x.is_complex():
-        raise DTypeError(f"inputs must be real, got {x.dtype}")
+        raise DTypeError(f"inputs must be real, got {x.dtype}; pass a float tensor (angles)")
     if x.dim() == 1:
         x = x.unsqueeze(0)
     if x.dim() != 2 or x.shape[1] < need:

@@ -141,6 +141,12 @@ def simulate_trajectories(
         generator: draws the noise (a fixed seed gives the same trajectories).
         dtype: state dtype. Defaults to complex128.
         device: defaults to the inputs' device, else CPU.
+
+    >>> from hybridq.circuits import Circuit
+    >>> from hybridq.sim.noise import NoiseModel
+    >>> g = torch.Generator().manual_seed(1)
+    >>> simulate_trajectories(Circuit(2).h(0).cx(0, 1), NoiseModel(amplitude_damping=0.1), trajectories=3, generator=g).shape
+    torch.Size([3, 4])
     """
     x = checked_inputs(circuit, inputs)
     if x is not None and trajectories is not None and trajectories != x.shape[0]:

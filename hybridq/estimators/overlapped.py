@@ -28,9 +28,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import ParameterError, ShapeError
 from .base import EstimatorKind, ImportanceEstimator, Seed, as_rng
 from .postprocess import cover_fractions
-from ..errors import ShapeError
 from .terms import I, Z, PauliTerms, check_bases, pack_codes
 
 
@@ -81,7 +81,13 @@ def optimise_probabilities(cover: np.ndarray, weights: np.ndarray, start: np.nda
 
 
 def charged_cost(cover: np.ndarray, weights: np.ndarray, p: np.ndarray, copies: int) -> float:
-    """OGM's cost ``sum_Q weights_Q / chi_Q`` with every uncovered term charged ``copies * weights_Q``."""
+    """OGM's cost ``sum_Q weights_Q / chi_Q`` with every uncovered term charged ``copies * weights_Q``
+    (``chi = p @ cover``: each term's covering probability under setting probabilities ``p``).
+
+    >>> cover = np.array([[1.0, 0.0], [1.0, 0.0]])  # two settings, both cover only the first term
+    >>> charged_cost(cover, np.array([1.0, 2.0]), np.array([0.5, 0.5]), copies=10)  # 1 / 1 + 10 * 2
+    21.0
+    """
     chi = p @ cover
     return float(np.sum(np.where(chi > 0, weights / np.where(chi > 0, chi, 1.0), copies * weights)))
 
@@ -130,8 +136,9 @@ class OverlappedGrouping(ImportanceEstimator):
                  iterations: int = 3000, rtol: float = 1e-7, copies: int | None = None) -> None:
         super().__init__(hamiltonian, batches=batches, estimator=estimator)
         if copies is not None and (int(copies) < 1 or estimator != "ratio"):
-            raise ValueError(f"copies (the authors' cut of the settings) needs a positive count and estimator='ratio', "
-                             f"got copies={copies}, estimator={estimator!r}")
+            raise ParameterError(f"copies (the authors' cut of the settings) needs a positive count and "
+                                 f"estimator='ratio', got copies={copies}, estimator={estimator!r}; pass "
+                                 "estimator='ratio' with copies >= 1, or copies=None for no cut")
         self.iterations, self.rtol = int(iterations), float(rtol)
         self.copies = None if copies is None else int(copies)
         self.settings = np.full((1, self.n_qubits), Z, dtype=np.uint8)
@@ -143,17 +150,26 @@ class OverlappedGrouping(ImportanceEstimator):
         """OGM with given settings ``(G, n)`` (codes X=1, Y=2, Z=3) and their probabilities ``(G,)``
         (e.g. those the authors published), already fitted.
 
+        >>> import numpy as np
+        >>> from hybridq.operators import PauliSum
+        >>> H = PauliSum.from_list([("ZZ", 1.0), ("XX", 0.5)])
+        >>> est = OverlappedGrouping.with_settings(H, np.array([[3, 3], [1, 1]]), np.array([0.6, 0.4]))
+        >>> round(float(est.coverage(np.array([[3, 3]]))[0]), 6)
+        0.6
+
         Raises:
             ShapeError: the settings do not match the Hamiltonian or the probabilities.
-            ValueError: probabilities that are negative or do not sum to 1.
+            ParameterError: probabilities that are negative or do not sum to 1.
         """
         est = cls(hamiltonian, estimator=estimator)
         settings = check_bases(settings, est.n_qubits)
         p = np.asarray(probabilities, dtype=float).reshape(-1)
         if len(p) != len(settings):
-            raise ShapeError(f"{len(settings)} settings need as many probabilities, got {len(p)}")
+            raise ShapeError(f"{len(settings)} settings need as many probabilities, got {len(p)}; "
+                             "pass one probability per row of settings")
         if (p < 0).any() or abs(p.sum() - 1) > 1e-6:
-            raise ValueError(f"probabilities must be nonnegative and sum to 1, got sum {p.sum()}")
+            raise ParameterError(f"probabilities must be nonnegative and sum to 1, got minimum {p.min()} and sum "
+                                 f"{p.sum()}; divide nonnegative weights by their sum")
         est.settings, est.probabilities, est._fitted = settings, p / p.sum(), True
         return est
 

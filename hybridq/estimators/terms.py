@@ -26,7 +26,7 @@ from functools import cached_property
 
 import numpy as np
 
-from ..errors import NotHermitianError, ShapeError
+from ..errors import NotHermitianError, OperandError, ShapeError
 from ..qubit_order import bit_weights
 
 I, X, Y, Z = 0, 1, 2, 3
@@ -93,6 +93,7 @@ class PauliTerms:
         returned as is.
 
         Raises:
+            OperandError: ``operator`` is not a Pauli sum.
             NotHermitianError: a coefficient has an imaginary part above ``atol``.
             ShapeError: the arrays disagree in shape, or there are more than 63 qubits.
         """
@@ -106,9 +107,9 @@ class PauliTerms:
                 xb, zb = np.asarray(operator.x, dtype=bool), np.asarray(operator.z, dtype=bool)
                 coeffs = np.asarray(operator.coeffs, dtype=np.complex128).reshape(-1)
             except AttributeError as exc:
-                raise TypeError(
+                raise OperandError(
                     "expected a Pauli sum with n_qubits, x, z and coeffs (hybridq.operators.PauliSum), "
-                    f"got {type(operator).__name__}"
+                    f"got {type(operator).__name__}; build one with PauliSum.from_list"
                 ) from exc
             if xb.shape != zb.shape or xb.ndim != 2 or xb.shape[1] != n or len(coeffs) != len(xb):
                 raise ShapeError(

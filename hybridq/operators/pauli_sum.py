@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from hybridq.errors import NotHermitianError, OperandError, PauliError, ShapeError
+from hybridq.errors import NotHermitianError, OperandError, PauliError, ShapeError, require
 from hybridq.operators import _dense, _symplectic as sym
 from hybridq.operators.pauli_string import PauliString, format_coeff, sparse_to_label
 
@@ -376,15 +376,18 @@ class PauliSum:
         """Lowest eigenvalue and a normalised eigenvector ``(2**n,)`` complex128 (Hermitian sums).
 
         Lanczos (scipy's ``eigsh``) on ``H`` applied to vectors, never a stored matrix: memory
-        is one diagonal per X mask (``_dense.flip_table``; real for
-        real Hamiltonians), about 250 MB for NH3 on 16 qubits. Needs scipy.
+        is one diagonal per X mask (real for real Hamiltonians), about 250 MB for NH3 on 16
+        qubits. Needs scipy (the ``chem`` extra).
 
         >>> energy, psi = PauliSum.from_list([("ZZ", 1.0), ("XI", 0.5)]).ground_state()
         >>> round(energy, 6), psi.shape
         (-1.118034, (4,))
-        """
-        from hybridq.errors import require
 
+        Raises:
+            NotHermitianError: a coefficient is not real.
+            StateTooLargeError: too many qubits for a basis-state index.
+            MissingDependencyError: scipy is not installed.
+        """
         linalg = require("scipy.sparse.linalg", "chem")
         self.require_hermitian()
         _dense.check_qubits(self._n, _dense.MAX_INDEX_QUBITS, "ground_state")

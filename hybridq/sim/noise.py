@@ -14,9 +14,10 @@ Parameters follow Qiskit Aer's ``depolarizing_error``, ``amplitude_damping_error
 
 Two ways to run noisy circuits:
 
-* :func:`run_density` (a program: a list of unfused :class:`~hybridq.sim.program.Op`): the exact density matrix, as a vector on ``2n`` qubits (rows are qubits
-  ``0..n-1``, columns ``n..2n-1``): a gate ``U`` acts as ``U`` on the rows and ``conj(U)`` on the
-  columns, a channel as its superoperator ``sum_k K_k (x) conj(K_k)``. Memory ``4**n``.
+* :func:`run_density` (a program: a list of unfused :class:`~hybridq.sim.program.Op`): the
+  exact density matrix, as a vector on ``2n`` qubits (rows are qubits ``0..n-1``, columns
+  ``n..2n-1``): a gate ``U`` acts as ``U`` on the rows and ``conj(U)`` on the columns, a
+  channel as its superoperator ``sum_k K_k (x) conj(K_k)``. Memory ``4**n``.
 * trajectories (:func:`hybridq.circuits.trajectories.simulate_trajectories`, through the engine):
   each row of a state batch follows one random trajectory. Depolarizing and phase damping are
   mixtures of Paulis of fixed weights, drawn per trajectory before the run (:func:`draw_paulis`,
@@ -215,7 +216,12 @@ def draw_paulis(noise: NoiseModel, wires: int, count: int, slots: int, *,
 
 def draw_phase_flips(noise: NoiseModel, count: int, slots: int, *, generator: torch.Generator | None = None) -> Tensor:
     """Booleans ``(count, slots)``: phase damping as the phase-flip channel it equals (``Z`` with
-    probability ``(1 - sqrt(1 - lambda)) / 2`` scales the coherences by ``sqrt(1 - lambda)`` too)."""
+    probability ``(1 - sqrt(1 - lambda)) / 2`` scales the coherences by ``sqrt(1 - lambda)`` too).
+
+    >>> flips = draw_phase_flips(NoiseModel(phase_damping=0.75), 4000, 2, generator=torch.Generator().manual_seed(0))
+    >>> flips.shape, round(flips.double().mean().item(), 1)  # (1 - sqrt(0.25)) / 2 = 0.25
+    (torch.Size([4000, 2]), 0.2)
+    """
     flip = (1 - math.sqrt(1 - noise.phase_damping)) / 2
     return torch.rand(count, slots, generator=generator, dtype=torch.float64) < flip
 

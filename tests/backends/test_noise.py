@@ -7,14 +7,12 @@ import pytest
 import torch
 
 from hybridq.backends import AerBackend, LocalBackend
-from hybridq.circuits import Circuit
+from hybridq.circuits import Circuit, Input, Weight
 from hybridq.circuits.execute import compile_ops, simulate
-from hybridq.errors import ShapeError
-from hybridq.circuits import Input, Weight
 from hybridq.circuits.trajectories import NoisyPlan, simulate_trajectories
-from hybridq.sim.noise import (NoiseModel, amplitude_damping_kraus, apply_readout, density_probabilities,
-                               depolarizing_kraus, phase_damping_kraus, readout_probabilities, run_density,
-                               zero_density)
+from hybridq.errors import ShapeError
+from hybridq.sim.noise import (NoiseModel, amplitude_damping_kraus, apply_readout, depolarizing_kraus,
+                               phase_damping_kraus, readout_probabilities, run_density, zero_density)
 
 NOISE = NoiseModel(depolarizing=0.04, depolarizing_2q=0.08, amplitude_damping=0.05, phase_damping=0.07,
                    readout=(0.02, 0.06))
