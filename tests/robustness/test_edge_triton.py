@@ -236,7 +236,8 @@ def run_all(device: str = "cpu") -> dict[str, str]:
     assert device == "cuda" or fused._INTERPRETED, "run with TRITON_INTERPRET=1 (read when Triton is imported)"
     executors = list(engine.EXECUTORS)
     engine.EXECUTORS[:] = [e for e in executors if e.name != "native"]
-    run, results = Run(torch.device(device), counted_launches()), {}
+    device = torch.empty(0, device=device).device  # "cuda" -> "cuda:0", as tensors report it
+    run, results = Run(device, counted_launches()), {}
     try:
         for name, case in cases().items():
             run.launches.clear()
