@@ -41,11 +41,19 @@ triton = fused.triton
 
 #: Largest diagonal step (qubits) the kernels take.
 MAX_DIAGONAL_QUBITS = 3
-#: Largest state of the kernels: the whole state of a sample stays in registers.
-MAX_QUBITS = fused.MAX_WHOLE_QUBITS
+#: Largest state whose amplitudes all stay in one program's registers (one launch per circuit).
+WHOLE_QUBITS = fused.MAX_WHOLE_QUBITS
+#: Largest state of the kernels: past :data:`WHOLE_QUBITS` the table runs in segments.
+MAX_QUBITS = fused.MAX_CHUNKED_QUBITS
+#: Qubits a segment's program holds (``2**SEGMENT_QUBITS`` amplitudes in registers).
+SEGMENT_QUBITS = fused.CHUNK_BITS
+#: The qubits of lowest bits every segment holds, so that its loads and stores run over
+#: ``2**ADJACENT_QUBITS`` adjacent amplitudes (whole memory sectors).
+ADJACENT_QUBITS = 4
 #: Step kinds (first column of a table row).
 ONE, TWO, DIAG, PERM = 0, 1, 2, 3
-#: Columns of a table row: kind, three qubit bits, control mask, control values, data offset, size.
+#: Columns of a table row: kind, three qubit bits, control mask, control values, data offset,
+#: size (0: the step's data wants no gradient, and the backward skips its sums).
 ROW = 8
 
 
@@ -88,66 +96,124 @@ def _key(program: Layered) -> tuple:
             if isinstance(s, Permutation):
                 parts.append(("P", id(s.index)))
             elif isinstance(s, Diagonal):
-                parts.append(("D", s.qubits))
+                parts.append(("D", s.qubits, s.values.requires_grad))
             else:
-                parts.append(("M", s.qubits, s.controls, s.control_values))
+                parts.append(("M", s.qubits, s.controls, s.control_values, s.matrix.requires_grad))
         steps.append(tuple(parts))
-    return program.n_qubits, program.device, tuple(steps)
+    return program.n_qubits, program.device, WHOLE_QUBITS, SEGMENT_QUBITS, ADJACENT_QUBITS, tuple(steps)
+
+
+class _Segment:
+    """One launch: a table of rows whose bits index a program's ``2**m`` amplitudes, and where
+    those amplitudes lie in a state (None: the whole state, in order)."""
+
+    def __init__(self, table: Tensor, n_rows: int, inner: Tensor | None, outer: Tensor | None, outer_bits: int):
+        self.table, self.n_rows, self.inner, self.outer, self.outer_bits = table, n_rows, inner, outer, outer_bits
 
 
 class _Plan:
-    """The step table of a program structure (on the device) and its permutations."""
+    """The segments of a program structure (on the device), its permutations and data width."""
 
-    def __init__(self, table: Tensor, perms: Tensor, width: int, n_steps: int, held: list):
-        self.table, self.perms, self.width, self.n_steps, self.held = table, perms, width, n_steps, held
+    def __init__(self, segments: list[_Segment], perms: Tensor, width: int, qubits: int, held: list):
+        self.segments, self.perms, self.width, self.qubits, self.held = segments, perms, width, qubits, held
 
 
 _PLANS: dict[tuple, _Plan] = {}
 
 
 def _plan(program: Layered) -> _Plan | None:
-    """The table of ``program``'s structure, made once per structure (None: a step the kernels
-    do not take). Held permutations keep their ``id`` valid as part of the key."""
+    """The step table of ``program``'s structure, in segments, made once per structure (None: a
+    step the kernels do not take). Held permutations keep their ``id`` valid as part of the key."""
     key = _key(program)
     hit = _PLANS.get(key)
     if hit is not None:
         return hit
     n = program.n_qubits
-    bit = lambda q: 1 << (n - 1 - q)  # noqa: E731
-    rows, perms, held = [], [], []
+    rows, perms, held = [], [], []  # rows: (kind, qubits in row order, controls, control values, offset, size)
     offset = program.n_layers * n * 4  # the one-qubit matrices come first
     for k, layer in enumerate(program.layers):
         for q in layer.one_qubit_on:
-            rows.append([ONE, bit(q), 0, 0, 0, 0, (k * n + q) * 4, 4])
+            rows.append((ONE, (q,), (), (), (k * n + q) * 4, 4))
         for s in layer.steps:
             if isinstance(s, Permutation):
-                rows.append([PERM, 0, 0, 0, 0, 0, len(perms) * 2**n, 0])
+                if n > WHOLE_QUBITS:
+                    return None  # a gather spans the whole state: left to the gate-level kernels
+                rows.append((PERM, (), (), (), len(perms) * 2**n, 0))
                 perms += [s.index, s.inverse]
                 held.append(s.index)
                 continue
+            data = s.values if isinstance(s, Diagonal) else s.matrix
             if isinstance(s, Diagonal):
                 if len(s.qubits) > MAX_DIAGONAL_QUBITS:
                     return None
-                wires = [bit(q) for q in s.qubits] + [0] * (3 - len(s.qubits))
                 size = 2 ** len(s.qubits)
-                rows.append([DIAG, *wires, len(s.qubits), 0, offset, size])
+                rows.append((DIAG, s.qubits, (), (), offset, size if data.requires_grad else 0))
             else:
                 if len(s.qubits) > 2:
                     return None
-                mask = sum(bit(c) for c in s.controls)
-                values = sum(bit(c) for c, v in zip(s.controls, s.control_values or (1,) * len(s.controls)) if v)
                 size = 4 ** len(s.qubits)
-                wires = [bit(q) for q in s.qubits] + [0] * (3 - len(s.qubits))
-                rows.append([ONE if len(s.qubits) == 1 else TWO, *wires, mask, values, offset, size])
+                values = s.control_values or (1,) * len(s.controls)
+                rows.append((ONE if len(s.qubits) == 1 else TWO, s.qubits, s.controls, values, offset,
+                             size if data.requires_grad else 0))
             offset += size
     device = program.device
-    table = torch.tensor(rows or [[PERM, 0, 0, 0, 0, 0, 0, 0]], dtype=torch.int32).to(device)
+    runs = [(rows, tuple(range(n)))] if n <= WHOLE_QUBITS else _segments(rows, n)
+    if any(len(qubits) > SEGMENT_QUBITS for _, qubits in runs[1:] if n > WHOLE_QUBITS) or (
+            n > WHOLE_QUBITS and len(runs[0][1]) > SEGMENT_QUBITS):
+        return None  # a step with more controls than a segment holds
+    segments = [_segment(part, qubits, n, device) for part, qubits in runs]
     index = torch.cat([p.to(device=device, dtype=torch.int32) for p in perms]) if perms else torch.zeros(1, dtype=torch.int32, device=device)
-    plan = _Plan(table, index, offset, len(rows), held)
+    plan = _Plan(segments, index, offset, min(n, SEGMENT_QUBITS) if n > WHOLE_QUBITS else n, held)
     if len(_PLANS) >= 64:
         _PLANS.pop(next(iter(_PLANS)))
     _PLANS[key] = plan
     return plan
+
+
+def _segments(rows: list[tuple], n: int) -> list[tuple[list[tuple], tuple[int, ...]]]:
+    """The rows in consecutive runs, each on at most :data:`SEGMENT_QUBITS` qubits, the
+    :data:`ADJACENT_QUBITS` of lowest bits among them, with the qubits each run holds (topped
+    up with the lowest bits not yet taken)."""
+    m = SEGMENT_QUBITS
+    low = set(range(n - ADJACENT_QUBITS, n))
+    runs, part, held = [], [], set(low)
+    for row in rows:
+        need = held | set(row[1]) | set(row[2])
+        if len(need) > m and part:
+            runs.append((part, held))
+            part, need = [], low | set(row[1]) | set(row[2])
+        part.append(row)
+        held = need
+    runs.append((part, held))
+    out = []
+    for part, held in runs:
+        extra = [q for q in reversed(range(n)) if q not in held][: m - len(held)]
+        out.append((part, tuple(sorted(held | set(extra)))))
+    return out
+
+
+def _segment(rows: list[tuple], qubits: tuple[int, ...], n: int, device: torch.device) -> _Segment:
+    """The table of ``rows`` on the ``2**m`` amplitudes of ``qubits`` (a program's index holds
+    them with the lowest global bit lowest), and where a program's amplitudes lie."""
+    m = len(qubits)
+    order = sorted(qubits, reverse=True)  # inner bit j <- the qubit of the j-th lowest global bit
+    bit = {q: 1 << j for j, q in enumerate(order)}
+    table = []
+    for kind, on, controls, values, offset, size in rows:
+        wires = [bit[q] for q in on] + [0] * (3 - len(on))
+        if kind == DIAG:
+            table.append([DIAG, *wires, len(on), 0, offset, size])
+        else:
+            mask = sum(bit[c] for c in controls)
+            table.append([kind, *wires, mask, sum(bit[c] for c, v in zip(controls, values) if v), offset, size])
+    rows_tensor = torch.tensor(table or [[PERM, 0, 0, 0, 0, 0, 0, 0]], dtype=torch.int32).to(device)
+    if m == n and order == list(reversed(range(n))):
+        return _Segment(rows_tensor, len(table), None, None, 0)
+    outside = [q for q in reversed(range(n)) if q not in qubits]
+    global_bit = lambda q: 1 << (n - 1 - q)  # noqa: E731
+    inner = torch.tensor([global_bit(q) for q in order], dtype=torch.int32).to(device)
+    outer = torch.tensor([global_bit(q) for q in outside] or [0], dtype=torch.int32).to(device)
+    return _Segment(rows_tensor, len(table), inner, outer, len(outside))
 
 
 def _pack(program: Layered) -> Tensor:
@@ -188,16 +254,27 @@ def _warps(n: int) -> int:
     return 4 if n <= 10 else 8
 
 
+def _where(segment: _Segment) -> tuple:
+    """The kernels' arguments that place a segment's amplitudes: ``inner``, ``outer``, their count."""
+    if segment.inner is None:
+        return segment.table, segment.table, 0  # not read
+    return segment.inner, segment.outer, segment.outer_bits
+
+
 class _Run(torch.autograd.Function):
     @staticmethod
     def forward(ctx, state, data, plan, batch):
-        n = state.shape[1].bit_length() - 1
         state, data = state.contiguous(), data.contiguous()
-        out = torch.empty(batch, 2**n, dtype=state.dtype, device=state.device)
-        psi, d = torch.view_as_real(state), torch.view_as_real(data)
-        _forward_kernel[(batch,)](psi, d, plan.table, plan.perms, torch.view_as_real(out),
-                                  psi.stride(0) if state.shape[0] > 1 else 0, d.stride(0) if data.shape[0] > 1 else 0,
-                                  plan.n_steps, N_QUBITS=n, num_warps=_warps(n))
+        out = torch.empty(batch, state.shape[1], dtype=state.dtype, device=state.device)
+        psi, d, o = torch.view_as_real(state), torch.view_as_real(data), torch.view_as_real(out)
+        source, stride = psi, psi.stride(0) if state.shape[0] > 1 else 0
+        for segment in plan.segments:  # the first reads the start states, the others work in place
+            inner, outer, outer_bits = _where(segment)
+            _forward_kernel[(batch << outer_bits,)](
+                source, d, segment.table, plan.perms, o, stride, d.stride(0) if data.shape[0] > 1 else 0,
+                segment.n_rows, inner, outer, outer_bits, o.stride(0),
+                N_QUBITS=plan.qubits, MAPPED=segment.inner is not None, num_warps=_warps(plan.qubits))
+            source, stride = o, o.stride(0)
         ctx.plan, ctx.state_batch, ctx.data_batch = plan, state.shape[0], data.shape[0]
         ctx.save_for_backward(out, data)
         return out
@@ -205,15 +282,27 @@ class _Run(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         out, data = ctx.saved_tensors
-        plan, batch, n = ctx.plan, out.shape[0], out.shape[1].bit_length() - 1
+        plan, batch = ctx.plan, out.shape[0]
         grad = grad.contiguous()
-        grad_data = torch.zeros(batch, data.shape[1], dtype=data.dtype, device=data.device)
+        programs = max(batch << s.outer_bits for s in plan.segments)
+        grad_data = torch.zeros(programs, data.shape[1], dtype=data.dtype, device=data.device)
         grad_state = torch.empty_like(out)
-        d = torch.view_as_real(data)
-        _backward_kernel[(batch,)](torch.view_as_real(out), torch.view_as_real(grad), d, plan.table, plan.perms,
-                                   torch.view_as_real(grad_data), torch.view_as_real(grad_state),
-                                   d.stride(0) if data.shape[0] > 1 else 0, 2 * data.shape[1], plan.n_steps,
-                                   N_QUBITS=n, num_warps=_warps(n))
+        psi_work = torch.empty_like(out) if len(plan.segments) > 1 else grad_state
+        d, gd = torch.view_as_real(data), torch.view_as_real(grad_data)
+        psi, lam = torch.view_as_real(out), torch.view_as_real(grad)
+        psi_to, lam_to = torch.view_as_real(psi_work), torch.view_as_real(grad_state)
+        for k in reversed(range(len(plan.segments))):  # each un-computes its own part, in place after the first
+            segment = plan.segments[k]
+            inner, outer, outer_bits = _where(segment)
+            _backward_kernel[(batch << outer_bits,)](
+                psi, lam, psi_to, lam_to, d, segment.table, plan.perms, gd,
+                d.stride(0) if data.shape[0] > 1 else 0, gd.stride(0), segment.n_rows,
+                inner, outer, outer_bits, psi.stride(0),
+                N_QUBITS=plan.qubits, MAPPED=segment.inner is not None, STORE_PSI=k > 0,
+                num_warps=_warps(plan.qubits))
+            psi, lam = psi_to, lam_to
+        if programs > batch:
+            grad_data = grad_data.view(batch, programs // batch, -1).sum(1)
         if ctx.data_batch == 1:
             grad_data = grad_data.sum(0, keepdim=True)
         if not ctx.needs_input_grad[0]:
@@ -274,13 +363,32 @@ if tl is not None:
                 tl.load(row + 5), tl.load(row + 6), tl.load(row + 7))
 
     @triton.jit
+    def _place(inner_ptr, outer_ptr, outer_bits, idx, N_QUBITS: tl.constexpr, MAPPED: tl.constexpr):
+        """The sample of this program and the offsets (in amplitudes) of its amplitudes in that
+        sample's state: the whole state in order, or (MAPPED) the ``2**N_QUBITS`` amplitudes whose
+        other bits spell the program's number within its sample (``inner``/``outer``: each
+        index bit's bit in the state)."""
+        p = tl.program_id(0)
+        b = p
+        at = idx
+        if MAPPED:
+            b = p >> outer_bits
+            o = p & ((1 << outer_bits) - 1)
+            start = tl.zeros_like(p)
+            for j in range(outer_bits):
+                start += ((o >> j) & 1) * tl.load(outer_ptr + j)
+            at = tl.zeros_like(idx) + start
+            for j in tl.static_range(N_QUBITS):
+                at += ((idx >> j) & 1) * tl.load(inner_ptr + j)
+        return b.to(tl.int64), p, at
+
+    @triton.jit
     def _forward_kernel(psi_ptr, data_ptr, table_ptr, perm_ptr, out_ptr, psi_stride, data_stride, n_steps,
-                        N_QUBITS: tl.constexpr):
-        b = tl.program_id(0)
-        N: tl.constexpr = 1 << N_QUBITS
-        idx = tl.arange(0, N)
-        re = tl.load(psi_ptr + b * psi_stride + 2 * idx)
-        im = tl.load(psi_ptr + b * psi_stride + 2 * idx + 1)
+                        inner_ptr, outer_ptr, outer_bits, out_stride, N_QUBITS: tl.constexpr, MAPPED: tl.constexpr):
+        idx = tl.arange(0, 1 << N_QUBITS)
+        b, p, at = _place(inner_ptr, outer_ptr, outer_bits, idx, N_QUBITS, MAPPED)
+        re = tl.load(psi_ptr + b * psi_stride + 2 * at)
+        im = tl.load(psi_ptr + b * psi_stride + 2 * at + 1)
         data = data_ptr + b * data_stride
         for t in range(n_steps):
             kind, s0, s1, s2, mask, values, offset, size = _row(table_ptr, t)
@@ -294,8 +402,8 @@ if tl is not None:
             else:
                 perm = tl.load(perm_ptr + offset + idx)
                 re, im = tl.gather(re, perm, 0), tl.gather(im, perm, 0)
-        tl.store(out_ptr + b * 2 * N + 2 * idx, re)
-        tl.store(out_ptr + b * 2 * N + 2 * idx + 1, im)
+        tl.store(out_ptr + b * out_stride + 2 * at, re)
+        tl.store(out_ptr + b * out_stride + 2 * at + 1, im)
 
     @triton.jit
     def _one_sums(re, im, gr, gi, idx, s, on, target):
@@ -314,20 +422,22 @@ if tl is not None:
         tl.store(target + 1, tl.sum(tl.where(sel, ti, 0.0), axis=0))
 
     @triton.jit
-    def _backward_kernel(out_ptr, grad_ptr, data_ptr, table_ptr, perm_ptr, grad_data_ptr, grad_psi_ptr,
-                         data_stride, grad_stride, n_steps, N_QUBITS: tl.constexpr):
+    def _backward_kernel(psi_ptr, lam_ptr, psi_to_ptr, lam_to_ptr, data_ptr, table_ptr, perm_ptr, grad_data_ptr,
+                         data_stride, grad_stride, n_steps, inner_ptr, outer_ptr, outer_bits, state_stride,
+                         N_QUBITS: tl.constexpr, MAPPED: tl.constexpr, STORE_PSI: tl.constexpr):
         """The adjoint sweep: per step (last first), the state before it, the gradient of its data
-        (``dL/dM = sum lam psi_before^H`` over the amplitudes it mixes, masked by its controls),
-        and the adjoint state before it."""
-        b = tl.program_id(0)
+        (``dL/dM = sum lam psi_before^H`` over the amplitudes it mixes, masked by its controls;
+        skipped for steps of size 0), and the adjoint state before it. Writes the adjoint state
+        (and, with STORE_PSI, the state) before the table; each program sums its own gradients."""
         N: tl.constexpr = 1 << N_QUBITS
         idx = tl.arange(0, N)
-        re = tl.load(out_ptr + b * 2 * N + 2 * idx)
-        im = tl.load(out_ptr + b * 2 * N + 2 * idx + 1)
-        gr = tl.load(grad_ptr + b * 2 * N + 2 * idx)
-        gi = tl.load(grad_ptr + b * 2 * N + 2 * idx + 1)
+        b, p, at = _place(inner_ptr, outer_ptr, outer_bits, idx, N_QUBITS, MAPPED)
+        re = tl.load(psi_ptr + b * state_stride + 2 * at)
+        im = tl.load(psi_ptr + b * state_stride + 2 * at + 1)
+        gr = tl.load(lam_ptr + b * state_stride + 2 * at)
+        gi = tl.load(lam_ptr + b * state_stride + 2 * at + 1)
         data = data_ptr + b * data_stride
-        grads = grad_data_ptr + b * grad_stride
+        grads = grad_data_ptr + p.to(tl.int64) * grad_stride
         zero = tl.zeros_like(re)
         for step in range(n_steps):
             t = n_steps - 1 - step
@@ -336,19 +446,21 @@ if tl is not None:
             target = grads + 2 * offset
             if kind == 0:
                 re, im = _one(re, im, idx, s0, mask, values, base, True)
-                _one_sums(re, im, gr, gi, idx, s0, (idx & mask) == values, target)
+                if size > 0:
+                    _one_sums(re, im, gr, gi, idx, s0, (idx & mask) == values, target)
                 gr, gi = _one(gr, gi, idx, s0, mask, values, base, True)
             elif kind == 1:
                 on = (idx & mask) == values
                 re, im = _two(re, im, idx, s0, s1, mask, values, base, True)
-                r = ((idx & s0) != 0).to(tl.int32) * 2 + ((idx & s1) != 0).to(tl.int32)
-                for d in tl.static_range(4):  # G[r][r ^ d]: lam at r, psi at its partner r ^ d
-                    flip = (s0 if d >= 2 else 0) ^ (s1 if d % 2 == 1 else 0)
-                    qr, qi = tl.gather(re, idx ^ flip, 0), tl.gather(im, idx ^ flip, 0)
-                    tr = tl.where(on, gr * qr + gi * qi, zero)
-                    ti = tl.where(on, gi * qr - gr * qi, zero)
-                    for row in tl.static_range(4):
-                        _slot_sum(r == row, tr, ti, target + 2 * (row * 4 + (row ^ d)))
+                if size > 0:
+                    r = ((idx & s0) != 0).to(tl.int32) * 2 + ((idx & s1) != 0).to(tl.int32)
+                    for d in tl.static_range(4):  # G[r][r ^ d]: lam at r, psi at its partner r ^ d
+                        flip = (s0 if d >= 2 else 0) ^ (s1 if d % 2 == 1 else 0)
+                        qr, qi = tl.gather(re, idx ^ flip, 0), tl.gather(im, idx ^ flip, 0)
+                        tr = tl.where(on, gr * qr + gi * qi, zero)
+                        ti = tl.where(on, gi * qr - gr * qi, zero)
+                        for row in tl.static_range(4):
+                            _slot_sum(r == row, tr, ti, target + 2 * (row * 4 + (row ^ d)))
                 gr, gi = _two(gr, gi, idx, s0, s1, mask, values, base, True)
             elif kind == 2:
                 j = _diagonal_index(idx, s0, s1, s2, mask)
@@ -361,5 +473,8 @@ if tl is not None:
                 inverse = tl.load(perm_ptr + offset + N + idx)
                 re, im = tl.gather(re, inverse, 0), tl.gather(im, inverse, 0)
                 gr, gi = tl.gather(gr, inverse, 0), tl.gather(gi, inverse, 0)
-        tl.store(grad_psi_ptr + b * 2 * N + 2 * idx, gr)
-        tl.store(grad_psi_ptr + b * 2 * N + 2 * idx + 1, gi)
+        if STORE_PSI:
+            tl.store(psi_to_ptr + b * state_stride + 2 * at, re)
+            tl.store(psi_to_ptr + b * state_stride + 2 * at + 1, im)
+        tl.store(lam_to_ptr + b * state_stride + 2 * at, gr)
+        tl.store(lam_to_ptr + b * state_stride + 2 * at + 1, gi)

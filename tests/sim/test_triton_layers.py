@@ -23,9 +23,10 @@ from hybridq.sim.triton_layers import TritonExecutor
 
 Tensor = torch.Tensor
 
-def random_circuit(n: int, seed: int) -> Circuit:
+def random_circuit(n: int, seed: int, permutations: bool = True) -> Circuit:
     """Every step kind on random qubits: rotations reading inputs, diagonals (CZ, CP, RZZ, CRZ,
-    CCZ, multi-Z rotations), controlled and two-qubit matrices, permutations."""
+    CCZ, multi-Z rotations), controlled and two-qubit matrices, permutations (CNOT and SWAP,
+    replaced by CZ where ``permutations`` is False)."""
     g = torch.Generator().manual_seed(seed)
     pick = lambda k: torch.randperm(n, generator=g)[:k].tolist()  # noqa: E731
     c = Circuit(n)
@@ -35,18 +36,20 @@ def random_circuit(n: int, seed: int) -> Circuit:
         for k in range(10):
             a, b, t = pick(3)
             angle = Weight(f"e{layer}_{k}") * Input(t) if k % 2 else Weight(f"e{layer}_{k}")
-            [lambda: c.cz(a, b), lambda: c.crx(angle, a, b), lambda: c.rzz(angle, a, b), lambda: c.cx(a, b),
+            cx = c.cx if permutations else c.cz
+            swap = c.swap if permutations else c.cz
+            [lambda: c.cz(a, b), lambda: c.crx(angle, a, b), lambda: c.rzz(angle, a, b), lambda: cx(a, b),
              lambda: c.rxx(angle, a, t), lambda: c.add("CRY", [b, a], angle), lambda: c.add("CCZ", [a, b, t]),
              lambda: c.ch(t, a), lambda: c.add("CPhase", [a, t], angle), lambda: c.add("CRZ", [t, b], angle),
              lambda: c.pauli_rotation(angle, "ZZZ", [a, b, t]), lambda: c.pauli_rotation(angle, "XY", [b, t]),
-             lambda: c.swap(a, b), lambda: c.u3(angle, 0.3, Weight(f"v{layer}_{k}"), t)][(k * 3 + layer) % 14]()
+             lambda: swap(a, b), lambda: c.u3(angle, 0.3, Weight(f"v{layer}_{k}"), t)][(k * 3 + layer) % 14]()
     return c
 
 
-def compare(device: str, n: int, batch: int, dtype: torch.dtype, seed: int) -> list[float]:
+def compare(device: str, n: int, batch: int, dtype: torch.dtype, seed: int, permutations: bool = True) -> list[float]:
     """Largest differences (states, weight, input and initial-state gradients) between the Triton
     executor and the reference on one random program."""
-    c = random_circuit(n, seed)
+    c = random_circuit(n, seed, permutations)
     g = torch.Generator().manual_seed(seed)
     real = dtype.to_real()
     x = torch.rand(batch, n, generator=g, dtype=real).to(device).requires_grad_(True)
