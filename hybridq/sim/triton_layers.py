@@ -129,17 +129,14 @@ def _plan(program: Layered) -> _Plan | None:
     if hit is not None:
         return hit
     n = program.n_qubits
-    rows, perms, held = [], [], []  # rows: (kind, qubits in row order, controls, control values, offset, size)
+    rows, held = [], []  # rows: (kind, qubits in row order, controls, control values, offset or permutation, size)
     offset = program.n_layers * n * 4  # the one-qubit matrices come first
     for k, layer in enumerate(program.layers):
         for q in layer.one_qubit_on:
             rows.append((ONE, (q,), (), (), (k * n + q) * 4, 4))
         for s in layer.steps:
             if isinstance(s, Permutation):
-                if n > WHOLE_QUBITS:
-                    return None  # a gather spans the whole state: left to the gate-level kernels
-                rows.append((PERM, (), (), (), len(perms) * 2**n, 0))
-                perms += [s.index, s.inverse]
+                rows.append((PERM, _moved_qubits(s.index, n) if n > WHOLE_QUBITS else (), (), (), s, 0))
                 held.append(s.index)
                 continue
             data = s.values if isinstance(s, Diagonal) else s.matrix
@@ -156,50 +153,73 @@ def _plan(program: Layered) -> _Plan | None:
                 rows.append((ONE if len(s.qubits) == 1 else TWO, s.qubits, s.controls, values, offset,
                              size if data.requires_grad else 0))
             offset += size
-    device = program.device
+    m = n if n <= WHOLE_QUBITS else SEGMENT_QUBITS
     runs = [(rows, tuple(range(n)))] if n <= WHOLE_QUBITS else _segments(rows, n)
-    if any(len(qubits) > SEGMENT_QUBITS for _, qubits in runs[1:] if n > WHOLE_QUBITS) or (
-            n > WHOLE_QUBITS and len(runs[0][1]) > SEGMENT_QUBITS):
-        return None  # a step with more controls than a segment holds
-    segments = [_segment(part, qubits, n, device) for part, qubits in runs]
-    index = torch.cat([p.to(device=device, dtype=torch.int32) for p in perms]) if perms else torch.zeros(1, dtype=torch.int32, device=device)
-    plan = _Plan(segments, index, offset, min(n, SEGMENT_QUBITS) if n > WHOLE_QUBITS else n, held)
+    if any(len(qubits) > m for _, qubits in runs):
+        return None  # a step on more qubits (controls included) than a segment holds
+    perms: list[Tensor] = []
+    segments = [_segment(part, qubits, n, program.device, perms) for part, qubits in runs]
+    index = torch.cat(perms) if perms else torch.zeros(1, dtype=torch.int32, device=program.device)
+    plan = _Plan(segments, index, offset, m, held)
     if len(_PLANS) >= 64:
         _PLANS.pop(next(iter(_PLANS)))
     _PLANS[key] = plan
     return plan
 
 
+def _moved_qubits(index: Tensor, n: int) -> tuple[int, ...]:
+    """The qubits a permutation ``out[i] = in[index[i]]`` reads or changes: on every other
+    qubit's bit it is the identity (a CNOT's are its control and target)."""
+    i = torch.arange(2**n, device=index.device)
+    index = index.to(i.dtype)
+    moved = []
+    for q in range(n):
+        bit = 1 << (n - 1 - q)
+        if bool(((index ^ i) & bit).any() or (index[i ^ bit] != (index ^ bit)).any()):
+            moved.append(q)
+    return tuple(moved)
+
+
 def _segments(rows: list[tuple], n: int) -> list[tuple[list[tuple], tuple[int, ...]]]:
-    """The rows in consecutive runs, each on at most :data:`SEGMENT_QUBITS` qubits, the
+    """The rows as runs, each on at most :data:`SEGMENT_QUBITS` qubits, the
     :data:`ADJACENT_QUBITS` of lowest bits among them, with the qubits each run holds (topped
-    up with the lowest bits not yet taken)."""
-    m = SEGMENT_QUBITS
-    low = set(range(n - ADJACENT_QUBITS, n))
-    runs, part, held = [], [], set(low)
-    for row in rows:
-        need = held | set(row[1]) | set(row[2])
-        if len(need) > m and part:
-            runs.append((part, held))
-            part, need = [], low | set(row[1]) | set(row[2])
-        part.append(row)
-        held = need
-    runs.append((part, held))
-    out = []
-    for part, held in runs:
+    up with the lowest bits not yet taken). A run takes, in order, every row that fits and that
+    no row left behind touches (rows on disjoint qubits commute), so runs reach across layers."""
+    m, low = SEGMENT_QUBITS, set(range(n - ADJACENT_QUBITS, n))
+    runs, left = [], list(rows)
+    while left:
+        part, held, blocked, behind = [], set(low), set(), []
+        for row in left:
+            touched = set(row[1]) | set(row[2])
+            if not touched & blocked and len(held | touched) <= m:
+                part.append(row)
+                held |= touched
+            else:
+                behind.append(row)
+                blocked |= touched
+        if not part:  # a row on more qubits than a run holds: left to the caller to decline
+            part, held, behind = [left[0]], low | set(left[0][1]) | set(left[0][2]), left[1:]
         extra = [q for q in reversed(range(n)) if q not in held][: m - len(held)]
-        out.append((part, tuple(sorted(held | set(extra)))))
-    return out
+        runs.append((part, tuple(sorted(held | set(extra)))))
+        left = behind
+    return runs
 
 
-def _segment(rows: list[tuple], qubits: tuple[int, ...], n: int, device: torch.device) -> _Segment:
+def _segment(rows: list[tuple], qubits: tuple[int, ...], n: int, device: torch.device, perms: list[Tensor]) -> _Segment:
     """The table of ``rows`` on the ``2**m`` amplitudes of ``qubits`` (a program's index holds
-    them with the lowest global bit lowest), and where a program's amplitudes lie."""
+    them with the lowest global bit lowest), and where a program's amplitudes lie. Permutations
+    are appended to ``perms`` as tables of a program's index, then their inverses."""
     m = len(qubits)
     order = sorted(qubits, reverse=True)  # inner bit j <- the qubit of the j-th lowest global bit
     bit = {q: 1 << j for j, q in enumerate(order)}
+    whole = m == n
     table = []
     for kind, on, controls, values, offset, size in rows:
+        if kind == PERM:
+            tables = (offset.index, offset.inverse) if whole else _inner_tables(offset, order, n)
+            table.append([PERM, 0, 0, 0, 0, 0, sum(p.numel() for p in perms), 0])
+            perms += [t.to(device=device, dtype=torch.int32) for t in tables]
+            continue
         wires = [bit[q] for q in on] + [0] * (3 - len(on))
         if kind == DIAG:
             table.append([DIAG, *wires, len(on), 0, offset, size])
@@ -207,13 +227,29 @@ def _segment(rows: list[tuple], qubits: tuple[int, ...], n: int, device: torch.d
             mask = sum(bit[c] for c in controls)
             table.append([kind, *wires, mask, sum(bit[c] for c, v in zip(controls, values) if v), offset, size])
     rows_tensor = torch.tensor(table or [[PERM, 0, 0, 0, 0, 0, 0, 0]], dtype=torch.int32).to(device)
-    if m == n and order == list(reversed(range(n))):
+    if whole:
         return _Segment(rows_tensor, len(table), None, None, 0)
     outside = [q for q in reversed(range(n)) if q not in qubits]
-    global_bit = lambda q: 1 << (n - 1 - q)  # noqa: E731
-    inner = torch.tensor([global_bit(q) for q in order], dtype=torch.int32).to(device)
-    outer = torch.tensor([global_bit(q) for q in outside] or [0], dtype=torch.int32).to(device)
+    inner = torch.tensor([_global_bit(q, n) for q in order], dtype=torch.int32).to(device)
+    outer = torch.tensor([_global_bit(q, n) for q in outside] or [0], dtype=torch.int32).to(device)
     return _Segment(rows_tensor, len(table), inner, outer, len(outside))
+
+
+def _global_bit(q: int, n: int) -> int:
+    return 1 << (n - 1 - q)
+
+
+def _inner_tables(step: Permutation, order: list[int], n: int) -> tuple[Tensor, Tensor]:
+    """A permutation that moves only qubits of ``order`` as gathers of a program's index (inner
+    bit j holds qubit ``order[j]``): its index and inverse."""
+    i = torch.arange(2 ** len(order), device=step.index.device)
+    placed = sum(((i >> j) & 1) * _global_bit(q, n) for j, q in enumerate(order))  # outer bits 0
+
+    def inner(t: Tensor) -> Tensor:
+        g = t.to(i.dtype)[placed]
+        return sum(((g >> (n - 1 - q)) & 1) << j for j, q in enumerate(order))
+
+    return inner(step.index), inner(step.inverse)
 
 
 def _pack(program: Layered) -> Tensor:

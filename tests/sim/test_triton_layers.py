@@ -94,6 +94,28 @@ def check(device: str) -> None:
         assert torch.allclose(outs[0], outs[1], atol=1e-5) and torch.allclose(grads[0], grads[1], atol=1e-5)
 
 
+def check_segments(device: str) -> None:
+    """Past WHOLE_QUBITS the table runs in segments: on the CPU (the interpreter) with the
+    constants shrunk so that 6-7 qubits take several segments, on a GPU as built (14 and 16 qubits)."""
+    from hybridq.sim import triton_layers
+
+    saved = triton_layers.WHOLE_QUBITS, triton_layers.SEGMENT_QUBITS, triton_layers.ADJACENT_QUBITS
+    cases = [(14, 3, torch.complex64, 4, True), (16, 2, torch.complex128, 5, False)]
+    if device == "cpu":
+        triton_layers.WHOLE_QUBITS, triton_layers.SEGMENT_QUBITS, triton_layers.ADJACENT_QUBITS = 3, 4, 1
+        cases = [(6, 3, torch.complex64, 1, True), (7, 2, torch.complex128, 2, False)]
+    try:
+        for n, batch, dtype, seed, permutations in cases:
+            diffs = compare(device, n, batch, dtype, seed, permutations)
+            assert max(diffs) < (2e-4 if dtype == torch.complex64 else 1e-10), (n, batch, dtype, diffs)
+            c = random_circuit(n, seed, permutations)
+            program = CompiledCircuit.of(c).layered(None, torch.zeros(len(c.weight_names)), batch=1, dtype=dtype, device=device)
+            segments = triton_layers._plan(program).segments
+            assert len(segments) > 1 and all(s.inner is not None for s in segments), len(segments)
+    finally:
+        triton_layers.WHOLE_QUBITS, triton_layers.SEGMENT_QUBITS, triton_layers.ADJACENT_QUBITS = saved
+
+
 def test_declines_off_its_device_and_steps_it_has_no_kernel_for():
     c = Circuit(5).h(0).pauli_rotation(0.4, "ZZZZ", [0, 1, 2, 3])  # a diagonal on 4 qubits
     program = CompiledCircuit.of(c).layered(None, torch.zeros(0), batch=1, dtype=torch.complex64, device="cpu")
@@ -108,6 +130,7 @@ def test_triton_executor_equals_the_reference_in_the_interpreter():
         sys.path.insert(0, {os.path.dirname(__file__)!r})
         import test_triton_layers as t
         t.check("cpu")
+        t.check_segments("cpu")
         print("ok")
     """)
     env = dict(os.environ, TRITON_INTERPRET="1", HYBRIDQ_FUSED="1")
@@ -118,3 +141,4 @@ def test_triton_executor_equals_the_reference_in_the_interpreter():
 @pytest.mark.cuda
 def test_triton_executor_equals_the_reference_on_gpu():
     check("cuda")
+    check_segments("cuda")
