@@ -150,6 +150,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     parser.add_argument("--engines", default=None, help="triton,native (default: both on the CPU, triton on cuda)")
     parser.add_argument("--families", default=",".join(f for f in W4_FAMILIES if f != "zz_kernel"))
+    parser.add_argument("--json", action="store_true", help="print {engine: {family: {api: counts}}} as JSON")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     n, layers, batch = map(int, args.size.split(","))
@@ -158,26 +159,39 @@ def main() -> None:
         print("COUNTS" + json.dumps(child(args.child, families, n, layers, batch, args.device)))
         return
     engines = (args.engines or ("triton,native" if args.device == "cpu" else "triton")).split(",")
-    for engine in engines:
-        env = dict(os.environ, HYBRIDQ_FUSED="1")
-        if engine == "triton" and args.device == "cpu":
-            env.update(TRITON_INTERPRET="1", HYBRIDQ_NATIVE="0")
-        result = subprocess.run([sys.executable, __file__, "--child", engine, "--size", args.size, "--device",
-                                 args.device, "--families", args.families], env=env, capture_output=True, text=True)
-        lines = [line for line in result.stdout.splitlines() if line.startswith("COUNTS")]
-        if result.returncode or not lines:
-            sys.exit(f"the {engine} engine's run failed:\n{result.stderr[-3000:]}")
-        counts = json.loads(lines[0][len("COUNTS"):])
-        print(f"\n{engine} engine, (n, L, B) = ({n}, {layers}, {batch}), {args.device}: ops per training step")
-        cuda = args.device == "cuda"
-        head = "| family | layer ops | step ops | layer / CNOT ring | step / CNOT ring | Triton launches (layer) |"
-        print(head + (" CUDA kernels (layer, step) |" if cuda else ""))
-        print("|---" * (6 + cuda) + "|")
-        base = counts.get("cnot_ring")
-        for family, c in counts.items():
-            ratio = lambda api: f"{c[api]['ops'] / base[api]['ops']:.2f}" if base else "-"  # noqa: E731
-            row = f"| {family} | {c['layer']['ops']} | {c['step']['ops']} | {ratio('layer')} | {ratio('step')} | {c['layer']['triton']} |"
-            print(row + (f" {c['layer']['cuda']}, {c['step']['cuda']} |" if cuda else ""))
+    found = {engine: counts(engine, args) for engine in engines}
+    if args.json:
+        print(json.dumps(found))
+        return
+    for engine, by_family in found.items():
+        table(engine, by_family, n, layers, batch, args.device)
+
+
+def counts(engine: str, args: argparse.Namespace) -> dict:
+    """The counts of ``engine`` from a child process (:func:`child`) with the environment it needs."""
+    env = dict(os.environ, HYBRIDQ_FUSED="1")
+    if engine == "triton" and args.device == "cpu":
+        env.update(TRITON_INTERPRET="1", HYBRIDQ_NATIVE="0")
+    result = subprocess.run([sys.executable, __file__, "--child", engine, "--size", args.size, "--device", args.device,
+                             "--families", args.families], env=env, capture_output=True, text=True)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("COUNTS")]
+    if result.returncode or not lines:
+        sys.exit(f"the {engine} engine's run failed:\n{result.stderr[-3000:]}")
+    return json.loads(lines[0][len("COUNTS"):])
+
+
+def table(engine: str, by_family: dict, n: int, layers: int, batch: int, device: str) -> None:
+    """Print one engine's counts as a markdown table, with ratios to the CNOT ring."""
+    print(f"\n{engine} engine, (n, L, B) = ({n}, {layers}, {batch}), {device}: ops per training step")
+    cuda = device == "cuda"
+    head = "| family | layer ops | step ops | layer / CNOT ring | step / CNOT ring | Triton launches (layer) |"
+    print(head + (" CUDA kernels (layer, step) |" if cuda else ""))
+    print("|---" * (6 + cuda) + "|")
+    base = by_family.get("cnot_ring")
+    for family, c in by_family.items():
+        ratio = lambda api: f"{c[api]['ops'] / base[api]['ops']:.2f}" if base else "-"  # noqa: E731
+        row = f"| {family} | {c['layer']['ops']} | {c['step']['ops']} | {ratio('layer')} | {ratio('step')} | {c['layer']['triton']} |"
+        print(row + (f" {c['layer']['cuda']}, {c['step']['cuda']} |" if cuda else ""))
 
 
 if __name__ == "__main__":
