@@ -42,6 +42,12 @@ trigonometric form, :mod:`hybridq.sim.chains`): an executor that can evaluate it
 (straight into its own memory layout) reads ``Layered.recipe``; any other calls
 :meth:`Layered.one_qubit`, which evaluates it once.
 
+**All the steps' data at once.** :meth:`Layered.step_data` is the data of every diagonal and
+dense step side by side, one ``(P, D)`` tensor. A compiled circuit builds it with one gather from
+its builders' outputs (``Layered.data``), so an executor that runs every step in one kernel (the
+Triton and native executors) differentiates through one tensor: a ring of 40 CRX gates costs the
+same few torch ops in a training step as one. The steps keep their own views for the others.
+
 Executors (:mod:`hybridq.sim.engine`) take a program or decline it; each is free to regroup the
 steps (e.g. fuse consecutive diagonals) as long as the result is the same.
 
