@@ -243,6 +243,10 @@ class CompiledCircuit:
                     slot = self.op_slots[i][0]
                     self._by_name.setdefault(self.slot_ops[slot].name, []).append(slot)
         self._host["chains"] = index
+        # each chain position's matrix in _one_qubit_matrices' order (the identity last)
+        order = {slot: i for i, slot in enumerate(s for slots in self._by_name.values() for s in slots)}
+        self._host["chain_factors"] = torch.tensor([order.get(s, len(order)) for s in index.flatten().tolist()],
+                                                   dtype=torch.long)
         # every pair rotation's pairs and angles (sums of coefficient * (1, weights...)[column])
         self._pair_rows: dict[int, tuple[int, int]] = {}
         start, entries = 0, []
@@ -447,24 +451,23 @@ class CompiledCircuit:
                                     check_unitary=False, **common)
         return simops.gate_op(op.name, op.qubits, (), **common)
 
-    def _one_qubit_matrices(self, theta: Tensor, const: dict, dtype: torch.dtype, device) -> Tensor | None:
-        """``(B', slots + 1, 2, 2)``: each one-qubit slot's matrix, and the identity last."""
-        if not self._by_name:
-            return None
-        mats = torch.zeros(theta.shape[0], self.n_slots + 1, 2, 2, dtype=dtype, device=device)
-        mats[:, -1] = torch.eye(2, dtype=dtype, device=device)
-        for name, slots in self._by_name.items():
+    def _one_qubit_matrices(self, theta: Tensor, dtype: torch.dtype, device) -> Tensor:
+        """``(B', slots, 2, 2)``: the matrices of the one-qubit slots, one builder call per gate
+        name, in :data:`_by_name` order, then the identity (``B'`` the rows of ``theta``)."""
+        const, rows, parts = self._on(device), theta.shape[0], []
+        for name in self._by_name:
             spec = GATES[name]
             index = const[("slots", name)]
             if spec.n_params == 0:
-                data = self._fixed(name, dtype, device)
+                data = self._fixed(name, dtype, device).expand(1, len(index), 2, 2)
             else:
                 params = [theta.index_select(1, index + j) for j in range(spec.n_params)]  # a gate's slots are consecutive
                 data = spec.build(params, dtype, device)
                 if spec.kind == "diagonal":
                     data = torch.diag_embed(data)
-            mats = mats.index_copy(1, index, data.expand(theta.shape[0], len(slots), 2, 2).to(dtype))
-        return mats
+            parts.append(data.to(dtype))
+        parts.append(self._fixed("I", dtype, device).expand(1, 1, 2, 2))
+        return torch.cat([p if p.shape[0] == rows else p.expand(rows, -1, 2, 2) for p in parts], dim=1)
 
     def _fixed_chains(self, recipe: ChainRecipe | None, matrices: Tensor | None, dtype: torch.dtype, device) -> Tensor:
         """The one-qubit chain products of a circuit without weights or inputs to read (a layer of
@@ -479,12 +482,13 @@ class CompiledCircuit:
         return self._fixed_cache[key]
 
     def _chain_products(self, theta: Tensor, const: dict, dtype: torch.dtype, device) -> Tensor | None:
-        """``(B', chains, 2, 2)``: the product of every one-qubit chain, all at once."""
-        mats = self._one_qubit_matrices(theta, const, dtype, device)
-        if mats is None:
+        """``(B', chains, 2, 2)``: the product of every one-qubit chain, all at once (one gather of
+        the chains' factors from :meth:`_one_qubit_matrices`)."""
+        if not self._by_name:
             return None
         chains = const["chains"]
-        factors = mats.index_select(1, chains.flatten()).unflatten(1, chains.shape)  # (B', chains, length, 2, 2)
+        mats = self._one_qubit_matrices(theta, dtype, device)
+        factors = mats.index_select(1, const["chain_factors"]).unflatten(1, chains.shape)  # (B', chains, length, 2, 2)
         product = factors[:, :, 0]
         for j in range(1, factors.shape[2]):
             product = kernels.matmul_2x2(factors[:, :, j], product)
