@@ -43,7 +43,7 @@ from ..sim import ops as simops
 from ..sim.fusion import Step as FusionStep
 from ..sim.fusion import _one_qubit_matrix, _permutation_op, plan
 from ..sim.layers import (MAX_DENSE_PAULI_QUBITS, ChainRecipe, Dense, Diagonal, Layer, Layered, PairRotation, Permutation, Step,
-                          _controlled_diagonal, from_op, pauli_step, pauli_table)
+                          _controlled_diagonal, data_of, from_op, joined, pauli_step, pauli_table)
 from ..sim.gates import GATES
 from ..sim.program import Op
 from .circuit import Circuit, Operation
@@ -243,6 +243,10 @@ class CompiledCircuit:
                     slot = self.op_slots[i][0]
                     self._by_name.setdefault(self.slot_ops[slot].name, []).append(slot)
         self._host["chains"] = index
+        # each chain position's matrix in _one_qubit_matrices' order (the identity last)
+        order = {slot: i for i, slot in enumerate(s for slots in self._by_name.values() for s in slots)}
+        self._host["chain_factors"] = torch.tensor([order.get(s, len(order)) for s in index.flatten().tolist()],
+                                                   dtype=torch.long)
         # every pair rotation's pairs and angles (sums of coefficient * (1, weights...)[column])
         self._pair_rows: dict[int, tuple[int, int]] = {}
         start, entries = 0, []
@@ -337,9 +341,10 @@ class CompiledCircuit:
             matrices = self._chain_products(theta, const, dtype, device).unflatten(1, (n_layers, n))
         if self._by_name and not weights.numel() and (inputs is None or not self._reads_inputs):
             matrices, recipe = self._fixed_chains(recipe, matrices, dtype, device), None
-        singles = self._single_steps(theta, shared, batch, dtype, device)
-        if singles is None:
+        built = self._single_steps(theta, shared, batch, dtype, device)
+        if built is None:
             return None
+        singles, data = built
         singles.update(self._pair_steps(weights, rdt, const, dtype, device))
         layers = []
         for on, ks in self._layer_specs:
@@ -348,13 +353,15 @@ class CompiledCircuit:
             layers.append(Layer(on, steps))
         rows = None if inputs is None or not self._reads_inputs else inputs.shape[0] == 1  # the steps' P
         structure = (self._fixed_cache.setdefault("structure", object()), dtype, device, rows)
-        return Layered(n, batch, dtype, device, tuple(layers), matrices, recipe, structure)
+        return Layered(n, batch, dtype, device, tuple(layers), matrices, recipe, structure, data)
 
     def _single_steps(self, theta: Tensor | None, shared: Tensor | None, batch: int, dtype: torch.dtype,
-                      device) -> dict[int, Step] | None:
+                      device) -> tuple[dict[int, Step], Tensor | None] | None:
         """The step of every ``"single"`` fusion step by index: fixed ones made once, those with
         angles built with one builder call per gate name and control count, from ``theta``
-        ``(B, slots)`` where an angle reads the inputs, else from ``shared`` ``(1, slots)``."""
+        ``(B, slots)`` where an angle reads the inputs, else from ``shared`` ``(1, slots)``; and
+        the data of all of them in step order (:attr:`~hybridq.sim.layers.Layered.data`), gathered
+        from the builders' outputs at once (None: no step has data)."""
         key = ("singles", dtype, device)
         if key not in self._fixed_cache:
             fixed, groups = {}, {}
@@ -369,21 +376,29 @@ class CompiledCircuit:
                     fixed[k] = from_op(self._fixed_op(step.items[0], dtype, device), self.n_qubits, device)
             slots = {g: torch.tensor([self.op_slots[self.steps[k].items[0]][0] for k in ks], device=device)
                      for g, ks in groups.items()}
-            self._fixed_cache[key] = (fixed, groups, slots)
-        fixed, groups, slots = self._fixed_cache[key]
+            with_data = [k for k in sorted(fixed) if isinstance(fixed[k], (Diagonal, Dense))]
+            block = joined([data_of(fixed[k]) for k in with_data], dtype) if with_data else None
+            self._fixed_cache[key] = (fixed, groups, slots, with_data, block)
+        fixed, groups, slots, with_data, block = self._fixed_cache[key]
         out = dict(fixed)
+        parts, owners = [], []  # the builders' outputs and, for each, the steps whose data it holds
         for (name, controls, reads), ks in groups.items():
             spec, angles = GATES[name], theta if reads else shared
             data = spec.build([angles.index_select(1, slots[name, controls, reads] + j) for j in range(spec.n_params)],
                               dtype, device)
             if controls and spec.kind == "diagonal":
                 data = _controlled_diagonal(data.flatten(0, 1), (1,) * controls).unflatten(0, data.shape[:2])
+            parts.append(data)
+            owners.append(ks)
             for g, k in enumerate(ks):
                 op = self.operations[self.steps[k].items[0]]
                 if spec.kind == "diagonal":
                     out[k] = Diagonal(op.controls + op.qubits, data[:, g])
                 else:
                     out[k] = Dense(op.qubits, data[:, g], op.controls, (1,) * controls)
+        if block is not None:
+            parts.append(block)
+            owners.append(with_data)
         for k, step in enumerate(self.steps):
             op = self.operations[step.items[0]] if step.kind == "single" else None
             if op is not None and op.name == "PauliRot":
@@ -394,7 +409,26 @@ class CompiledCircuit:
                     return None
                 slot = self.op_slots[step.items[0]][0]
                 out[k] = pauli_step(op.qubits, op.controls, (theta if slot in self._slots_reading else shared)[:, slot], table)
-        return out
+                parts.append(data_of(out[k]))
+                owners.append([k])
+        return out, self._in_step_order(parts, owners, out, dtype, device)
+
+    def _in_step_order(self, parts: list[Tensor], owners: list[list[int]], steps: dict[int, Step],
+                       dtype: torch.dtype, device) -> Tensor | None:
+        """``parts`` joined (:func:`~hybridq.sim.layers.joined`), their columns put in step order by
+        one gather (made once; none where they are in that order already)."""
+        if not parts:
+            return None
+        data = joined(parts, dtype)
+        key = ("step order", torch.device(device))
+        if key not in self._fixed_cache:
+            held = [k for ks in owners for k in ks]
+            width = {k: data_of(steps[k]).shape[1:].numel() for k in held}
+            start = dict(zip(held, np.cumsum([0] + [width[k] for k in held[:-1]]).tolist()))
+            order = [start[k] + j for k in sorted(held) for j in range(width[k])]
+            self._fixed_cache[key] = None if order == list(range(len(order))) else torch.tensor(order, device=device)
+        order = self._fixed_cache[key]
+        return data if order is None else data.index_select(1, order)
 
     def _pair_steps(self, weights: Tensor, rdt: torch.dtype, const: dict, dtype: torch.dtype,
                     device) -> dict[int, PairRotation]:
@@ -417,24 +451,23 @@ class CompiledCircuit:
                                     check_unitary=False, **common)
         return simops.gate_op(op.name, op.qubits, (), **common)
 
-    def _one_qubit_matrices(self, theta: Tensor, const: dict, dtype: torch.dtype, device) -> Tensor | None:
-        """``(B', slots + 1, 2, 2)``: each one-qubit slot's matrix, and the identity last."""
-        if not self._by_name:
-            return None
-        mats = torch.zeros(theta.shape[0], self.n_slots + 1, 2, 2, dtype=dtype, device=device)
-        mats[:, -1] = torch.eye(2, dtype=dtype, device=device)
-        for name, slots in self._by_name.items():
+    def _one_qubit_matrices(self, theta: Tensor, dtype: torch.dtype, device) -> Tensor:
+        """``(B', slots, 2, 2)``: the matrices of the one-qubit slots, one builder call per gate
+        name, in :data:`_by_name` order, then the identity (``B'`` the rows of ``theta``)."""
+        const, rows, parts = self._on(device), theta.shape[0], []
+        for name in self._by_name:
             spec = GATES[name]
             index = const[("slots", name)]
             if spec.n_params == 0:
-                data = self._fixed(name, dtype, device)
+                data = self._fixed(name, dtype, device).expand(1, len(index), 2, 2)
             else:
                 params = [theta.index_select(1, index + j) for j in range(spec.n_params)]  # a gate's slots are consecutive
                 data = spec.build(params, dtype, device)
                 if spec.kind == "diagonal":
                     data = torch.diag_embed(data)
-            mats = mats.index_copy(1, index, data.expand(theta.shape[0], len(slots), 2, 2).to(dtype))
-        return mats
+            parts.append(data.to(dtype))
+        parts.append(self._fixed("I", dtype, device).expand(1, 1, 2, 2))
+        return torch.cat([p if p.shape[0] == rows else p.expand(rows, -1, 2, 2) for p in parts], dim=1)
 
     def _fixed_chains(self, recipe: ChainRecipe | None, matrices: Tensor | None, dtype: torch.dtype, device) -> Tensor:
         """The one-qubit chain products of a circuit without weights or inputs to read (a layer of
@@ -449,12 +482,13 @@ class CompiledCircuit:
         return self._fixed_cache[key]
 
     def _chain_products(self, theta: Tensor, const: dict, dtype: torch.dtype, device) -> Tensor | None:
-        """``(B', chains, 2, 2)``: the product of every one-qubit chain, all at once."""
-        mats = self._one_qubit_matrices(theta, const, dtype, device)
-        if mats is None:
+        """``(B', chains, 2, 2)``: the product of every one-qubit chain, all at once (one gather of
+        the chains' factors from :meth:`_one_qubit_matrices`)."""
+        if not self._by_name:
             return None
         chains = const["chains"]
-        factors = mats.index_select(1, chains.flatten()).unflatten(1, chains.shape)  # (B', chains, length, 2, 2)
+        mats = self._one_qubit_matrices(theta, dtype, device)
+        factors = mats.index_select(1, const["chain_factors"]).unflatten(1, chains.shape)  # (B', chains, length, 2, 2)
         product = factors[:, :, 0]
         for j in range(1, factors.shape[2]):
             product = kernels.matmul_2x2(factors[:, :, j], product)

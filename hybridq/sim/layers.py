@@ -42,6 +42,12 @@ trigonometric form, :mod:`hybridq.sim.chains`): an executor that can evaluate it
 (straight into its own memory layout) reads ``Layered.recipe``; any other calls
 :meth:`Layered.one_qubit`, which evaluates it once.
 
+**All the steps' data at once.** :meth:`Layered.step_data` is the data of every diagonal and
+dense step side by side, one ``(P, D)`` tensor. A compiled circuit builds it with one gather from
+its builders' outputs (``Layered.data``), so an executor that runs every step in one kernel (the
+Triton and native executors) differentiates through one tensor: a ring of 40 CRX gates costs the
+same few torch ops in a training step as one. The steps keep their own views for the others.
+
 Executors (:mod:`hybridq.sim.engine`) take a program or decline it; each is free to regroup the
 steps (e.g. fuse consecutive diagonals) as long as the result is the same.
 
@@ -146,6 +152,8 @@ class Layered:
         structure: None, or a hashable key that is the same for programs whose layers have the
             same step kinds, qubits, controls and data shapes (``P`` included; a compiled
             circuit sets it): executors may cache what they derive from the structure by it.
+        data: None, or what :meth:`step_data` returns, built by the maker of the program (a
+            compiled circuit gathers the data of all its steps into it at once).
     """
 
     n_qubits: int
@@ -156,6 +164,7 @@ class Layered:
     matrices: Tensor | None = None
     recipe: ChainRecipe | None = None
     structure: Hashable | None = None
+    data: Tensor | None = None
     _built: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -175,10 +184,48 @@ class Layered:
             self._built["matrices"] = products.unflatten(1, (self.n_layers, self.n_qubits))
         return self._built["matrices"]
 
+    def step_data(self) -> Tensor | None:
+        """The data of every :class:`Diagonal` and :class:`Dense` step, flattened and side by side in
+        step order: one ``(P, D)`` tensor (``P`` the steps' ``P`` other than 1, if any), differentiable; None
+        without such steps. An executor that reads it instead of each step's data differentiates
+        through one tensor, not one per step: ``data`` where the program came with it, else the
+        steps' data joined (on the first call).
+
+        >>> z = torch.tensor([[1, 1, 1, -1]], dtype=torch.complex64)
+        >>> x = torch.tensor([[[0, 1], [1, 0]]], dtype=torch.complex64)
+        >>> steps = (Diagonal((0, 1), z), Dense((1,), x, (0,), (1,)))
+        >>> Layered(2, 1, torch.complex64, torch.device("cpu"), (Layer((), steps),)).step_data().real.tolist()
+        [[1.0, 1.0, 1.0, -1.0, 0.0, 1.0, 1.0, 0.0]]
+        """
+        if self.data is not None:
+            return self.data
+        if "data" not in self._built:
+            parts = [data_of(s) for layer in self.layers for s in layer.steps if isinstance(s, (Diagonal, Dense))]
+            self._built["data"] = joined(parts, self.dtype) if parts else None
+        return self._built["data"]
+
     @property
     def n_steps(self) -> int:
         """The number of steps of all layers."""
         return sum(len(layer.steps) for layer in self.layers)
+
+
+def data_of(step: Diagonal | Dense) -> Tensor:
+    """A diagonal's ``values`` or a dense step's ``matrix``."""
+    return step.values if isinstance(step, Diagonal) else step.matrix
+
+
+def joined(parts: list[Tensor], dtype: torch.dtype) -> Tensor:
+    """``parts`` (each ``(P_i, ...)``, ``P_i`` 1 or ``P``) flattened to ``(P_i, w_i)`` and put side by side:
+    one ``(P, sum w_i)`` tensor of ``dtype``, the parts of one row broadcast to ``P``.
+
+    >>> joined([torch.ones(1, 2, 2), torch.zeros(3, 1)], torch.float32).tolist()
+    [[1.0, 1.0, 1.0, 1.0, 0.0], [1.0, 1.0, 1.0, 1.0, 0.0], [1.0, 1.0, 1.0, 1.0, 0.0]]
+    """
+    rows = next((p.shape[0] for p in parts if p.shape[0] != 1), 1)
+    flat = [p.flatten(1).to(dtype) for p in parts]
+    flat = [f if f.shape[0] == rows else f.expand(rows, -1) for f in flat]
+    return flat[0] if len(flat) == 1 else torch.cat(flat, dim=1)
 
 
 #: Largest Pauli rotation with X or Y factors described as a :class:`Dense` step.

@@ -32,7 +32,7 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from . import chains, fused, native_pairs
-from .layers import Dense, Diagonal, Layered, PairRotation, Permutation
+from .layers import Dense, Diagonal, Layered, PairRotation, Permutation, data_of
 
 Tensor = torch.Tensor
 
@@ -110,10 +110,6 @@ def _entries(step) -> int:
 _TABLES: dict[tuple, StepTables] = {}
 
 
-def _data(step) -> Tensor:
-    return step.values if isinstance(step, Diagonal) else step.matrix
-
-
 def _tables(others: list, n: int, wanted: tuple[bool, ...], real: torch.dtype, structure=None) -> StepTables:
     """The static tables of the steps (cached by their structure: the program's
     :attr:`~hybridq.sim.layers.Layered.structure` where it has one, which gradients are wanted
@@ -122,7 +118,7 @@ def _tables(others: list, n: int, wanted: tuple[bool, ...], real: torch.dtype, s
     flat = [s for steps in others for s in steps]
     key = (n, wanted, real, structure if structure is not None else (tuple(len(steps) for steps in others), tuple(
         (type(s), getattr(s, "qubits", None), getattr(s, "controls", None), getattr(s, "control_values", None),
-         id(s.index) if isinstance(s, Permutation) else (_entries(s), _data(s).shape[0] == 1)) for s in flat)))
+         id(s.index) if isinstance(s, Permutation) else (_entries(s), data_of(s).shape[0] == 1)) for s in flat)))
     hit = _TABLES.get(key)
     if hit is not None:
         return replace(hit)  # a call's own: it gets the call's data and gradient
@@ -154,7 +150,7 @@ def _tables(others: list, n: int, wanted: tuple[bool, ...], real: torch.dtype, s
             previous = step
     shared = 0
     for row, run in runs:  # a run whose data the batch shares: one table, built once per call
-        row[12] = shared if all(_data(step).shape[0] == 1 for step in run) else -1
+        row[12] = shared if all(data_of(step).shape[0] == 1 for step in run) else -1
         shared += int(row[12] >= 0)
     counts = torch.tensor([0] + [len(steps) for steps in others]).cumsum(0).to(torch.int32)
     empty = torch.zeros(1, 2**n, dtype=torch.int32)
@@ -165,37 +161,6 @@ def _tables(others: list, n: int, wanted: tuple[bool, ...], real: torch.dtype, s
         _TABLES.pop(next(iter(_TABLES)))
     _TABLES[key] = tables
     return replace(tables)
-
-
-def _step_data(parts: list[Tensor], dtype: torch.dtype) -> Tensor:
-    """The steps' data ``parts`` as one ``(P, D)`` complex tensor (differentiable), P = 1 or the
-    batch. A compiled circuit builds the data of a gate's steps as slices ``base[:, g]`` of one
-    tensor: each run of consecutive slices joins as one view of it (one autograd node, not one per step)."""
-    rows = max(p.shape[0] for p in parts)
-    runs: list[list[Tensor]] = []
-    base, at, step = None, 0, 0
-    for p in parts:
-        b, ptr = p._base, p.data_ptr()
-        if b is not None and b is base and ptr - at == step:
-            runs[-1].append(p)
-        else:
-            runs.append([p])
-            base, step = b, (b.stride(1) * p.element_size() if b is not None and b.dim() > 1 else -1)
-        at = ptr
-    joined = [_joined(run, rows).to(dtype) for run in runs]
-    return joined[0] if len(joined) == 1 else torch.cat(joined, dim=1)
-
-
-def _joined(run: list[Tensor], rows: int) -> Tensor:
-    """A run of parts as ``(rows, D)``: a view of their base where they are its consecutive slices
-    ``base[:, g]``, ``base[:, g + 1]``, ..., else their concatenation."""
-    first, base = run[0], run[0]._base
-    if len(run) > 1 and base.dim() == first.dim() + 1 and base.shape[0] == first.shape[0] and base.is_contiguous():
-        g = (first.data_ptr() - base.data_ptr()) // (base.stride(1) * first.element_size())
-        out = base[:, g:g + len(run)].flatten(1)
-    else:
-        out = torch.cat([p.flatten(1) for p in run], dim=1) if len(run) > 1 else first.flatten(1)
-    return out if out.shape[0] == rows else out.expand(rows, -1)
 
 
 @torch.compiler.disable  # compiled models call the kernels as they are
@@ -213,8 +178,8 @@ def run_program(program: Layered, state: Tensor | None) -> Tensor | None:
     finals, others = split
     if not fused.suits(device, n, batch):
         return _large_state(program, state, finals, others)
-    parts = [_data(s) for steps in others for s in steps if not isinstance(s, Permutation)]
-    data = _step_data(parts, program.dtype) if parts else torch.zeros(1, 0, dtype=program.dtype) if any(others) else None
+    parts = [data_of(s) for steps in others for s in steps if not isinstance(s, Permutation)]
+    data = program.step_data() if parts else torch.zeros(1, 0, dtype=program.dtype) if any(others) else None
     grad_on = torch.is_grad_enabled()
     wanted = tuple(grad_on and p.requires_grad for p in parts)
     tables = _tables(others, n, wanted, program.dtype.to_real(), program.structure) if any(others) else None

@@ -33,7 +33,7 @@ import functools
 import torch
 
 from . import fused
-from .layers import Dense, Diagonal, Layered, Permutation
+from .layers import Dense, Diagonal, Layered, Permutation, joined
 
 Tensor = torch.Tensor
 tl = fused.tl
@@ -253,22 +253,13 @@ def _inner_tables(step: Permutation, order: list[int], n: int) -> tuple[Tensor, 
 
 
 def _pack(program: Layered) -> Tensor:
-    """Every step's data as one ``(B or 1, W)`` complex tensor in the table's order (differentiable)."""
+    """Every step's data as one ``(B or 1, W)`` complex tensor in the table's order (differentiable):
+    the one-qubit matrices, then :meth:`~hybridq.sim.layers.Layered.step_data`."""
     mats = program.one_qubit() if program.matrices is not None or program.recipe is not None else None
-    parts = [] if mats is None else [mats.reshape(mats.shape[0], -1)]
     if mats is None:
-        parts.append(torch.zeros(1, program.n_layers * program.n_qubits * 4, dtype=program.dtype, device=program.device))
-    for layer in program.layers:
-        for s in layer.steps:
-            if isinstance(s, Diagonal):
-                parts.append(s.values.reshape(s.values.shape[0], -1))
-            elif isinstance(s, Dense):
-                parts.append(s.matrix.reshape(s.matrix.shape[0], -1))
-    parts = [p.to(program.dtype) for p in parts]
-    batch = max(p.shape[0] for p in parts)
-    if batch > 1:
-        parts = [p.expand(batch, -1) for p in parts]
-    return torch.cat(parts, dim=1)
+        mats = torch.zeros(1, program.n_layers * program.n_qubits * 4, dtype=program.dtype, device=program.device)
+    steps = program.step_data()
+    return joined([mats] if steps is None else [mats, steps], program.dtype)
 
 
 @functools.lru_cache(maxsize=32)

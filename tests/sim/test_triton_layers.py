@@ -1,4 +1,5 @@
-"""The Triton executor of layered programs equals the torch reference: states and gradients.
+"""The Triton executor of layered programs equals the torch reference: states and gradients, on
+random programs of every step kind and on every entangler family of ``test_engine.py``.
 
 Without a GPU the kernels run in Triton's interpreter (a subprocess, when Triton is installed);
 on a GPU they run as built (``cuda`` marker).
@@ -20,6 +21,8 @@ from hybridq.circuits.compiled import CompiledCircuit
 from hybridq.sim.engine import ReferenceExecutor
 from hybridq.sim.layers import Dense, Layer, Layered
 from hybridq.sim.triton_layers import TritonExecutor
+
+from test_engine import FAMILIES, _values, family_circuit
 
 Tensor = torch.Tensor
 
@@ -94,6 +97,28 @@ def check(device: str) -> None:
         outs = [e.run(program, psi0, "adjoint") for e in (TritonExecutor(), ReferenceExecutor())]
         grads = [torch.autograd.grad(o.real.sum(), theta, retain_graph=True)[0] for o in outs]
         assert torch.allclose(outs[0], outs[1], atol=1e-5) and torch.allclose(grads[0], grads[1], atol=1e-5)
+    check_families(device)
+
+
+def check_families(device: str) -> None:
+    """The executor against the reference on every entangler family of ``test_engine.py`` (angles per
+    sample and shared, batch 1 and odd): states, weight and input gradients."""
+    for family in FAMILIES:
+        for batch, dtype, tol in ((1, torch.complex128, 1e-10), (3, torch.complex64, 2e-4)):
+            circuit = family_circuit(family, 4, 1, seed=batch)
+            x, w = _values(circuit, batch, seed=2)
+            x, w = x.to(device, dtype.to_real()).requires_grad_(True), w.to(device, dtype.to_real()).requires_grad_(True)
+            probe = torch.randn(batch, 16, dtype=dtype.to_real(), generator=torch.Generator().manual_seed(0)).to(device)
+            results = []
+            for executor in (TritonExecutor(), ReferenceExecutor()):
+                program = CompiledCircuit.of(circuit).layered(x, w, batch=batch, dtype=dtype, device=device)
+                out = executor.run(program, None, "adjoint")
+                if out is None:  # plain layers (the CNOT-SWAP family): the op-list kernels' program
+                    break
+                results.append([out, *torch.autograd.grad((out.abs().square() * probe).sum(), (w, x))])
+            for got, ref in zip(*results) if len(results) == 2 else ():
+                assert float((got - ref).abs().max()) < tol, (family, batch, dtype)
+            assert len(results) == 2 or family == "cnot_swap", family
 
 
 def check_segments(device: str) -> None:
