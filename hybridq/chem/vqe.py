@@ -356,11 +356,8 @@ class PairAnsatz:
     (True, (2,))
     """
 
-    def __init__(self, start: torch.Tensor, steps: list[tuple], angle_map: tuple[np.ndarray, ...], hamiltonian,
-                 n_weights: int):
-        self.start, self.steps, self.hamiltonian, self.n_weights = start, steps, hamiltonian, n_weights
-        self.row, self.column, self.coef = angle_map
-        self.n_pairs = steps[-1][-1] if steps else 0
+    def __init__(self, start: torch.Tensor, steps: list[tuple], angle_map, hamiltonian):
+        self.start, self.steps, self.angle_map, self.hamiltonian = start, steps, angle_map, hamiltonian
         self.n_qubits = start.shape[1].bit_length() - 1
 
     @classmethod
@@ -370,7 +367,8 @@ class PairAnsatz:
         plan = CompiledCircuit.of(body).pair_plan()
         if plan is None:
             return None
-        pairs, angle_map = plan
+        sparse = require("scipy.sparse", "chem")
+        pairs, (row, column, coef) = plan
         steps, first = [], 0  # (x_index, y_index, phase, first angle, last angle + 1); steps moving no pair left out
         for x, y, phase in pairs:
             if len(x):
@@ -379,13 +377,13 @@ class PairAnsatz:
         matrix = hamiltonian.to_matrix(sparse=True)
         if not np.abs(matrix.data.imag).any():
             matrix = matrix.real.tocsr()
+        angle_map = sparse.csr_matrix((coef.numpy(), (row.numpy(), column.numpy())), shape=(first, 1 + len(body.weight_names)))
         start = _basis_state(body.n_qubits, 0) if start is None else start
-        return cls(start, steps, tuple(t.numpy() for t in angle_map), matrix, len(body.weight_names))
+        return cls(start, steps, angle_map, matrix)
 
     def _angles(self, weights: np.ndarray) -> np.ndarray:
         """All the steps' pair angles ``(B, pairs)`` at weights ``(B, n_weights)``."""
-        terms = np.hstack([np.ones((len(weights), 1)), weights])[:, self.column] * self.coef
-        return np.stack([np.bincount(self.row, row, minlength=self.n_pairs) for row in terms])
+        return np.ascontiguousarray((self.angle_map @ np.hstack([np.ones((len(weights), 1)), weights]).T).T)
 
     def _program(self, angles: torch.Tensor) -> Layered:
         """The pair rotations at ``angles`` ``(B, pairs)`` as the engine's program."""
@@ -405,8 +403,7 @@ class PairAnsatz:
         state = psi.detach().numpy()
         h_psi = self.hamiltonian @ state
         psi.backward(torch.from_numpy(2 * h_psi))  # dE/dpsi
-        grad = np.bincount(self.column, self.coef * angles.grad.numpy()[self.row], minlength=1 + self.n_weights)
-        return float(np.vdot(state, h_psi).real), grad[1:]
+        return float(np.vdot(state, h_psi).real), (self.angle_map.T @ angles.grad.numpy())[1:]
 
 
 def _fixed_prefix(circuit: Circuit) -> tuple[Circuit, Circuit]:
