@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -138,12 +139,22 @@ class VQE:
         self.weights = w
         self.history: list[dict] = []
         self.evaluations = self.total_shots = 0
-        self.rng = np.random.default_rng(seed)
+        self._seed = seed
         self._adam_state: dict | None = None
-        self._frequencies = _frequencies(ansatz)
         prefix, self._body = _fixed_prefix(ansatz)  # e.g. the Hartree-Fock X gates: simulated once
         self._start = _prepared(prefix)
         self._pairs = PairAnsatz.of(self._body, self._start, hamiltonian)
+
+    @cached_property
+    def rng(self) -> np.random.Generator:
+        """The generator of the measurements and SPSA directions (made on first use: exact runs need none)."""
+        return np.random.default_rng(self._seed)
+
+    @cached_property
+    def frequencies(self) -> list[int]:
+        """Per weight, the largest frequency of the energy as a function of it (the shift rule's
+        points; see :func:`_frequencies`), worked out on first use."""
+        return _frequencies(self.ansatz)
 
     # ----- energies
     def state(self, weights=None) -> torch.Tensor:
@@ -207,14 +218,14 @@ class VQE:
         diagonal, from the energies at the shift rule's points (Wierichs et al. 2022: weight
         ``j`` moved by ``+-(2 mu - 1) pi / (2 R_j)``, ``mu = 1..R_j``)."""
         rows = []  # per weight: +x_1, -x_1, +x_2, -x_2, ...
-        for j, r in enumerate(self._frequencies):
+        for j, r in enumerate(self.frequencies):
             for x in _shifts(r):
                 for sign in (1.0, -1.0):
                     rows.append(np.array(weights, dtype=float))
                     rows[-1][j] += sign * x
         values = iter(self.measured_energies(np.array(rows), shots))
         grad, curvature = np.zeros(len(weights)), np.zeros(len(weights))
-        for j, r in enumerate(self._frequencies):
+        for j, r in enumerate(self.frequencies):
             measured = np.array([next(values) for _ in range(2 * r)])
             grad[j], curvature[j] = _trig_derivatives(r, measured[::2], measured[1::2], center)
         return grad, (curvature if center is not None else None)

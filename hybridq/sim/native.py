@@ -68,7 +68,7 @@ _SIGNATURES = {
 
 
 def _cache_dir() -> Path:
-    return Path(os.environ.get("HYBRIDQ_CACHE") or Path.home() / ".cache" / "hybridq")
+    return Path(os.environ.get("HYBRIDQ_CACHE") or os.path.expanduser("~/.cache/hybridq"))
 
 
 @lru_cache(maxsize=None)
