@@ -369,6 +369,7 @@ class PairAnsatz:
 
     def __init__(self, start: torch.Tensor, steps: list[tuple], angle_map, hamiltonian):
         self.start, self.steps, self.angle_map, self.hamiltonian = start, steps, angle_map, hamiltonian
+        self._to_weights = angle_map.T.tocsr()  # the angles' gradient -> (d/d constant, the weights')
         self.n_qubits = start.shape[1].bit_length() - 1
 
     @classmethod
@@ -414,7 +415,7 @@ class PairAnsatz:
         state = psi.detach().numpy()
         h_psi = self.hamiltonian @ state
         psi.backward(torch.from_numpy(2 * h_psi))  # dE/dpsi
-        return float(np.vdot(state, h_psi).real), (self.angle_map.T @ angles.grad.numpy())[1:]
+        return float(np.vdot(state, h_psi).real), (self._to_weights @ angles.grad.numpy())[1:]
 
 
 def _fixed_prefix(circuit: Circuit) -> tuple[Circuit, Circuit]:
