@@ -394,8 +394,9 @@ class PairAnsatz:
         return cls(start, steps, angle_map, matrix)
 
     def _angles(self, weights: np.ndarray) -> np.ndarray:
-        """All the steps' pair angles ``(B, pairs)`` at weights ``(B, n_weights)``."""
-        return np.ascontiguousarray((self.angle_map @ np.hstack([np.ones((len(weights), 1)), weights]).T).T)
+        """All the steps' pair angles: ``(pairs,)`` at weights ``(n_weights,)``, ``(B, pairs)`` at ``(B, n_weights)``."""
+        ones = np.ones(weights.shape[:-1] + (1,))
+        return np.ascontiguousarray((self.angle_map @ np.concatenate([ones, weights], axis=-1).T).T)
 
     def _program(self, angles: torch.Tensor) -> Layered:
         """The pair rotations at ``angles`` ``(B, pairs)`` as the engine's program."""
@@ -410,7 +411,7 @@ class PairAnsatz:
 
     def energy_and_gradient(self, weights) -> tuple[float, np.ndarray]:
         """``<psi(w)|H|psi(w)>`` and its gradient (the engine's adjoint backward) at weights ``(n_weights,)``."""
-        angles = torch.from_numpy(self._angles(np.asarray(weights, dtype=np.float64)[None])[0]).requires_grad_(True)
+        angles = torch.from_numpy(self._angles(np.asarray(weights, dtype=np.float64))).requires_grad_(True)
         psi = execute(self._program(angles[None]), self.start, method="adjoint")[0]
         state = psi.detach().numpy()
         h_psi = self.hamiltonian @ state
