@@ -394,9 +394,10 @@ class PairAnsatz:
         return cls(start, steps, angle_map, matrix)
 
     def _angles(self, weights: np.ndarray) -> np.ndarray:
-        """All the steps' pair angles: ``(pairs,)`` at weights ``(n_weights,)``, ``(B, pairs)`` at ``(B, n_weights)``."""
-        ones = np.ones(weights.shape[:-1] + (1,))
-        return np.ascontiguousarray((self.angle_map @ np.concatenate([ones, weights], axis=-1).T).T)
+        """All the steps' pair angles: ``(pairs,)`` at weights ``(n_weights,)``, ``(B, pairs)`` at ``(B, n_weights)``
+        (row by row: SciPy's product of a sparse and a dense matrix is many times slower)."""
+        w = np.concatenate([np.ones(weights.shape[:-1] + (1,)), weights], axis=-1)
+        return self.angle_map @ w if w.ndim == 1 else np.stack([self.angle_map @ row for row in w])
 
     def _program(self, angles: torch.Tensor) -> Layered:
         """The pair rotations at ``angles`` ``(B, pairs)`` as the engine's program."""
