@@ -260,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
             speed = ""
             if lib != "hybridq" and isinstance(ours, dict):
                 speed = f"{r['seconds'] / ours['seconds']:.1f}x / {r['cpu'] / ours['cpu']:.1f}x"
-            print(f"| {case} | {r['qubits']} | {r['parameters']} | {lib} | {r['seconds']:.2f} | {r['cpu']:.2f} | "
+            print(f"| {case} | {r['qubits']} | {r['parameters']} | {lib} | {r['seconds']:.3g} | {r['cpu']:.3g} | "
                   f"{r['evaluations']} | "
                   f"{1e3 * (r['energy'] - r['fci']):+.4f} | {speed} |")
         sys.stdout.flush()

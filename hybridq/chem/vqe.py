@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -32,7 +33,7 @@ import numpy as np
 import torch
 
 from hybridq.circuits import Circuit, simulate
-from hybridq.circuits.compiled import CompiledCircuit, _full_label, _monomials
+from hybridq.circuits.compiled import CompiledCircuit, _monomials
 from hybridq.circuits.expr import Expr
 from hybridq.errors import ParameterError, ShapeError, require
 from hybridq.operators.pauli_sum import PauliSum
@@ -41,7 +42,6 @@ from hybridq.qubit_order import bits_to_index
 from hybridq.sim import expval
 from hybridq.sim.engine import execute
 from hybridq.sim.layers import Layer, Layered, PairRotation
-from hybridq.sim.pairs import PairPlan
 
 #: States simulated at once when many energies are measured (shift rule): about 64 states' memory.
 _STATE_BATCH = 64
@@ -139,19 +139,29 @@ class VQE:
         self.weights = w
         self.history: list[dict] = []
         self.evaluations = self.total_shots = 0
-        self.rng = np.random.default_rng(seed)
+        self._seed = seed
         self._adam_state: dict | None = None
-        self._frequencies = _frequencies(ansatz)
         prefix, self._body = _fixed_prefix(ansatz)  # e.g. the Hartree-Fock X gates: simulated once
         self._start = _prepared(prefix)
         self._pairs = PairAnsatz.of(self._body, self._start, hamiltonian)
+
+    @cached_property
+    def rng(self) -> np.random.Generator:
+        """The generator of the measurements and SPSA directions (made on first use: exact runs need none)."""
+        return np.random.default_rng(self._seed)
+
+    @cached_property
+    def frequencies(self) -> list[int]:
+        """Per weight, the largest frequency of the energy as a function of it (the shift rule's
+        points; see :func:`_frequencies`), worked out on first use."""
+        return _frequencies(self.ansatz)
 
     # ----- energies
     def state(self, weights=None) -> torch.Tensor:
         """The ansatz state ``(2**n,)`` at ``weights`` (default: the current ones)."""
         w = self.weights if weights is None else torch.as_tensor(weights, dtype=torch.float64)
         if self._pairs is not None:
-            return self._pairs.states(w[None])[0]
+            return self._pairs.states(w[None].numpy())[0]
         return simulate(self._body, weights=w, initial_state=self._start, dtype=torch.complex128)[0]
 
     def exact_energy(self, weights=None) -> float:
@@ -163,7 +173,7 @@ class VQE:
         """Exact energy and its gradient by the adjoint method."""
         if self._pairs is not None:
             self.evaluations += 1
-            return self._pairs.energy_and_gradient(torch.as_tensor(weights, dtype=torch.float64))
+            return self._pairs.energy_and_gradient(weights)
         w = torch.as_tensor(weights, dtype=torch.float64).detach().requires_grad_(True)
         state = simulate(self._body, weights=w, initial_state=self._start, dtype=torch.complex128, method="adjoint")
         energy = expval(state, self.hamiltonian)
@@ -180,7 +190,7 @@ class VQE:
         states of a pair-rotation ansatz simulated as one batch)."""
         out = []
         for start in range(0, len(rows), _STATE_BATCH):
-            chunk = torch.as_tensor(rows[start:start + _STATE_BATCH], dtype=torch.float64)
+            chunk = rows[start:start + _STATE_BATCH]
             states = self._pairs.states(chunk) if self._pairs is not None else [self.state(w) for w in chunk]
             for state in states:
                 result = self.estimator.run(state.numpy(), shots, seed=self.rng)
@@ -208,14 +218,14 @@ class VQE:
         diagonal, from the energies at the shift rule's points (Wierichs et al. 2022: weight
         ``j`` moved by ``+-(2 mu - 1) pi / (2 R_j)``, ``mu = 1..R_j``)."""
         rows = []  # per weight: +x_1, -x_1, +x_2, -x_2, ...
-        for j, r in enumerate(self._frequencies):
+        for j, r in enumerate(self.frequencies):
             for x in _shifts(r):
                 for sign in (1.0, -1.0):
                     rows.append(np.array(weights, dtype=float))
                     rows[-1][j] += sign * x
         values = iter(self.measured_energies(np.array(rows), shots))
         grad, curvature = np.zeros(len(weights)), np.zeros(len(weights))
-        for j, r in enumerate(self._frequencies):
+        for j, r in enumerate(self.frequencies):
             measured = np.array([next(values) for _ in range(2 * r)])
             grad[j], curvature[j] = _trig_derivatives(r, measured[::2], measured[1::2], center)
         return grad, (curvature if center is not None else None)
@@ -340,80 +350,74 @@ class VQE:
 class PairAnsatz:
     """An ansatz body made of pair rotations only (e.g. UCCSD's excitations), planned once.
 
-    Each pair-rotation step of the compiled body (:mod:`hybridq.sim.pairs`) is planned once,
-    with its angles as a matrix times the weights it reads, and ``H`` is a sparse matrix made
-    once. A call only maps the weights to the angles and hands the steps to the engine
-    (:func:`hybridq.sim.engine.execute`: the native pair kernels on the CPU, with their adjoint
-    backward): no compilation or input check per call, which on small molecules are most of an
-    evaluation's time.
+    The compiled body's pair-rotation steps (:meth:`~hybridq.circuits.compiled.CompiledCircuit.pair_plan`:
+    the pairs of each step, and all their angles as a sparse map of the weights) and ``H`` as a
+    sparse matrix are made once. A call maps the weights to the angles and hands the steps to the
+    engine (:func:`hybridq.sim.engine.execute`: the native pair kernels on the CPU, with their
+    adjoint backward), and the angles' gradient back to the weights, all in NumPy: no
+    compilation or input check per call, which on small molecules are most of an evaluation's time.
 
     >>> from hybridq.chem import Molecule, uccsd
     >>> h2 = Molecule.from_name("H2")
     >>> body = uccsd(h2)
     >>> body.ops = body.ops[2:]  # the excitations, after the two X gates of Hartree-Fock
-    >>> start = torch.zeros(1, 16, dtype=torch.complex128); start[0, 0b1100] = 1
-    >>> plan = PairAnsatz.of(body, start, h2.hamiltonian())
-    >>> energy, grad = plan.energy_and_gradient(torch.zeros(2, dtype=torch.float64))
+    >>> plan = PairAnsatz.of(body, _basis_state(4, 0b1100), h2.hamiltonian())
+    >>> energy, grad = plan.energy_and_gradient(np.zeros(2))
     >>> abs(energy - h2.e_hf) < 1e-12, grad.shape
     (True, (2,))
     """
 
-    def __init__(self, start: torch.Tensor, steps: list[tuple], hamiltonian, n_weights: int):
-        self.start, self.steps, self.hamiltonian, self.n_weights = start, steps, hamiltonian, n_weights
+    def __init__(self, start: torch.Tensor, steps: list[tuple], angle_map, hamiltonian):
+        self.start, self.steps, self.angle_map, self.hamiltonian = start, steps, angle_map, hamiltonian
+        self._to_weights = angle_map.T.tocsr()  # the angles' gradient -> (d/d constant, the weights')
         self.n_qubits = start.shape[1].bit_length() - 1
 
     @classmethod
     def of(cls, body: Circuit, start: torch.Tensor | None, hamiltonian: PauliSum) -> PairAnsatz | None:
         """The plan of ``body`` (weights only) from ``start`` ``(1, 2**n)`` (None: ``|0...0>``), or
         None when a compiled step of ``body`` is not a pair rotation."""
-        compiled = CompiledCircuit.of(body)
-        if not compiled.ok or not compiled.steps or any(step.kind != "pair_rotation" for step in compiled.steps):
+        plan = CompiledCircuit.of(body).pair_plan()
+        if plan is None:
             return None
-        n, names = body.n_qubits, body.weight_names
-        steps = []
-        for step in compiled.steps:
-            ops = [compiled.operations[i] for i in step.items]
-            angles = [[(c, None if w is None else names.index(w)) for c, w, _ in _monomials(op.params[0])] for op in ops]
-            plan = PairPlan.build([_full_label(op, n) for op in ops], angles, n_qubits=n)
-            if not len(plan.x_index):
-                continue
-            columns = sorted(set(plan.columns.tolist()))  # -1: the constant
-            matrix = np.zeros((len(plan.x_index), len(columns)))
-            matrix[plan.rows, [columns.index(c) for c in plan.columns]] = plan.coeffs
-            steps.append((torch.from_numpy(plan.x_index), torch.from_numpy(plan.y_index), torch.from_numpy(plan.phase),
-                          torch.tensor(columns) + 1, torch.from_numpy(matrix)))
-        if start is None:
-            start = torch.zeros(1, 2**n, dtype=torch.complex128)
-            start[0, 0] = 1
+        sparse = require("scipy.sparse", "chem")
+        pairs, (row, column, coef) = plan
+        steps, first = [], 0  # (x_index, y_index, phase, first angle, last angle + 1); steps moving no pair left out
+        for x, y, phase in pairs:
+            if len(x):
+                steps.append((x, y, phase, first, first + len(x)))
+            first += len(x)
         matrix = hamiltonian.to_matrix(sparse=True)
         if not np.abs(matrix.data.imag).any():
             matrix = matrix.real.tocsr()
-        return cls(start, steps, matrix, len(names))
+        angle_map = sparse.csr_matrix((coef.numpy(), (row.numpy(), column.numpy())), shape=(first, 1 + len(body.weight_names)))
+        start = _basis_state(body.n_qubits, 0) if start is None else start
+        return cls(start, steps, angle_map, matrix)
 
-    def _angles(self, weights: torch.Tensor) -> list[torch.Tensor]:
-        """Each step's pair angles: ``(S,)`` for weights ``(n_weights,)``, ``(B, S)`` for ``(B, n_weights)``."""
-        w = torch.cat([torch.ones(weights.shape[:-1] + (1,), dtype=torch.float64), weights], dim=-1)
-        return [w[..., columns] @ matrix.T for *_, columns, matrix in self.steps]
+    def _angles(self, weights: np.ndarray) -> np.ndarray:
+        """All the steps' pair angles: ``(pairs,)`` at weights ``(n_weights,)``, ``(B, pairs)`` at ``(B, n_weights)``
+        (row by row: SciPy's product of a sparse and a dense matrix is many times slower)."""
+        w = np.concatenate([np.ones(weights.shape[:-1] + (1,)), weights], axis=-1)
+        return self.angle_map @ w if w.ndim == 1 else np.stack([self.angle_map @ row for row in w])
 
-    def _program(self, angles: list[torch.Tensor]) -> Layered:
-        """The pair rotations at ``angles`` (:meth:`_angles`) as the engine's program."""
-        steps = tuple(PairRotation(x, y, phase, phi if phi.dim() == 2 else phi[None])
-                      for (x, y, phase, *_), phi in zip(self.steps, angles))
-        batch = max((phi.shape[0] for phi in angles if phi.dim() == 2), default=1)
-        return Layered(self.n_qubits, batch, torch.complex128, self.start.device, (Layer((), steps),))
+    def _program(self, angles: torch.Tensor) -> Layered:
+        """The pair rotations at ``angles`` ``(B, pairs)`` as the engine's program."""
+        steps = tuple(PairRotation(x, y, phase, angles[:, first:last]) for x, y, phase, first, last in self.steps)
+        return Layered(self.n_qubits, angles.shape[0], torch.complex128, self.start.device, (Layer((), steps),))
 
-    def states(self, weights: torch.Tensor) -> torch.Tensor:
+    def states(self, weights) -> torch.Tensor:
         """The states ``(B, 2**n)`` at weights ``(B, n_weights)`` (float64), all at once."""
+        angles = torch.from_numpy(self._angles(np.asarray(weights, dtype=np.float64)))
         with torch.no_grad():
-            return execute(self._program(self._angles(weights)), self.start).expand(weights.shape[0], -1)
+            return execute(self._program(angles), self.start).expand(len(angles), -1)
 
-    def energy_and_gradient(self, weights: torch.Tensor) -> tuple[float, np.ndarray]:
-        """``<psi(w)|H|psi(w)>`` and its gradient (the engine's adjoint backward)."""
-        weights = weights.detach().requires_grad_(True)
-        psi = execute(self._program(self._angles(weights)), self.start, method="adjoint")[0]
-        h_psi = torch.from_numpy(self.hamiltonian @ psi.detach().numpy())
-        psi.backward(2 * h_psi)  # dE/dpsi
-        return float(torch.vdot(psi.detach(), h_psi).real), weights.grad.numpy()
+    def energy_and_gradient(self, weights) -> tuple[float, np.ndarray]:
+        """``<psi(w)|H|psi(w)>`` and its gradient (the engine's adjoint backward) at weights ``(n_weights,)``."""
+        angles = torch.from_numpy(self._angles(np.asarray(weights, dtype=np.float64))).requires_grad_(True)
+        psi = execute(self._program(angles[None]), self.start, method="adjoint")[0]
+        state = psi.detach().numpy()
+        h_psi = self.hamiltonian @ state
+        psi.backward(torch.from_numpy(2 * h_psi))  # dE/dpsi
+        return float(np.vdot(state, h_psi).real), (self._to_weights @ angles.grad.numpy())[1:]
 
 
 def _fixed_prefix(circuit: Circuit) -> tuple[Circuit, Circuit]:
@@ -458,9 +462,18 @@ def _prepared(prefix: Circuit) -> torch.Tensor | None:
     bits = np.zeros((1, prefix.n_qubits), dtype=bool)
     for op in prefix.ops:
         bits[0, op.qubits[0]] ^= True
-    state = torch.zeros(1, 2**prefix.n_qubits, dtype=torch.complex128)
-    state[0, int(bits_to_index(bits)[0])] = 1
-    return state
+    return _basis_state(prefix.n_qubits, int(bits_to_index(bits)[0]))
+
+
+def _basis_state(n_qubits: int, index: int) -> torch.Tensor:
+    """The basis state ``|index>`` as a ``(1, 2**n)`` complex128 tensor (made in NumPy: no torch call to set up).
+
+    >>> _basis_state(2, 1).real.tolist()
+    [[0.0, 1.0, 0.0, 0.0]]
+    """
+    state = np.zeros((1, 2**n_qubits), dtype=np.complex128)
+    state[0, index] = 1
+    return torch.from_numpy(state)
 
 
 def _frequencies(circuit: Circuit) -> list[int]:

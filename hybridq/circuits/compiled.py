@@ -305,6 +305,25 @@ class CompiledCircuit:
             circuit._compiled = cached
         return cached
 
+    def pair_plan(self) -> tuple[list[tuple[Tensor, Tensor, Tensor]], tuple[Tensor, Tensor, Tensor]] | None:
+        """The planned pair rotations of a circuit made of them alone (e.g. UCCSD's excitations
+        after the Hartree-Fock gates), else None: each step's pairs ``(x_index, y_index, phase)``
+        (:class:`~hybridq.sim.layers.PairRotation`), in order, and the map ``(row, column, coef)``
+        from the weights to all the steps' pair angles, concatenated in that order: angle ``row[j]``
+        has ``coef[j] * (1, *weights)[column[j]]`` (int64, int64, float64).
+
+        >>> from hybridq.circuits import Circuit, Weight
+        >>> c = Circuit(2).pauli_rotation(Weight("t"), "XY", [0, 1]).pauli_rotation(-Weight("t"), "YX", [0, 1])
+        >>> steps, (row, column, coef) = CompiledCircuit.of(c).pair_plan()
+        >>> [x.tolist() for x, _, _ in steps], row.tolist(), column.tolist(), coef.tolist()
+        ([[1]], [0], [1], [2.0])
+        """
+        if not self.ok or not self.steps or any(step.kind != "pair_rotation" for step in self.steps):
+            return None
+        host = self._host
+        steps = [(host["pair_x", k], host["pair_y", k], host["pair_phase", k]) for k in sorted(self._pair_rows)]
+        return steps, (host["pair_row"], host["pair_column"], host["pair_coef"])
+
     def angles(self, inputs: Tensor | None, weights: Tensor, rdt: torch.dtype, device) -> Tensor:
         """Every angle slot at once: ``(B, slots)`` with inputs, else ``(1, slots)``.
 

@@ -4,13 +4,17 @@
 ``setup.py``) when a C compiler is found, with ``-O3 -march=native`` and OpenMP. The loader
 takes that library only if it was built from these sources for this CPU (a package built on
 another machine could use instructions this one lacks); otherwise it compiles the kernels on
-first use into a cache folder (``$HYBRIDQ_CACHE``, else ``~/.cache/hybridq``), reused by later
-imports. The compiler is ``$CC`` (a command, e.g. ``ccache gcc``), else ``cc`` or ``gcc``.
+first use into a cache folder (``$HYBRIDQ_CACHE``, else ``~/.cache/hybridq``; one library per
+package folder, compiler and CPU, see :func:`cached`), reused by later imports. The compiler is ``$CC`` (a command, e.g. ``ccache gcc``), else ``cc`` or ``gcc``.
 Without one, or with ``HYBRIDQ_NATIVE=0``, :func:`library` returns None and the simulator keeps
 to its PyTorch path (one warning says why); :func:`status` says which kernels are active and why.
-The build record beside a library holds its SHA-256, checked before every load: a damaged file
-(truncated, emptied, overwritten) is never loaded (a cached one is rebuilt), and a library that
-still fails to load leaves the PyTorch path, like a failed build.
+The build record beside a library holds the digest of its sources and its own SHA-256: a library
+from other sources is not taken (a cached one is rebuilt), a damaged file (truncated, emptied,
+overwritten) is never loaded, and a library that still fails to load leaves the PyTorch path, like
+a failed build. Both checks read every file, so the record also keeps the files' stamps (size,
+modification and change times, inode) from the last check that passed: while no stamp has changed,
+a start only compares stamps; any write to a source or to the library changes one, and the next
+start reads and checks them all again.
 
 This module imports only the standard library at load time (``setup.py`` runs it without torch).
 
@@ -64,17 +68,24 @@ _SIGNATURES = {
 
 
 def _cache_dir() -> Path:
-    return Path(os.environ.get("HYBRIDQ_CACHE") or Path.home() / ".cache" / "hybridq")
+    return Path(os.environ.get("HYBRIDQ_CACHE") or os.path.expanduser("~/.cache/hybridq"))
 
 
+@lru_cache(maxsize=None)
 def _cpu_model() -> str:
-    """What ``-march=native`` depends on, so a cache shared by different machines stays apart."""
+    """What ``-march=native`` depends on (the first processor's model and flags), so a cache shared
+    by different machines stays apart."""
+    lines = []
     try:
-        text = Path("/proc/cpuinfo").read_text()
+        with open("/proc/cpuinfo") as info:
+            for line in info:  # the first processor's block only: a large machine lists hundreds
+                if not line.strip():
+                    break
+                if line.startswith(("model name", "flags")):
+                    lines.append(line.strip())
     except OSError:
         return platform.processor()
-    lines = [line for line in text.splitlines() if line.startswith(("model name", "flags"))]
-    return "\n".join(sorted(set(lines)))
+    return "\n".join(lines)
 
 
 def _digest(*parts: str) -> str:
@@ -83,6 +94,15 @@ def _digest(*parts: str) -> str:
 
 def _sources_digest() -> str:
     return _digest(*(path.read_text() for path in SOURCES + HEADERS))
+
+
+def _stamp(paths: list[Path]) -> list[list[int]]:
+    """Each file's size, modification and change times (ns) and inode: what a write to it changes.
+
+    Raises:
+        OSError: a file is missing.
+    """
+    return [[s.st_size, s.st_mtime_ns, s.st_ctime_ns, s.st_ino] for s in map(os.stat, paths)]
 
 
 def compiler() -> list[str] | None:
@@ -118,34 +138,62 @@ def build(target: Path, command: list[str] | None = None) -> dict:
                     raise
         record = {"sources": _sources_digest(), "cpu": _digest(_cpu_model()), "compiler": shlex.join(command),
                   "flags": flags, "sha256": hashlib.sha256(built.read_bytes()).hexdigest()}
-        built.with_suffix(".json").write_text(json.dumps(record))
+        built.with_suffix(".json").write_text(json.dumps(record))  # without stamps: the next start checks it all
         os.replace(built, target)  # the record last: a crash between the renames leaves a mismatch (rebuilt)
         os.replace(built.with_suffix(".json"), target.with_suffix(".json"))
     return record
 
 
-def _intact(target: Path) -> dict | None:
-    """The build record of ``target`` if the library is the one that was built (its SHA-256 matches
-    the record's: a truncated file would crash the process with SIGBUS when loaded or used), else None."""
+def _checked(target: Path) -> tuple[dict | None, str]:
+    """The build record of ``target`` if the library may be loaded here, else None; and why not.
+
+    It may when built for this CPU, from these sources, and intact (its SHA-256 matches the
+    record's: a truncated file would crash the process with SIGBUS when loaded or used). The last
+    two are taken as shown while the files' stamps equal those of the last check that passed;
+    otherwise the files are read and checked, and on success the record keeps the new stamps
+    (where it can be written).
+    """
     try:
         record = json.loads(target.with_suffix(".json").read_text())
-        return record if record.get("sha256") == hashlib.sha256(target.read_bytes()).hexdigest() else None
+        stamp = _stamp(SOURCES + HEADERS + [target])  # before the files are read: a write meanwhile changes it
+        if record.get("cpu") != _digest(_cpu_model()):
+            return None, "was compiled for another CPU"
+        if record.get("stamp") == stamp:
+            return record, ""
+        if record.get("sha256") != hashlib.sha256(target.read_bytes()).hexdigest():
+            return None, "is damaged (its checksum does not match)"
+        if record.get("sources") != _sources_digest():
+            return None, "is from other sources"
     except (OSError, ValueError, AttributeError):
-        return None
+        return None, "is missing or has no readable record"
+    aside = target.with_name(f".{target.name}.{os.getpid()}.json")  # written aside, then renamed: never half read
+    try:
+        aside.write_text(json.dumps({**record, "stamp": stamp}))
+        os.replace(aside, target.with_suffix(".json"))
+    except OSError:  # a read-only install: checked again at the next start
+        pass
+    return record, ""
 
 
 def _installed() -> tuple[Path | None, str]:
     """The library built at install if it fits these sources and this CPU, and why (not)."""
     if not INSTALLED.exists():
         return None, "no library was built at install"
-    record = _intact(INSTALLED)
+    record, why = _checked(INSTALLED)
     if record is None:
-        return None, "the library built at install is damaged (its checksum does not match)"
-    if record.get("sources") != _sources_digest():
-        return None, "the library built at install is from other sources"
-    if record.get("cpu") != _digest(_cpu_model()):
-        return None, "the library built at install was compiled for another CPU"
+        return None, f"the library built at install {why}"
     return INSTALLED, f"built at install by {record['compiler']} {' '.join(record['flags'])}"
+
+
+def cached(command: list[str]) -> Path:
+    """Where the kernels that ``command`` compiles on first use are kept: one library per package
+    folder, compiler, flags and CPU (rebuilt in place when the sources change).
+
+    >>> cached(["gcc"]).name.startswith("native-") and cached(["gcc"]) != cached(["clang"])
+    True
+    """
+    key = _digest(str(Path(__file__).parent), shlex.join(command), *FLAGS, _cpu_model())
+    return _cache_dir() / f"native-{key}.so"
 
 
 _status = ["not loaded yet"]
@@ -168,9 +216,8 @@ def library() -> ctypes.CDLL | None:
             _note(f"PyTorch only: no C compiler found (set CC); {why}")
             warnings.warn("hybridq: no C compiler found; CPU simulation uses the PyTorch kernels only", stacklevel=2)
             return None
-        key = _digest(_sources_digest(), shlex.join(command), *FLAGS, _cpu_model())
-        target = _cache_dir() / f"native-{key}.so"
-        record = _intact(target)
+        target = cached(command)
+        record, _ = _checked(target)
         fresh = record is None
         if fresh:
             try:
@@ -185,10 +232,8 @@ def library() -> ctypes.CDLL | None:
         why = f"{'compiled on first use' if fresh else 'compiled earlier'} into {target.parent} by {how} ({why})"
     try:
         lib = ctypes.CDLL(str(target))
-        for name, args in _SIGNATURES.items():
-            for suffix in ("f32", "f64"):
-                function = getattr(lib, f"{name}_{suffix}")
-                function.argtypes, function.restype = args, None
+        for name in _SIGNATURES:  # every kernel is there (their argument types are set on first use, by kernel)
+            getattr(lib, f"{name}_f32"), getattr(lib, f"{name}_f64")
     except (OSError, AttributeError) as error:
         detail = f"could not load the native CPU kernels from {target} ({str(error)[:300]})"
         _note(f"PyTorch only: {detail}; delete it to rebuild")
@@ -225,4 +270,7 @@ def kernel(name: str, dtype):
     suffix = {torch.float32: "f32", torch.complex64: "f32", torch.float64: "f64", torch.complex128: "f64"}.get(dtype)
     if suffix is None:
         raise DTypeError(f"the native kernels take float32, float64, complex64 or complex128 data, got {dtype}")
-    return getattr(library(), f"{name}_{suffix}")
+    function = getattr(library(), f"{name}_{suffix}")
+    if function.argtypes is None:
+        function.argtypes, function.restype = _SIGNATURES[name], None
+    return function

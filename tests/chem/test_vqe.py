@@ -41,24 +41,30 @@ def test_exact_vqe_reaches_fci_on_lih_active_space_in_parity_with_reduction(lih)
     assert abs(result.energy - lih.e_fci) < 1e-6
 
 
-@pytest.mark.parametrize("encoding", ["jordan-wigner", "bravyi-kitaev"])
-def test_pair_path_equals_the_engine_with_autograd(lih, encoding):
-    """UCCSD runs as planned pair rotations (the engine's adjoint backward); the same energies
-    and gradients as simulate + expval + autograd through the engine."""
+@pytest.mark.parametrize("encoding, spin_adapted", [("jordan-wigner", False), ("bravyi-kitaev", False),
+                                                    ("jordan-wigner", True)])
+def test_pair_path_equals_the_engine_with_autograd(lih, encoding, spin_adapted):
+    """UCCSD runs as planned pair rotations (the engine's adjoint backward); the same energies,
+    gradients (spin-adapted: one weight read by several excitations) and batched states as
+    simulate + expval + autograd through the engine."""
     from hybridq.circuits import simulate
     from hybridq.sim import expval
 
-    hamiltonian, circuit = lih.hamiltonian(encoding), uccsd(lih, encoding, spin_adapted=False)
+    hamiltonian, circuit = lih.hamiltonian(encoding), uccsd(lih, encoding, spin_adapted=spin_adapted)
     vqe = VQE(hamiltonian, circuit, progress=False)
     assert vqe._pairs is not None
-    weights = np.random.default_rng(0).normal(scale=0.3, size=len(circuit.weight_names))
-    energy, grad = vqe.energy_and_gradient(weights)
-    w = torch.tensor(weights, requires_grad=True)
+    rows = np.random.default_rng(0).normal(scale=0.3, size=(3, len(circuit.weight_names)))
+    energy, grad = vqe.energy_and_gradient(rows[0])
+    w = torch.tensor(rows[0], requires_grad=True)
     reference = expval(simulate(circuit, weights=w, dtype=torch.complex128), hamiltonian)
     reference.sum().backward()
     assert energy == pytest.approx(float(reference.detach()), abs=1e-12)
     assert np.allclose(grad, w.grad.numpy(), atol=1e-12)
-    assert vqe.exact_energy(weights) == pytest.approx(energy, abs=1e-12)
+    assert vqe.exact_energy(rows[0]) == pytest.approx(energy, abs=1e-12)
+    states = vqe._pairs.states(rows)
+    for row, state in zip(rows, states):
+        want = simulate(circuit, weights=torch.tensor(row), dtype=torch.complex128)[0]
+        assert torch.allclose(state, want, atol=1e-12)
 
 
 def test_other_ansatze_take_the_engine(h2):
@@ -106,7 +112,7 @@ def test_newton_shot_vqe_reaches_chemical_accuracy_from_hartree_fock(h2):
     result = vqe.run(3)
     assert abs(result.exact_energy - mol.e_fci) < 1.6e-3 < mol.e_hf - mol.e_fci  # HF is further than 1.6 mHa
     assert abs(result.energy - mol.e_fci) < 5e-3  # the last estimate: within a few standard errors
-    estimates_per_iteration = 1 + sum(2 * r for r in vqe._frequencies)
+    estimates_per_iteration = 1 + sum(2 * r for r in vqe.frequencies)
     assert result.evaluations == 3 * estimates_per_iteration and result.total_shots == result.history[-1]["shots"] > 0
 
 

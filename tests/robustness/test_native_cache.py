@@ -31,13 +31,13 @@ CASES = textwrap.dedent("""
     good, root = Path(sys.argv[1]), Path(sys.argv[2])
     os.environ["CC"] = "false"  # a compiler that always fails: a damaged file cannot be rebuilt
     native.INSTALLED = root / "not-installed.so"  # the cache alone is under test
-    key = native._digest(native._sources_digest(), "false", *native.FLAGS, native._cpu_model())
     c = hq.Circuit(2).ry(hq.Weight("a") * hq.Input(0), 0).ry(hq.Weight("b") * hq.Input(1), 1).cx(0, 1)
     found = {}
     for case in ["intact", "truncated", "empty", "garbage", "no checksum", "not a library"]:
         cache = root / case.replace(" ", "-")
         cache.mkdir()
-        target = cache / f"native-{key}.so"
+        os.environ["HYBRIDQ_CACHE"] = str(cache)
+        target = native.cached(["false"])
         shutil.copy(good, target)
         record = json.loads(good.with_suffix(".json").read_text())
         data = target.read_bytes()
@@ -53,7 +53,6 @@ CASES = textwrap.dedent("""
             target.write_bytes(b"not a shared object")
             record["sha256"] = hashlib.sha256(target.read_bytes()).hexdigest()  # the checksum matches: loading fails
         target.with_suffix(".json").write_text(json.dumps(record))
-        os.environ["HYBRIDQ_CACHE"] = str(cache)
         native.library.cache_clear()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
