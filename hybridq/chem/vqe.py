@@ -152,8 +152,9 @@ class VQE:
 
     @cached_property
     def frequencies(self) -> list[int]:
-        """Per weight, the largest frequency of the energy as a function of it (the shift rule's
-        points; see :func:`_frequencies`), worked out on first use."""
+        """Per weight, the largest frequency of the energy as a function of it, which sets the shift
+        rule's points: the sum of ``|c|`` over the angles ``c * w`` that read it, rounded up (worked
+        out on first use)."""
         return _frequencies(self.ansatz)
 
     # ----- energies
@@ -354,8 +355,8 @@ class PairAnsatz:
     the pairs of each step, and all their angles as a sparse map of the weights) and ``H`` as a
     sparse matrix are made once. A call maps the weights to the angles and hands the steps to the
     engine (:func:`hybridq.sim.engine.execute`: the native pair kernels on the CPU, with their
-    adjoint backward), and the angles' gradient back to the weights, all in NumPy: no
-    compilation or input check per call, which on small molecules are most of an evaluation's time.
+    adjoint backward), and the angles' gradient back to the weights, by sparse products in SciPy:
+    no compilation or input check per call, which on small molecules are most of an evaluation's time.
 
     >>> from hybridq.chem import Molecule, uccsd
     >>> h2 = Molecule.from_name("H2")
@@ -389,7 +390,8 @@ class PairAnsatz:
         matrix = hamiltonian.to_matrix(sparse=True)
         if not np.abs(matrix.data.imag).any():
             matrix = matrix.real.tocsr()
-        angle_map = sparse.csr_matrix((coef.numpy(), (row.numpy(), column.numpy())), shape=(first, 1 + len(body.weight_names)))
+        angle_map = sparse.csr_matrix((coef.numpy(), (row.numpy(), column.numpy())),
+                                      shape=(first, 1 + len(body.weight_names)))
         start = _basis_state(body.n_qubits, 0) if start is None else start
         return cls(start, steps, angle_map, matrix)
 

@@ -5,9 +5,10 @@
 takes that library only if it was built from these sources for this CPU (a package built on
 another machine could use instructions this one lacks); otherwise it compiles the kernels on
 first use into a cache folder (``$HYBRIDQ_CACHE``, else ``~/.cache/hybridq``; one library per
-package folder, compiler and CPU, see :func:`cached`), reused by later imports. The compiler is ``$CC`` (a command, e.g. ``ccache gcc``), else ``cc`` or ``gcc``.
-Without one, or with ``HYBRIDQ_NATIVE=0``, :func:`library` returns None and the simulator keeps
-to its PyTorch path (one warning says why); :func:`status` says which kernels are active and why.
+package folder, compiler and CPU, see :func:`cached`), reused by later imports. The compiler is
+``$CC`` (a command, e.g. ``ccache gcc``), else ``cc`` or ``gcc``. Without one, or with
+``HYBRIDQ_NATIVE=0``, :func:`library` returns None and the simulator keeps to its PyTorch path
+(one warning says why); :func:`status` says which kernels are active and why.
 The build record beside a library holds the digest of its sources and its own SHA-256: a library
 from other sources is not taken (a cached one is rebuilt), a damaged file (truncated, emptied,
 overwritten) is never loaded, and a library that still fails to load leaves the PyTorch path, like
