@@ -376,37 +376,12 @@ if tl is not None:
         return j >> (3 - k)
 
     @triton.jit
-    def _diagonal(re, im, j, base, k, ADJOINT: tl.constexpr):
-        """A diagonal on ``k`` qubits at ``base`` (or its adjoint): its ``2**k`` values picked by
-        slot ``j`` of each amplitude (scalar loads and selects, no indexed loads)."""
-        vr = tl.zeros_like(re)
-        vi = tl.zeros_like(im)
-        for t in tl.static_range(1 << MAX_DIAGONAL_QUBITS):
-            if t < (1 << k):
-                vr = tl.where(j == t, tl.load(base + 2 * t), vr)
-                vi = tl.where(j == t, tl.load(base + 2 * t + 1), vi)
+    def _diagonal(re, im, j, base, ADJOINT: tl.constexpr):
+        vr = tl.load(base + 2 * j)
+        vi = tl.load(base + 2 * j + 1)
         if ADJOINT:
             vi = -vi
         return vr * re - vi * im, vr * im + vi * re
-
-    @triton.jit
-    def _quad_sums(tr, ti, j, first, at, keep):
-        """Store at the ``(2, 2, 2)`` addresses ``at`` (where ``keep``) the complex sums of
-        ``tr + i ti`` over the amplitudes of slots ``j == first + s``, ``s < 4``, in one reduction:
-        ``at[a, b, c]`` gets part ``a`` (real, imaginary) of slot ``s = 2c + b``."""
-        zero = tl.zeros_like(tr)
-        s0, s1, s2, s3 = j == first, j == first + 1, j == first + 2, j == first + 3
-        u = tl.join(tl.join(tl.join(tl.where(s0, tr, zero), tl.where(s0, ti, zero)),
-                            tl.join(tl.where(s1, tr, zero), tl.where(s1, ti, zero))),
-                    tl.join(tl.join(tl.where(s2, tr, zero), tl.where(s2, ti, zero)),
-                            tl.join(tl.where(s3, tr, zero), tl.where(s3, ti, zero))))
-        tl.store(at, tl.sum(u, axis=0), mask=keep)
-
-    @triton.jit
-    def _parts():
-        """``(part, slot)`` index tensors of the ``(2, 2, 2)`` layout of :func:`_quad_sums`."""
-        pair = tl.arange(0, 2)
-        return pair[:, None, None], pair[None, :, None] + 2 * pair[None, None, :]
 
     @triton.jit
     def _row(table_ptr, t):
@@ -450,7 +425,7 @@ if tl is not None:
             elif kind == 1:
                 re, im = _two(re, im, idx, s0, s1, mask, values, base, False)
             elif kind == 2:
-                re, im = _diagonal(re, im, _diagonal_index(idx, s0, s1, s2, mask), base, mask, False)
+                re, im = _diagonal(re, im, _diagonal_index(idx, s0, s1, s2, mask), base, False)
             else:
                 perm = tl.load(perm_ptr + offset + idx)
                 re, im = tl.gather(re, perm, 0), tl.gather(im, perm, 0)
@@ -458,14 +433,20 @@ if tl is not None:
         tl.store(out_ptr + b * out_stride + 2 * at + 1, im)
 
     @triton.jit
-    def _one_sums(re, im, qr, qi, gr, gi, hi, on, target):
+    def _one_sums(re, im, gr, gi, idx, s, on, target):
         """Store at ``target`` the 8 reals of ``G[r][c] = sum lam_r conj(psi_c)`` over the pairs of
-        the gate's qubit (psi before the gate: ``re + i im``, its partner's ``qr + i qi``; lam after
-        it; ``hi`` marks bit-1 amplitudes; amplitudes off the controls left out)."""
+        bit ``s`` (psi before the gate, lam after it, amplitudes off the controls left out)."""
+        qr, qi = tl.gather(re, idx ^ s, 0), tl.gather(im, idx ^ s, 0)
         zero = tl.zeros_like(re)
         dr, di = tl.where(on, gr * re + gi * im, zero), tl.where(on, gi * re - gr * im, zero)  # own: G[h][h]
         orr, oi = tl.where(on, gr * qr + gi * qi, zero), tl.where(on, gi * qr - gr * qi, zero)  # partner: G[h][1-h]
-        fused.pair_sums(dr, di, orr, oi, hi, target)
+        fused.pair_sums(dr, di, orr, oi, (idx & s) != 0, target)
+
+    @triton.jit
+    def _slot_sum(sel, tr, ti, target):
+        """Store at ``target`` the complex sum of ``tr + i ti`` where ``sel``."""
+        tl.store(target, tl.sum(tl.where(sel, tr, 0.0), axis=0))
+        tl.store(target + 1, tl.sum(tl.where(sel, ti, 0.0), axis=0))
 
     @triton.jit
     def _backward_kernel(psi_ptr, lam_ptr, psi_to_ptr, lam_to_ptr, data_ptr, table_ptr, perm_ptr, grad_data_ptr,
@@ -490,37 +471,31 @@ if tl is not None:
             kind, s0, s1, s2, mask, values, offset, size = _row(table_ptr, t)
             base = data + 2 * offset
             target = grads + 2 * offset
-            if kind == 0:  # psi before at each amplitude's partner, too, from the pair (no gather)
-                on, hi = (idx & mask) == values, (idx & s0) != 0
-                pr, pi = tl.gather(re, idx ^ s0, 0), tl.gather(im, idx ^ s0, 0)
-                br, bi = fused._mix(re, im, pr, pi, hi, base, True)
+            if kind == 0:
+                re, im = _one(re, im, idx, s0, mask, values, base, True)
                 if size > 0:
-                    qr, qi = fused._mix(pr, pi, re, im, (idx & s0) == 0, base, True)
-                    _one_sums(br, bi, qr, qi, gr, gi, hi, on, target)
-                re, im = tl.where(on, br, re), tl.where(on, bi, im)
+                    _one_sums(re, im, gr, gi, idx, s0, (idx & mask) == values, target)
                 gr, gi = _one(gr, gi, idx, s0, mask, values, base, True)
             elif kind == 1:
                 on = (idx & mask) == values
                 re, im = _two(re, im, idx, s0, s1, mask, values, base, True)
                 if size > 0:
                     r = ((idx & s0) != 0).to(tl.int32) * 2 + ((idx & s1) != 0).to(tl.int32)
-                    part, row = _parts()
                     for d in tl.static_range(4):  # G[r][r ^ d]: lam at r, psi at its partner r ^ d
                         flip = (s0 if d >= 2 else 0) ^ (s1 if d % 2 == 1 else 0)
                         qr, qi = tl.gather(re, idx ^ flip, 0), tl.gather(im, idx ^ flip, 0)
                         tr = tl.where(on, gr * qr + gi * qi, zero)
                         ti = tl.where(on, gi * qr - gr * qi, zero)
-                        _quad_sums(tr, ti, r, 0, target + 2 * (row * 4 + (row ^ d)) + part, row >= 0)
+                        for row in tl.static_range(4):
+                            _slot_sum(r == row, tr, ti, target + 2 * (row * 4 + (row ^ d)))
                 gr, gi = _two(gr, gi, idx, s0, s1, mask, values, base, True)
             elif kind == 2:
                 j = _diagonal_index(idx, s0, s1, s2, mask)
-                re, im = _diagonal(re, im, j, base, mask, True)
-                part, slot = _parts()
-                for half in tl.static_range(2):
-                    if 4 * half < size:
-                        _quad_sums(gr * re + gi * im, gi * re - gr * im, j, 4 * half,
-                                   target + 2 * (4 * half + slot) + part, slot < size - 4 * half)
-                gr, gi = _diagonal(gr, gi, j, base, mask, True)
+                re, im = _diagonal(re, im, j, base, True)
+                tr, ti = gr * re + gi * im, gi * re - gr * im
+                for slot in range(size):
+                    _slot_sum(j == slot, tr, ti, target + 2 * slot)
+                gr, gi = _diagonal(gr, gi, j, base, True)
             else:
                 inverse = tl.load(perm_ptr + offset + N + idx)
                 re, im = tl.gather(re, inverse, 0), tl.gather(im, inverse, 0)
