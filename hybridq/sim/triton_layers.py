@@ -1,7 +1,7 @@
 """Triton kernels of :class:`~hybridq.sim.layers.Layered` programs: one kernel per circuit.
 
 Each program (one per sample) loads its ``2**n`` amplitudes into registers and walks a table of
-steps, one row each:
+steps, one row each (a step whose data wants no gradient is marked, and the backward skips its sums):
 
 - a one-qubit matrix on one qubit, with any controls (open or closed): a layer's one-qubit
   gates, CRX, CRY, CH, controlled U3;
@@ -15,6 +15,15 @@ backward kernel is the adjoint method: it walks the table in reverse, un-compute
 the adjoint state step by step and reduces each step's gradient on chip into the same layout;
 autograd then hands every part of it back to the step that made it. No intermediate state is
 stored. complex64 and complex128 alike (the kernels take the buffers' real dtype).
+
+Past :data:`WHOLE_QUBITS` a sample's state does not fit in registers; the table then runs in
+**segments**: each holds :data:`SEGMENT_QUBITS` qubits (the :data:`ADJACENT_QUBITS` of lowest bits
+always among them, so loads run over adjacent amplitudes), and its programs, one per value of the
+other bits, apply the rows on those qubits in place. A segment takes, in order, every row that
+fits and that no row left behind touches (rows on disjoint qubits commute), so one reaches across
+layers: a 16-qubit CZ chain of 6 layers is 5 launches, a CRX ring 11. The backward walks the
+segments in reverse, each un-computing its part in place. Permutations take part when they move
+only a segment's qubits (a CNOT does; a CNOT ring over all qubits does not: declined).
 
 Programs of layers that the older whole-layer kernels take (one-qubit gates on every qubit and a
 permutation, :func:`hybridq.sim.fused.run`) are left to them: they are tuned for that shape.
