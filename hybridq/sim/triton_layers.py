@@ -42,7 +42,8 @@ import functools
 import torch
 
 from . import fused
-from .layers import Dense, Diagonal, Layered, Permutation, joined
+from ..qubit_order import bit_weights
+from .layers import Dense, Diagonal, Layered, Permutation, data_of, joined
 
 Tensor = torch.Tensor
 tl = fused.tl
@@ -121,10 +122,11 @@ class _Segment:
 
 
 class _Plan:
-    """The segments of a program structure (on the device), its permutations and data width."""
+    """The segments of a program structure (on the device), its permutations and the qubits a
+    program holds."""
 
-    def __init__(self, segments: list[_Segment], perms: Tensor, width: int, qubits: int, held: list):
-        self.segments, self.perms, self.width, self.qubits, self.held = segments, perms, width, qubits, held
+    def __init__(self, segments: list[_Segment], perms: Tensor, qubits: int, held: list):
+        self.segments, self.perms, self.qubits, self.held = segments, perms, qubits, held
 
 
 _PLANS: dict[tuple, _Plan] = {}
@@ -148,7 +150,7 @@ def _plan(program: Layered) -> _Plan | None:
                 rows.append((PERM, _moved_qubits(s.index, n) if n > WHOLE_QUBITS else (), (), (), s, 0))
                 held.append(s.index)
                 continue
-            data = s.values if isinstance(s, Diagonal) else s.matrix
+            data = data_of(s)
             if isinstance(s, Diagonal):
                 if len(s.qubits) > MAX_DIAGONAL_QUBITS:
                     return None
@@ -169,7 +171,7 @@ def _plan(program: Layered) -> _Plan | None:
     perms: list[Tensor] = []
     segments = [_segment(part, qubits, n, program.device, perms) for part, qubits in runs]
     index = torch.cat(perms) if perms else torch.zeros(1, dtype=torch.int32, device=program.device)
-    plan = _Plan(segments, index, offset, m, held)
+    plan = _Plan(segments, index, m, held)
     if len(_PLANS) >= 64:
         _PLANS.pop(next(iter(_PLANS)))
     _PLANS[key] = plan
@@ -182,8 +184,7 @@ def _moved_qubits(index: Tensor, n: int) -> tuple[int, ...]:
     i = torch.arange(2**n, device=index.device)
     index = index.to(i.dtype)
     moved = []
-    for q in range(n):
-        bit = 1 << (n - 1 - q)
+    for q, bit in enumerate(bit_weights(n).tolist()):
         if bool(((index ^ i) & bit).any() or (index[i ^ bit] != (index ^ bit)).any()):
             moved.append(q)
     return tuple(moved)
@@ -239,24 +240,22 @@ def _segment(rows: list[tuple], qubits: tuple[int, ...], n: int, device: torch.d
     if whole:
         return _Segment(rows_tensor, len(table), None, None, 0)
     outside = [q for q in reversed(range(n)) if q not in qubits]
-    inner = torch.tensor([_global_bit(q, n) for q in order], dtype=torch.int32).to(device)
-    outer = torch.tensor([_global_bit(q, n) for q in outside] or [0], dtype=torch.int32).to(device)
+    weight = bit_weights(n).tolist()
+    inner = torch.tensor([weight[q] for q in order], dtype=torch.int32).to(device)
+    outer = torch.tensor([weight[q] for q in outside] or [0], dtype=torch.int32).to(device)
     return _Segment(rows_tensor, len(table), inner, outer, len(outside))
-
-
-def _global_bit(q: int, n: int) -> int:
-    return 1 << (n - 1 - q)
 
 
 def _inner_tables(step: Permutation, order: list[int], n: int) -> tuple[Tensor, Tensor]:
     """A permutation that moves only qubits of ``order`` as gathers of a program's index (inner
     bit j holds qubit ``order[j]``): its index and inverse."""
     i = torch.arange(2 ** len(order), device=step.index.device)
-    placed = sum(((i >> j) & 1) * _global_bit(q, n) for j, q in enumerate(order))  # outer bits 0
+    weight = bit_weights(n).tolist()
+    placed = sum(((i >> j) & 1) * weight[q] for j, q in enumerate(order))  # outer bits 0
 
     def inner(t: Tensor) -> Tensor:
         g = t.to(i.dtype)[placed]
-        return sum(((g >> (n - 1 - q)) & 1) << j for j, q in enumerate(order))
+        return sum(((g & weight[q]) != 0).to(i.dtype) << j for j, q in enumerate(order))
 
     return inner(step.index), inner(step.inverse)
 
