@@ -403,7 +403,7 @@ def _constant_matrix(matrix, what: str) -> np.ndarray:
         if matrix.requires_grad:
             raise ParameterError(f"{what} in a circuit is a constant; this tensor requires grad. Pass "
                                  "matrix.detach(), or make the gate trainable with Weight angles (e.g. U3)")
-        matrix = matrix.detach().cpu().numpy()
+        matrix = matrix.detach().resolve_conj().resolve_neg().cpu().numpy()
     try:
         m = np.asarray(matrix, dtype=np.complex128)
     except (TypeError, ValueError) as error:

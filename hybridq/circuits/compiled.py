@@ -34,6 +34,8 @@ angles are not affine in that sense (e.g. products of two weights) use the gate-
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import torch
 
@@ -393,6 +395,8 @@ class CompiledCircuit:
                     groups.setdefault((op.name, len(op.controls), reads), []).append(k)
                 elif op.name != "PauliRot":
                     fixed[k] = from_op(self._fixed_op(step.items[0], dtype, device), self.n_qubits, device)
+                    if isinstance(fixed[k], Diagonal):  # made once, kept in this cache
+                        fixed[k] = dataclasses.replace(fixed[k], constant=True)
             slots = {g: torch.tensor([self.op_slots[self.steps[k].items[0]][0] for k in ks], device=device)
                      for g, ks in groups.items()}
             with_data = [k for k in sorted(fixed) if isinstance(fixed[k], (Diagonal, Dense))]

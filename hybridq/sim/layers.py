@@ -75,10 +75,13 @@ Tensor = torch.Tensor
 @dataclass(frozen=True, eq=False)
 class Diagonal:
     """Multiply each amplitude by ``values[:, j]``, ``j`` its bits on ``qubits`` (first = most
-    significant). ``values``: ``(P, 2**k)`` complex, ``|values| = 1``."""
+    significant). ``values``: ``(P, 2**k)`` complex, ``|values| = 1``; ``constant``: the same
+    values (the same tensor) in every call, e.g. a compiled circuit's CZ (executors may merge them
+    once per structure)."""
 
     qubits: tuple[int, ...]
     values: Tensor
+    constant: bool = False
 
 
 @dataclass(frozen=True, eq=False)

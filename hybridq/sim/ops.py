@@ -77,6 +77,18 @@ def check_wires(qubits: Sequence[int], controls: Sequence[int], n_qubits: int) -
     return qubits, controls
 
 
+def on_device(tensor: Tensor, device) -> bool:
+    """Whether ``tensor`` lies on ``device`` (``"cuda"`` names the current CUDA device).
+
+    >>> on_device(torch.zeros(1), "cpu")
+    True
+    """
+    want = torch.device(device)
+    if want.type == "cuda" and want.index is None:
+        want = torch.device("cuda", torch.cuda.current_device())
+    return tensor.device == want
+
+
 def angle_tensor(value: Angle, batch: int, dtype: torch.dtype, device) -> Tensor:
     """An angle as a real tensor of shape ``()`` or ``(B,)`` on the state's device."""
     rdt = real_dtype(dtype)
@@ -87,7 +99,7 @@ def angle_tensor(value: Angle, batch: int, dtype: torch.dtype, device) -> Tensor
             raise ShapeError(f"an angle must be a number or a tensor, got {value!r}") from None
     if value.is_complex():
         raise DTypeError(f"angles must be real, got a {value.dtype} tensor")
-    if device is not None and value.device != torch.device(device):
+    if device is not None and not on_device(value, device):
         raise DTypeError(f"angle is on {value.device} but the state is on {device}; move one of them")
     if value.dim() > 1 or (value.dim() == 1 and value.shape[0] not in (batch, 1) and batch != 1):
         raise ShapeError(
@@ -153,7 +165,7 @@ def matrix_op(
     """Build the :class:`Op` for a user matrix ``(2**k, 2**k)`` / ``(B, 2**k, 2**k)`` or diagonal."""
     qubits, controls = check_wires(qubits, controls, n_qubits)
     m = torch.as_tensor(matrix, device=device)
-    if m.device != torch.device(device or "cpu") and device is not None:
+    if device is not None and not on_device(m, device):
         raise DTypeError(f"matrix is on {m.device} but the state is on {device}")
     if m.is_complex() and not dtype.is_complex:
         if bool((m.detach().imag != 0).any()):

@@ -7,7 +7,10 @@ steps, one row each (a step whose data wants no gradient is marked, and the back
   gates, CRX, CRY, CH, controlled U3;
 - a two-qubit matrix on any pair, with any controls: RXX, RYY, arbitrary two-qubit unitaries;
 - a diagonal on up to :data:`MAX_DIAGONAL_QUBITS` qubits: CZ, CP, CRZ, RZZ, Z phases;
-- a permutation (a gather): CNOT rings, SWAPs, Toffolis.
+- a permutation (a gather): CNOT rings, SWAPs, Toffolis;
+- a run of constant diagonals (a compiled circuit's CZ, CCZ, fixed phases), multiplied once per
+  structure into one diagonal of the program's ``2**m`` amplitudes: a CZ chain layer costs one
+  read of ``2**m`` values (cached on the GPU), not one row per gate.
 
 The data of every step (matrices, diagonals) is packed into one ``(B or 1, W)`` complex buffer
 per call, so per-sample (input-dependent) angles cost nothing more than shared ones. The
@@ -60,8 +63,10 @@ SEGMENT_QUBITS = fused.CHUNK_BITS
 #: The qubits of lowest bits every segment holds, so that its loads and stores run over
 #: ``2**ADJACENT_QUBITS`` adjacent amplitudes (whole memory sectors).
 ADJACENT_QUBITS = 4
-#: Step kinds (first column of a table row).
-ONE, TWO, DIAG, PERM = 0, 1, 2, 3
+#: Step kinds (first column of a table row); FIXED: consecutive diagonals that want no gradient
+#: (CZ, CCZ, fixed phases), multiplied into one diagonal on all of a program's qubits, made once
+#: per structure and read with each amplitude (no per-gate work).
+ONE, TWO, DIAG, PERM, FIXED = 0, 1, 2, 3, 4
 #: Columns of a table row: kind, three qubit bits, control mask, control values, data offset,
 #: size (0: the step's data wants no gradient, and the backward skips its sums).
 ROW = 8
@@ -106,7 +111,7 @@ def _key(program: Layered) -> tuple:
             if isinstance(s, Permutation):
                 parts.append(("P", id(s.index)))
             elif isinstance(s, Diagonal):
-                parts.append(("D", s.qubits, s.values.requires_grad))
+                parts.append(("D", s.qubits, s.values.requires_grad, s.constant and id(s.values)))
             else:
                 parts.append(("M", s.qubits, s.controls, s.control_values, s.matrix.requires_grad))
         steps.append(tuple(parts))
@@ -122,11 +127,17 @@ class _Segment:
 
 
 class _Plan:
-    """The segments of a program structure (on the device), its permutations and the qubits a
-    program holds."""
+    """The segments of a program structure (on the device), its permutations, its merged fixed
+    diagonals (complex128, by dtype on first use) and the qubits a program holds."""
 
-    def __init__(self, segments: list[_Segment], perms: Tensor, qubits: int, held: list):
+    def __init__(self, segments: list[_Segment], perms: Tensor, fixed: Tensor, qubits: int, held: list):
         self.segments, self.perms, self.qubits, self.held = segments, perms, qubits, held
+        self._fixed = {torch.complex128: fixed}
+
+    def fixed(self, dtype: torch.dtype) -> Tensor:
+        if dtype not in self._fixed:
+            self._fixed[dtype] = self._fixed[torch.complex128].to(dtype)
+        return self._fixed[dtype]
 
 
 _PLANS: dict[tuple, _Plan] = {}
@@ -155,7 +166,11 @@ def _plan(program: Layered) -> _Plan | None:
                 if len(s.qubits) > MAX_DIAGONAL_QUBITS:
                     return None
                 size = 2 ** len(s.qubits)
-                rows.append((DIAG, s.qubits, (), (), offset, size if data.requires_grad else 0))
+                if not s.constant or data.requires_grad or data.shape[0] != 1:
+                    rows.append((DIAG, s.qubits, (), (), offset, size))
+                else:
+                    rows.append((FIXED, s.qubits, (), (), data[0], 0))
+                    held.append(data)
             else:
                 if len(s.qubits) > 2:
                     return None
@@ -169,9 +184,11 @@ def _plan(program: Layered) -> _Plan | None:
     if any(len(qubits) > m for _, qubits in runs):
         return None  # a step on more qubits (controls included) than a segment holds
     perms: list[Tensor] = []
-    segments = [_segment(part, qubits, n, program.device, perms) for part, qubits in runs]
+    fixed: list[Tensor] = []
+    segments = [_segment(part, qubits, n, program.device, perms, fixed) for part, qubits in runs]
     index = torch.cat(perms) if perms else torch.zeros(1, dtype=torch.int32, device=program.device)
-    plan = _Plan(segments, index, m, held)
+    values = torch.cat(fixed) if fixed else torch.ones(1, dtype=torch.complex128, device=program.device)
+    plan = _Plan(segments, index, values, m, held)
     if len(_PLANS) >= 64:
         _PLANS.pop(next(iter(_PLANS)))
     _PLANS[key] = plan
@@ -215,16 +232,26 @@ def _segments(rows: list[tuple], n: int) -> list[tuple[list[tuple], tuple[int, .
     return runs
 
 
-def _segment(rows: list[tuple], qubits: tuple[int, ...], n: int, device: torch.device, perms: list[Tensor]) -> _Segment:
+def _segment(rows: list[tuple], qubits: tuple[int, ...], n: int, device: torch.device, perms: list[Tensor],
+             fixed: list[Tensor]) -> _Segment:
     """The table of ``rows`` on the ``2**m`` amplitudes of ``qubits`` (a program's index holds
     them with the lowest global bit lowest), and where a program's amplitudes lie. Permutations
-    are appended to ``perms`` as tables of a program's index, then their inverses."""
+    are appended to ``perms`` as tables of a program's index, then their inverses; each run of
+    fixed diagonals to ``fixed``, multiplied into one diagonal of a program's index."""
     m = len(qubits)
     order = sorted(qubits, reverse=True)  # inner bit j <- the qubit of the j-th lowest global bit
     bit = {q: 1 << j for j, q in enumerate(order)}
     whole = m == n
     table = []
     for kind, on, controls, values, offset, size in rows:
+        if kind == FIXED:
+            diagonal = _on_index(offset, [bit[q] for q in on], m)
+            if table and table[-1][0] == FIXED:  # the run goes on: one product
+                fixed[-1] = fixed[-1] * diagonal
+            else:
+                table.append([FIXED, 0, 0, 0, 0, 0, sum(f.numel() for f in fixed), 0])
+                fixed.append(diagonal)
+            continue
         if kind == PERM:
             tables = (offset.index, offset.inverse) if whole else _inner_tables(offset, order, n)
             table.append([PERM, 0, 0, 0, 0, 0, sum(p.numel() for p in perms), 0])
@@ -244,6 +271,15 @@ def _segment(rows: list[tuple], qubits: tuple[int, ...], n: int, device: torch.d
     inner = torch.tensor([weight[q] for q in order], dtype=torch.int32).to(device)
     outer = torch.tensor([weight[q] for q in outside] or [0], dtype=torch.int32).to(device)
     return _Segment(rows_tensor, len(table), inner, outer, len(outside))
+
+
+def _on_index(values: Tensor, bits: list[int], m: int) -> Tensor:
+    """A diagonal's ``values`` (``2**k``, its first qubit most significant) at each of the
+    ``2**m`` values of a program's index, its qubits at index ``bits`` (complex128)."""
+    i = torch.arange(2**m, device=values.device)
+    k = len(bits)
+    j = sum(((i & b) != 0).to(i.dtype) << (k - 1 - t) for t, b in enumerate(bits))
+    return values.to(torch.complex128)[j]
 
 
 def _inner_tables(step: Permutation, order: list[int], n: int) -> tuple[Tensor, Tensor]:
@@ -302,11 +338,12 @@ class _Run(torch.autograd.Function):
         state, data = state.contiguous(), data.contiguous()
         out = torch.empty(batch, state.shape[1], dtype=state.dtype, device=state.device)
         psi, d, o = torch.view_as_real(state), torch.view_as_real(data), torch.view_as_real(out)
+        fixed = torch.view_as_real(plan.fixed(state.dtype))
         source, stride = psi, psi.stride(0) if state.shape[0] > 1 else 0
         for segment in plan.segments:  # the first reads the start states, the others work in place
             inner, outer, outer_bits = _where(segment)
             _forward_kernel[(batch << outer_bits,)](
-                source, d, segment.table, plan.perms, o, stride, d.stride(0) if data.shape[0] > 1 else 0,
+                source, d, segment.table, plan.perms, fixed, o, stride, d.stride(0) if data.shape[0] > 1 else 0,
                 segment.n_rows, inner, outer, outer_bits, o.stride(0),
                 N_QUBITS=plan.qubits, MAPPED=segment.inner is not None, num_warps=_warps(plan.qubits))
             source, stride = o, o.stride(0)
@@ -324,13 +361,14 @@ class _Run(torch.autograd.Function):
         grad_state = torch.empty_like(out)
         psi_work = torch.empty_like(out) if len(plan.segments) > 1 else grad_state
         d, gd = torch.view_as_real(data), torch.view_as_real(grad_data)
+        fixed = torch.view_as_real(plan.fixed(out.dtype))
         psi, lam = torch.view_as_real(out), torch.view_as_real(grad)
         psi_to, lam_to = torch.view_as_real(psi_work), torch.view_as_real(grad_state)
         for k in reversed(range(len(plan.segments))):  # each un-computes its own part, in place after the first
             segment = plan.segments[k]
             inner, outer, outer_bits = _where(segment)
             _backward_kernel[(batch << outer_bits,)](
-                psi, lam, psi_to, lam_to, d, segment.table, plan.perms, gd,
+                psi, lam, psi_to, lam_to, d, segment.table, plan.perms, fixed, gd,
                 d.stride(0) if data.shape[0] > 1 else 0, gd.stride(0), segment.n_rows,
                 inner, outer, outer_bits, psi.stride(0),
                 N_QUBITS=plan.qubits, MAPPED=segment.inner is not None, STORE_PSI=k > 0,
@@ -392,6 +430,15 @@ if tl is not None:
         return vr * re - vi * im, vr * im + vi * re
 
     @triton.jit
+    def _fixed(re, im, idx, base, ADJOINT: tl.constexpr):
+        """A merged fixed diagonal (one value per amplitude of the program, at ``base``) or its adjoint."""
+        vr = tl.load(base + 2 * idx)
+        vi = tl.load(base + 2 * idx + 1)
+        if ADJOINT:
+            vi = -vi
+        return vr * re - vi * im, vr * im + vi * re
+
+    @triton.jit
     def _row(table_ptr, t):
         row = table_ptr + t * 8
         return (tl.load(row), tl.load(row + 1), tl.load(row + 2), tl.load(row + 3), tl.load(row + 4),
@@ -418,7 +465,7 @@ if tl is not None:
         return b.to(tl.int64), p, at
 
     @triton.jit
-    def _forward_kernel(psi_ptr, data_ptr, table_ptr, perm_ptr, out_ptr, psi_stride, data_stride, n_steps,
+    def _forward_kernel(psi_ptr, data_ptr, table_ptr, perm_ptr, fixed_ptr, out_ptr, psi_stride, data_stride, n_steps,
                         inner_ptr, outer_ptr, outer_bits, out_stride, N_QUBITS: tl.constexpr, MAPPED: tl.constexpr):
         idx = tl.arange(0, 1 << N_QUBITS)
         b, p, at = _place(inner_ptr, outer_ptr, outer_bits, idx, N_QUBITS, MAPPED)
@@ -434,6 +481,8 @@ if tl is not None:
                 re, im = _two(re, im, idx, s0, s1, mask, values, base, False)
             elif kind == 2:
                 re, im = _diagonal(re, im, _diagonal_index(idx, s0, s1, s2, mask), base, False)
+            elif kind == 4:
+                re, im = _fixed(re, im, idx, fixed_ptr + 2 * offset, False)
             else:
                 perm = tl.load(perm_ptr + offset + idx)
                 re, im = tl.gather(re, perm, 0), tl.gather(im, perm, 0)
@@ -457,7 +506,7 @@ if tl is not None:
         tl.store(target + 1, tl.sum(tl.where(sel, ti, 0.0), axis=0))
 
     @triton.jit
-    def _backward_kernel(psi_ptr, lam_ptr, psi_to_ptr, lam_to_ptr, data_ptr, table_ptr, perm_ptr, grad_data_ptr,
+    def _backward_kernel(psi_ptr, lam_ptr, psi_to_ptr, lam_to_ptr, data_ptr, table_ptr, perm_ptr, fixed_ptr, grad_data_ptr,
                          data_stride, grad_stride, n_steps, inner_ptr, outer_ptr, outer_bits, state_stride,
                          N_QUBITS: tl.constexpr, MAPPED: tl.constexpr, STORE_PSI: tl.constexpr):
         """The adjoint sweep: per step (last first), the state before it, the gradient of its data
@@ -504,6 +553,9 @@ if tl is not None:
                 for slot in range(size):
                     _slot_sum(j == slot, tr, ti, target + 2 * slot)
                 gr, gi = _diagonal(gr, gi, j, base, True)
+            elif kind == 4:
+                re, im = _fixed(re, im, idx, fixed_ptr + 2 * offset, True)
+                gr, gi = _fixed(gr, gi, idx, fixed_ptr + 2 * offset, True)
             else:
                 inverse = tl.load(perm_ptr + offset + N + idx)
                 re, im = tl.gather(re, inverse, 0), tl.gather(im, inverse, 0)

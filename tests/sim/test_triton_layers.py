@@ -98,6 +98,33 @@ def check(device: str) -> None:
         grads = [torch.autograd.grad(o.real.sum(), theta, retain_graph=True)[0] for o in outs]
         assert torch.allclose(outs[0], outs[1], atol=1e-5) and torch.allclose(grads[0], grads[1], atol=1e-5)
     check_families(device)
+    check_constant_diagonals(device)
+
+
+def check_constant_diagonals(device: str) -> None:
+    """Runs of constant diagonals (user diagonals, CZ, CCZ, a fixed CPhase) are merged once per
+    structure: two circuits of one structure but other diagonal values each equal the reference."""
+    from hybridq.sim import triton_layers
+
+    for phases in ([1, 1j, -1, -1j], [1j, 1, 1, -1]):
+        c = Circuit(4)
+        for q in range(4):
+            c.ry(Weight(f"a{q}") * Input(q), q)
+        c.diagonal(torch.tensor(phases), [2, 0]).cz(0, 1).add("CPhase", [3, 1], 0.7).add("CCZ", [1, 2, 3])
+        for q in range(4):
+            c.rx(Weight(f"b{q}"), q)
+        c.cz(3, 0).diagonal(torch.tensor(phases).conj(), [1, 3])
+        x, w = _values(c, 3, seed=1)
+        x, w = x.to(device).requires_grad_(True), w.to(device).requires_grad_(True)
+        results = []
+        for executor in (TritonExecutor(), ReferenceExecutor()):
+            program = CompiledCircuit.of(c).layered(x, w, batch=3, dtype=torch.complex128, device=device)
+            out = executor.run(program, None, "adjoint")
+            results.append([out, *torch.autograd.grad(out.real.sum() + out.imag[:, 1].sum(), (w, x))])
+        kinds = triton_layers._plan(program).segments[0].table[:, 0].tolist()
+        assert kinds.count(triton_layers.FIXED) == 3, kinds  # [diagonal, CZ], [CCZ], [CZ, diagonal]: CPhase has an angle
+        for got, ref in zip(*results):
+            assert float((got - ref).detach().abs().max()) < 1e-10, phases
 
 
 def check_families(device: str) -> None:
