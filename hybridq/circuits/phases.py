@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import torch
 
 from ..checks import under_torch_func
+from ..qubit_order import bits_to_index, index_to_bits
 from ..sim.gates import GATES
 from ..sim.state import zero_state
 from .circuit import Circuit, Operation
@@ -101,7 +102,8 @@ class _Run:
 def _run_of(ops: list[Operation], n: int, names: list[str]) -> _Run:
     """The phase tables and basis map of a run of phase gates and basis moves."""
     basis = torch.arange(2**n)
-    bits = [(basis >> (n - 1 - q)) & 1 for q in range(n)]  # each qubit's bit, as a function of the input basis
+    start = index_to_bits(basis, n)
+    bits = list(start.unbind(-1))  # each qubit's bit, as a function of the input basis
     phased, rows = [], []
     for op in ops:
         if _moves_basis(op):
@@ -115,9 +117,7 @@ def _run_of(ops: list[Operation], n: int, names: list[str]) -> _Run:
         spec = GATES[op.name]
         unit = [torch.tensor(1.0, dtype=torch.float64)] * spec.n_params
         phases = torch.angle(spec.build(unit, torch.complex128, None))  # linear in the angle: phase(theta) = theta * this
-        j = torch.zeros(2**n, dtype=torch.long)
-        for q in op.qubits:
-            j = 2 * j + bits[q]
+        j = bits_to_index(torch.stack([bits[q] for q in op.qubits], -1))  # the gate's own basis index
         on = torch.ones(2**n, dtype=torch.float64)
         for c in op.controls:
             on = on * bits[c]
@@ -133,10 +133,10 @@ def _run_of(ops: list[Operation], n: int, names: list[str]) -> _Run:
     weights = torch.tensor([pad([1 + names.index(w) for w in m[2]], width_w) for m in monomials], dtype=torch.long)
     term = torch.tensor([products.index(k) for k in keys], dtype=torch.long)
     gate = torch.tensor([m[0] for m in monomials], dtype=torch.long)
-    moved = [(basis >> (n - 1 - q)) & 1 for q in range(n)]
+    moved = torch.stack(bits, -1)
     index = None
-    if any(not torch.equal(b, m) for b, m in zip(bits, moved)):
-        target = sum(b << (n - 1 - q) for q, b in enumerate(bits))  # input basis state b goes to target[b]
+    if not torch.equal(moved, start):
+        target = bits_to_index(moved)  # input basis state b goes to target[b]
         index = torch.empty_like(target)
         index[target] = basis
     return _Run(tuple(phased), torch.stack(rows), index, coef, weights, term, gate,

@@ -46,6 +46,7 @@ from ..circuits.interop._common import controlled, phase_ops
 from ..circuits.interop.pennylane import _READ as _GATE_OF
 from ..errors import require
 from ..operators.interop import from_pennylane
+from ..qubit_order import index_to_bits
 from ..sim import measure as hqmeasure
 from ..sim.ops import apply_matrix
 
@@ -533,7 +534,7 @@ def _sampled(tape, state: Tensor, n: int, device: HybridqDevice, generator: torc
     for group, gates in _sample_groups(tape.measurements):
         rotated = device._rotated(state, gates, n)
         draws = hqmeasure.sample(rotated, shots.total_shots, generator=generator)  # (B, S)
-        bits = ((draws.unsqueeze(-1) >> torch.arange(n - 1, -1, -1, device=draws.device)) & 1).cpu().numpy()
+        bits = index_to_bits(draws, n).cpu().numpy()
         for i in group:
             mp = tape.measurements[i]
             per_bin = []

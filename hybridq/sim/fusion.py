@@ -26,6 +26,7 @@ from typing import Callable, Literal, Sequence
 
 import torch
 
+from ..qubit_order import bit_position, qubit_mask
 from .kernels import matmul_2x2
 from .program import Op
 
@@ -60,17 +61,16 @@ def _kron_op(pending: dict[int, tuple[Tensor, bool]]) -> Op:
 
 def _source_index(op: Op, j: Tensor, n: int) -> Tensor:
     """Where a flip or swap op reads each output index from: ``sigma(j)`` by bit arithmetic."""
-    bit = lambda q: 1 << (n - 1 - q)  # noqa: E731
     active = torch.ones_like(j, dtype=torch.bool)
     values = op.control_values or (1,) * len(op.controls)
     for c, v in zip(op.controls, values):
-        active &= ((j & bit(c)) != 0) == bool(v)
+        active &= ((j & qubit_mask([c], n)) != 0) == bool(v)
     if op.kind == "flip":
-        change = sum(bit(q) for q in op.qubits)
+        change = qubit_mask(op.qubits, n)
     else:
         a, b = op.qubits
-        differ = ((j >> (n - 1 - a)) ^ (j >> (n - 1 - b))) & 1
-        change = differ * (bit(a) | bit(b))
+        differ = ((j >> bit_position(a, n)) ^ (j >> bit_position(b, n))) & 1
+        change = differ * qubit_mask(op.qubits, n)
     return j ^ (active * change)
 
 
