@@ -38,7 +38,7 @@ from ..sim.gates import GATES
 from ..sim.state import zero_state
 from .circuit import Circuit, Operation
 from .execute import checked_inputs, evolve, simulate, weight_values
-from .expr import Const, Input, Product, Sum, Weight, as_expr
+from .expr import monomials
 
 Tensor = torch.Tensor
 
@@ -56,28 +56,6 @@ def _moves_basis(op: Operation) -> bool:
     if op.name == "X":
         return len(op.controls) <= 1
     return op.name == "SWAP" and not op.controls
-
-
-Monomial = tuple[float, tuple[str, ...], tuple[int, ...]]  # coefficient, weights, input columns
-
-
-def _polynomial(expr) -> list[Monomial]:
-    """``expr`` as a sum of monomials ``c * prod(weights) * prod(inputs)``."""
-    expr = as_expr(expr)
-    if isinstance(expr, Const):
-        return [(float(expr.value), (), ())]
-    if isinstance(expr, Weight):
-        return [(1.0, (expr.name,), ())]
-    if isinstance(expr, Input):
-        return [(1.0, (), (expr.index,))]
-    if isinstance(expr, Sum):
-        return [m for t in expr.terms for m in _polynomial(t)]
-    if isinstance(expr, Product):
-        out: list[Monomial] = [(1.0, (), ())]
-        for factor in expr.factors:
-            out = [(c1 * c2, w1 + w2, i1 + i2) for c1, w1, i1 in out for c2, w2, i2 in _polynomial(factor)]
-        return out
-    raise TypeError(f"not an angle expression: {expr!r}")  # pragma: no cover - every Expr is one of the above
 
 
 @dataclass(frozen=True)
@@ -123,16 +101,16 @@ def _run_of(ops: list[Operation], n: int, names: list[str]) -> _Run:
             on = on * bits[c]
         phased.append(op)
         rows.append(on * phases[j])
-    monomials = [(g, *m) for g, op in enumerate(phased) for m in (_polynomial(op.params[0]) if op.params else [(1.0, (), ())])]
-    width_w = max([1] + [len(m[2]) for m in monomials])
-    width_x = max([1] + [len(m[3]) for m in monomials])
+    expanded = [(g, *m) for g, op in enumerate(phased) for m in (monomials(op.params[0]) if op.params else [(1.0, (), ())])]
+    width_w = max([1] + [len(m[2]) for m in expanded])
+    width_x = max([1] + [len(m[3]) for m in expanded])
     pad = lambda values, width: tuple(values) + (0,) * (width - len(values))  # noqa: E731
-    keys = [pad(sorted(1 + i for i in m[3]), width_x) for m in monomials]
+    keys = [pad(sorted(1 + i for i in m[3]), width_x) for m in expanded]
     products = sorted(set(keys))
-    coef = torch.tensor([m[1] for m in monomials], dtype=torch.float64)
-    weights = torch.tensor([pad([1 + names.index(w) for w in m[2]], width_w) for m in monomials], dtype=torch.long)
+    coef = torch.tensor([m[1] for m in expanded], dtype=torch.float64)
+    weights = torch.tensor([pad([1 + names.index(w) for w in m[2]], width_w) for m in expanded], dtype=torch.long)
     term = torch.tensor([products.index(k) for k in keys], dtype=torch.long)
-    gate = torch.tensor([m[0] for m in monomials], dtype=torch.long)
+    gate = torch.tensor([m[0] for m in expanded], dtype=torch.long)
     moved = torch.stack(bits, -1)
     index = None
     if not torch.equal(moved, start):

@@ -33,8 +33,15 @@ from .program import Op
 Tensor = torch.Tensor
 
 
-def _one_qubit_matrix(op: Op, dtype: torch.dtype, device) -> Tensor | None:
-    """The op as a ``(..., 2, 2)`` matrix if it is an uncontrolled one-qubit gate, else None."""
+def one_qubit_matrix(op: Op, dtype: torch.dtype, device) -> Tensor | None:
+    """The op as a ``(..., 2, 2)`` matrix if it is an uncontrolled one-qubit gate, else None.
+
+    >>> from hybridq.sim import gate_op
+    >>> one_qubit_matrix(gate_op("X", [0], n_qubits=1), torch.complex64, None).real.tolist()
+    [[0.0, 1.0], [1.0, 0.0]]
+    >>> print(one_qubit_matrix(gate_op("CNOT", [0, 1], n_qubits=2), torch.complex64, None))
+    None
+    """
     if op.controls or len(op.qubits) != 1:
         return None
     if op.kind == "dense":
@@ -184,7 +191,7 @@ def fuse(ops: Sequence[Op], n_qubits: int, *, dtype: torch.dtype = torch.complex
         dtype: the state's dtype (for constant matrices).
         device: the state's device (for constant matrices and permutation indices).
     """
-    matrices = [_one_qubit_matrix(op, dtype, device) for op in ops]
+    matrices = [one_qubit_matrix(op, dtype, device) for op in ops]
 
     def classify(i: int) -> tuple[str, int | None]:
         op = ops[i]
