@@ -148,6 +148,19 @@ class PauliEstimator(Estimator):
     """A method whose settings are Pauli bases: :meth:`bases` proposes them, every backend
     measures them through one call (:func:`~hybridq.estimators.measure.measurement`), and
     :meth:`estimate` post-processes the outcomes through a running tally, in chunks.
+
+    With :class:`~hybridq.estimators.grouping.Grouping` (one Z basis measures both terms here):
+
+    >>> import numpy as np
+    >>> from hybridq.estimators import Grouping
+    >>> from hybridq.operators import PauliSum
+    >>> est = Grouping(PauliSum.from_list([("ZI", 1.0), ("ZZ", 0.5)])).fit()
+    >>> est.bases(2).tolist()  # (shots, n) basis codes, Z = 3
+    [[3, 3], [3, 3]]
+    >>> est.estimate(est.bases(2), [0, 3]).value  # outcomes |00> and |11>: <ZI> = 0, <ZZ> = 1
+    0.5
+    >>> est.run(np.array([1.0, 0.0, 0.0, 0.0]), 100, seed=0).value  # |00>: 1 + 0.5
+    1.5
     """
 
     @abstractmethod
@@ -359,6 +372,19 @@ class SettingEstimator(Estimator):
 
     Subclasses give :meth:`settings`, :meth:`measure` and :meth:`estimate`; :meth:`run` is the
     two in turn.
+
+    With :class:`~hybridq.estimators.commuting.CliffordGrouping`: XX and ZZ commute, so one
+    Clifford setting (a Bell-basis change) measures both, and the Bell state always gives 0:
+
+    >>> from hybridq.estimators import CliffordGrouping
+    >>> from hybridq.operators import PauliSum
+    >>> est = CliffordGrouping(PauliSum.from_list([("XX", 1.0), ("ZZ", 1.0)])).fit()
+    >>> bell = [2 ** -0.5, 0, 0, 2 ** -0.5]
+    >>> settings, outcomes, counts = est.measure(bell, 100, seed=0)
+    >>> settings.tolist(), outcomes.tolist(), counts.tolist()  # setting 0, outcome |00>, 100 shots
+    ([0], [0], [100])
+    >>> round(est.estimate(settings, outcomes, counts).value, 9)  # <XX> + <ZZ>
+    2.0
     """
 
     @abstractmethod
