@@ -118,9 +118,18 @@ class Estimator(ABC):
     def _fit(self) -> None:
         """Method-specific proposal step (nothing by default)."""
 
-    def _ensure_fitted(self) -> None:
+    def ensure_fitted(self):
+        """:meth:`fit` unless already fitted; returns ``self``.
+
+        >>> from hybridq.estimators import ClassicalShadows
+        >>> from hybridq.operators import PauliSum
+        >>> est = ClassicalShadows(PauliSum.from_list([("Z", 1.0)]))
+        >>> est.ensure_fitted() is est
+        True
+        """
         if not self._fitted:
             self.fit()
+        return self
 
     @abstractmethod
     def coverage(self, codes: np.ndarray) -> np.ndarray:
@@ -196,7 +205,7 @@ class PauliEstimator(Estimator):
                 raise ShapeError(f"the circuit has {state.n_qubits} qubits but the Hamiltonian has {self.n_qubits}")
         else:
             as_state(state, self.n_qubits)  # validates the qubit count before any work
-        self._ensure_fitted()
+        self.ensure_fitted()
         measure = measurement(backend, state, self.n_qubits)
         rng = as_rng(seed)
         tally = self._tally(int(shots))
@@ -207,7 +216,7 @@ class PauliEstimator(Estimator):
     def estimate(self, bases, outcomes) -> EstimateResult:
         """Estimate ``<H>`` from ``bases`` ``(S, n)`` and ``outcomes`` (indices ``(S,)`` or bits
         ``(S, n)``, qubit 0 most significant), post-processed in chunks."""
-        self._ensure_fitted()
+        self.ensure_fitted()
         bases = np.asarray(bases)
         if bases.ndim != 2 or bases.shape[1] != self.n_qubits:
             raise ShapeError(
@@ -290,7 +299,7 @@ class ImportanceEstimator(PauliEstimator):
 
     def variance(self, state) -> float:
         """Exact single-shot variance (asymptotic in the shots for ``estimator="ratio"``)."""
-        self._ensure_fitted()
+        self.ensure_fitted()
         formula = ratio_variance if self.estimator == "ratio" else importance_variance
         return formula(self.terms, self.coverage, state)
 
@@ -313,7 +322,7 @@ class ScheduleEstimator(PauliEstimator):
     cyclic = False
 
     def bases(self, shots: int, seed: Seed = None) -> np.ndarray:
-        self._ensure_fitted()
+        self.ensure_fitted()
         if self.cyclic:
             return self.schedule[np.arange(int(shots)) % len(self.schedule)]
         return np.repeat(self.schedule, self.shot_counts(shots), axis=0)
@@ -321,7 +330,7 @@ class ScheduleEstimator(PauliEstimator):
     def shot_counts(self, shots: int) -> np.ndarray:
         """Shots of each schedule row ``(K,)`` for ``shots`` in all (see :func:`allocate`; a cyclic
         schedule gives each row its turns in ``shots`` single shots)."""
-        self._ensure_fitted()
+        self.ensure_fitted()
         if self.cyclic:
             return np.bincount(np.arange(int(shots)) % len(self.schedule), minlength=len(self.schedule))
         return allocate(int(shots), self.fractions)
@@ -344,7 +353,7 @@ class ScheduleEstimator(PauliEstimator):
         return RatioTally(self.terms, method=self.name)
 
     def coverage(self, codes: np.ndarray) -> np.ndarray:
-        self._ensure_fitted()
+        self.ensure_fitted()
         bx, bz = pack_codes(self.schedule)
         return cover_fractions(codes, bx, bz, self.fractions)
 
@@ -353,12 +362,12 @@ class ScheduleEstimator(PauliEstimator):
 
     def uncovered_terms(self) -> np.ndarray:
         """Indices of the terms that no basis of the schedule measures."""
-        self._ensure_fitted()
+        self.ensure_fitted()
         return np.nonzero(self.coverage(self.terms.codes) == 0)[0]
 
     def variance(self, state) -> float:
         """Exact single-shot variance of the schedule; warns when terms are never measured."""
-        self._ensure_fitted()
+        self.ensure_fitted()
         missed = self.uncovered_terms()
         if len(missed):
             warnings.warn(f"{len(missed)} of {len(self.terms)} terms are never measured by the {self.name} schedule; "
