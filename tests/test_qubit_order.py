@@ -20,6 +20,21 @@ def test_bits_and_indices_round_trip_with_qubit_0_on_top():
     assert qubit_order.bit_weights(63)[0] == 2**62
 
 
+def test_torch_tensors_follow_the_numpy_rule_and_masks_match_weights():
+    import torch
+
+    rng = np.random.default_rng(1)
+    index = rng.integers(0, 2**6, size=(4, 5))
+    bits = qubit_order.index_to_bits(torch.as_tensor(index), 6)
+    assert bits.shape == (4, 5, 6)
+    np.testing.assert_array_equal(bits.numpy(), qubit_order.index_to_bits(index, 6))
+    np.testing.assert_array_equal(qubit_order.bits_to_index(bits).numpy(), index)
+    weights = qubit_order.bit_weights(6)
+    for qubits in ([], [0], [5], [1, 3, 4]):
+        assert qubit_order.qubit_mask(qubits, 6) == int(weights[qubits].sum())
+    assert [1 << qubit_order.bit_position(q, 6) for q in range(6)] == weights.tolist()
+
+
 def test_more_than_63_qubits_are_refused():
     with pytest.raises(QubitIndexError, match="63 qubits"):
         qubit_order.bit_weights(64)

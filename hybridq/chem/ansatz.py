@@ -22,8 +22,8 @@ from hybridq.circuits import Circuit, Weight
 from hybridq.circuits.ansatz import hardware_efficient as _layers
 from hybridq.errors import MoleculeError, require
 
-from .encodings import Encoding
-from .molecule import Molecule, _encoding
+from .encodings import Encoding, as_encoding
+from .molecule import Molecule
 
 SPIN = "ab"  # spin up (alpha), spin down (beta)
 
@@ -107,7 +107,7 @@ def uccsd(molecule: Molecule, encoding: str | Encoding = "jordan-wigner", *, spi
 
     All weights zero give the Hartree-Fock state.
     """
-    enc = _encoding(encoding)
+    enc = as_encoding(encoding)
     circuit = hartree_fock(molecule, enc)
     for name, group in excitations(molecule, spin_adapted=spin_adapted).items():
         for ex in group:

@@ -22,11 +22,8 @@ import numpy as np
 
 from hybridq.errors import MoleculeError, require
 from hybridq.operators.interop import from_openfermion
-from hybridq.operators.molecules import encode_occupation
+from hybridq.operators.molecules import encode_occupation, encoding_name
 from hybridq.operators.pauli_sum import PauliSum
-
-NAMES = {"jordan-wigner": "jordan-wigner", "jw": "jordan-wigner", "parity": "parity",
-         "bravyi-kitaev": "bravyi-kitaev", "bk": "bravyi-kitaev"}
 
 
 @dataclass(frozen=True)
@@ -42,10 +39,7 @@ class Encoding:
     two_qubit_reduction: bool = False
 
     def __post_init__(self):
-        key = self.name.lower() if isinstance(self.name, str) else self.name
-        if key not in NAMES:
-            raise MoleculeError(f"encoding must be one of {sorted(set(NAMES.values()))}; got {self.name!r}")
-        object.__setattr__(self, "name", NAMES[key])
+        object.__setattr__(self, "name", encoding_name(self.name))
         if self.two_qubit_reduction and self.name != "parity":
             raise MoleculeError(f"the two-qubit reduction applies to the parity encoding only; got encoding={self.name!r}")
 
@@ -110,3 +104,12 @@ class Encoding:
             sign = np.prod([fixed[q] for q in fixed if label[q] == "Z"])
             terms.append(("".join(p for q, p in enumerate(label) if q not in fixed), sign * coeff))
         return PauliSum.from_list(terms, n_qubits=m - 2).simplify(1e-12)
+
+
+def as_encoding(encoding: str | Encoding) -> Encoding:
+    """An :class:`Encoding` as it is, or one built from its name.
+
+    >>> as_encoding("bk").name
+    'bravyi-kitaev'
+    """
+    return encoding if isinstance(encoding, Encoding) else Encoding(encoding)

@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 
 from hybridq.errors import MoleculeError, require
-from hybridq.operators.molecules import _fix_signs, molecule_info
+from hybridq.operators.molecules import fix_orbital_signs, molecule_info
 from hybridq.operators.pauli_sum import PauliSum
 
-from .encodings import Encoding
+from .encodings import Encoding, as_encoding
 
 ELEMENTS = (
     "H He Li Be B C N O F Ne Na Mg Al Si P S Cl Ar K Ca Sc Ti V Cr Mn Fe Co Ni Cu Zn Ga Ge As Se Br Kr "
@@ -168,7 +168,7 @@ class Molecule:
 
     def n_qubits(self, encoding: str | Encoding = "jordan-wigner") -> int:
         """Qubits of the active space in ``encoding``."""
-        return _encoding(encoding).n_qubits(2 * self.n_active_orbitals)
+        return as_encoding(encoding).n_qubits(2 * self.n_active_orbitals)
 
     @property
     def formula(self) -> str:
@@ -199,7 +199,7 @@ class Molecule:
         >>> h2.hf_bitstring("parity"), round(h2.hamiltonian("parity").basis_state_expectation("1100"), 6)
         ('1100', -1.116999)
         """
-        enc = _encoding(encoding)
+        enc = as_encoding(encoding)
         key = ("hamiltonian", enc)
         if key not in self._cache:
             self._cache[key] = self.qubit_operator(self.fermion_hamiltonian(), enc)
@@ -207,7 +207,7 @@ class Molecule:
 
     def qubit_operator(self, fermion_operator, encoding: str | Encoding = "jordan-wigner") -> PauliSum:
         """Any active-space ``FermionOperator`` (interleaved modes) in ``encoding``."""
-        return _encoding(encoding).qubit_operator(fermion_operator, n_modes=2 * self.n_active_orbitals,
+        return as_encoding(encoding).qubit_operator(fermion_operator, n_modes=2 * self.n_active_orbitals,
                                                   n_alpha=self.n_alpha, n_beta=self.n_beta)
 
     def hf_bitstring(self, encoding: str | Encoding = "jordan-wigner") -> str:
@@ -216,7 +216,7 @@ class Molecule:
         >>> Molecule.from_name("H2").hf_bitstring(), Molecule.from_name("H2").hf_bitstring("bk")
         ('1100', '1000')
         """
-        return _encoding(encoding).bitstring(self.n_alpha, self.n_beta, self.n_active_orbitals)
+        return as_encoding(encoding).bitstring(self.n_alpha, self.n_beta, self.n_active_orbitals)
 
     # ----- internals
     def _check_active_space(self) -> None:
@@ -269,7 +269,7 @@ def _electronic_structure(mol: Molecule) -> dict:
         raise MoleculeError(f"PySCF Hartree-Fock did not converge for {mol.formula} in basis {mol.basis!r}")
     n_orb = mol.n_active_orbitals
     cas = mcscf.CASCI(mf, n_orb, (mol.n_alpha, mol.n_beta))
-    cas.mo_coeff = _fix_signs(mf.mo_coeff)
+    cas.mo_coeff = fix_orbital_signs(mf.mo_coeff)
     one_body, core_energy = cas.get_h1eff()
     two_body = ao2mo.restore(1, cas.get_h2eff(), n_orb).transpose(0, 2, 3, 1)
     one_so, two_so = spinorb_from_spatial(one_body, two_body)
@@ -279,10 +279,6 @@ def _electronic_structure(mol: Molecule) -> dict:
         cas.verbose = 0
         e_fci = float(cas.kernel()[0])
     return {"e_hf": float(mf.e_tot), "e_fci": e_fci, "fermion": fermion}
-
-
-def _encoding(encoding: str | Encoding) -> Encoding:
-    return encoding if isinstance(encoding, Encoding) else Encoding(encoding)
 
 
 def _checked_geometry(geometry) -> tuple[Atom, ...]:

@@ -33,7 +33,8 @@ import numpy as np
 import torch
 
 from hybridq.circuits import Circuit, simulate
-from hybridq.circuits.compiled import CompiledCircuit, _monomials
+from hybridq.circuits.compiled import CompiledCircuit
+from hybridq.circuits.expr import bilinear_terms
 from hybridq.circuits.expr import Expr
 from hybridq.errors import ParameterError, ShapeError, require
 from hybridq.operators.pauli_sum import PauliSum
@@ -485,7 +486,7 @@ def _frequencies(circuit: Circuit) -> list[int]:
     total = dict.fromkeys(circuit.weight_names, 0.0)
     for op in circuit.ops:
         for p in op.params:
-            for c, w, _ in _monomials(p) or []:
+            for c, w, _ in bilinear_terms(p) or []:
                 if w is not None:
                     total[w] += abs(c)
     return [max(1, math.ceil(total[w] - 1e-9)) for w in circuit.weight_names]

@@ -43,52 +43,15 @@ from ..sim import chains as native_chains
 from ..sim import kernels, pairs
 from ..sim import ops as simops
 from ..sim.fusion import Step as FusionStep
-from ..sim.fusion import _one_qubit_matrix, _permutation_op, plan
+from ..sim.fusion import _permutation_op, one_qubit_matrix, plan
 from ..sim.layers import (MAX_DENSE_PAULI_QUBITS, ChainRecipe, Dense, Diagonal, Layer, Layered, PairRotation, Permutation, Step,
                           _controlled_diagonal, data_of, from_op, joined, pauli_step, pauli_table)
 from ..sim.gates import GATES
 from ..sim.program import Op
 from .circuit import Circuit, Operation
-from .expr import Const, Input, Product, Sum, Weight, as_expr
+from .expr import BilinearTerm, bilinear_terms
 
 Tensor = torch.Tensor
-Monomial = tuple[float, str | None, int | None]  # coefficient, weight name, input column
-
-
-def _monomials(expr) -> list[Monomial] | None:
-    """``expr`` as a sum of ``c * weight * input`` terms, or None if it is not of that form."""
-    expr = as_expr(expr)
-    if isinstance(expr, Const):
-        return [(expr.value, None, None)]
-    if isinstance(expr, Weight):
-        return [(1.0, expr.name, None)]
-    if isinstance(expr, Input):
-        return [(1.0, None, expr.index)]
-    if isinstance(expr, Sum):
-        out: list[Monomial] = []
-        for term in expr.terms:
-            part = _monomials(term)
-            if part is None:
-                return None
-            out += part
-        return out
-    if isinstance(expr, Product):
-        out = [(1.0, None, None)]
-        for factor in expr.factors:
-            part = _monomials(factor)
-            if part is None:
-                return None
-            merged = []
-            for c1, w1, i1 in out:
-                for c2, w2, i2 in part:
-                    if (w1 and w2) or (i1 is not None and i2 is not None):
-                        return None
-                    merged.append((c1 * c2, w1 or w2, i1 if i1 is not None else i2))
-            out = merged
-        return out
-    return None
-
-
 def _classify(op: Operation) -> tuple[str, int | None]:
     spec = GATES.get(op.name)
     if spec is not None and spec.n_qubits == 1 and not op.controls:
@@ -100,7 +63,7 @@ def _classify(op: Operation) -> tuple[str, int | None]:
 
 def _fixed_matrix(name: str, dtype: torch.dtype, device) -> Tensor:
     """The ``2 x 2`` matrix of a one-qubit gate without parameters."""
-    return _one_qubit_matrix(simops.gate_op(name, (0,), n_qubits=1, dtype=dtype, device=device), dtype, device)
+    return one_qubit_matrix(simops.gate_op(name, (0,), n_qubits=1, dtype=dtype, device=device), dtype, device)
 
 
 def _full_label(op: Operation, n: int) -> str:
@@ -188,12 +151,12 @@ class CompiledCircuit:
         self.edit = circuit.ops.edit
         self.operations = _diagonalised(tuple(circuit.ops))
         monomials: list[tuple[int, float, str | None, int | None]] = []
-        rotation_terms: dict[int, list[Monomial]] = {}  # Pauli rotations' angles free of inputs, for pair runs
+        rotation_terms: dict[int, list[BilinearTerm]] = {}  # Pauli rotations' angles free of inputs, for pair runs
         self.slot_ops: list[Operation] = []  # one slot per parametric angle, plus fixed one-qubit gates
         self.op_slots: list[tuple[int, ...]] = []  # each operation's slots (consecutive)
         self.ok = True
         for op in self.operations:
-            terms = [_monomials(p) for p in op.params]
+            terms = [bilinear_terms(p) for p in op.params]
             if any(t is None for t in terms):
                 self.ok = False
                 return

@@ -192,6 +192,50 @@ def as_expr(value) -> Expr:
     return Const(value)
 
 
+Monomial = tuple[float, tuple[str, ...], tuple[int, ...]]  # coefficient, weight names, input columns
+BilinearTerm = tuple[float, Union[str, None], Union[int, None]]  # coefficient, weight name, input column
+
+
+def monomials(param: Param) -> list[Monomial]:
+    """A number or expression as a sum of monomials ``c * prod(weights) * prod(inputs)``.
+
+    >>> monomials(2 * Weight("w") * Input(0) + 1)
+    [(2.0, ('w',), (0,)), (1.0, (), ())]
+    """
+    expr = as_expr(param)
+    if isinstance(expr, Const):
+        return [(float(expr.value), (), ())]
+    if isinstance(expr, Weight):
+        return [(1.0, (expr.name,), ())]
+    if isinstance(expr, Input):
+        return [(1.0, (), (expr.index,))]
+    if isinstance(expr, Sum):
+        return [m for t in expr.terms for m in monomials(t)]
+    if isinstance(expr, Product):
+        out: list[Monomial] = [(1.0, (), ())]
+        for factor in expr.factors:
+            out = [(c1 * c2, w1 + w2, i1 + i2) for c1, w1, i1 in out for c2, w2, i2 in monomials(factor)]
+        return out
+    raise TypeError(f"not an angle expression: {expr!r}")  # pragma: no cover - every Expr is one of the above
+
+
+def bilinear_terms(param: Param) -> list[BilinearTerm] | None:
+    """A number or expression as a sum of ``c * weight * input`` terms (either factor may be
+    absent: None), or None when a term multiplies two weights or two inputs.
+
+    >>> bilinear_terms(0.5 * Weight("w") * Input(1) - Weight("b"))
+    [(0.5, 'w', 1), (-1.0, 'b', None)]
+    >>> print(bilinear_terms(Weight("a") * Weight("b")))
+    None
+    """
+    out: list[BilinearTerm] = []
+    for c, weights, inputs in monomials(param):
+        if len(weights) > 1 or len(inputs) > 1:
+            return None
+        out.append((c, weights[0] if weights else None, inputs[0] if inputs else None))
+    return out
+
+
 def evaluate(param: Param, inputs: Tensor | None, weights: Mapping[str, Tensor]) -> Tensor | float:
     """Evaluate a number or expression."""
     return param.evaluate(inputs, weights) if isinstance(param, Expr) else float(param)

@@ -33,11 +33,12 @@ from dataclasses import dataclass
 import torch
 
 from ..checks import under_torch_func
+from ..qubit_order import bits_to_index, index_to_bits
 from ..sim.gates import GATES
 from ..sim.state import zero_state
 from .circuit import Circuit, Operation
 from .execute import checked_inputs, evolve, simulate, weight_values
-from .expr import Const, Input, Product, Sum, Weight, as_expr
+from .expr import monomials
 
 Tensor = torch.Tensor
 
@@ -55,28 +56,6 @@ def _moves_basis(op: Operation) -> bool:
     if op.name == "X":
         return len(op.controls) <= 1
     return op.name == "SWAP" and not op.controls
-
-
-Monomial = tuple[float, tuple[str, ...], tuple[int, ...]]  # coefficient, weights, input columns
-
-
-def _polynomial(expr) -> list[Monomial]:
-    """``expr`` as a sum of monomials ``c * prod(weights) * prod(inputs)``."""
-    expr = as_expr(expr)
-    if isinstance(expr, Const):
-        return [(float(expr.value), (), ())]
-    if isinstance(expr, Weight):
-        return [(1.0, (expr.name,), ())]
-    if isinstance(expr, Input):
-        return [(1.0, (), (expr.index,))]
-    if isinstance(expr, Sum):
-        return [m for t in expr.terms for m in _polynomial(t)]
-    if isinstance(expr, Product):
-        out: list[Monomial] = [(1.0, (), ())]
-        for factor in expr.factors:
-            out = [(c1 * c2, w1 + w2, i1 + i2) for c1, w1, i1 in out for c2, w2, i2 in _polynomial(factor)]
-        return out
-    raise TypeError(f"not an angle expression: {expr!r}")  # pragma: no cover - every Expr is one of the above
 
 
 @dataclass(frozen=True)
@@ -101,7 +80,8 @@ class _Run:
 def _run_of(ops: list[Operation], n: int, names: list[str]) -> _Run:
     """The phase tables and basis map of a run of phase gates and basis moves."""
     basis = torch.arange(2**n)
-    bits = [(basis >> (n - 1 - q)) & 1 for q in range(n)]  # each qubit's bit, as a function of the input basis
+    start = index_to_bits(basis, n)
+    bits = list(start.unbind(-1))  # each qubit's bit, as a function of the input basis
     phased, rows = [], []
     for op in ops:
         if _moves_basis(op):
@@ -115,28 +95,26 @@ def _run_of(ops: list[Operation], n: int, names: list[str]) -> _Run:
         spec = GATES[op.name]
         unit = [torch.tensor(1.0, dtype=torch.float64)] * spec.n_params
         phases = torch.angle(spec.build(unit, torch.complex128, None))  # linear in the angle: phase(theta) = theta * this
-        j = torch.zeros(2**n, dtype=torch.long)
-        for q in op.qubits:
-            j = 2 * j + bits[q]
+        j = bits_to_index(torch.stack([bits[q] for q in op.qubits], -1))  # the gate's own basis index
         on = torch.ones(2**n, dtype=torch.float64)
         for c in op.controls:
             on = on * bits[c]
         phased.append(op)
         rows.append(on * phases[j])
-    monomials = [(g, *m) for g, op in enumerate(phased) for m in (_polynomial(op.params[0]) if op.params else [(1.0, (), ())])]
-    width_w = max([1] + [len(m[2]) for m in monomials])
-    width_x = max([1] + [len(m[3]) for m in monomials])
+    expanded = [(g, *m) for g, op in enumerate(phased) for m in (monomials(op.params[0]) if op.params else [(1.0, (), ())])]
+    width_w = max([1] + [len(m[2]) for m in expanded])
+    width_x = max([1] + [len(m[3]) for m in expanded])
     pad = lambda values, width: tuple(values) + (0,) * (width - len(values))  # noqa: E731
-    keys = [pad(sorted(1 + i for i in m[3]), width_x) for m in monomials]
+    keys = [pad(sorted(1 + i for i in m[3]), width_x) for m in expanded]
     products = sorted(set(keys))
-    coef = torch.tensor([m[1] for m in monomials], dtype=torch.float64)
-    weights = torch.tensor([pad([1 + names.index(w) for w in m[2]], width_w) for m in monomials], dtype=torch.long)
+    coef = torch.tensor([m[1] for m in expanded], dtype=torch.float64)
+    weights = torch.tensor([pad([1 + names.index(w) for w in m[2]], width_w) for m in expanded], dtype=torch.long)
     term = torch.tensor([products.index(k) for k in keys], dtype=torch.long)
-    gate = torch.tensor([m[0] for m in monomials], dtype=torch.long)
-    moved = [(basis >> (n - 1 - q)) & 1 for q in range(n)]
+    gate = torch.tensor([m[0] for m in expanded], dtype=torch.long)
+    moved = torch.stack(bits, -1)
     index = None
-    if any(not torch.equal(b, m) for b, m in zip(bits, moved)):
-        target = sum(b << (n - 1 - q) for q, b in enumerate(bits))  # input basis state b goes to target[b]
+    if not torch.equal(moved, start):
+        target = bits_to_index(moved)  # input basis state b goes to target[b]
         index = torch.empty_like(target)
         index[target] = basis
     return _Run(tuple(phased), torch.stack(rows), index, coef, weights, term, gate,

@@ -118,9 +118,18 @@ class Estimator(ABC):
     def _fit(self) -> None:
         """Method-specific proposal step (nothing by default)."""
 
-    def _ensure_fitted(self) -> None:
+    def ensure_fitted(self):
+        """:meth:`fit` unless already fitted; returns ``self``.
+
+        >>> from hybridq.estimators import ClassicalShadows
+        >>> from hybridq.operators import PauliSum
+        >>> est = ClassicalShadows(PauliSum.from_list([("Z", 1.0)]))
+        >>> est.ensure_fitted() is est
+        True
+        """
         if not self._fitted:
             self.fit()
+        return self
 
     @abstractmethod
     def coverage(self, codes: np.ndarray) -> np.ndarray:
@@ -148,6 +157,19 @@ class PauliEstimator(Estimator):
     """A method whose settings are Pauli bases: :meth:`bases` proposes them, every backend
     measures them through one call (:func:`~hybridq.estimators.measure.measurement`), and
     :meth:`estimate` post-processes the outcomes through a running tally, in chunks.
+
+    With :class:`~hybridq.estimators.grouping.Grouping` (one Z basis measures both terms here):
+
+    >>> import numpy as np
+    >>> from hybridq.estimators import Grouping
+    >>> from hybridq.operators import PauliSum
+    >>> est = Grouping(PauliSum.from_list([("ZI", 1.0), ("ZZ", 0.5)])).fit()
+    >>> est.bases(2).tolist()  # (shots, n) basis codes, Z = 3
+    [[3, 3], [3, 3]]
+    >>> est.estimate(est.bases(2), [0, 3]).value  # outcomes |00> and |11>: <ZI> = 0, <ZZ> = 1
+    0.5
+    >>> est.run(np.array([1.0, 0.0, 0.0, 0.0]), 100, seed=0).value  # |00>: 1 + 0.5
+    1.5
     """
 
     @abstractmethod
@@ -183,7 +205,7 @@ class PauliEstimator(Estimator):
                 raise ShapeError(f"the circuit has {state.n_qubits} qubits but the Hamiltonian has {self.n_qubits}")
         else:
             as_state(state, self.n_qubits)  # validates the qubit count before any work
-        self._ensure_fitted()
+        self.ensure_fitted()
         measure = measurement(backend, state, self.n_qubits)
         rng = as_rng(seed)
         tally = self._tally(int(shots))
@@ -194,7 +216,7 @@ class PauliEstimator(Estimator):
     def estimate(self, bases, outcomes) -> EstimateResult:
         """Estimate ``<H>`` from ``bases`` ``(S, n)`` and ``outcomes`` (indices ``(S,)`` or bits
         ``(S, n)``, qubit 0 most significant), post-processed in chunks."""
-        self._ensure_fitted()
+        self.ensure_fitted()
         bases = np.asarray(bases)
         if bases.ndim != 2 or bases.shape[1] != self.n_qubits:
             raise ShapeError(
@@ -277,7 +299,7 @@ class ImportanceEstimator(PauliEstimator):
 
     def variance(self, state) -> float:
         """Exact single-shot variance (asymptotic in the shots for ``estimator="ratio"``)."""
-        self._ensure_fitted()
+        self.ensure_fitted()
         formula = ratio_variance if self.estimator == "ratio" else importance_variance
         return formula(self.terms, self.coverage, state)
 
@@ -300,7 +322,7 @@ class ScheduleEstimator(PauliEstimator):
     cyclic = False
 
     def bases(self, shots: int, seed: Seed = None) -> np.ndarray:
-        self._ensure_fitted()
+        self.ensure_fitted()
         if self.cyclic:
             return self.schedule[np.arange(int(shots)) % len(self.schedule)]
         return np.repeat(self.schedule, self.shot_counts(shots), axis=0)
@@ -308,7 +330,7 @@ class ScheduleEstimator(PauliEstimator):
     def shot_counts(self, shots: int) -> np.ndarray:
         """Shots of each schedule row ``(K,)`` for ``shots`` in all (see :func:`allocate`; a cyclic
         schedule gives each row its turns in ``shots`` single shots)."""
-        self._ensure_fitted()
+        self.ensure_fitted()
         if self.cyclic:
             return np.bincount(np.arange(int(shots)) % len(self.schedule), minlength=len(self.schedule))
         return allocate(int(shots), self.fractions)
@@ -331,7 +353,7 @@ class ScheduleEstimator(PauliEstimator):
         return RatioTally(self.terms, method=self.name)
 
     def coverage(self, codes: np.ndarray) -> np.ndarray:
-        self._ensure_fitted()
+        self.ensure_fitted()
         bx, bz = pack_codes(self.schedule)
         return cover_fractions(codes, bx, bz, self.fractions)
 
@@ -340,12 +362,12 @@ class ScheduleEstimator(PauliEstimator):
 
     def uncovered_terms(self) -> np.ndarray:
         """Indices of the terms that no basis of the schedule measures."""
-        self._ensure_fitted()
+        self.ensure_fitted()
         return np.nonzero(self.coverage(self.terms.codes) == 0)[0]
 
     def variance(self, state) -> float:
         """Exact single-shot variance of the schedule; warns when terms are never measured."""
-        self._ensure_fitted()
+        self.ensure_fitted()
         missed = self.uncovered_terms()
         if len(missed):
             warnings.warn(f"{len(missed)} of {len(self.terms)} terms are never measured by the {self.name} schedule; "
@@ -359,6 +381,19 @@ class SettingEstimator(Estimator):
 
     Subclasses give :meth:`settings`, :meth:`measure` and :meth:`estimate`; :meth:`run` is the
     two in turn.
+
+    With :class:`~hybridq.estimators.commuting.CliffordGrouping`: XX and ZZ commute, so one
+    Clifford setting (a Bell-basis change) measures both, and the Bell state always gives 0:
+
+    >>> from hybridq.estimators import CliffordGrouping
+    >>> from hybridq.operators import PauliSum
+    >>> est = CliffordGrouping(PauliSum.from_list([("XX", 1.0), ("ZZ", 1.0)])).fit()
+    >>> bell = [2 ** -0.5, 0, 0, 2 ** -0.5]
+    >>> settings, outcomes, counts = est.measure(bell, 100, seed=0)
+    >>> settings.tolist(), outcomes.tolist(), counts.tolist()  # setting 0, outcome |00>, 100 shots
+    ([0], [0], [100])
+    >>> round(est.estimate(settings, outcomes, counts).value, 9)  # <XX> + <ZZ>
+    2.0
     """
 
     @abstractmethod

@@ -238,12 +238,12 @@ class CliffordGrouping(SettingEstimator):
 
     def settings(self, shots: int) -> np.ndarray:
         """Group index of each shot ``(shots,)``: ``shots * fractions`` rounded, in group order."""
-        self._ensure_fitted()
+        self.ensure_fitted()
         return np.repeat(np.arange(len(self.groups)), allocate(int(shots), self.fractions))
 
     def coverage(self, codes: np.ndarray) -> np.ndarray:
         """Fraction of the shots whose setting measures each string ``codes`` ``(M, n)``."""
-        self._ensure_fitted()
+        self.ensure_fitted()
         x, z = _xz(np.asarray(codes))
         out = np.zeros(len(x))
         for f, g in zip(self.fractions, self.groups):
@@ -258,7 +258,7 @@ class CliffordGrouping(SettingEstimator):
         Raises:
             ShapeError: the arrays disagree in length, or a group has no shot.
         """
-        self._ensure_fitted()
+        self.ensure_fitted()
         settings, outcomes = np.asarray(settings, dtype=np.int64), np.asarray(outcomes, dtype=np.int64)
         counts = np.ones(len(settings)) if counts is None else np.asarray(counts, dtype=float)
         if settings.ndim != 1 or outcomes.shape != settings.shape or counts.shape != settings.shape:
@@ -278,7 +278,7 @@ class CliffordGrouping(SettingEstimator):
 
     def variance(self, state) -> float:
         """Exact single-shot variance ``sum_g Var(y_g) / f_g`` on ``state``."""
-        self._ensure_fitted()
+        self.ensure_fitted()
         total = 0.0
         for f, g, c, cdf in zip(self.fractions, self.groups, self.split, self._outcome_laws(state)):
             p = np.diff(cdf, prepend=0.0)
@@ -314,7 +314,7 @@ class CliffordGrouping(SettingEstimator):
         """
         from ..circuits import Circuit
 
-        self._ensure_fitted()
+        self.ensure_fitted()
         per_group = allocate(int(shots), self.fractions)
         rng = as_rng(seed)
         rows = []

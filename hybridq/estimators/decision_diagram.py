@@ -83,9 +83,9 @@ class DecisionDiagram(ImportanceEstimator):
         )
 
     def coverage(self, codes: np.ndarray) -> np.ndarray:
-        self._ensure_fitted()
+        self.ensure_fitted()
         return dd.coverage(self.diagram, codes)
 
     def bases(self, shots: int, seed: Seed = None) -> np.ndarray:
-        self._ensure_fitted()
+        self.ensure_fitted()
         return dd.sample(self.diagram, shots, as_rng(seed))

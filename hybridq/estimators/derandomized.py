@@ -104,5 +104,5 @@ class DerandomizedDecisionDiagram(Derandomized):
         self.source = diagram if diagram is not None else DecisionDiagram(self.terms)
 
     def _diagram(self) -> dd.Diagram:
-        self.source._ensure_fitted()
+        self.source.ensure_fitted()
         return self.source.diagram

@@ -192,9 +192,9 @@ class OverlappedGrouping(ImportanceEstimator):
         self.settings, self.probabilities = settings[keep], p
 
     def coverage(self, codes: np.ndarray) -> np.ndarray:
-        self._ensure_fitted()
+        self.ensure_fitted()
         return cover_fractions(codes, *pack_codes(self.settings), self.probabilities)
 
     def bases(self, shots: int, seed: Seed = None) -> np.ndarray:
-        self._ensure_fitted()
+        self.ensure_fitted()
         return self.settings[as_rng(seed).choice(len(self.settings), size=int(shots), p=self.probabilities)]

@@ -124,9 +124,9 @@ class LocallyBiasedShadows(ImportanceEstimator):
         self.beta = beta
 
     def coverage(self, codes: np.ndarray) -> np.ndarray:
-        self._ensure_fitted()
+        self.ensure_fitted()
         return product_coverage(self.beta, codes)
 
     def bases(self, shots: int, seed: Seed = None) -> np.ndarray:
-        self._ensure_fitted()
+        self.ensure_fitted()
         return sample_product(self.beta, shots, as_rng(seed))

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from hybridq.operators import _symplectic as sym
-from hybridq.qubit_order import bit_weights
+from hybridq.qubit_order import qubit_mask
 
 if TYPE_CHECKING:
     from hybridq.operators.pauli_sum import PauliSum
@@ -112,7 +112,7 @@ def flip_mask_groups(paulis: PauliSum) -> list[FlipGroup]:
     groups = []
     for row, members in zip(first, sym.members(group_id, len(first))):
         qubits = tuple(np.flatnonzero(x[row]).tolist())
-        mask = int(bit_weights(n)[list(qubits)].sum())
+        mask = qubit_mask(qubits, n)
         groups.append(FlipGroup(qubits=qubits, index_mask=mask, indices=tuple(members.tolist())))
     return groups
 

@@ -166,7 +166,7 @@ def build_molecule(
     mf.kernel()
     if not mf.converged:
         raise MoleculeError(f"PySCF Hartree-Fock did not converge for {atoms} in basis {basis!r}")
-    orbitals = _fix_signs(mf.mo_coeff)
+    orbitals = fix_orbital_signs(mf.mo_coeff)
     n_orb = orbitals.shape[1]
     one_body = orbitals.T @ mf.get_hcore() @ orbitals
     two_body = ao2mo.restore(1, ao2mo.full(mol, orbitals), n_orb).transpose(0, 2, 3, 1)
@@ -217,10 +217,14 @@ def encode_occupation(occupation: str, encoding: Encoding) -> str:
     return "".join(map(str, bits.tolist()))
 
 
-def _fix_signs(orbitals: np.ndarray) -> np.ndarray:
-    """Make each orbital's first large AO coefficient positive, so repeated builds agree.
+def fix_orbital_signs(orbitals: np.ndarray) -> np.ndarray:
+    """Orbital coefficients ``(AOs, orbitals)`` with each orbital's first large AO coefficient
+    made positive, so repeated builds agree.
 
     Orbitals of a degenerate level may still come out rotated, which leaves the spectrum alone.
+
+    >>> fix_orbital_signs(np.array([[0.1, -0.9], [-0.8, 0.2]])).tolist()
+    [[-0.1, 0.9], [0.8, -0.2]]
     """
     magnitude = np.abs(orbitals)
     pivot = np.argmax(magnitude > 0.5 * magnitude.max(axis=0), axis=0)
@@ -242,6 +246,18 @@ def _bravyi_kitaev_matrix(n: int) -> np.ndarray:
         grown[-1, :size] = 1
         matrix = grown
     return matrix[:n, :n]
+
+
+def encoding_name(encoding: str) -> str:
+    """The full name of a fermion-to-qubit encoding given by name or short tag (case ignored).
+
+    >>> encoding_name("JW"), encoding_name("bk"), encoding_name("parity")
+    ('jordan-wigner', 'bravyi-kitaev', 'parity')
+
+    Raises:
+        MoleculeError: not one of the three encodings.
+    """
+    return _LONG[_tag(encoding)]
 
 
 def _tag(encoding: str) -> str:

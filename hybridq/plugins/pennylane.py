@@ -42,10 +42,11 @@ import torch
 from ..circuits.circuit import Circuit, Operation
 from ..circuits.execute import simulate
 from ..circuits.expr import Input, Weight
-from ..circuits.interop._common import controlled, phase_ops
-from ..circuits.interop.pennylane import _READ as _GATE_OF
+from ..circuits.interop import controlled, phase_ops
+from ..circuits.interop.pennylane import PENNYLANE_GATES
 from ..errors import require
 from ..operators.interop import from_pennylane
+from ..qubit_order import index_to_bits
 from ..sim import measure as hqmeasure
 from ..sim.ops import apply_matrix
 
@@ -75,12 +76,12 @@ from pennylane.transforms.core import CompilePipeline, transform  # noqa: E402
 
 Tensor = torch.Tensor
 
-#: Other PennyLane operations the engine runs as they are (besides ``_GATE_OF``, the converter's
-#: table of PennyLane names read as hybridq gates).
+#: Other PennyLane operations the engine runs as they are (besides ``PENNYLANE_GATES``, the
+#: converter's table of PennyLane names read as hybridq gates).
 _SPECIAL = {"Identity", "Rot", "PauliRot", "MultiRZ", "QubitUnitary", "DiagonalQubitUnitary", "GlobalPhase"}
 _MATRIX_OPS = {"QubitUnitary", "DiagonalQubitUnitary"}
 #: Names for PennyLane's graph-based decomposition (the ``target_gates`` of ``decompose``).
-_TARGET_GATES = set(_GATE_OF) | _SPECIAL | {
+_TARGET_GATES = set(PENNYLANE_GATES) | _SPECIAL | {
     "CNOT", "CZ", "CY", "CH", "CRX", "CRY", "CRZ", "ControlledPhaseShift", "Toffoli", "CSWAP", "CCZ",
     "MultiControlledX", "ControlledQubitUnitary", "Adjoint(S)", "Adjoint(T)", "Adjoint(SX)"}
 _CACHE_SIZE = 128
@@ -95,7 +96,7 @@ def supported(op) -> bool:
     (True, False)
     """
     name = op.name
-    if name in _GATE_OF or name in _SPECIAL:
+    if name in PENNYLANE_GATES or name in _SPECIAL:
         return name not in _MATRIX_OPS or op.batch_size is None
     if isinstance(op, Adjoint):
         return supported(op.base)
@@ -112,7 +113,7 @@ def _adjoint_supported(op) -> bool:
 def _matrix_params(op) -> bool:
     """Whether ``op``'s parameters are applied through a fixed matrix, not as angles."""
     base = _base(op)
-    return base.name in _MATRIX_OPS or not (base.name in _GATE_OF or base.name in _SPECIAL)
+    return base.name in _MATRIX_OPS or not (base.name in PENNYLANE_GATES or base.name in _SPECIAL)
 
 
 def _base(op):
@@ -127,8 +128,8 @@ def _operations(op, angles: list) -> list[Operation]:
     name, qs = op.name, tuple(int(w) for w in op.wires)
     if name == "Identity":
         return [Operation("I", (q,)) for q in qs]
-    if name in _GATE_OF:
-        return [Operation(_GATE_OF[name], qs, tuple(angles))]
+    if name in PENNYLANE_GATES:
+        return [Operation(PENNYLANE_GATES[name], qs, tuple(angles))]
     if name == "Rot":  # Rot(phi, theta, omega) = RZ(omega) RY(theta) RZ(phi)
         phi, theta, omega = angles
         return [Operation("RZ", qs, (phi,)), Operation("RY", qs, (theta,)), Operation("RZ", qs, (omega,))]
@@ -533,7 +534,7 @@ def _sampled(tape, state: Tensor, n: int, device: HybridqDevice, generator: torc
     for group, gates in _sample_groups(tape.measurements):
         rotated = device._rotated(state, gates, n)
         draws = hqmeasure.sample(rotated, shots.total_shots, generator=generator)  # (B, S)
-        bits = ((draws.unsqueeze(-1) >> torch.arange(n - 1, -1, -1, device=draws.device)) & 1).cpu().numpy()
+        bits = index_to_bits(draws, n).cpu().numpy()
         for i in group:
             mp = tape.measurements[i]
             per_bin = []

@@ -60,6 +60,7 @@ import torch
 import torch.distributed as dist
 
 from ..errors import QubitIndexError, ShapeError
+from ..qubit_order import bit_position, index_to_bits, qubit_mask
 from .measure import expval_z as _local_expval_z
 from .measure import probabilities as _local_probabilities
 from .ops import qubits_or_all
@@ -201,7 +202,7 @@ class ShardedState:
 
     def _bit(self, position: int) -> int:
         """This rank's value of the global bit at physical ``position``."""
-        return (self.rank >> (self.n_global - 1 - position)) & 1
+        return (self.rank >> bit_position(position, self.n_global)) & 1
 
     def _localize(self, needs: list[frozenset[int] | None], i: int, lookahead: bool) -> None:
         """Swap in the global qubits of op ``i`` (and of the following ops, if they fit)."""
@@ -234,10 +235,8 @@ class ShardedState:
         order = [*axes, 0, *rest]
         shape = (self.local.shape[0],) + (2,) * self.n_local
         send = self.local.reshape(shape).permute(order).contiguous()
-        base = self.rank
-        for glob, _ in pairs:
-            base &= ~(1 << (g - 1 - glob))
-        peers = {base | _spread(v, [g - 1 - glob for glob, _ in pairs]) for v in range(2**m)}
+        base = self.rank & ~qubit_mask((glob for glob, _ in pairs), g)
+        peers = {base | _spread(v, [bit_position(glob, g) for glob, _ in pairs]) for v in range(2**m)}
         chunk = _words(send).numel() // 2**m  # real words per peer
         splits = [chunk if r in peers else 0 for r in range(self.world_size)]
         recv = torch.empty_like(send)
@@ -376,8 +375,7 @@ def _split_kron(op: Op) -> list[Op]:
 
 def _spread(value: int, shifts: list[int]) -> int:
     """Place the bits of ``value`` (most significant first) at the rank bit ``shifts``."""
-    m = len(shifts)
-    return sum(((value >> (m - 1 - j)) & 1) << s for j, s in enumerate(shifts))
+    return sum(int(bit) << s for bit, s in zip(index_to_bits(value, len(shifts)), shifts))
 
 
 def _sync(tensor: Tensor) -> None:

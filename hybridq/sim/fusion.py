@@ -26,14 +26,22 @@ from typing import Callable, Literal, Sequence
 
 import torch
 
+from ..qubit_order import bit_position, qubit_mask
 from .kernels import matmul_2x2
 from .program import Op
 
 Tensor = torch.Tensor
 
 
-def _one_qubit_matrix(op: Op, dtype: torch.dtype, device) -> Tensor | None:
-    """The op as a ``(..., 2, 2)`` matrix if it is an uncontrolled one-qubit gate, else None."""
+def one_qubit_matrix(op: Op, dtype: torch.dtype, device) -> Tensor | None:
+    """The op as a ``(..., 2, 2)`` matrix if it is an uncontrolled one-qubit gate, else None.
+
+    >>> from hybridq.sim import gate_op
+    >>> one_qubit_matrix(gate_op("X", [0], n_qubits=1), torch.complex64, None).real.tolist()
+    [[0.0, 1.0], [1.0, 0.0]]
+    >>> print(one_qubit_matrix(gate_op("CNOT", [0, 1], n_qubits=2), torch.complex64, None))
+    None
+    """
     if op.controls or len(op.qubits) != 1:
         return None
     if op.kind == "dense":
@@ -60,17 +68,16 @@ def _kron_op(pending: dict[int, tuple[Tensor, bool]]) -> Op:
 
 def _source_index(op: Op, j: Tensor, n: int) -> Tensor:
     """Where a flip or swap op reads each output index from: ``sigma(j)`` by bit arithmetic."""
-    bit = lambda q: 1 << (n - 1 - q)  # noqa: E731
     active = torch.ones_like(j, dtype=torch.bool)
     values = op.control_values or (1,) * len(op.controls)
     for c, v in zip(op.controls, values):
-        active &= ((j & bit(c)) != 0) == bool(v)
+        active &= ((j & qubit_mask([c], n)) != 0) == bool(v)
     if op.kind == "flip":
-        change = sum(bit(q) for q in op.qubits)
+        change = qubit_mask(op.qubits, n)
     else:
         a, b = op.qubits
-        differ = ((j >> (n - 1 - a)) ^ (j >> (n - 1 - b))) & 1
-        change = differ * (bit(a) | bit(b))
+        differ = ((j >> bit_position(a, n)) ^ (j >> bit_position(b, n))) & 1
+        change = differ * qubit_mask(op.qubits, n)
     return j ^ (active * change)
 
 
@@ -184,7 +191,7 @@ def fuse(ops: Sequence[Op], n_qubits: int, *, dtype: torch.dtype = torch.complex
         dtype: the state's dtype (for constant matrices).
         device: the state's device (for constant matrices and permutation indices).
     """
-    matrices = [_one_qubit_matrix(op, dtype, device) for op in ops]
+    matrices = [one_qubit_matrix(op, dtype, device) for op in ops]
 
     def classify(i: int) -> tuple[str, int | None]:
         op = ops[i]

@@ -1,5 +1,7 @@
 /* Read-out kernels of a batch of states (B, N) of n qubits, N = 2**n; qubit 0 is the most
- * significant bit of an index, as everywhere in hybridq. Complex numbers are interleaved re, im.
+ * significant bit of an index (qubit q of n is index bit n - 1 - q: the rule of
+ * hybridq/qubit_order.py, copied here because C cannot import it). Complex numbers are
+ * interleaved re, im.
  *
  * <Z_q> = sum_i |psi_i|**2 (1 - 2 bit_q(i)). An index is split into its 4 high bits and the
  * rest: a forward pass adds |psi_i|**2 into one row sum per value of the high bits and one

@@ -31,7 +31,7 @@ import torch
 
 from ..checks import check_count, check_dtype, check_finite, under_torch_func
 from ..errors import ShapeError
-from ..qubit_order import bits_to_index
+from ..qubit_order import bits_to_index, index_to_bits
 from . import native
 from .fused import attached_z
 from .kernels import n_qubits_of
@@ -190,7 +190,7 @@ def z_sign_table(z: np.ndarray, *, dtype: torch.dtype = torch.float64, device=No
     """
     z = np.asarray(z, dtype=bool)
     n = z.shape[1]
-    bits = (torch.arange(2**n, device=device).unsqueeze(1) >> torch.arange(n - 1, -1, -1, device=device)) & 1
+    bits = index_to_bits(torch.arange(2**n, device=device), n)
     parity = (bits.to(torch.float64) @ torch.tensor(z, dtype=torch.float64, device=device).T) % 2
     return (1 - 2 * parity).to(dtype)
 

@@ -16,7 +16,8 @@
  *   perm  (L, N) int32           the gather index of each layer (used where has_perm[l])
  *   snap  per block of LANES samples and layer, the layer's output state (re plane, im plane)
  *         in the lane layout, written by the forward and read by the backward (or NULL)
- * Qubit 0 is the most significant bit of an index, as everywhere in hybridq.
+ * Qubit 0 is the most significant bit of an index: qubit q of n is index bit n - 1 - q, the rule
+ * of hybridq/qubit_order.py (bit_position), copied here because C cannot import it.
  *
  * The backward needs, per layer and qubit, S = sum over amplitude pairs of lam_r conj(psi_c)
  * (lam the adjoint state); dL/dM = S M. Gates on different qubits commute, so every qubit's S

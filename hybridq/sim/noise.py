@@ -45,6 +45,7 @@ import numpy as np
 import torch
 
 from ..errors import ShapeError
+from ..qubit_order import bit_position, bits_to_index, index_to_bits
 from .kernels import apply_dense, n_qubits_of
 from .program import Op
 
@@ -236,7 +237,7 @@ def amplitude_damp(state: Tensor, qubit: int, gamma: float, *, generator: torch.
     [[1.0, 0.0]]
     """
     n = n_qubits_of(state)
-    view = state.reshape(state.shape[0], 2**qubit, 2, 2 ** (n - 1 - qubit))
+    view = state.reshape(state.shape[0], 2**qubit, 2, 2 ** bit_position(qubit, n))
     one = view[:, :, 1]
     parts = torch.view_as_real(one) if one.is_complex() else one[..., None]  # |z|**2 as re**2 + im**2: abs() is slower
     p_jump = gamma * parts.square().sum((1, 2, 3)).to(torch.float64)  # (B,)
@@ -273,8 +274,7 @@ def apply_readout(outcomes: Tensor, n_qubits: int, noise: NoiseModel, *,
     """Flip the bits of int64 outcome indices (any shape) by the readout error rates."""
     if not any(noise.readout):
         return outcomes
-    shifts = torch.arange(n_qubits - 1, -1, -1, device=outcomes.device)
-    bits = (outcomes.unsqueeze(-1) >> shifts) & 1
+    bits = index_to_bits(outcomes, n_qubits)
     rates = torch.tensor(noise.readout, dtype=torch.float64, device=outcomes.device)[bits]
     flips = torch.rand(bits.shape, generator=generator, dtype=torch.float64, device=outcomes.device) < rates
-    return ((bits ^ flips.long()) << shifts).sum(-1)
+    return bits_to_index(bits ^ flips.long())

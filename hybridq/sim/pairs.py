@@ -25,15 +25,17 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from ..qubit_order import qubit_mask
+
 Tensor = torch.Tensor
 AngleTerms = Sequence[tuple[float, int | None]]  # coefficient, weight index (None: a constant)
 
 
 def _masks(pauli: str) -> tuple[int, int]:
-    """Flip and phase masks over basis-state bits (qubit 0 = most significant)."""
+    """Flip and phase masks over basis-state bits (:func:`hybridq.qubit_order.qubit_mask`)."""
     n = len(pauli)
-    flip = sum(1 << (n - 1 - q) for q, p in enumerate(pauli) if p in "XY")
-    phase = sum(1 << (n - 1 - q) for q, p in enumerate(pauli) if p in "YZ")
+    flip = qubit_mask((q for q, p in enumerate(pauli) if p in "XY"), n)
+    phase = qubit_mask((q for q, p in enumerate(pauli) if p in "YZ"), n)
     return flip, phase
 
 

@@ -9,7 +9,8 @@ DEFINE_LANE_GATES(double, f64)
 
 /* One large state, forward only: the same layered programs on a single state of n >= 8 qubits.
  * The state is split into re and im planes and viewed as rows of LANES amplitudes: the low 4
- * qubits are the lanes, the others index rows. A layer then takes three cache-friendly passes:
+ * qubits are the lanes, the others index rows (qubit q of n is index bit n - 1 - q, the rule of
+ * hybridq/qubit_order.py, copied because C cannot import it). A layer then takes three cache-friendly passes:
  *   A. tiles of 2**r consecutive rows: the 4 lane qubits (lane permutes in registers) and the
  *      r lowest row qubits;
  *   B. strided sub-tiles (all values of the remaining high row bits, a few adjacent rows): the

@@ -8,7 +8,8 @@
  *   the dense gate), number of controls, the control values (bit c: control c's value),
  *   offset (complex entries into a sample's row of the step data; a permutation: its row of
  *   the index tables), whether its gradient is wanted, then up to MAX_STEP_QUBITS qubits and
- *   MAX_STEP_CONTROLS controls (qubit 0: the most significant bit of an index).
+ *   MAX_STEP_CONTROLS controls (qubit 0: the most significant bit of an index; qubit p of n is
+ *   index bit n - 1 - p, the rule of hybridq/qubit_order.py, copied because C cannot import it).
  * Step data: per sample (stride sstride reals; 0: shared) rows of complex numbers, a diagonal's
  * 2**k values, a dense gate's 2**k x 2**k matrix row-major (first target: most significant).
  * Consecutive diagonals run as one: their product is built as a table over all amplitudes,

@@ -14,13 +14,13 @@ cx q[0], q[1];
 <BLANKLINE>
 """
 
-from ._common import bind_parameters
+from ._common import bind_parameters, controlled, phase_ops
 from .cirq import from_cirq, to_cirq
 from .pennylane import from_pennylane, to_pennylane
 from .qasm import from_qasm, to_qasm
 from .qiskit import from_qiskit, to_qiskit
 
 __all__ = [
-    "bind_parameters", "from_cirq", "from_pennylane", "from_qasm", "from_qiskit", "to_cirq",
-    "to_pennylane", "to_qasm", "to_qiskit",
+    "bind_parameters", "controlled", "from_cirq", "from_pennylane", "from_qasm", "from_qiskit", "phase_ops",
+    "to_cirq", "to_pennylane", "to_qasm", "to_qiskit",
 ]

@@ -167,6 +167,9 @@ def phase_ops(phi: Param, controls: Sequence[int], anchor: int = 0) -> list[Oper
 
     With controls this is a (multi-)controlled ``PhaseShift``; without, a global phase, written
     ``PhaseShift(2 phi) RZ(-2 phi)`` on qubit ``anchor`` (exact, symbolic angles allowed).
+
+    >>> [(o.name, o.qubits, o.params, o.controls) for o in phase_ops(0.5, [0, 2])]
+    [('PhaseShift', (2,), (0.5,), (0,))]
     """
     if is_numeric(phi) and numeric_value(phi) == 0:
         return []

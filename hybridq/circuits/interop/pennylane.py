@@ -28,8 +28,9 @@ from ..execute import weight_values
 from ..expr import Param
 from ._common import Builder, controlled, fold, phase_ops
 
-#: PennyLane names read back as a gate of the records (besides controlled and adjoint operations).
-_READ = {name: base for base, spec in GATES.items() for name in spec.names.pennylane
+#: PennyLane operation name -> hybridq gate name, for the names read back as a gate of the
+#: records (controlled and adjoint operations are read apart).
+PENNYLANE_GATES = {name: base for base, spec in GATES.items() for name in spec.names.pennylane
          if not name.startswith("Adjoint") and base != "I"}
 
 
@@ -151,8 +152,8 @@ def _value(p) -> float:
 def _read(op, qs: list[int], qml) -> tuple[list[Operation], float]:
     """One PennyLane operation -> (hybridq operations, global phase)."""
     name, params = op.name, [p for p in op.parameters]
-    if name in _READ:
-        return [Operation(_READ[name], tuple(qs), tuple(_value(p) for p in params))], 0.0
+    if name in PENNYLANE_GATES:
+        return [Operation(PENNYLANE_GATES[name], tuple(qs), tuple(_value(p) for p in params))], 0.0
     if name == "Identity":
         return [Operation("I", (q,)) for q in qs], 0.0
     if name == "GlobalPhase":  # GlobalPhase(phi) = e^{-i phi}

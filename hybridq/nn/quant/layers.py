@@ -12,14 +12,13 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.nn.modules.utils import _pair
 
 from hybridq.checks import check_finite
 from hybridq.errors import DTypeError, OperandError, ParameterError, ShapeError
@@ -500,3 +499,12 @@ def _explicit_padding(
         raise ParameterError(f"padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
     rows, cols = _pair(padding)
     return (cols, cols, rows, rows)
+
+
+def _pair(value) -> tuple:
+    """A size as torch's 2-d layers take it: one value for both dimensions, or a pair.
+
+    >>> _pair(3), _pair([1, 2])
+    ((3, 3), (1, 2))
+    """
+    return tuple(value) if isinstance(value, Iterable) else (value, value)

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from hybridq.operators.files import read_pauli_sum
-from hybridq.operators.molecules import _LONG, encode_occupation
+from hybridq.operators.molecules import encode_occupation, encoding_name
 from hybridq.operators.pauli_sum import PauliSum
 
 OUT = Path(__file__).parent
@@ -97,7 +97,7 @@ def benchmark_molecules(root: Path) -> None:
             if known["hf"] is not None:
                 check_hf(f"{name}/{tag}", paulis, bits, known["hf"])
             meta = {
-                "name": name, "n_qubits": paulis.n_qubits, "basis": basis, "encoding": _LONG[tag],
+                "name": name, "n_qubits": paulis.n_qubits, "basis": basis, "encoding": encoding_name(tag),
                 "spin_order": "blocked", "n_electrons": jw_bits.count("1"), "hf_bitstring": bits,
                 "e_hf": e_hf, "e_fci": known["exact"], "static_energy": known["static"], "geometry": None,
                 "source": BENCHMARK_SOURCE + ("" if known["hf"] is not None else "; e_hf from the HF bitstring"),
