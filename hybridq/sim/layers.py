@@ -154,6 +154,8 @@ class Layered:
             circuit sets it): executors may cache what they derive from the structure by it.
         data: None, or what :meth:`step_data` returns, built by the maker of the program (a
             compiled circuit gathers the data of all its steps into it at once).
+        packed: None, or the one-qubit matrices and the step data side by side in one ``(P, L * n * 4 + D)``
+            tensor, when the maker built them so (``matrices`` and ``data`` are then views of it).
     """
 
     n_qubits: int
@@ -165,6 +167,7 @@ class Layered:
     recipe: ChainRecipe | None = None
     structure: Hashable | None = None
     data: Tensor | None = None
+    packed: Tensor | None = None
     _built: dict = field(default_factory=dict, repr=False)
 
     @property

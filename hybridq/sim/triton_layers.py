@@ -263,6 +263,8 @@ def _inner_tables(step: Permutation, order: list[int], n: int) -> tuple[Tensor, 
 def _pack(program: Layered) -> Tensor:
     """Every step's data as one ``(B or 1, W)`` complex tensor in the table's order (differentiable):
     the one-qubit matrices, then :meth:`~hybridq.sim.layers.Layered.step_data`."""
+    if program.packed is not None:
+        return program.packed
     mats = program.one_qubit() if program.matrices is not None or program.recipe is not None else None
     if mats is None:
         mats = torch.zeros(1, program.n_layers * program.n_qubits * 4, dtype=program.dtype, device=program.device)
