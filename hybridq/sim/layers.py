@@ -207,6 +207,12 @@ class Layered:
             self._built["data"] = joined(parts, self.dtype) if parts else None
         return self._built["data"]
 
+    def plain(self) -> bool:
+        """Whether every layer is one-qubit matrices on every qubit and at most one permutation (the
+        whole-layer kernels' shape, :func:`hybridq.sim.fused.run_layers`)."""
+        return all(len(layer.one_qubit_on) == self.n_qubits and len(layer.steps) <= 1
+                   and all(isinstance(s, Permutation) for s in layer.steps) for layer in self.layers)
+
     @property
     def n_steps(self) -> int:
         """The number of steps of all layers."""
