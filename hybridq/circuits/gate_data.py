@@ -58,8 +58,11 @@ class GateData:
     the inputs' rows when an entry reads the inputs, else 1.
     """
 
-    def __init__(self, tables: dict[str, Tensor], length: int, rows: int, steps: list, reads_inputs: bool):
+    def __init__(self, tables: dict[str, Tensor], length: int, rows: int, steps: list, reads_inputs: bool,
+                 per_entry: int):
         self.tables, self.length, self.rows, self.reads_inputs = tables, length, rows, reads_inputs
+        #: terms of each entry's angle side by side (their sum is the angle), or 0: summed by ``column``
+        self.per_entry = per_entry
         #: ``(k, kind, qubits, controls, control values, shape, start)`` of each step with angles
         self.steps = steps
 
@@ -125,8 +128,18 @@ def _build(compiled, dtype: torch.dtype, device: torch.device, chains: bool) -> 
     if not entries:
         return None
     col, mono = (np.array(v, dtype=np.int64) for v in zip(*entries))
-    c = coef[mono] * frequency[slot[mono]]
-    has_w, has_x = weight[mono] >= 0, column[mono] >= 0
+    width, per_entry = len(column_slot), int(np.bincount(col).max())
+    if width * per_entry <= 4 * len(col):  # each entry's terms side by side (-1: none): a sum instead of index_add
+        rank = np.arange(len(col)) - np.searchsorted(col, col)
+        padded = np.full(width * per_entry, -1)
+        padded[col * per_entry + rank] = mono
+        mono = padded
+    else:
+        per_entry = 0
+    real_term = mono >= 0
+    mono = mono.clip(0)
+    c = np.where(real_term, coef[mono] * frequency[slot[mono]], 0.0)
+    has_w, has_x = real_term & (weight[mono] >= 0), real_term & (column[mono] >= 0)
     rdt = dtype.to_real()
     real = lambda v: torch.from_numpy(np.ascontiguousarray(v)).to(device=device, dtype=rdt)  # noqa: E731
     index = lambda v: torch.from_numpy(np.ascontiguousarray(v)).to(device=device)  # noqa: E731
@@ -142,7 +155,7 @@ def _build(compiled, dtype: torch.dtype, device: torch.device, chains: bool) -> 
     if length:  # entries and their conjugates side by side: the backward's products need both
         for name in ("A", "C", "S"):
             tables[name] = torch.stack([tables[name], tables[name] * torch.tensor([1.0, -1.0], device=device, dtype=rdt)])
-    return GateData(tables, length, rows, _step_templates(compiled, dtype), bool(has_x.any()))
+    return GateData(tables, length, rows, _step_templates(compiled, dtype), bool(has_x.any()), per_entry)
 
 
 def _columns(compiled, chains: bool):
@@ -242,8 +255,11 @@ class _Packed(torch.autograd.Function):
             terms = ones * values
         else:
             terms = values.unsqueeze(0)
-        rows, width = terms.shape[0], t["A"].shape[-2]
-        u = torch.zeros(rows, width, dtype=terms.dtype, device=terms.device).index_add_(1, t["column"], terms)
+        rows, width, per_entry = terms.shape[0], t["A"].shape[-2], plan.per_entry
+        if per_entry:
+            u = terms.view(rows, width, per_entry).sum(-1) if per_entry > 1 else terms.view(rows, width)
+        else:
+            u = torch.zeros(rows, width, dtype=terms.dtype, device=terms.device).index_add_(1, t["column"], terms)
         e = torch.polar(t["one"], u)
         trig = torch.view_as_real(e).unsqueeze(-2) if plan.length else torch.view_as_real(e)
         cos, sin = trig[..., :1], trig[..., 1:]
@@ -279,13 +295,16 @@ class _Packed(torch.autograd.Function):
         # dL/du = Re(g conj(dG/du)), dG/du = -sin C + cos S: (b + i a) e with a = g.C, b = g.S
         ba = (torch.view_as_real(grad).unsqueeze(-2) * t["SC"]).sum(-1)
         du = (torch.view_as_complex(ba) * ctx.e).real
-        per_term = du.index_select(1, t["column"])
+        shape = (du.shape[1], plan.per_entry) if plan.per_entry else (t["column"].shape[0],)
+        per_term = du.unsqueeze(-1) if plan.per_entry else du.index_select(1, t["column"])  # dL/d(term)
         n_weights, input_shape = ctx.shape
         grad_w = grad_x = None
         if ctx.needs_input_grad[0] and n_weights:
-            summed = (per_term * ctx.ones).sum(0) if ctx.ones is not None else per_term[0]
-            grad_w = torch.zeros(n_weights, dtype=du.dtype, device=du.device).index_add_(0, t["weight"], summed * t["c_weight"])
+            c_weight = t["c_weight"].view(shape)
+            summed = ((per_term * ctx.ones.view(-1, *shape)).sum(0) * c_weight if ctx.ones is not None
+                      else per_term[0] * c_weight).flatten()
+            grad_w = torch.zeros(n_weights, dtype=du.dtype, device=du.device).index_add_(0, t["weight"], summed)
         if ctx.needs_input_grad[1] and input_shape is not None:
             grad_x = torch.zeros(input_shape, dtype=du.dtype, device=du.device).index_add_(
-                1, t["input"], per_term * (ctx.values * t["has_input"]))
+                1, t["input"], (per_term * (ctx.values * t["has_input"]).view(shape)).flatten(1))
         return grad_w, grad_x, None
