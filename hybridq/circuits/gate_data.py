@@ -44,6 +44,8 @@ from ..sim.gates import GATES
 
 Tensor = torch.Tensor
 
+#: Most terms of one angle laid side by side (the angles of more are summed by ``index_add``).
+MAX_TERMS_SIDE_BY_SIDE = 4
 #: Angle factors ``k`` tried, in order, for each angle (rotations ``exp(-i t P / 2)``, phase gates).
 FREQUENCIES = (0.5, 1.0)
 
@@ -129,7 +131,7 @@ def _build(compiled, dtype: torch.dtype, device: torch.device, chains: bool) -> 
         return None
     col, mono = (np.array(v, dtype=np.int64) for v in zip(*entries))
     width, per_entry = len(column_slot), int(np.bincount(col).max())
-    if width * per_entry <= 4 * len(col):  # each entry's terms side by side (-1: none): a sum instead of index_add
+    if per_entry <= MAX_TERMS_SIDE_BY_SIDE:  # each entry's terms side by side (-1: none): a sum, not an index_add
         rank = np.arange(len(col)) - np.searchsorted(col, col)
         padded = np.full(width * per_entry, -1)
         padded[col * per_entry + rank] = mono

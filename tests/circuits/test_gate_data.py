@@ -106,7 +106,7 @@ def test_an_angle_of_many_terms_is_summed_by_index():
     c = random_circuit(3, 5, gates=30)
     c.ry(sum((Weight(f"m{k}") * Input(k % 2) for k in range(40)), Weight("m")), 1)
     plan = GateData.of(CompiledCircuit.of(c), torch.complex128, torch.device("cpu"), chains=True)
-    assert plan.per_entry == 0  # padding every entry to 41 terms would take more than it saves
+    assert plan.per_entry == 0  # not every entry padded to 41 terms
     rng = torch.Generator().manual_seed(5)
     x = torch.randn(2, 2, dtype=torch.float64, generator=rng, requires_grad=True)
     w = torch.randn(len(c.weight_names), dtype=torch.float64, generator=rng, requires_grad=True)
