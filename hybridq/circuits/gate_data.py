@@ -149,14 +149,16 @@ def _build(compiled, dtype: torch.dtype, device: torch.device, chains: bool) -> 
         "column": index(col), "weight": index(np.where(has_w, weight[mono], 0)), "input": index(np.where(has_x, column[mono], 0)),
         "c_weight": real(np.where(has_w, c, 0.0)), "c_const": real(np.where(has_w, 0.0, c)),
         "has_input": real(has_x), "no_input": real(~has_x),
-        "A": torch.view_as_real(A[0].to(dtype)).to(device), "C": torch.view_as_real(C[0].to(dtype)).to(device),
-        "S": torch.view_as_real(S[0].to(dtype)).to(device), "one": torch.ones(1, dtype=rdt, device=device),
+        "one": torch.ones(1, dtype=rdt, device=device),
     }
-    tables["SC"] = torch.stack([tables["S"], tables["C"]], dim=1)  # (J, 2, 2): [S, C] per entry
+    # entries and their derivatives d/du: [A, 0] + cos u [C, S] + sin u [S, -C], as (2, J, 2) reals
+    A, C, S = (torch.view_as_real(m[0].to(dtype)).to(device) for m in (A, C, S))
+    tables["A"], tables["C"], tables["S"] = torch.stack([A, torch.zeros_like(A)]), torch.stack([C, S]), torch.stack([S, -C])
     length, rows = (host["chains"].shape[1], host["chains"].shape[0]) if chains and compiled._by_name else (0, 0)
-    if length:  # entries and their conjugates side by side: the backward's products need both
-        for name in ("A", "C", "S"):
-            tables[name] = torch.stack([tables[name], tables[name] * torch.tensor([1.0, -1.0], device=device, dtype=rdt)])
+    if length:  # the chains' factors for the value and each factor's tangent: (length + 1, length, rows * 4)
+        entry = np.arange(length * rows * 4).reshape(length, rows * 4)
+        tangent = np.arange(length + 1)[:, None, None] == np.arange(1, length + 1)[None, :, None]
+        tables["factors"] = index((entry[None] + tangent * width).reshape(-1))
     return GateData(tables, length, rows, _step_templates(compiled, dtype), bool(has_x.any()), per_entry)
 
 
@@ -235,16 +237,6 @@ def _mm(a: Tensor, b: Tensor) -> Tensor:
     return (a.unsqueeze(-1) * b.unsqueeze(-3)).sum(-2)
 
 
-def _mm_bh(a: Tensor, b_conj: Tensor) -> Tensor:
-    """``a @ b^H`` from ``a`` and the entrywise conjugate of ``b``."""
-    return (a.unsqueeze(-2) * b_conj.unsqueeze(-3)).sum(-1)
-
-
-def _mm_ah(a_conj: Tensor, b: Tensor) -> Tensor:
-    """``a^H @ b`` from the entrywise conjugate of ``a`` and ``b``."""
-    return (a_conj.unsqueeze(-1) * b.unsqueeze(-2)).sum(-3)
-
-
 class _Packed(torch.autograd.Function):
     @staticmethod
     def forward(ctx, weights, inputs, plan):
@@ -257,27 +249,24 @@ class _Packed(torch.autograd.Function):
             terms = ones * values
         else:
             terms = values.unsqueeze(0)
-        rows, width, per_entry = terms.shape[0], t["A"].shape[-2], plan.per_entry
+        rows, width, per_entry = terms.shape[0], t["A"].shape[1], plan.per_entry
         if per_entry:
             u = terms.view(rows, width, per_entry).sum(-1) if per_entry > 1 else terms.view(rows, width)
         else:
             u = torch.zeros(rows, width, dtype=terms.dtype, device=terms.device).index_add_(1, t["column"], terms)
-        e = torch.polar(t["one"], u)
-        trig = torch.view_as_real(e).unsqueeze(-2) if plan.length else torch.view_as_real(e)
-        cos, sin = trig[..., :1], trig[..., 1:]
-        if plan.length:  # (P, J, 2, 2): [entry, conjugate] x [re, im]
-            G = torch.addcmul(t["A"].transpose(0, 1), cos, t["C"].transpose(0, 1)).addcmul_(sin, t["S"].transpose(0, 1))
-            G = torch.view_as_complex(G).transpose(1, 2)  # (P, 2, J)
-            n, rows_c = plan.length, plan.rows * 4
-            factors = [G[:, :, j * rows_c:(j + 1) * rows_c].unflatten(2, (plan.rows, 2, 2)) for j in range(n)]
-            products = [factors[0]]
-            for j in range(1, n):
-                products.append(_mm(factors[j], products[-1]))
-            packed = torch.cat([products[-1][:, 0].flatten(1), G[:, 0, n * rows_c:]], dim=1)
-            ctx.factors, ctx.products = factors, products
+        trig = torch.view_as_real(torch.polar(t["one"], u)).unsqueeze(1)  # (P, 1, J, 2)
+        both = torch.view_as_complex(torch.addcmul(t["A"], trig[..., :1], t["C"]).addcmul_(trig[..., 1:], t["S"]))
+        front = plan.length * plan.rows * 4  # both: (P, 2, J), the entries and their derivatives
+        if plan.length:  # chain products, and each one's derivative by each factor's angle (forward mode)
+            stack = both.flatten(1).index_select(1, t["factors"]).view(rows, plan.length + 1, plan.length, plan.rows, 2, 2)
+            product = stack[:, :, 0]
+            for j in range(1, plan.length):
+                product = _mm(stack[:, :, j], product)
+            packed = torch.cat([product[:, 0].flatten(1), both[:, 0, front:]], dim=1)
+            ctx.tangents = product[:, 1:]
         else:
-            packed = torch.view_as_complex(torch.addcmul(t["A"], cos, t["C"]).addcmul_(sin, t["S"]))
-        ctx.plan, ctx.e, ctx.ones, ctx.values = plan, e, ones, values
+            packed = both[:, 0]
+        ctx.plan, ctx.derivatives, ctx.ones, ctx.values = plan, both[:, 1, front:], ones, values
         ctx.shape = (weights.shape[0], None if inputs is None else inputs.shape)
         return packed
 
@@ -285,18 +274,13 @@ class _Packed(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, grad):
         plan, t = ctx.plan, ctx.plan.tables
+        front = plan.length * plan.rows * 4
+        # dL/du = Re(g conj(dG/du)) per entry; a chain's entries by their factors' tangents (the
+        # entries of one factor share its angle's terms, so their sum is the factor's derivative)
+        du = (torch.view_as_real(grad[:, plan.rows * 4 if plan.length else 0:]) * torch.view_as_real(ctx.derivatives)).sum(-1)
         if plan.length:
-            n, rows_c = plan.length, plan.rows * 4
-            g = grad[:, :rows_c].unflatten(1, (plan.rows, 2, 2))
-            parts = [None] * n
-            for j in reversed(range(1, n)):
-                parts[j] = _mm_bh(g, ctx.products[j - 1][:, 1]).flatten(1)
-                g = _mm_ah(ctx.factors[j][:, 1], g)
-            parts[0] = g.flatten(1)
-            grad = torch.cat(parts + [grad[:, rows_c:]], dim=1)
-        # dL/du = Re(g conj(dG/du)), dG/du = -sin C + cos S: (b + i a) e with a = g.C, b = g.S
-        ba = (torch.view_as_real(grad).unsqueeze(-2) * t["SC"]).sum(-1)
-        du = (torch.view_as_complex(ba) * ctx.e).real
+            chain = torch.view_as_real(grad[:, :plan.rows * 4]).unsqueeze(1) * torch.view_as_real(ctx.tangents.flatten(2))
+            du = torch.cat([chain.sum(-1).flatten(1), du], dim=1)
         shape = (du.shape[1], plan.per_entry) if plan.per_entry else (t["column"].shape[0],)
         per_term = du.unsqueeze(-1) if plan.per_entry else du.index_select(1, t["column"])  # dL/d(term)
         n_weights, input_shape = ctx.shape
