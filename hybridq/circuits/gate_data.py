@@ -15,10 +15,12 @@ circuit's own builders at three angles (:meth:`CompiledCircuit._one_qubit_matric
 :meth:`CompiledCircuit._single_steps`: no second copy of any gate's matrix). Circuits with an
 entry that is not of this form (``U3``'s three angles, Pauli rotations) keep the builders.
 
-Forward: the angles of every entry (one ``index_add`` of the monomials), ``e = exp(i u)``, the
-entries (two ``addcmul``), the chain products (one 2 x 2 product per chain position) and one
-concatenation. Backward: the chain rule through the products in reverse, then
-``dL/du = Re(g * conj(dG/du))`` for all entries at once and back to the monomials.
+Forward: the angle of every entry (its terms side by side, one sum), ``e = exp(i u)``, every
+entry and its derivative ``dG/du`` (two ``addcmul``), the chain products together with their
+derivatives by each factor's angle (forward mode: one gather, one 2 x 2 product per chain
+position) and one concatenation. Backward: ``dL/du = Re(g * conj(dG/du))`` for all entries at
+once (two dot products, no walk back through the products), then back to the weights and inputs
+through the terms (one ``index_add`` each).
 
 >>> import torch
 >>> from hybridq.circuits import Circuit, Input, Weight
@@ -39,7 +41,7 @@ import numpy as np
 import torch
 from torch.autograd.function import once_differentiable
 
-from ..sim.layers import Dense, Diagonal, Step
+from ..sim.layers import Dense, Diagonal, Step, data_of
 from ..sim.gates import GATES
 
 Tensor = torch.Tensor
@@ -96,7 +98,7 @@ class GateData:
 def _build(compiled, dtype: torch.dtype, device: torch.device, chains: bool) -> GateData | None:
     """The plan (see :meth:`GateData.of`), its constants read off the circuit's builders."""
     host = compiled._host
-    slot_k, column_slot, evaluate = _columns(compiled, chains)
+    slot_k, column_slot, evaluate, templates = _columns(compiled, chains)
     if evaluate is None:
         return None
     n_slots = compiled.n_slots
@@ -159,19 +161,20 @@ def _build(compiled, dtype: torch.dtype, device: torch.device, chains: bool) -> 
         entry = np.arange(length * rows * 4).reshape(length, rows * 4)
         tangent = np.arange(length + 1)[:, None, None] == np.arange(1, length + 1)[None, :, None]
         tables["factors"] = index((entry[None] + tangent * width).reshape(-1))
-    return GateData(tables, length, rows, _step_templates(compiled, dtype), bool(has_x.any()), per_entry)
+    return GateData(tables, length, rows, templates, bool(has_x.any()), per_entry)
 
 
 def _columns(compiled, chains: bool):
     """Which slots are angles of the form (``slot_k``, bool per slot), each entry's slot (-1:
-    constant) and a function from angles ``(1, slots)`` (float64) to every entry ``(1, J)``
-    (complex128) by the circuit's own builders; ``evaluate`` None when a gate has no such form."""
+    constant), a function from angles ``(1, slots)`` (float64) to every entry ``(1, J)``
+    (complex128) by the circuit's own builders (None when a gate has no such form), and the
+    steps with angles as :meth:`GateData.split` makes them."""
     host, n_slots = compiled._host, compiled.n_slots
     slot_k = np.zeros(n_slots, dtype=bool)
     for s, op in enumerate(compiled.slot_ops):
         spec = GATES.get(op.name)
         if op.params and (spec is None or spec.n_params != 1):
-            return slot_k, None, None  # several angles per gate, Pauli rotations: the builders
+            return slot_k, None, None, None  # several angles per gate, Pauli rotations: the builders
         slot_k[s] = bool(op.params)
     parts, slots = [], []
     length = host["chains"].shape[1] if chains and compiled._by_name else 0
@@ -187,7 +190,7 @@ def _columns(compiled, chains: bool):
             continue
         op, own = compiled.operations[step.items[0]], compiled.op_slots[step.items[0]]
         if op.name == "PauliRot":
-            return slot_k, None, None
+            return slot_k, None, None, None
         step_slots.append((k, own[0] if op.params else -1))
 
     def steps(theta):
@@ -196,40 +199,25 @@ def _columns(compiled, chains: bool):
 
     zero = torch.zeros(1, n_slots, dtype=torch.float64)
     one = steps(zero)
-    singles = compiled._single_steps(zero, zero, torch.complex128, "cpu")[0]
+    singles, templates, start = compiled._single_steps(zero, zero, torch.complex128, "cpu")[0], [], 0
     for k, s in step_slots:
-        if isinstance(singles.get(k), (Diagonal, Dense)):
-            width = (singles[k].values if isinstance(singles[k], Diagonal) else singles[k].matrix)[0].numel()
-            slots.append(np.full(width, s))
+        step = singles.get(k)
+        if isinstance(step, (Diagonal, Dense)):
+            data = data_of(step)
+            slots.append(np.full(data[0].numel(), s))
+            if s >= 0:  # a view of the packed data per call; fixed steps keep their own (no gradient sums)
+                kind = "diagonal" if isinstance(step, Diagonal) else "dense"
+                controls, values = ((), ()) if kind == "diagonal" else (step.controls, step.control_values)
+                templates.append((k, kind, step.qubits, controls, values, tuple(data.shape[1:]), start))
+            start += data[0].numel()
     if one.shape[1] != sum(len(v) for v in slots[1 if length else 0:]):
-        return slot_k, None, None  # pragma: no cover - the step order and widths disagree
+        return slot_k, None, None, None  # pragma: no cover - the step order and widths disagree
     parts.append(steps)
     column_slot = np.concatenate(slots) if slots else np.zeros(0, dtype=np.int64)
     column_slot = np.where(slot_k[column_slot.clip(0)] & (column_slot >= 0), column_slot, -1)  # fixed gates: constants
     if not slot_k.any() or not (column_slot >= 0).any():
-        return slot_k, None, None
-    return slot_k, column_slot, lambda theta: torch.cat([p(theta) for p in parts], dim=1)
-
-
-def _step_templates(compiled, dtype: torch.dtype) -> list[tuple]:
-    """Each step with angles: ``(k, kind, qubits, controls, control values, data shape, start)``,
-    ``start`` its first entry in the step data."""
-    zero = torch.zeros(1, compiled.n_slots, dtype=torch.float64)
-    singles = compiled._single_steps(zero, zero, torch.complex128, "cpu")[0]
-    out, start = [], 0
-    for k in sorted(singles):
-        step = singles[k]
-        if not isinstance(step, (Diagonal, Dense)):
-            continue
-        data = step.values if isinstance(step, Diagonal) else step.matrix
-        op = compiled.operations[compiled.steps[k].items[0]]
-        if op.params:
-            kind = "diagonal" if isinstance(step, Diagonal) else "dense"
-            controls = () if kind == "diagonal" else step.controls
-            values = () if kind == "diagonal" else step.control_values
-            out.append((k, kind, step.qubits, controls, values, tuple(data.shape[1:]), start))
-        start += data[0].numel()
-    return out
+        return slot_k, None, None, None
+    return slot_k, column_slot, lambda theta: torch.cat([p(theta) for p in parts], dim=1), templates
 
 
 def _mm(a: Tensor, b: Tensor) -> Tensor:
