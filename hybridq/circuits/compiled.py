@@ -49,10 +49,10 @@ from ..sim.fusion import _one_qubit_matrix, _permutation_op, plan
 from ..sim.layers import (MAX_DENSE_PAULI_QUBITS, ChainRecipe, Dense, Diagonal, Layer, Layered, PairRotation, Permutation, Step,
                           _controlled_diagonal, data_of, from_op, joined, pauli_step, pauli_table)
 from ..sim.gates import GATES
-from .gate_data import GateData
 from ..sim.program import Op
 from .circuit import Circuit, Operation
 from .expr import Const, Input, Product, Sum, Weight, as_expr
+from .gate_data import GateData
 
 Tensor = torch.Tensor
 Monomial = tuple[float, str | None, int | None]  # coefficient, weight name, input column
@@ -356,10 +356,9 @@ class CompiledCircuit:
         use_recipe = bool(self._by_name) and self._native_ok and native_chains.available(device)
         reads = inputs is not None and self._reads_inputs
         fast = GateData.of(self, dtype, device, chains=not use_recipe) if weights.numel() or reads else None
-        matrices = recipe = packed = None
-        if use_recipe and (weights.numel() or reads):
-            recipe = ChainRecipe(weights.to(rdt), inputs.to(rdt) if reads else None, self._chain_plan(rdt))
-        if fast is not None:  # every gate's data in one autograd node
+        packed = None
+        if fast is not None:  # every gate's data in one autograd node (the one-qubit chains natively where they can be)
+            recipe = ChainRecipe(weights.to(rdt), inputs.to(rdt) if reads else None, self._chain_plan(rdt)) if use_recipe else None
             packed = fast(weights, inputs.to(rdt) if reads and fast.reads_inputs else None)
             chains, singles, data = fast.split(packed)
             matrices = None if chains is None else chains.unflatten(1, (n_layers, n))
@@ -367,7 +366,7 @@ class CompiledCircuit:
             data = data if data.shape[1] else None
             packed = packed if chains is not None else None
         else:
-            built = self._steps_by_builders(inputs, weights, recipe, dtype, device)
+            built = self._steps_by_builders(inputs, weights, dtype, device)
             if built is None:
                 return None
             matrices, recipe, singles, data = built
@@ -381,8 +380,7 @@ class CompiledCircuit:
         structure = (self._fixed_cache.setdefault("structure", object()), dtype, device, rows)
         return Layered(n, batch, dtype, device, tuple(layers), matrices, recipe, structure, data, packed)
 
-    def _steps_by_builders(self, inputs: Tensor | None, weights: Tensor, recipe: ChainRecipe | None, dtype: torch.dtype,
-                           device) -> tuple | None:
+    def _steps_by_builders(self, inputs: Tensor | None, weights: Tensor, dtype: torch.dtype, device) -> tuple | None:
         """The chain products, recipe, steps and step data of :meth:`layered` by one builder call per
         gate kind (circuits :class:`~hybridq.circuits.gate_data.GateData` does not take), or None
         when a step has no description."""
@@ -390,7 +388,7 @@ class CompiledCircuit:
         single_slots = {s for step in self.steps if step.kind == "single" for s in self.op_slots[step.items[0]]}
         theta = self.angles(inputs, weights, rdt, device) if single_slots & self._slots_reading or not self._native_ok else None
         shared = self.angles(None, weights, rdt, device) if single_slots - self._slots_reading else None
-        matrices = None
+        matrices = recipe = None
         if self._by_name and self._native_ok and native_chains.available(device):
             recipe = ChainRecipe(weights.to(rdt), inputs.to(rdt) if inputs is not None and self._reads_inputs else None,
                                  self._chain_plan(rdt))
