@@ -3,7 +3,7 @@
 A compiled circuit (:mod:`hybridq.circuits.compiled`) builds its gates' data with one builder
 call per gate kind, multiplies the one-qubit chains together and joins the parts: forward and
 autograd backward, some eighty small kernels in a training step, which on a GPU cost more than
-the simulation. Here all of it is one :class:`torch.autograd.Function` with a hand-written
+the simulation. Here all of it is one ``torch.autograd.Function`` with a hand-written
 backward.
 
 It rests on one fact, checked numerically per circuit when the plan is made: every entry of
@@ -11,8 +11,8 @@ the data (a one-qubit chain factor's matrix, a diagonal's values, a dense step's
 ``A + cos(u) C + sin(u) S`` of one angle ``u = k * theta`` (``k`` 1/2 for rotations, 1 for
 phase gates), constants ``A, C, S`` per entry, ``theta`` the gate's angle, a sum of monomials
 ``c * weight * input``; entries of fixed gates are ``A``. The constants are read off the
-circuit's own builders at three angles (:meth:`CompiledCircuit._one_qubit_matrices`,
-:meth:`CompiledCircuit._single_steps`: no second copy of any gate's matrix). Circuits with an
+circuit's own builders at three angles (``CompiledCircuit._one_qubit_matrices``,
+``CompiledCircuit._single_steps``: no second copy of any gate's matrix). Circuits with an
 entry that is not of this form (``U3``'s three angles, Pauli rotations) keep the builders.
 
 Forward: the angle of every entry (its terms side by side, one sum), ``e = exp(i u)``, every
