@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import math
 import numbers
 import operator
 import os
@@ -97,7 +98,7 @@ def check_finite(value, what: str) -> None:
         if not (value.is_floating_point() or value.is_complex()):
             return
         parts = torch.view_as_real(value.detach().resolve_conj()) if value.is_complex() else value.detach()
-        if bool(torch.isfinite(parts.sum())):  # NaN and inf reach the sum; one reduction, ~10x faster than isfinite
+        if math.isfinite(parts.sum()):  # NaN and inf reach the sum; one reduction, ~10x faster than isfinite
             return
         finite = torch.isfinite(parts)  # the sum overflowed, or some value is not finite
         bad = ~finite.all(-1) if value.is_complex() else ~finite  # a complex entry is bad if either part is

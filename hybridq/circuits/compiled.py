@@ -20,6 +20,10 @@ most of all on a GPU. :class:`CompiledCircuit` analyses the circuit once and the
    per gate name, composes runs of permutation gates, and hands all of it to the engine as one
    :class:`~hybridq.sim.layers.Layered` description (:mod:`hybridq.sim.layers`).
 
+Where every gate has at most one angle, the data of steps 2, 3 and 6 is made in one autograd node
+with a hand-written backward instead (:mod:`hybridq.circuits.gate_data`): a few torch ops per
+training step, not one chain per gate kind.
+
 The plan is cached on the circuit and rebuilt when its operations change. Circuits whose
 angles are not affine in that sense (e.g. products of two weights) use the gate-by-gate path.
 
@@ -50,6 +54,7 @@ from ..sim.gates import GATES
 from ..sim.program import Op
 from .circuit import Circuit, Operation
 from .expr import BilinearTerm, bilinear_terms
+from .gate_data import GateData
 
 Tensor = torch.Tensor
 def _classify(op: Operation) -> tuple[str, int | None]:
@@ -313,6 +318,38 @@ class CompiledCircuit:
         rdt = simops.real_dtype(dtype)
         const = self._on(device)
         n, n_layers = self.n_qubits, len(self._layer_specs)
+        use_recipe = bool(self._by_name) and self._native_ok and native_chains.available(device)
+        reads = inputs is not None and self._reads_inputs
+        fast = GateData.of(self, dtype, device, chains=not use_recipe) if weights.numel() or reads else None
+        packed = None
+        if fast is not None:  # every gate's data in one autograd node (the one-qubit chains natively where they can be)
+            recipe = ChainRecipe(weights.to(rdt), inputs.to(rdt) if reads else None, self._chain_plan(rdt)) if use_recipe else None
+            packed = fast(weights, inputs.to(rdt) if reads and fast.reads_inputs else None)
+            chains, singles, data = fast.split(packed)
+            matrices = None if chains is None else chains.unflatten(1, (n_layers, n))
+            singles.update({k: step for k, step in self._single_groups(dtype, device)[0].items() if k not in singles})
+            data = data if data.shape[1] else None
+            packed = packed if chains is not None else None
+        else:
+            built = self._steps_by_builders(inputs, weights, dtype, device)
+            if built is None:
+                return None
+            matrices, recipe, singles, data = built
+        singles.update(self._pair_steps(weights, rdt, const, dtype, device))
+        layers = []
+        for on, ks in self._layer_specs:
+            steps = tuple(self._permutation_step(k, dtype, device) if self.steps[k].kind == "permutation" else singles[k]
+                          for k in ks)
+            layers.append(Layer(on, steps))
+        rows = None if inputs is None or not self._reads_inputs else inputs.shape[0] == 1  # the steps' P
+        structure = (self._fixed_cache.setdefault("structure", object()), dtype, device, rows)
+        return Layered(n, batch, dtype, device, tuple(layers), matrices, recipe, structure, data, packed)
+
+    def _steps_by_builders(self, inputs: Tensor | None, weights: Tensor, dtype: torch.dtype, device) -> tuple | None:
+        """The chain products, recipe, steps and step data of :meth:`layered` by one builder call per
+        gate kind (circuits :class:`~hybridq.circuits.gate_data.GateData` does not take), or None
+        when a step has no description."""
+        rdt, const = simops.real_dtype(dtype), self._on(device)
         single_slots = {s for step in self.steps if step.kind == "single" for s in self.op_slots[step.items[0]]}
         theta = self.angles(inputs, weights, rdt, device) if single_slots & self._slots_reading or not self._native_ok else None
         shared = self.angles(None, weights, rdt, device) if single_slots - self._slots_reading else None
@@ -322,30 +359,16 @@ class CompiledCircuit:
                                  self._chain_plan(rdt))
         elif self._by_name:
             theta = self.angles(inputs, weights, rdt, device) if theta is None else theta
-            matrices = self._chain_products(theta, const, dtype, device).unflatten(1, (n_layers, n))
+            matrices = self._chain_products(theta, const, dtype, device).unflatten(1, (len(self._layer_specs), self.n_qubits))
         if self._by_name and not weights.numel() and (inputs is None or not self._reads_inputs):
             matrices, recipe = self._fixed_chains(recipe, matrices, dtype, device), None
-        built = self._single_steps(theta, shared, batch, dtype, device)
-        if built is None:
-            return None
-        singles, data = built
-        singles.update(self._pair_steps(weights, rdt, const, dtype, device))
-        layers = []
-        for on, ks in self._layer_specs:
-            steps = tuple(self._permutation_step(k, dtype, device) if self.steps[k].kind == "permutation" else singles[k]
-                          for k in ks)
-            layers.append(Layer(on, steps))
-        rows = None if inputs is None or not self._reads_inputs else inputs.shape[0] == 1  # the steps' P
-        structure = (self._fixed_cache.setdefault("structure", object()), dtype, device, rows)
-        return Layered(n, batch, dtype, device, tuple(layers), matrices, recipe, structure, data)
+        built = self._single_steps(theta, shared, dtype, device)
+        return None if built is None else (matrices, recipe, *built)
 
-    def _single_steps(self, theta: Tensor | None, shared: Tensor | None, batch: int, dtype: torch.dtype,
-                      device) -> tuple[dict[int, Step], Tensor | None] | None:
-        """The step of every ``"single"`` fusion step by index: fixed ones made once, those with
-        angles built with one builder call per gate name and control count, from ``theta``
-        ``(B, slots)`` where an angle reads the inputs, else from ``shared`` ``(1, slots)``; and
-        the data of all of them in step order (:attr:`~hybridq.sim.layers.Layered.data`), gathered
-        from the builders' outputs at once (None: no step has data)."""
+    def _single_groups(self, dtype: torch.dtype, device) -> tuple:
+        """What :meth:`_single_steps` makes once per dtype and device: the fixed steps by index, the
+        steps with angles grouped by (gate name, controls, reads inputs), each group's first slots,
+        the fixed steps with data and their data joined."""
         key = ("singles", dtype, device)
         if key not in self._fixed_cache:
             fixed, groups = {}, {}
@@ -365,7 +388,16 @@ class CompiledCircuit:
             with_data = [k for k in sorted(fixed) if isinstance(fixed[k], (Diagonal, Dense))]
             block = joined([data_of(fixed[k]) for k in with_data], dtype) if with_data else None
             self._fixed_cache[key] = (fixed, groups, slots, with_data, block)
-        fixed, groups, slots, with_data, block = self._fixed_cache[key]
+        return self._fixed_cache[key]
+
+    def _single_steps(self, theta: Tensor | None, shared: Tensor | None, dtype: torch.dtype,
+                      device) -> tuple[dict[int, Step], Tensor | None] | None:
+        """The step of every ``"single"`` fusion step by index: fixed ones made once, those with
+        angles built with one builder call per gate name and control count, from ``theta``
+        ``(B, slots)`` where an angle reads the inputs, else from ``shared`` ``(1, slots)``; and
+        the data of all of them in step order (:attr:`~hybridq.sim.layers.Layered.data`), gathered
+        from the builders' outputs at once (None: no step has data)."""
+        fixed, groups, slots, with_data, block = self._single_groups(dtype, device)
         out = dict(fixed)
         parts, owners = [], []  # the builders' outputs and, for each, the steps whose data it holds
         for (name, controls, reads), ks in groups.items():

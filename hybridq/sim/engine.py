@@ -80,9 +80,21 @@ class FusedOpsExecutor:
     def run(self, program: Layered, state: Tensor | None, method: Method) -> Tensor | None:
         if not fused_enabled() or not fused._triton(program.device) or program.dtype not in fused.DTYPES:
             return None
-        if state is None:
-            state = zero_state(program.n_qubits, 1, dtype=program.dtype, device=program.device)
+        state = start_state(program.n_qubits, program.dtype, program.device) if state is None else state
+        if program.plain():  # the matrices as they are, no slices to stack
+            perms = [(s.index, s.inverse) if s else None for s in (layer.steps[0] if layer.steps else None
+                                                                   for layer in program.layers)]
+            return fused.run_layers(state, program.one_qubit(), perms)
         return fused.run(state, to_ops(program))
+
+
+@functools.lru_cache(maxsize=32)
+def start_state(n: int, dtype: torch.dtype, device: torch.device) -> Tensor:
+    """``|0...0>`` ``(1, 2**n)``, made once per size, dtype and device and shared by the executors
+    (they only read it): a call allocates and fills nothing."""
+    state = torch.zeros(1, 2**n, dtype=dtype, device=device)
+    state[0, 0] = 1
+    return state
 
 
 class ReferenceExecutor:

@@ -157,6 +157,28 @@ def run(state: Tensor, ops: Sequence[Op]) -> Tensor | None:
     stacked = _slices_of_one(mats, n, state.dtype)
     if stacked is None:
         stacked = _stack_layers(mats, (per_sample, n, 2, 2), state, dim=1)
+    return _run_stacked(state, stacked, perms)
+
+
+@torch.compiler.disable
+def run_layers(state: Tensor, mats: Tensor, perms: Sequence[tuple[Tensor, Tensor] | None]) -> Tensor | None:
+    """Layers of one-qubit matrices on every qubit, ``mats`` ``(P, L, n, 2, 2)``, each followed by its
+    permutation ``(index, inverse)`` (None: none), applied to ``state`` by the fused kernels on a
+    GPU (or in Triton's interpreter), or None when they do not apply. The matrices go to the kernels
+    as they are: no per-layer slices to stack again.
+    """
+    n = state.shape[-1].bit_length() - 1
+    if not (state.dtype in DTYPES and _triton(state.device)) or mats.dtype != state.dtype:
+        return None
+    batch = common_batch([state.shape[0], mats.shape[0]])
+    if not batch or not suits(state.device, n, batch):
+        return None
+    return _run_stacked(state, mats, perms)
+
+
+def _run_stacked(state: Tensor, stacked: Tensor, perms: Sequence[tuple[Tensor, Tensor] | None]) -> Tensor:
+    """:func:`run`'s and :func:`run_layers`' work after their checks: ``stacked`` ``(P, L, n, 2, 2)``."""
+    n = state.shape[-1].bit_length() - 1
     wants_grad = torch.is_grad_enabled() and (state.requires_grad or stacked.requires_grad)
     out, z = _FusedRun.apply(state, stacked, *_indices(perms, n, state.device), tuple(p is not None for p in perms),
                              wants_grad, _zero_start(state))

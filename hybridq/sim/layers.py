@@ -157,6 +157,8 @@ class Layered:
             circuit sets it): executors may cache what they derive from the structure by it.
         data: None, or what :meth:`step_data` returns, built by the maker of the program (a
             compiled circuit gathers the data of all its steps into it at once).
+        packed: None, or the one-qubit matrices and the step data side by side in one ``(P, L * n * 4 + D)``
+            tensor, when the maker built them so (``matrices`` and ``data`` are then views of it).
     """
 
     n_qubits: int
@@ -168,6 +170,7 @@ class Layered:
     recipe: ChainRecipe | None = None
     structure: Hashable | None = None
     data: Tensor | None = None
+    packed: Tensor | None = None
     _built: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -206,6 +209,12 @@ class Layered:
             parts = [data_of(s) for layer in self.layers for s in layer.steps if isinstance(s, (Diagonal, Dense))]
             self._built["data"] = joined(parts, self.dtype) if parts else None
         return self._built["data"]
+
+    def plain(self) -> bool:
+        """Whether every layer is one-qubit matrices on every qubit and at most one permutation (the
+        whole-layer kernels' shape, :func:`hybridq.sim.fused.run_layers`)."""
+        return all(len(layer.one_qubit_on) == self.n_qubits and len(layer.steps) <= 1
+                   and all(isinstance(s, Permutation) for s in layer.steps) for layer in self.layers)
 
     @property
     def n_steps(self) -> int:

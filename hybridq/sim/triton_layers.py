@@ -40,7 +40,6 @@ True
 
 from __future__ import annotations
 
-import functools
 
 import torch
 
@@ -84,18 +83,12 @@ class TritonExecutor:
             return None
         if not fused.common_batch([program.batch] + ([] if state is None else [state.shape[0]])):
             return None  # an empty batch (nothing to launch) or start states that do not broadcast to it
-        if not 2 <= program.n_qubits <= MAX_QUBITS or _plain_layers(program) or not _known_steps(program):
+        if not 2 <= program.n_qubits <= MAX_QUBITS or program.plain() or not _known_steps(program):
             return None
         plan = _plan(program)
         if plan is None:
             return None
         return run(program, plan, state)
-
-
-def _plain_layers(program: Layered) -> bool:
-    """Whether every layer is one-qubit gates on every qubit and at most a permutation."""
-    return all(len(layer.one_qubit_on) == program.n_qubits and all(isinstance(s, Permutation) for s in layer.steps)
-               and len(layer.steps) <= 1 for layer in program.layers)
 
 
 def _known_steps(program: Layered) -> bool:
@@ -299,6 +292,8 @@ def _inner_tables(step: Permutation, order: list[int], n: int) -> tuple[Tensor, 
 def _pack(program: Layered) -> Tensor:
     """Every step's data as one ``(B or 1, W)`` complex tensor in the table's order (differentiable):
     the one-qubit matrices, then :meth:`~hybridq.sim.layers.Layered.step_data`."""
+    if program.packed is not None:
+        return program.packed
     mats = program.one_qubit() if program.matrices is not None or program.recipe is not None else None
     if mats is None:
         mats = torch.zeros(1, program.n_layers * program.n_qubits * 4, dtype=program.dtype, device=program.device)
@@ -306,17 +301,12 @@ def _pack(program: Layered) -> Tensor:
     return joined([mats] if steps is None else [mats, steps], program.dtype)
 
 
-@functools.lru_cache(maxsize=32)
-def _zero(n: int, dtype: torch.dtype, device: torch.device) -> Tensor:
-    state = torch.zeros(1, 2**n, dtype=dtype, device=device)
-    state[0, 0] = 1
-    return state
-
-
 def run(program: Layered, plan: _Plan, state: Tensor | None) -> Tensor:
     """The output states ``(B, 2**n)`` of ``program`` from ``state`` (None: ``|0...0>``)."""
+    from .engine import start_state
+
     data = _pack(program)
-    state = _zero(program.n_qubits, program.dtype, program.device) if state is None else state.to(program.dtype)
+    state = start_state(program.n_qubits, program.dtype, program.device) if state is None else state.to(program.dtype)
     out = _Run.apply(state, data, plan, program.batch)
     return out
 

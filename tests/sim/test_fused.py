@@ -48,13 +48,13 @@ def layered(n: int, layers: int, extra: bool = False) -> Circuit:
 @contextlib.contextmanager
 def general_path():
     """Turn the fused kernels off (the reference)."""
-    run, run_program = fused.run, native_run.run_program
-    fused.run = lambda state, ops: None
+    run, run_layers, run_program = fused.run, fused.run_layers, native_run.run_program
+    fused.run = fused.run_layers = lambda *args: None
     native_run.run_program = lambda *args: None
     try:
         yield
     finally:
-        fused.run, native_run.run_program = run, run_program
+        fused.run, fused.run_layers, native_run.run_program = run, run_layers, run_program
 
 
 def compare(device: str, n: int, layers: int, batch: int, dtype, extra: bool) -> list[float]:

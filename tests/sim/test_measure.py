@@ -58,11 +58,15 @@ def test_expval_z_and_reduced_density_matrix():
     assert torch.allclose(rho.diagonal(dim1=1, dim2=2).sum(-1).real, torch.ones(2, dtype=torch.float64))
 
 
+@pytest.mark.parametrize("native", [True, False])
 @pytest.mark.parametrize("n", [1, 4, 7])
 @pytest.mark.parametrize("dtype", [torch.complex64, torch.complex128])
-def test_native_expval_z_equals_the_sign_table(n, dtype):
-    """Every qubit's <Z> and its gradient, against probabilities times the table of signs."""
-    if measure._native_readout(torch.zeros(1, 2, dtype=dtype), "expval_z") is None:
+def test_expval_z_equals_the_sign_table(n, dtype, native, monkeypatch):
+    """Every qubit's <Z> and its gradient, against probabilities times the table of signs: by the
+    native kernels, and by torch's ops (two each way, as on a GPU)."""
+    if not native:
+        monkeypatch.setattr(measure, "_native_readout", lambda state, name: None)
+    elif measure._native_readout(torch.zeros(1, 2, dtype=dtype), "expval_z") is None:
         pytest.skip("native CPU kernels not built (no C compiler)")
     g = torch.Generator().manual_seed(n)
     psi = torch.randn(5, 2**n, dtype=torch.complex128, generator=g)

@@ -1,11 +1,11 @@
 """A training step's torch ops do not grow with the number of entangling gates (``benchmarks/op_counts.py``).
 
 On a GPU a small circuit's step is launch-bound: every torch op around the simulator's kernels
-costs about as much as the kernels' arithmetic. The compiled circuit hands the executors the
-data of all its steps as one tensor, so a ring of CRX or RZZ gates costs a fixed number of ops
-(its angles and one builder call), not a few per gate as when each step's data was its own
-autograd node: on the GPU path (run in Triton's interpreter) within 1.5x the CNOT ring's ops, and
-on the native CPU kernels the same number at every size.
+costs about as much as the kernels' arithmetic. The compiled circuit makes the data of all its
+gates in one autograd node (:mod:`hybridq.circuits.gate_data`), so a ring of CRX or RZZ gates
+costs a fixed number of ops, not a few per gate as when each step's data was its own autograd
+node: on the GPU path (run in Triton's interpreter) within 1.5x the CNOT ring's ops, and on the
+native CPU kernels the same number at every size.
 """
 
 from __future__ import annotations
