@@ -262,7 +262,6 @@ class _Packed(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, grad):
         plan, t = ctx.plan, ctx.plan.tables
-        front = plan.length * plan.rows * 4
         # dL/du = Re(g conj(dG/du)) per entry; a chain's entries by their factors' tangents (the
         # entries of one factor share its angle's terms, so their sum is the factor's derivative)
         du = (torch.view_as_real(grad[:, plan.rows * 4 if plan.length else 0:]) * torch.view_as_real(ctx.derivatives)).sum(-1)
