@@ -47,7 +47,7 @@ from ..sim import chains as native_chains
 from ..sim import kernels, pairs
 from ..sim import ops as simops
 from ..sim.fusion import Step as FusionStep
-from ..sim.fusion import _permutation_op, one_qubit_matrix, plan
+from ..sim.fusion import permutation_op, one_qubit_matrix, plan
 from ..sim.layers import (MAX_DENSE_PAULI_QUBITS, ChainRecipe, Dense, Diagonal, Layer, Layered, PairRotation, Permutation, Step,
                           _controlled_diagonal, data_of, from_op, joined, pauli_step, pauli_table)
 from ..sim.gates import GATES
@@ -518,7 +518,7 @@ class CompiledCircuit:
         if key not in self._fixed_cache:
             run = [simops.gate_op(op.name, op.qubits, (), n_qubits=self.n_qubits, controls=op.controls,
                                   dtype=dtype, device=device) for op in map(self.operations.__getitem__, self.steps[k].items)]
-            self._fixed_cache[key] = Permutation(*_permutation_op(run, self.n_qubits, device).index)
+            self._fixed_cache[key] = Permutation(*permutation_op(run, self.n_qubits, device).index)
         return self._fixed_cache[key]
 
     def _chain_plan(self, rdt: torch.dtype) -> native_chains.ChainPlan:

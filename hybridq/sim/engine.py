@@ -78,7 +78,7 @@ class FusedOpsExecutor:
     name = "fused-ops"
 
     def run(self, program: Layered, state: Tensor | None, method: Method) -> Tensor | None:
-        if not fused_enabled() or not fused._triton(program.device) or program.dtype not in fused.DTYPES:
+        if not fused_enabled() or not fused.triton_runs(program.device) or program.dtype not in fused.DTYPES:
             return None
         state = start_state(program.n_qubits, program.dtype, program.device) if state is None else state
         if program.plain():  # the matrices as they are, no slices to stack

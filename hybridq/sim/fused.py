@@ -66,7 +66,7 @@ _TRITON = tl is not None and hasattr(tl, "gather")
 _INTERPRETED = _TRITON and os.environ.get("TRITON_INTERPRET") == "1"
 
 
-def _triton(device: torch.device) -> bool:
+def triton_runs(device: torch.device) -> bool:
     """Whether the Triton kernels run on ``device`` (CUDA, or any device in Triton's interpreter)."""
     return _TRITON and (device.type == "cuda" or _INTERPRETED)
 
@@ -78,7 +78,7 @@ def available(device: torch.device) -> bool:
     """
     if os.environ.get("HYBRIDQ_FUSED", "1") == "0":
         return False
-    return _triton(device) or (device.type == "cpu" and native.library() is not None)
+    return triton_runs(device) or (device.type == "cpu" and native.library() is not None)
 
 
 #: State dtypes of the fused kernels (half precision is refused at the API; real states take the general path).
@@ -103,7 +103,7 @@ def suits(device: torch.device, n: int, batch: int) -> bool:
     on 16 samples at a time, so they need a batch (8 or more) and, measured, beat the general
     path up to 16 qubits (7.8 s -> 1.2 s for the W1 benchmark's 16-qubit step on 2 cores).
     """
-    if _triton(device):
+    if triton_runs(device):
         return 2 <= n <= MAX_CHUNKED_QUBITS
     return 2 <= n <= 16 and batch >= 8
 
@@ -149,8 +149,8 @@ def run(state: Tensor, ops: Sequence[Op]) -> Tensor | None:
     batch = common_batch([state.shape[0]] + [m.shape[0] for m in mats if m is not None and m.dim() == 4])
     if not batch:  # empty, or batches that do not broadcast: nothing for a kernel to launch on
         return None
-    if _large_state(state, mats, n, batch):
-        return _run_large_state(state, mats, perms, n)
+    if large_state(state, mats, n, batch):
+        return run_large_state(state, mats, perms, n)
     if not suits(state.device, n, batch):
         return None
     per_sample = batch if any(m is not None and m.dim() == 4 for m in mats) else 1
@@ -168,7 +168,7 @@ def run_layers(state: Tensor, mats: Tensor, perms: Sequence[tuple[Tensor, Tensor
     as they are: no per-layer slices to stack again.
     """
     n = state.shape[-1].bit_length() - 1
-    if not (state.dtype in DTYPES and _triton(state.device)) or mats.dtype != state.dtype:
+    if not (state.dtype in DTYPES and triton_runs(state.device)) or mats.dtype != state.dtype:
         return None
     batch = common_batch([state.shape[0], mats.shape[0]])
     if not batch or not suits(state.device, n, batch):
@@ -180,8 +180,8 @@ def _run_stacked(state: Tensor, stacked: Tensor, perms: Sequence[tuple[Tensor, T
     """:func:`run`'s and :func:`run_layers`' work after their checks: ``stacked`` ``(P, L, n, 2, 2)``."""
     n = state.shape[-1].bit_length() - 1
     wants_grad = torch.is_grad_enabled() and (state.requires_grad or stacked.requires_grad)
-    out, z = _FusedRun.apply(state, stacked, *_indices(perms, n, state.device), tuple(p is not None for p in perms),
-                             wants_grad, _zero_start(state))
+    out, z = _FusedRun.apply(state, stacked, *layer_indices(perms, n, state.device), tuple(p is not None for p in perms),
+                             wants_grad, starts_at_zero(state))
     if z is not None:
         attach_z(out, z)
     return out
@@ -211,11 +211,11 @@ def attached_z(state: Tensor) -> Tensor | None:
     return attached[0] if attached is not None and attached[1] == state._version else None
 
 
-def _zero_start(state: Tensor) -> bool:
+def starts_at_zero(state: Tensor) -> bool:
     """Whether the CPU kernels may treat ``state`` as ``|0...0>`` for the whole batch: the first
     layer then makes a product state (2**n multiplies instead of n gates), and the backward reads
     that layer's gradients off the product instead of un-computing it."""
-    if _triton(state.device) or state.shape[0] != 1 or state[0, 0] != 1:
+    if triton_runs(state.device) or state.shape[0] != 1 or state[0, 0] != 1:
         return False
     return int(torch.count_nonzero(state)) == 1
 
@@ -241,10 +241,10 @@ def _slices_of_one(mats: list[Tensor | None], n: int, dtype: torch.dtype) -> Ten
 LARGE_STATE_QUBITS = 12
 
 
-def _large_state(state: Tensor, mats: list[Tensor | None], n: int, batch: int) -> bool:
+def large_state(state: Tensor, mats: list[Tensor | None], n: int, batch: int) -> bool:
     """Whether ``state`` runs through the CPU's single-state kernel: a few large states, matrices
     shared by the batch, and no gradient wanted (the kernel has no backward)."""
-    if _triton(state.device) or n < LARGE_STATE_QUBITS or batch >= 8:
+    if triton_runs(state.device) or n < LARGE_STATE_QUBITS or batch >= 8:
         return False
     if any(m is not None and m.dim() == 4 and m.shape[0] > 1 for m in mats):
         return False
@@ -252,7 +252,7 @@ def _large_state(state: Tensor, mats: list[Tensor | None], n: int, batch: int) -
     return not wants_grad
 
 
-def _run_large_state(state: Tensor, mats: list[Tensor | None], perms: list, n: int) -> Tensor:
+def run_large_state(state: Tensor, mats: list[Tensor | None], perms: list, n: int) -> Tensor:
     """Each state of the batch through ``state_forward`` of ``state.c`` (three cache-friendly passes per layer;
     layers of real matrices at half the arithmetic, on the real part alone while the state is real)."""
     stacked = _stack_layers([None if m is None else m.reshape(n, 2, 2) for m in mats], (n, 2, 2), state, dim=0)
@@ -270,7 +270,7 @@ def _run_large_state(state: Tensor, mats: list[Tensor | None], perms: list, n: i
 _INDEX_CACHE: dict[tuple, tuple] = {}
 
 
-def _indices(perms: list, n: int, device: torch.device) -> tuple[Tensor, Tensor]:
+def layer_indices(perms: list, n: int, device: torch.device) -> tuple[Tensor, Tensor]:
     """The layers' gather indices and inverses stacked (int32; the identity where a layer has none).
 
     Cached by the identity of the index tensors: a compiled circuit hands out the same cached
@@ -380,7 +380,7 @@ class _FusedRun(torch.autograd.Function):
         ctx.permutes, ctx.state_batch = permutes, state.shape[0]
         state, mats = state.contiguous(), mats.contiguous()
         z = None
-        if not _triton(state.device):
+        if not triton_runs(state.device):
             out, z = native_forward(ctx, None if zero_start else state, mats, index, wants_grad, state.requires_grad)
         elif mats.shape[2] > MAX_WHOLE_QUBITS:
             out = _chunked_forward(state, mats, index, inverse, permutes)
@@ -398,7 +398,7 @@ class _FusedRun(torch.autograd.Function):
     def backward(ctx, grad, grad_z):
         out, mats, inverse = ctx.saved_tensors
         n = mats.shape[2]
-        if not _triton(out.device):
+        if not triton_runs(out.device):
             grad_mats, grad_state = native_backward(ctx, out, mats, inverse, grad, grad_z, ctx.needs_input_grad[0])
         else:
             grad = torch.zeros_like(out) if grad is None else grad.contiguous()
@@ -534,7 +534,7 @@ def _chunked_backward(out: Tensor, grad: Tensor, mats: Tensor, inverse: Tensor,
 if tl is not None:
 
     @triton.jit
-    def _mix(re, im, pr, pi, hi, base, ADJOINT: tl.constexpr):
+    def mix(re, im, pr, pi, hi, base, ADJOINT: tl.constexpr):
         """One qubit's 2x2 matrix at ``base`` (or its adjoint) on amplitudes ``re + i im`` whose
         pair partners are ``pr + i pi``; ``hi`` marks the amplitudes whose qubit bit is 1."""
         m00r, m00i = tl.load(base + 0), tl.load(base + 1)
@@ -562,7 +562,7 @@ if tl is not None:
                 base = mats_ptr + b * mats_stride + (layer * N_QUBITS + q) * 8
                 partner = idx ^ (1 << (N_QUBITS - 1 - q))
                 pr, pi = tl.gather(re, partner, 0), tl.gather(im, partner, 0)
-                re, im = _mix(re, im, pr, pi, (idx & (1 << (N_QUBITS - 1 - q))) != 0, base, False)
+                re, im = mix(re, im, pr, pi, (idx & (1 << (N_QUBITS - 1 - q))) != 0, base, False)
             perm = tl.load(index_ptr + layer * N + idx)
             re = tl.gather(re, perm, 0)
             im = tl.gather(im, perm, 0)
@@ -595,9 +595,9 @@ if tl is not None:
         dr, di = gr * re + gi * im, gi * re - gr * im  # own bit (r == c)
         orr, oi = gr * pr + gi * pi, gi * pr - gr * pi  # partner
         pair_sums(dr, di, orr, oi, hi, target)
-        re, im = _mix(re, im, pr, pi, hi, base, True)
+        re, im = mix(re, im, pr, pi, hi, base, True)
         lr, li = tl.gather(gr, idx ^ s, 0), tl.gather(gi, idx ^ s, 0)
-        gr, gi = _mix(gr, gi, lr, li, hi, base, True)
+        gr, gi = mix(gr, gi, lr, li, hi, base, True)
         return re, im, gr, gi
 
     @triton.jit
@@ -637,7 +637,7 @@ if tl is not None:
             base = mats_ptr + b * mats_stride + (layer * N_QUBITS + q) * 8
             partner = idx ^ (1 << bit)
             pr, pi = tl.gather(re, partner, 0), tl.gather(im, partner, 0)
-            re, im = _mix(re, im, pr, pi, (idx & (1 << bit)) != 0, base, False)
+            re, im = mix(re, im, pr, pi, (idx & (1 << bit)) != 0, base, False)
         if SCATTER:  # this layer's permutation: out[inverse[j]] = y[j]
             addr = tl.load(inverse_ptr + addr)
         tl.store(dst_ptr + b * 2 * (1 << N_QUBITS) + 2 * addr, re)

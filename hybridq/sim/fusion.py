@@ -87,7 +87,7 @@ def _is_affine(op: Op) -> bool:
 
 
 @torch.compiler.disable
-def _permutation_op(run: list[Op], n: int, device) -> Op:
+def permutation_op(run: list[Op], n: int, device) -> Op:
     """Compose a run of flips and swaps into one gather: out[i] = in[sigma_1(...sigma_k(i))].
 
     The index and its inverse (int32: 8 bytes per amplitude, the size of one complex64 state)
@@ -212,7 +212,7 @@ def fuse(ops: Sequence[Op], n_qubits: int, *, dtype: torch.dtype = torch.complex
                 pending[q] = (product, all(ops[i].real or ops[i].kind == "flip" for i in chain))
             out.append(_kron_op(pending))
         elif step.kind == "permutation":
-            out.append(_permutation_op([ops[i] for i in step.items], n_qubits, device))
+            out.append(permutation_op([ops[i] for i in step.items], n_qubits, device))
         else:
             out.extend(ops[i] for i in step.items)
     return out

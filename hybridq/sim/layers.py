@@ -249,10 +249,10 @@ def from_op(op, n: int, device=None) -> Step | None:
     diagonal's qubits) on ``device`` (where a permutation's index is made; ops with data have
     theirs), or None for a Pauli rotation with X or Y factors on more than
     :data:`MAX_DENSE_PAULI_QUBITS` qubits."""
-    from .fusion import _permutation_op
+    from .fusion import permutation_op
 
     if op.kind in ("flip", "swap"):
-        return Permutation(*_permutation_op([op], n, device if op.data is None else op.data.device).index)
+        return Permutation(*permutation_op([op], n, device if op.data is None else op.data.device).index)
     if op.kind == "pauli_rotation":
         return _pauli_step(op)
     data = op.data.unsqueeze(0) if op.data.dim() == (1 if op.kind == "diagonal" else 2) else op.data

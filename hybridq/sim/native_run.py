@@ -183,7 +183,7 @@ def run_program(program: Layered, state: Tensor | None) -> Tensor | None:
     grad_on = torch.is_grad_enabled()
     wanted = tuple(grad_on and p.requires_grad for p in parts)
     tables = _tables(others, n, wanted, program.dtype.to_real(), program.structure) if any(others) else None
-    index, inverse = fused._indices(finals, n, device)
+    index, inverse = fused.layer_indices(finals, n, device)
     permutes = tuple(p is not None for p in finals)
     recipe = program.recipe
     empty = torch.zeros(0)
@@ -204,7 +204,7 @@ def run_program(program: Layered, state: Tensor | None) -> Tensor | None:
 
 
 def _large_state(program: Layered, state: Tensor | None, finals: list, others: list) -> Tensor | None:
-    """A few large states through the single-state kernel (:func:`hybridq.sim.fused._run_large_state`:
+    """A few large states through the single-state kernel (:func:`hybridq.sim.fused.run_large_state`:
     layers of one-qubit gates and permutations, shared matrices, no gradient), else None."""
     if any(others) or not program.layers:
         return None
@@ -213,9 +213,9 @@ def _large_state(program: Layered, state: Tensor | None, finals: list, others: l
         state = torch.zeros(1, 2**n, dtype=program.dtype)
         state[0, 0] = 1
     mats = list(_one_qubit(program).unbind(1))
-    if not fused._large_state(state, mats, n, max(state.shape[0], mats[0].shape[0])):
+    if not fused.large_state(state, mats, n, max(state.shape[0], mats[0].shape[0])):
         return None
-    out = fused._run_large_state(state.to(program.dtype), mats, finals, n)
+    out = fused.run_large_state(state.to(program.dtype), mats, finals, n)
     return out if out.shape[0] == program.batch else out.expand(program.batch, -1)
 
 
@@ -244,7 +244,7 @@ class _ProgramRun(torch.autograd.Function):
             mats = mats.detach().contiguous()
         if tables is not None:
             tables.data = data.detach().contiguous()
-        zero_start = state is None or fused._zero_start(state)
+        zero_start = state is None or fused.starts_at_zero(state)
         state_grad = state is not None and state.requires_grad
         if state is not None and not zero_start:
             state = state.detach().contiguous()

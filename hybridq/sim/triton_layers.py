@@ -79,7 +79,7 @@ class TritonExecutor:
     def run(self, program: Layered, state: Tensor | None, method) -> Tensor | None:
         from .engine import fused_enabled
 
-        if not (fused_enabled() and fused._triton(program.device) and program.dtype in fused.DTYPES):
+        if not (fused_enabled() and fused.triton_runs(program.device) and program.dtype in fused.DTYPES):
             return None
         if not fused.common_batch([program.batch] + ([] if state is None else [state.shape[0]])):
             return None  # an empty batch (nothing to launch) or start states that do not broadcast to it
@@ -380,7 +380,7 @@ if tl is not None:
         """A (controlled) one-qubit matrix at ``base`` (or its adjoint) on qubit bit ``s``."""
         hi = (idx & s) != 0
         pr, pi = tl.gather(re, idx ^ s, 0), tl.gather(im, idx ^ s, 0)
-        nr, ni = fused._mix(re, im, pr, pi, hi, base, ADJOINT)
+        nr, ni = fused.mix(re, im, pr, pi, hi, base, ADJOINT)
         on = (idx & mask) == values
         return tl.where(on, nr, re), tl.where(on, ni, im)
 

@@ -117,8 +117,8 @@ def test_native_kernels_from_the_zero_state(n, keep, input_grad, monkeypatch):
     if not keep:
         monkeypatch.setattr(fused, "MAX_KEPT_STATES", 0)
     starts = []
-    zero_start = fused._zero_start
-    monkeypatch.setattr(fused, "_zero_start", lambda state: starts.append(zero_start(state)) or starts[-1])
+    zero_start = fused.starts_at_zero
+    monkeypatch.setattr(fused, "starts_at_zero", lambda state: starts.append(zero_start(state)) or starts[-1])
     c = layered(n, 3)
     g = torch.Generator().manual_seed(n)
     x = torch.randn(11, n, dtype=torch.float64, generator=g)
@@ -169,8 +169,8 @@ def test_large_state_kernel_equals_the_general_path(n, batch, dtype, monkeypatch
     p0 = torch.randn(batch, 2**n, dtype=dtype, generator=g)
     p0 = p0 / p0.norm(dim=1, keepdim=True)
     calls = []
-    run_large = fused._run_large_state
-    monkeypatch.setattr(fused, "_run_large_state", lambda *a: calls.append(1) or run_large(*a))
+    run_large = fused.run_large_state
+    monkeypatch.setattr(fused, "run_large_state", lambda *a: calls.append(1) or run_large(*a))
     with torch.no_grad():
         got = hq.simulate(c, x, w, dtype=dtype, initial_state=p0)
     with general_path(), torch.no_grad():
