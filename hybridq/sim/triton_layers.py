@@ -413,17 +413,9 @@ if tl is not None:
 
     @triton.jit
     def _diagonal(re, im, j, base, ADJOINT: tl.constexpr):
+        """The diagonal at ``base`` (or its adjoint), each amplitude times its value ``j``."""
         vr = tl.load(base + 2 * j)
         vi = tl.load(base + 2 * j + 1)
-        if ADJOINT:
-            vi = -vi
-        return vr * re - vi * im, vr * im + vi * re
-
-    @triton.jit
-    def _fixed(re, im, idx, base, ADJOINT: tl.constexpr):
-        """A merged fixed diagonal (one value per amplitude of the program, at ``base``) or its adjoint."""
-        vr = tl.load(base + 2 * idx)
-        vi = tl.load(base + 2 * idx + 1)
         if ADJOINT:
             vi = -vi
         return vr * re - vi * im, vr * im + vi * re
@@ -472,7 +464,7 @@ if tl is not None:
             elif kind == 2:
                 re, im = _diagonal(re, im, _diagonal_index(idx, s0, s1, s2, mask), base, False)
             elif kind == 4:
-                re, im = _fixed(re, im, idx, fixed_ptr + 2 * offset, False)
+                re, im = _diagonal(re, im, idx, fixed_ptr + 2 * offset, False)
             else:
                 perm = tl.load(perm_ptr + offset + idx)
                 re, im = tl.gather(re, perm, 0), tl.gather(im, perm, 0)
@@ -544,8 +536,8 @@ if tl is not None:
                     _slot_sum(j == slot, tr, ti, target + 2 * slot)
                 gr, gi = _diagonal(gr, gi, j, base, True)
             elif kind == 4:
-                re, im = _fixed(re, im, idx, fixed_ptr + 2 * offset, True)
-                gr, gi = _fixed(gr, gi, idx, fixed_ptr + 2 * offset, True)
+                re, im = _diagonal(re, im, idx, fixed_ptr + 2 * offset, True)
+                gr, gi = _diagonal(gr, gi, idx, fixed_ptr + 2 * offset, True)
             else:
                 inverse = tl.load(perm_ptr + offset + N + idx)
                 re, im = tl.gather(re, inverse, 0), tl.gather(im, inverse, 0)
