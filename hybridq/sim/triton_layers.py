@@ -40,7 +40,6 @@ True
 
 from __future__ import annotations
 
-
 import torch
 
 from . import fused
@@ -266,13 +265,16 @@ def _segment(rows: list[tuple], qubits: tuple[int, ...], n: int, device: torch.d
     return _Segment(rows_tensor, len(table), inner, outer, len(outside))
 
 
+def _picked_bits(i: Tensor, masks: list[int]) -> Tensor:
+    """The bits of ``i`` under ``masks`` packed into one index, the first mask's most significant."""
+    k = len(masks)
+    return sum(((i & b) != 0).to(i.dtype) << (k - 1 - t) for t, b in enumerate(masks))
+
+
 def _on_index(values: Tensor, bits: list[int], m: int) -> Tensor:
     """A diagonal's ``values`` (``2**k``, its first qubit most significant) at each of the
     ``2**m`` values of a program's index, its qubits at index ``bits`` (complex128)."""
-    i = torch.arange(2**m, device=values.device)
-    k = len(bits)
-    j = sum(((i & b) != 0).to(i.dtype) << (k - 1 - t) for t, b in enumerate(bits))
-    return values.to(torch.complex128)[j]
+    return values.to(torch.complex128)[_picked_bits(torch.arange(2**m, device=values.device), bits)]
 
 
 def _inner_tables(step: Permutation, order: list[int], n: int) -> tuple[Tensor, Tensor]:
@@ -283,8 +285,7 @@ def _inner_tables(step: Permutation, order: list[int], n: int) -> tuple[Tensor, 
     placed = sum(((i >> j) & 1) * weight[q] for j, q in enumerate(order))  # outer bits 0
 
     def inner(t: Tensor) -> Tensor:
-        g = t.to(i.dtype)[placed]
-        return sum(((g & weight[q]) != 0).to(i.dtype) << j for j, q in enumerate(order))
+        return _picked_bits(t.to(i.dtype)[placed], [weight[q] for q in reversed(order)])
 
     return inner(step.index), inner(step.inverse)
 
