@@ -84,6 +84,8 @@ def on_device(tensor: Tensor, device) -> bool:
     True
     """
     want = torch.device(device)
+    if want.type != tensor.device.type:  # decided before asking CUDA, which a CPU-only torch lacks
+        return False
     if want.type == "cuda" and want.index is None:
         want = torch.device("cuda", torch.cuda.current_device())
     return tensor.device == want
