@@ -59,15 +59,19 @@ static int layer_has_steps(const Steps *st, int layer) {
 #define BLOCKED_FROM 15
 
 #define T float
+#define T_INDEX int32_t
 #define SUFFIX f32
 #include "steps.h"
 #undef T
 #undef SUFFIX
+#undef T_INDEX
 #define T double
+#define T_INDEX int64_t
 #define SUFFIX f64
 #include "steps.h"
 #undef T
 #undef SUFFIX
+#undef T_INDEX
 
 
 #if defined(__AVX512F__)

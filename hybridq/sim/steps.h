@@ -164,6 +164,30 @@ static inline V FN(vload)(const T *p) {
 
 static inline void FN(vstore)(T *p, V v) { memcpy(p, &v, sizeof v); }
 
+/* Out lane j = the sum of v[j]'s LANES (16) lanes: a 16 x 16 transpose folded into the sums,
+   four rounds of two-source shuffles and adds (each round halves the partial sums per vector). */
+#if defined(__clang__)
+#define LANE_SHUFFLE(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+#else
+#define LANE_SHUFFLE(a, b, ...) __builtin_shuffle(a, b, (FN(lane_index)){__VA_ARGS__})
+#endif
+typedef T_INDEX FN(lane_index) __attribute__((vector_size(LANES * sizeof(T))));
+static inline V FN(lane_sums)(const V *v) {
+    V u[8], x[4], y[2];
+    for (int k = 0; k < 8; k++)
+        u[k] = LANE_SHUFFLE(v[2 * k], v[2 * k + 1], 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23)
+             + LANE_SHUFFLE(v[2 * k], v[2 * k + 1], 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+    for (int k = 0; k < 4; k++)
+        x[k] = LANE_SHUFFLE(u[2 * k], u[2 * k + 1], 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27)
+             + LANE_SHUFFLE(u[2 * k], u[2 * k + 1], 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
+    for (int k = 0; k < 2; k++)
+        y[k] = LANE_SHUFFLE(x[2 * k], x[2 * k + 1], 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29)
+             + LANE_SHUFFLE(x[2 * k], x[2 * k + 1], 2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31);
+    return LANE_SHUFFLE(y[0], y[1], 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30)
+         + LANE_SHUFFLE(y[0], y[1], 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+}
+#undef LANE_SHUFFLE
+
 /* The lanes' K x K matrix of e (entry j at rows 2 j, 2 j + 1 of LANES) as vectors, conjugate
    transposed if adjoint. */
 static void FN(lane_matrix)(const T *e, int K, int adjoint, V *mr, V *mi) {
@@ -437,23 +461,38 @@ static void FN(steps_backward)(const int32_t *steps, int a, int b, int n, T *pr,
             }
             const int32_t *s0 = steps + start * STEP_INTS;
             if (wanted && s0[12] >= 0) { /* data shared by the batch: the sums over the lanes first */
-                T *wr = t, *wi = t + N, mask[LANES];
+                T *wr = t, *wi = t + N;
+                const T *tr = shared + 2 * N * s0[12], *ti = tr + N;
+                V mask;
                 for (int l = 0; l < LANES; l++) mask[l] = l < count; /* lanes past count repeat a sample */
-                for (int64_t i = 0; i < N; i++) {
-                    T vr[LANES], vi[LANES];
-                    for (int l = 0; l < LANES; l++) {
-                        int64_t x = i * LANES + l;
-                        vr[l] = mask[l] * (gr[x] * pr[x] + gi[x] * pi[x]);
-                        vi[l] = mask[l] * (gi[x] * pr[x] - gr[x] * pi[x]);
+                int64_t i0 = 0;
+                for (; i0 + LANES <= N; i0 += LANES) { /* and psi, lam un-computed in the same sweep */
+                    V vr[LANES], vi[LANES];
+                    for (int64_t i = i0; i < i0 + LANES; i++) {
+                        T *xr = pr + i * LANES, *xi = pi + i * LANES, *yr = gr + i * LANES, *yi = gi + i * LANES;
+                        V ar = FN(vload)(xr), ai = FN(vload)(xi), br = FN(vload)(yr), bi = FN(vload)(yi);
+                        vr[i - i0] = mask * (br * ar + bi * ai);
+                        vi[i - i0] = mask * (bi * ar - br * ai);
+                        T ur = tr[i], ui = -ti[i];
+                        FN(vstore)(xr, ar * ur - ai * ui);
+                        FN(vstore)(xi, ar * ui + ai * ur);
+                        FN(vstore)(yr, br * ur - bi * ui);
+                        FN(vstore)(yi, br * ui + bi * ur);
                     }
-                    /* a tree, its widths written out: vector adds of 8, 4, 2 lanes */
-                    for (int l = 0; l < LANES / 2; l++) { vr[l] += vr[l + LANES / 2]; vi[l] += vi[l + LANES / 2]; }
-                    for (int l = 0; l < LANES / 4; l++) { vr[l] += vr[l + LANES / 4]; vi[l] += vi[l + LANES / 4]; }
-                    for (int l = 0; l < LANES / 8; l++) { vr[l] += vr[l + LANES / 8]; vi[l] += vi[l + LANES / 8]; }
-                    vr[0] += vr[1];
-                    vi[0] += vi[1];
-                    wr[i] = vr[0];
-                    wi[i] = vi[0];
+                    FN(vstore)(wr + i0, FN(lane_sums)(vr));
+                    FN(vstore)(wi + i0, FN(lane_sums)(vi));
+                }
+                for (int64_t i = i0; i < N; i++) { /* fewer amplitudes than lanes */
+                    wr[i] = wi[i] = 0;
+                    for (int l = 0; l < count; l++) {
+                        int64_t x = i * LANES + l;
+                        wr[i] += gr[x] * pr[x] + gi[x] * pi[x];
+                        wi[i] += gi[x] * pr[x] - gr[x] * pi[x];
+                    }
+                }
+                if (i0 < N) {
+                    FN(times_shared)(pr + i0 * LANES, pi + i0 * LANES, tr + i0, ti + i0, N - i0, 1);
+                    FN(times_shared)(gr + i0 * LANES, gi + i0 * LANES, tr + i0, ti + i0, N - i0, 1);
                 }
                 for (int u = start; u <= s; u++) {
                     const int32_t *su = steps + u * STEP_INTS;
@@ -511,11 +550,11 @@ static void FN(steps_backward)(const int32_t *steps, int a, int b, int n, T *pr,
                     used += 2 * entries;
                 }
             }
-            if (s0[12] >= 0) {
+            if (s0[12] >= 0 && !wanted) {
                 const T *tr = shared + 2 * N * s0[12], *ti = tr + N;
                 FN(times_shared)(pr, pi, tr, ti, N, 1);
                 FN(times_shared)(gr, gi, tr, ti, N, 1);
-            } else {
+            } else if (s0[12] < 0) {
                 FN(diagonal_table)(s0, s + 1 - start, n, data, stride, first, count, t, t + NL, e, 1, LANES);
                 FN(times_table)(pr, pi, t, t + NL, N);
                 FN(times_table)(gr, gi, t, t + NL, N);

@@ -131,6 +131,41 @@ def test_native_executor_equals_the_reference(family, n, batch, layered, monkeyp
     assert len(calls) == 2  # the native run each time, and never with HYBRIDQ_FUSED=0
 
 
+def _shared_diagonals_circuit(family: str, n: int) -> Circuit:
+    """Per-sample one-qubit angles, then a ring of ``family`` entanglers whose angles are weights
+    only (their data is shared by the batch), twice."""
+    c, rng = Circuit(n), np.random.default_rng(n)
+    for k in range(2):
+        for i in range(n):
+            c.ry(Weight(f"w{k}_{i}") * Input(i), i).rz(Weight(f"t{k}_{i}"), i)
+        for i in range(n):
+            ENTANGLERS[family](c, i, (i + 1) % n, None, Weight(f"e{k}_{i}"), rng)
+    return c
+
+
+@needs_native
+@pytest.mark.parametrize("family", ["cz", "cp", "crz", "rzz", "diagonal"])
+@pytest.mark.parametrize("n, batch", [(3, 17), (10, 40)])
+def test_diagonal_runs_shared_by_the_batch_equal_the_reference(family, n, batch, monkeypatch):
+    """Runs of diagonals with weights only take the kernels' shared path (one table per call, the
+    gradient summed over the lanes, a last block of lanes partly filled); states and gradients
+    equal the reference's."""
+    made = []
+    tables = native_run._tables
+    monkeypatch.setattr(native_run, "_tables", lambda *a, **k: made.append(tables(*a, **k)) or made[-1])
+    circuit = _shared_diagonals_circuit(family, n)
+    x, w = _values(circuit, batch, seed=batch)
+    for dtype, tol in ((torch.complex128, 1e-10), (torch.complex64, 2e-4)):
+        fast = _run(circuit, x, w, dtype)
+        monkeypatch.setenv("HYBRIDQ_FUSED", "0")
+        slow = _run(circuit, x, w, dtype)
+        monkeypatch.delenv("HYBRIDQ_FUSED")
+        for a, b in zip(fast, slow):
+            assert float((a - b).abs().max()) < tol * max(1.0, float(b.abs().max()))
+    starts = made[-1].table[made[-1].table[:, 13] == 1]
+    assert bool((starts[:, 12] >= 0).any()), "no diagonal run took the shared path"
+
+
 @needs_native
 @pytest.mark.parametrize("family", ["crx", "rxx", "unitary"])
 def test_large_states_run_dense_steps_tile_by_tile_as_the_reference(family, monkeypatch):
