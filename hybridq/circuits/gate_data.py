@@ -69,6 +69,16 @@ class GateData:
         self.per_entry = per_entry
         #: ``(k, kind, qubits, controls, control values, shape, start)`` of each step with angles
         self.steps = steps
+        #: the steps in runs of one kind and shape whose data lie side by side: ``(start, shape, members)``
+        #: (a call makes each run's views with one ``unbind``, not a slice per step)
+        self.runs: list[tuple[int, tuple[int, ...], list]] = []
+        for step in steps:
+            start, shape = step[6], step[5]
+            last = self.runs[-1] if self.runs else None
+            if last and last[1] == shape and last[2][0][1] == step[1] and last[0] + len(last[2]) * math.prod(shape) == start:
+                last[2].append(step)
+            else:
+                self.runs.append((start, shape, [step]))
 
     @classmethod
     def of(cls, compiled, dtype: torch.dtype, device: torch.device, *, chains: bool) -> GateData | None:
@@ -89,9 +99,10 @@ class GateData:
         mats = packed[:, :front].unflatten(1, (self.rows, 2, 2)) if front else None
         data = packed[:, front:]
         out: dict[int, Step] = {}
-        for k, kind, qubits, controls, values, shape, start in self.steps:
-            view = data[:, start:start + math.prod(shape)].unflatten(1, shape)
-            out[k] = Diagonal(qubits, view) if kind == "diagonal" else Dense(qubits, view, controls, values)
+        for start, shape, members in self.runs:
+            views = data[:, start:start + len(members) * math.prod(shape)].view(data.shape[0], len(members), *shape).unbind(1)
+            for (k, kind, qubits, controls, values, _, _), view in zip(members, views):
+                out[k] = Diagonal(qubits, view) if kind == "diagonal" else Dense(qubits, view, controls, values)
         return mats, out, data
 
 
