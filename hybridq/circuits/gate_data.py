@@ -67,7 +67,8 @@ class GateData:
         self.tables, self.length, self.rows, self.reads_inputs = tables, length, rows, reads_inputs
         #: terms of each entry's angle side by side (their sum is the angle), or 0: summed by ``column``
         self.per_entry = per_entry
-        #: ``(k, kind, qubits, controls, control values, shape, start)`` of each step with angles
+        #: ``(k, kind, qubits, controls, control values, shape, start, reads)`` of each step with
+        #: angles (``reads``: an angle of it reads the inputs)
         self.steps = steps
 
     @classmethod
@@ -84,13 +85,15 @@ class GateData:
 
     def split(self, packed: Tensor) -> tuple[Tensor | None, dict[int, Step], Tensor]:
         """Views of ``packed``: the ``(P, L*n, 2, 2)`` chain products (None without chains), the
-        steps with angles by step index, and the step data."""
+        steps with angles by step index, and the step data. A step whose angles read no input is
+        the same in every row: its view is ``(1, ...)``, row 0 (the batch shares it,
+        :func:`~hybridq.sim.layers.shared_by_batch`)."""
         front = self.rows * 4 if self.length else 0
         mats = packed[:, :front].unflatten(1, (self.rows, 2, 2)) if front else None
         data = packed[:, front:]
         out: dict[int, Step] = {}
-        for k, kind, qubits, controls, values, shape, start in self.steps:
-            view = data[:, start:start + math.prod(shape)].unflatten(1, shape)
+        for k, kind, qubits, controls, values, shape, start, reads in self.steps:
+            view = (data if reads else data[:1])[:, start:start + math.prod(shape)].unflatten(1, shape)
             out[k] = Diagonal(qubits, view) if kind == "diagonal" else Dense(qubits, view, controls, values)
         return mats, out, data
 
@@ -197,6 +200,7 @@ def _columns(compiled, chains: bool):
         built = compiled._single_steps(theta, theta, torch.complex128, "cpu")
         return built[1] if built is not None and built[1] is not None else torch.zeros(1, 0, dtype=torch.complex128)
 
+    reading = set(host["mono_slot"][host["mono_input"] > 0].tolist())  # slots whose angle reads an input
     zero = torch.zeros(1, n_slots, dtype=torch.float64)
     one = steps(zero)
     singles, templates, start = compiled._single_steps(zero, zero, torch.complex128, "cpu")[0], [], 0
@@ -208,7 +212,7 @@ def _columns(compiled, chains: bool):
             if s >= 0:  # a view of the packed data per call; fixed steps keep their own (no gradient sums)
                 kind = "diagonal" if isinstance(step, Diagonal) else "dense"
                 controls, values = ((), ()) if kind == "diagonal" else (step.controls, step.control_values)
-                templates.append((k, kind, step.qubits, controls, values, tuple(data.shape[1:]), start))
+                templates.append((k, kind, step.qubits, controls, values, tuple(data.shape[1:]), start, s in reading))
             start += data[0].numel()
     if one.shape[1] != sum(len(v) for v in slots[1 if length else 0:]):
         return slot_k, None, None, None  # pragma: no cover - the step order and widths disagree
