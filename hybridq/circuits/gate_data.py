@@ -67,18 +67,20 @@ class GateData:
         self.tables, self.length, self.rows, self.reads_inputs = tables, length, rows, reads_inputs
         #: terms of each entry's angle side by side (their sum is the angle), or 0: summed by ``column``
         self.per_entry = per_entry
-        #: ``(k, kind, qubits, controls, control values, shape, start)`` of each step with angles
+        #: ``(k, kind, qubits, controls, control values, shape, start, reads)`` of each step with
+        #: angles (``reads``: an angle of it reads the inputs)
         self.steps = steps
-        #: the steps in runs of one kind and shape whose data lie side by side: ``(start, shape, members)``
-        #: (a call makes each run's views with one ``unbind``, not a slice per step)
-        self.runs: list[tuple[int, tuple[int, ...], list]] = []
+        #: the steps in runs of one kind, shape and ``reads`` whose data lie side by side:
+        #: ``(start, shape, reads, members)`` (a call makes each run's views with one ``unbind``)
+        self.runs: list[tuple[int, tuple[int, ...], bool, list]] = []
         for step in steps:
-            start, shape = step[6], step[5]
+            kind, shape, start, reads = step[1], step[5], step[6], step[7]
             last = self.runs[-1] if self.runs else None
-            if last and last[1] == shape and last[2][0][1] == step[1] and last[0] + len(last[2]) * math.prod(shape) == start:
-                last[2].append(step)
+            if (last and (last[1], last[2], last[3][0][1]) == (shape, reads, kind)
+                    and last[0] + len(last[3]) * math.prod(shape) == start):
+                last[3].append(step)
             else:
-                self.runs.append((start, shape, [step]))
+                self.runs.append((start, shape, reads, [step]))
 
     @classmethod
     def of(cls, compiled, dtype: torch.dtype, device: torch.device, *, chains: bool) -> GateData | None:
@@ -94,14 +96,17 @@ class GateData:
 
     def split(self, packed: Tensor) -> tuple[Tensor | None, dict[int, Step], Tensor]:
         """Views of ``packed``: the ``(P, L*n, 2, 2)`` chain products (None without chains), the
-        steps with angles by step index, and the step data."""
+        steps with angles by step index, and the step data. A step whose angles read no input is
+        the same in every row: its view is ``(1, ...)``, row 0 (the batch shares it,
+        :func:`~hybridq.sim.layers.shared_by_batch`)."""
         front = self.rows * 4 if self.length else 0
         mats = packed[:, :front].unflatten(1, (self.rows, 2, 2)) if front else None
         data = packed[:, front:]
         out: dict[int, Step] = {}
-        for start, shape, members in self.runs:
-            views = data[:, start:start + len(members) * math.prod(shape)].view(data.shape[0], len(members), *shape).unbind(1)
-            for (k, kind, qubits, controls, values, _, _), view in zip(members, views):
+        for start, shape, reads, members in self.runs:
+            rows = data if reads else data[:1]
+            views = rows[:, start:start + len(members) * math.prod(shape)].view(rows.shape[0], len(members), *shape).unbind(1)
+            for (k, kind, qubits, controls, values, *_), view in zip(members, views):
                 out[k] = Diagonal(qubits, view) if kind == "diagonal" else Dense(qubits, view, controls, values)
         return mats, out, data
 
@@ -208,6 +213,7 @@ def _columns(compiled, chains: bool):
         built = compiled._single_steps(theta, theta, torch.complex128, "cpu")
         return built[1] if built is not None and built[1] is not None else torch.zeros(1, 0, dtype=torch.complex128)
 
+    reading = set(host["mono_slot"][host["mono_input"] > 0].tolist())  # slots whose angle reads an input
     zero = torch.zeros(1, n_slots, dtype=torch.float64)
     one = steps(zero)
     singles, templates, start = compiled._single_steps(zero, zero, torch.complex128, "cpu")[0], [], 0
@@ -219,7 +225,7 @@ def _columns(compiled, chains: bool):
             if s >= 0:  # a view of the packed data per call; fixed steps keep their own (no gradient sums)
                 kind = "diagonal" if isinstance(step, Diagonal) else "dense"
                 controls, values = ((), ()) if kind == "diagonal" else (step.controls, step.control_values)
-                templates.append((k, kind, step.qubits, controls, values, tuple(data.shape[1:]), start))
+                templates.append((k, kind, step.qubits, controls, values, tuple(data.shape[1:]), start, s in reading))
             start += data[0].numel()
     if one.shape[1] != sum(len(v) for v in slots[1 if length else 0:]):
         return slot_k, None, None, None  # pragma: no cover - the step order and widths disagree

@@ -227,6 +227,16 @@ def data_of(step: Diagonal | Dense) -> Tensor:
     return step.values if isinstance(step, Diagonal) else step.matrix
 
 
+def shared_by_batch(step: Diagonal | Dense) -> bool:
+    """Whether every sample reads the same data of ``step`` (its leading axis ``P`` is 1): the
+    rule by which executors run a step once for the whole batch (a merged diagonal, one table).
+
+    >>> shared_by_batch(Diagonal((0, 1), torch.ones(1, 4))), shared_by_batch(Diagonal((0,), torch.ones(3, 2)))
+    (True, False)
+    """
+    return data_of(step).shape[0] == 1
+
+
 def joined(parts: list[Tensor], dtype: torch.dtype) -> Tensor:
     """``parts`` (each ``(P_i, ...)``, ``P_i`` 1 or ``P``) flattened to ``(P_i, w_i)`` and put side by side:
     one ``(P, sum w_i)`` tensor of ``dtype``, the parts of one row broadcast to ``P``.

@@ -32,7 +32,7 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from . import chains, fused, native_pairs
-from .layers import Dense, Diagonal, Layered, PairRotation, Permutation, data_of
+from .layers import Dense, Diagonal, Layered, PairRotation, Permutation, data_of, shared_by_batch
 
 Tensor = torch.Tensor
 
@@ -118,7 +118,7 @@ def _tables(others: list, n: int, wanted: tuple[bool, ...], real: torch.dtype, s
     flat = [s for steps in others for s in steps]
     key = (n, wanted, real, structure if structure is not None else (tuple(len(steps) for steps in others), tuple(
         (type(s), getattr(s, "qubits", None), getattr(s, "controls", None), getattr(s, "control_values", None),
-         id(s.index) if isinstance(s, Permutation) else (_entries(s), data_of(s).shape[0] == 1)) for s in flat)))
+         id(s.index) if isinstance(s, Permutation) else (_entries(s), shared_by_batch(s))) for s in flat)))
     hit = _TABLES.get(key)
     if hit is not None:
         return replace(hit)  # a call's own: it gets the call's data and gradient
@@ -150,7 +150,7 @@ def _tables(others: list, n: int, wanted: tuple[bool, ...], real: torch.dtype, s
             previous = step
     shared = 0
     for row, run in runs:  # a run whose data the batch shares: one table, built once per call
-        row[12] = shared if all(data_of(step).shape[0] == 1 for step in run) else -1
+        row[12] = shared if all(shared_by_batch(step) for step in run) else -1
         shared += int(row[12] >= 0)
     counts = torch.tensor([0] + [len(steps) for steps in others]).cumsum(0).to(torch.int32)
     empty = torch.zeros(1, 2**n, dtype=torch.int32)
