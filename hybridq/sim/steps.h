@@ -189,35 +189,55 @@ static int FN(zero_pattern)(const V *mr, const V *mi) {
     return real ? MIX_REAL : cross ? MIX_CROSS : MIX_DENSE;
 }
 
-/* v <- M v on the K rows base | rows[r] of (re, im) (M: mr, mi, K x K; pattern: the parts of
-   M known zero, whose terms are left out). Inlined where K and pattern are constants, so that
-   the loops unroll and the sums stay in registers. */
-static inline __attribute__((always_inline)) void FN(mix_rows)(T *re, T *im, int64_t base, const int64_t *rows, int K,
-                                                               const V *mr, const V *mi, const int pattern) {
-    V xr[4], xi[4];
-    for (int c = 0; c < K; c++) {
-        xr[c] = FN(vload)(re + (base | rows[c]) * LANES);
-        xi[c] = FN(vload)(im + (base | rows[c]) * LANES);
-    }
+/* (xr, xi) <- M (xr, xi) for K rows held as vectors (M: mr, mi, K x K; pattern: the parts of M
+   known zero, whose terms are left out). Inlined where K and pattern are constants, so that the
+   loops unroll and the sums stay in registers. */
+static inline __attribute__((always_inline)) void FN(mix_values)(V *xr, V *xi, int K, const V *mr, const V *mi,
+                                                                 const int pattern) {
+    V yr[4], yi[4];
     for (int r = 0; r < K; r++) {
-        V sr, si;
         int started = 0;
         for (int c = 0; c < K; c++) { /* one term at a time: each a fused multiply-add */
             V a = mr[r * K + c], b = mi[r * K + c];
             if (pattern != MIX_CROSS || c == r) {
-                if (started) { sr += a * xr[c]; si += a * xi[c]; }
-                else { sr = a * xr[c]; si = a * xi[c]; }
+                if (started) { yr[r] += a * xr[c]; yi[r] += a * xi[c]; }
+                else { yr[r] = a * xr[c]; yi[r] = a * xi[c]; }
                 started = 1;
             }
             if (pattern == MIX_DENSE || (pattern == MIX_CROSS && c != r)) {
-                if (started) { sr -= b * xi[c]; si += b * xr[c]; }
-                else { sr = -(b * xi[c]); si = b * xr[c]; }
+                if (started) { yr[r] -= b * xi[c]; yi[r] += b * xr[c]; }
+                else { yr[r] = -(b * xi[c]); yi[r] = b * xr[c]; }
                 started = 1;
             }
         }
-        FN(vstore)(re + (base | rows[r]) * LANES, sr);
-        FN(vstore)(im + (base | rows[r]) * LANES, si);
     }
+    for (int r = 0; r < K; r++) { xr[r] = yr[r]; xi[r] = yi[r]; }
+}
+
+/* The K rows base | rows[r] of (re, im) as vectors, and back. */
+static inline __attribute__((always_inline)) void FN(load_rows)(const T *re, const T *im, int64_t base,
+                                                                const int64_t *rows, int K, V *xr, V *xi) {
+    for (int c = 0; c < K; c++) {
+        xr[c] = FN(vload)(re + (base | rows[c]) * LANES);
+        xi[c] = FN(vload)(im + (base | rows[c]) * LANES);
+    }
+}
+
+static inline __attribute__((always_inline)) void FN(store_rows)(T *re, T *im, int64_t base, const int64_t *rows,
+                                                                 int K, const V *xr, const V *xi) {
+    for (int c = 0; c < K; c++) {
+        FN(vstore)(re + (base | rows[c]) * LANES, xr[c]);
+        FN(vstore)(im + (base | rows[c]) * LANES, xi[c]);
+    }
+}
+
+/* v <- M v on the K rows base | rows[r] of (re, im), see mix_values. */
+static inline __attribute__((always_inline)) void FN(mix_rows)(T *re, T *im, int64_t base, const int64_t *rows, int K,
+                                                               const V *mr, const V *mi, const int pattern) {
+    V xr[4], xi[4];
+    FN(load_rows)(re, im, base, rows, K, xr, xi);
+    FN(mix_values)(xr, xi, K, mr, mi, pattern);
+    FN(store_rows)(re, im, base, rows, K, xr, xi);
 }
 
 /* For a two-target matrix whose entries (r, c) are zero in every lane unless c is r or r ^ f
@@ -284,7 +304,7 @@ static inline __attribute__((always_inline)) void FN(mix_group)(T *re, T *im, in
 }
 
 /* v <- M v on the step's groups in a tile (bases o | x for x over the submasks of free). */
-static inline __attribute__((always_inline)) void FN(mix_groups)(T *re, T *im, int64_t o, int64_t free,
+static inline __attribute__((always_inline)) void FN(mix_groups)(T *restrict re, T *restrict im, int64_t o, int64_t free,
                                                                  const FN(Mix) *m, const int K, const int pattern) {
     int64_t x = 0;
     do {
@@ -338,19 +358,25 @@ static inline __attribute__((always_inline)) void FN(dense_backward_k)(const int
             x = x0;
             for (int g = 0; g < DENSE_TILE; g++) {
                 int64_t base = o | x;
-                for (int r = 0; r < block; r++) {
-                    V ur = FN(vload)(gr + (base | m->rows[r0 + r]) * LANES), ui = FN(vload)(gi + (base | m->rows[r0 + r]) * LANES);
+                V xr[4], xi[4], ur[4], ui[4]; /* psi's rows; lam's (those of the sums, all when last) */
+                FN(load_rows)(pr_, pi_, base, m->rows, K, xr, xi);
+                FN(load_rows)(gr, gi, base, m->rows + r0, block, ur, ui);
+                for (int r = 0; r < block; r++)
                     for (int c = 0; c < K; c++) {
-                        V xr = FN(vload)(pr_ + (base | m->rows[c]) * LANES), xi = FN(vload)(pi_ + (base | m->rows[c]) * LANES);
-                        acc[2 * (r * K + c)] += ur * xr;
-                        acc[2 * (r * K + c)] += ui * xi;
-                        acc[2 * (r * K + c) + 1] += ui * xr;
-                        acc[2 * (r * K + c) + 1] -= ur * xi;
+                        acc[2 * (r * K + c)] += ur[r] * xr[c];
+                        acc[2 * (r * K + c)] += ui[r] * xi[c];
+                        acc[2 * (r * K + c) + 1] += ui[r] * xr[c];
+                        acc[2 * (r * K + c) + 1] -= ur[r] * xi[c];
                     }
-                }
-                if (last) {
+                if (last && K == 4 && m->f) {
                     FN(mix_group)(pr_, pi_, base, m, K, pattern);
                     FN(mix_group)(gr, gi, base, m, K, pattern);
+                } else if (last) { /* from the rows in registers */
+                    if (block < K) FN(load_rows)(gr, gi, base, m->rows, K, ur, ui);
+                    FN(mix_values)(xr, xi, K, m->mr, m->mi, pattern);
+                    FN(mix_values)(ur, ui, K, m->mr, m->mi, pattern);
+                    FN(store_rows)(pr_, pi_, base, m->rows, K, xr, xi);
+                    FN(store_rows)(gr, gi, base, m->rows, K, ur, ui);
                 }
                 x = FN(next_group)(x, free);
                 if (!x) break;
