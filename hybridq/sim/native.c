@@ -56,10 +56,7 @@ static int layer_has_steps(const Steps *st, int layer) {
    (x 16 lanes x re, im: 32 KiB, in the L1 cache) rather than as sweeps over a whole block
    (one core, 10 qubits: 3.75 -> 4.67 G 16-wide multiply-adds per second). */
 #define L1_BITS 8
-/* Runs of dense steps (steps.h) below BLOCKED_FROM qubits go tile by tile, each tile of a state
-   (forward: 2 planes; backward: 4, psi and lam) DENSE_TILE_BYTES, in the L1 cache; at most
-   DENSE_RUN steps a run. */
-#define DENSE_TILE_BYTES (16 << 10)
+/* The most dense steps (steps.h) whose data a run holds at once (see dense_run). */
 #define DENSE_RUN 32
 #define BLOCKED_FROM 15
 
