@@ -330,6 +330,25 @@ static void FN(dense_apply)(const int32_t *st, int n, int64_t F, int64_t o, T *r
    across the sweeps over them. */
 #define DENSE_TILE 32
 
+/* psi (pr, pi) and lam (gr, gi) un-computed on the group at base by M^H (m), from psi's rows
+   (xr, xi) and lam's first have rows (ur, ui) already loaded: every row is loaded before any is
+   stored (a store then a load 4 KiB apart, as the arrays lie, stalls). */
+static inline __attribute__((always_inline)) void FN(uncompute_group)(T *restrict pr_, T *restrict pi_, T *restrict gr,
+                                                                      T *restrict gi, int64_t base, const FN(Mix) *m,
+                                                                      V *xr, V *xi, V *ur, V *ui, int have,
+                                                                      const int K, const int pattern) {
+    if (K == 4 && m->f) {
+        FN(mix_group)(pr_, pi_, base, m, K, pattern);
+        FN(mix_group)(gr, gi, base, m, K, pattern);
+        return;
+    }
+    if (have < K) FN(load_rows)(gr, gi, base, m->rows, K, ur, ui);
+    FN(mix_values)(xr, xi, K, m->mr, m->mi, pattern);
+    FN(mix_values)(ur, ui, K, m->mr, m->mi, pattern);
+    FN(store_rows)(pr_, pi_, base, m->rows, K, xr, xi);
+    FN(store_rows)(gr, gi, base, m->rows, K, ur, ui);
+}
+
 /* A dense step's adjoint on the tile (F, o): where its gradient is wanted, S[r][c] += sum over
    its groups of lam_r conj(psi_c) (both after the step) into S (2 K K rows of LANES: re, im of
    entry K r + c); then psi and lam un-computed by the adjoint of the lanes' matrices e. In
@@ -340,11 +359,12 @@ static inline __attribute__((always_inline)) void FN(dense_backward_k)(const int
                                                                        T *restrict gi, const FN(Mix) *m, T *S,
                                                                        const int K, const int pattern) {
     int block = 4 / K;
+    V xr[4], xi[4], ur[4], ui[4]; /* psi's rows; lam's (those of the sums, all when un-computing) */
     if (!st[5]) { /* no gradient wanted: un-computed only */
         int64_t x = 0;
         do {
-            FN(mix_group)(pr_, pi_, o | x, m, K, pattern);
-            FN(mix_group)(gr, gi, o | x, m, K, pattern);
+            if (!(K == 4 && m->f)) FN(load_rows)(pr_, pi_, o | x, m->rows, K, xr, xi);
+            FN(uncompute_group)(pr_, pi_, gr, gi, o | x, m, xr, xi, ur, ui, 0, K, pattern);
             x = FN(next_group)(x, free);
         } while (x);
         return;
@@ -354,11 +374,9 @@ static inline __attribute__((always_inline)) void FN(dense_backward_k)(const int
         for (int r0 = 0; r0 < K; r0 += block) {
             V acc[8];
             for (int c = 0; c < 8; c++) acc[c] = FN(vload)(S + (2 * r0 * K + c) * LANES);
-            int last = r0 + block == K;
             x = x0;
             for (int g = 0; g < DENSE_TILE; g++) {
                 int64_t base = o | x;
-                V xr[4], xi[4], ur[4], ui[4]; /* psi's rows; lam's (those of the sums, all when last) */
                 FN(load_rows)(pr_, pi_, base, m->rows, K, xr, xi);
                 FN(load_rows)(gr, gi, base, m->rows + r0, block, ur, ui);
                 for (int r = 0; r < block; r++)
@@ -368,16 +386,7 @@ static inline __attribute__((always_inline)) void FN(dense_backward_k)(const int
                         acc[2 * (r * K + c) + 1] += ui[r] * xr[c];
                         acc[2 * (r * K + c) + 1] -= ur[r] * xi[c];
                     }
-                if (last && K == 4 && m->f) {
-                    FN(mix_group)(pr_, pi_, base, m, K, pattern);
-                    FN(mix_group)(gr, gi, base, m, K, pattern);
-                } else if (last) { /* from the rows in registers */
-                    if (block < K) FN(load_rows)(gr, gi, base, m->rows, K, ur, ui);
-                    FN(mix_values)(xr, xi, K, m->mr, m->mi, pattern);
-                    FN(mix_values)(ur, ui, K, m->mr, m->mi, pattern);
-                    FN(store_rows)(pr_, pi_, base, m->rows, K, xr, xi);
-                    FN(store_rows)(gr, gi, base, m->rows, K, ur, ui);
-                }
+                if (r0 + block == K) FN(uncompute_group)(pr_, pi_, gr, gi, base, m, xr, xi, ur, ui, block, K, pattern);
                 x = FN(next_group)(x, free);
                 if (!x) break;
             }
