@@ -164,7 +164,7 @@ static inline void FN(vstore)(T *p, V v) { memcpy(p, &v, sizeof v); }
 
 /* The lanes' K x K matrix of e (entry j at rows 2 j, 2 j + 1 of LANES) as vectors, conjugate
    transposed if adjoint. */
-static void FN(lane_matrix)(const T *e, int K, int adjoint, V *mr, V *mi) {
+static inline __attribute__((always_inline)) void FN(lane_matrix)(const T *e, int K, int adjoint, V *mr, V *mi) {
     for (int r = 0; r < K; r++)
         for (int c = 0; c < K; c++) {
             int at = adjoint ? c * K + r : r * K + c;
@@ -255,7 +255,7 @@ static int FN(pair_partner)(const V *mr, const V *mi) {
 }
 
 /* Such a matrix as two 2 x 2 blocks (b: 8 entries, block p at 4 p) on the row pairs prows[p]. */
-static void FN(pair_blocks)(const V *mr, const V *mi, const int64_t *rows, int f, V *br, V *bi, int64_t prows[2][2]) {
+static inline __attribute__((always_inline)) void FN(pair_blocks)(const V *mr, const V *mi, const int64_t *rows, int f, V *br, V *bi, int64_t prows[2][2]) {
     int heads[2] = {0, f == 1 ? 2 : 1};
     for (int p = 0; p < 2; p++) {
         int a = heads[p], b = a ^ f, at[4] = {5 * a, 4 * a + b, 4 * b + a, 5 * b};
@@ -283,7 +283,7 @@ typedef struct {
     int K, pattern, f;
 } FN(Mix);
 
-static void FN(mix_of)(const T *e, const int64_t *rows, int K, int adjoint, int form, FN(Mix) *m) {
+static inline __attribute__((always_inline)) void FN(mix_of)(const T *e, const int64_t *rows, int K, int adjoint, int form, FN(Mix) *m) {
     m->K = K;
     FN(lane_matrix)(e, K, adjoint, m->mr, m->mi);
     memcpy(m->rows, rows, sizeof m->rows);
