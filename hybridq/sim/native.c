@@ -56,6 +56,8 @@ static int layer_has_steps(const Steps *st, int layer) {
    (x 16 lanes x re, im: 32 KiB, in the L1 cache) rather than as sweeps over a whole block
    (one core, 10 qubits: 3.75 -> 4.67 G 16-wide multiply-adds per second). */
 #define L1_BITS 8
+/* The most dense steps (steps.h) whose data a run holds at once (see dense_run). */
+#define DENSE_RUN 32
 #define BLOCKED_FROM 15
 
 #define T float
@@ -298,11 +300,16 @@ static void gather_##SUFFIX(const T *restrict src, T *restrict dst, const int32_
                                            LANES * sizeof(T));                                  \
 }                                                                                               \
                                                                                                 \
-/* Rows t .. t + count - 1 of (re, im) gathered from (fr, fi) through index; nothing when index \
-   is NULL. */                                                                                  \
+/* Rows t .. t + count - 1 of (re, im) from (fr, fi): gathered through index, copied where     \
+   index is NULL; nothing when fr is NULL. */                                                   \
 static void gather_piece_##SUFFIX(const T *fr, const T *fi, const int32_t *index, T *re, T *im, \
                                   int64_t t, int64_t count) {                                  \
-    if (!index) return;                                                                         \
+    if (!fr) return;                                                                            \
+    if (!index) {                                                                               \
+        memcpy(re + t * LANES, fr + t * LANES, count * LANES * sizeof(T));                      \
+        memcpy(im + t * LANES, fi + t * LANES, count * LANES * sizeof(T));                      \
+        return;                                                                                 \
+    }                                                                                           \
     gather_##SUFFIX(fr, re + t * LANES, index + t, count);                                      \
     gather_##SUFFIX(fi, im + t * LANES, index + t, count);                                      \
 }                                                                                               \
@@ -336,9 +343,9 @@ static void adjoint_step_##SUFFIX(T *restrict re, T *restrict im, T *restrict gr
 }                                                                                               \
                                                                                                 \
 /* ms[q] on qubits first <= q < n (index bit n - 1 - q) of N amplitudes: the low bits' gates   \
-   piece by piece (see L1_BITS), the others as sweeps. With a source (fr, fi, index non-NULL),  \
-   each piece is first gathered, row i from row index[i] of the source: a permutation before    \
-   the gates costs no pass of its own. */                                                        \
+   piece by piece (see L1_BITS), the others as sweeps. With a source (fr, fi non-NULL), each    \
+   piece is first gathered, row i from row index[i] of the source (copied where index is NULL): \
+   a permutation (or a copy) before the gates costs no pass of its own. */                      \
 static void mix_qubits_##SUFFIX(T *re, T *im, int64_t N, int n, int first, const T *ms,         \
                                 const T *fr, const T *fi, const int32_t *index) {              \
     int64_t piece = l1_piece(N);                                                                \
@@ -667,7 +674,7 @@ void fused_forward_##SUFFIX(const T *psi, int64_t psi_stride, const T *mats, int
             T *kept = snap ? snap + c * KEPT_LAYERS(layers, kept_from) * 2 * NL : NULL;         \
             T *xr = KEPT_SLOT(kept, 0, layers, kept_from, NL), *from = NULL; /* the state (xr, xr + NL) */\
             if (!xr) xr = re;                                                                   \
-            const int32_t *index = NULL; /* gather xr from (from, from + NL) through index */   \
+            const int32_t *index = NULL; /* xr from (from, from + NL), see gather_piece */       \
             if (!zero_start) load_##SUFFIX(psi, psi_stride, psi_stride ? first : 0,             \
                                            psi_stride ? count : 1, N, xr, xr + NL);             \
             for (int layer = 0; layer < layers; layer++) {                                      \
@@ -685,7 +692,7 @@ void fused_forward_##SUFFIX(const T *psi, int64_t psi_stride, const T *mats, int
                    layer's gates gather it through this layer's permutation as they go */       \
                 T *slot = KEPT_SLOT(kept, layer + 1, layers, kept_from, NL);                    \
                 T *next = slot ? slot : xr == re ? re2 : re;                                    \
-                index = NULL;                                                                   \
+                from = NULL, index = NULL;                                                      \
                 if (has_perm[layer] && layer + 1 < layers) {                                    \
                     from = xr, index = perm + layer * N;                                        \
                     xr = next;                                                                  \
@@ -694,7 +701,9 @@ void fused_forward_##SUFFIX(const T *psi, int64_t psi_stride, const T *mats, int
                     gather_##SUFFIX(xr + NL, next + NL, perm + layer * N, N);                   \
                     xr = next;                                                                  \
                 } else if (layer + 1 < layers && (slot || KEPT_SLOT(kept, layer, layers, kept_from, NL))) {\
-                    memcpy(next, xr, 2 * NL * sizeof(T)); /* a kept state stays as it is */     \
+                    /* a kept state stays as it is: the next layer's gates copy it as they go */\
+                    if (blocked) memcpy(next, xr, 2 * NL * sizeof(T));                          \
+                    else from = xr;                                                             \
                     xr = next;                                                                  \
                 }                                                                               \
             }                                                                                   \

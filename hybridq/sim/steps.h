@@ -125,34 +125,32 @@ static void FN(times_table)(T *restrict re, T *restrict im, const T *restrict tr
     }
 }
 
-/* The index of the b-th amplitude group of a dense step: b with zeros inserted at the target
-   and control bits (sorted ascending in bits[0..m-1]), then the control values set. */
-static inline int64_t FN(group_base)(int64_t b, const int64_t *bits, int m, int64_t set) {
-    for (int a = 0; a < m; a++) b = ((b >> bits[a]) << (bits[a] + 1)) | (b & ((bits[a]) ? (((int64_t)1 << bits[a]) - 1) : 0));
-    return b | set;
-}
-
-/* A dense step's groups: the sorted bits, the control pattern, and the 2**k row offsets of a
-   group (first target the most significant). Returns the number of groups. */
-static int64_t FN(dense_groups)(const int32_t *st, int n, int64_t size, int64_t *bits, int *m, int64_t *set,
-                                int64_t *rows) {
+/* A dense step on a tile: the amplitudes o | x for x over the submasks of the tile's bits F
+   (o: the bits outside F, fixed). The step's groups there: bases o | set | x (set: the control
+   values) for x over the submasks of free (F less the step's bits); the 2**k row offsets of a
+   group (first target the most significant). Returns 0 when the tile holds none of them (a
+   control outside F is off there: the step leaves the whole tile as it is). */
+static int FN(dense_groups)(const int32_t *st, int n, int64_t F, int64_t o, int64_t *free, int64_t *set,
+                            int64_t *rows) {
     int k = st[1], nc = st[2];
-    *m = 0;
+    int64_t used = 0, controls = 0;
     *set = 0;
-    for (int a = 0; a < k; a++) bits[(*m)++] = (int64_t)(n - 1 - st[6 + a]);
+    for (int a = 0; a < k; a++) used |= (int64_t)1 << (n - 1 - st[6 + a]);
     for (int c = 0; c < nc; c++) {
-        bits[(*m)++] = (int64_t)(n - 1 - st[12 + c]);
+        controls |= (int64_t)1 << (n - 1 - st[12 + c]);
         if ((st[3] >> c) & 1) *set |= (int64_t)1 << (n - 1 - st[12 + c]);
     }
-    for (int a = 1; a < *m; a++) /* insertion sort: at most 6 bits */
-        for (int b = a; b > 0 && bits[b - 1] > bits[b]; b--) { int64_t t = bits[b]; bits[b] = bits[b - 1]; bits[b - 1] = t; }
+    *free = F & ~(used | controls);
     for (int64_t r = 0; r < ((int64_t)1 << k); r++) {
         rows[r] = 0;
         for (int a = 0; a < k; a++)
             if ((r >> (k - 1 - a)) & 1) rows[r] |= (int64_t)1 << (n - 1 - st[6 + a]);
     }
-    return size >> *m;
+    return (o & controls & ~F) == (*set & ~F);
 }
+
+/* The submask of free after x (in increasing order; 0 after the last). */
+static inline int64_t FN(next_group)(int64_t x, int64_t free) { return (x - free) & free; }
 
 /* Dense steps work on whole lane rows held as vectors (V: LANES reals, GNU vector extension):
    the accumulators and matrix entries stay in registers rather than in per-lane arrays. */
@@ -190,7 +188,7 @@ static inline V FN(lane_sums)(const V *v) {
 
 /* The lanes' K x K matrix of e (entry j at rows 2 j, 2 j + 1 of LANES) as vectors, conjugate
    transposed if adjoint. */
-static void FN(lane_matrix)(const T *e, int K, int adjoint, V *mr, V *mi) {
+static inline __attribute__((always_inline)) void FN(lane_matrix)(const T *e, int K, int adjoint, V *mr, V *mi) {
     for (int r = 0; r < K; r++)
         for (int c = 0; c < K; c++) {
             int at = adjoint ? c * K + r : r * K + c;
@@ -199,25 +197,71 @@ static void FN(lane_matrix)(const T *e, int K, int adjoint, V *mr, V *mi) {
         }
 }
 
-/* v <- M v on the K rows base | rows[r] of (re, im) (M: mr, mi, K x K). Inlined where K is a
-   constant, so that the loops unroll and the sums stay in registers. */
-static inline __attribute__((always_inline)) void FN(mix_rows)(T *re, T *im, int64_t base, const int64_t *rows, int K, const V *mr, const V *mi) {
-    V xr[4], xi[4];
+/* Which parts of a 2 x 2 matrix are zero in every lane: MIX_REAL every imaginary part (RY, H,
+   CRY), MIX_CROSS the diagonal's imaginary and the off-diagonal's real parts (RX, CRX, Y);
+   else MIX_DENSE. M^H has M's pattern. Half the multiply-adds of MIX_DENSE. */
+#ifndef HYBRIDQ_MIX_PATTERNS
+#define HYBRIDQ_MIX_PATTERNS
+enum { MIX_DENSE = 0, MIX_REAL = 1, MIX_CROSS = 2 };
+#endif
+static int FN(zero_pattern)(const V *mr, const V *mi) {
+    V zero = {0};
+    __typeof__(zero == zero) imag = (mi[0] != zero) | (mi[1] != zero) | (mi[2] != zero) | (mi[3] != zero);
+    __typeof__(zero == zero) cross = (mi[0] != zero) | (mi[3] != zero) | (mr[1] != zero) | (mr[2] != zero);
+    int real = 1, crossed = 1;
+    for (int l = 0; l < LANES; l++) { real &= !imag[l]; crossed &= !cross[l]; }
+    return real ? MIX_REAL : crossed ? MIX_CROSS : MIX_DENSE;
+}
+
+/* (xr, xi) <- M (xr, xi) for K rows held as vectors (M: mr, mi, K x K; pattern: the parts of M
+   known zero, whose terms are left out). Inlined where K and pattern are constants, so that the
+   loops unroll and the sums stay in registers. */
+static inline __attribute__((always_inline)) void FN(mix_values)(V *xr, V *xi, int K, const V *mr, const V *mi,
+                                                                 const int pattern) {
+    V yr[4], yi[4];
+    for (int r = 0; r < K; r++) {
+        int started = 0;
+        for (int c = 0; c < K; c++) { /* one term at a time: each a fused multiply-add */
+            V a = mr[r * K + c], b = mi[r * K + c];
+            if (pattern != MIX_CROSS || c == r) {
+                if (started) { yr[r] += a * xr[c]; yi[r] += a * xi[c]; }
+                else { yr[r] = a * xr[c]; yi[r] = a * xi[c]; }
+                started = 1;
+            }
+            if (pattern == MIX_DENSE || (pattern == MIX_CROSS && c != r)) {
+                if (started) { yr[r] -= b * xi[c]; yi[r] += b * xr[c]; }
+                else { yr[r] = -(b * xi[c]); yi[r] = b * xr[c]; }
+                started = 1;
+            }
+        }
+    }
+    for (int r = 0; r < K; r++) { xr[r] = yr[r]; xi[r] = yi[r]; }
+}
+
+/* The K rows base | rows[r] of (re, im) as vectors, and back. */
+static inline __attribute__((always_inline)) void FN(load_rows)(const T *re, const T *im, int64_t base,
+                                                                const int64_t *rows, int K, V *xr, V *xi) {
     for (int c = 0; c < K; c++) {
         xr[c] = FN(vload)(re + (base | rows[c]) * LANES);
         xi[c] = FN(vload)(im + (base | rows[c]) * LANES);
     }
-    for (int r = 0; r < K; r++) {
-        V sr = mr[r * K] * xr[0] - mi[r * K] * xi[0], si = mr[r * K] * xi[0] + mi[r * K] * xr[0];
-        for (int c = 1; c < K; c++) { /* one term at a time: each a fused multiply-add */
-            sr += mr[r * K + c] * xr[c];
-            sr -= mi[r * K + c] * xi[c];
-            si += mr[r * K + c] * xi[c];
-            si += mi[r * K + c] * xr[c];
-        }
-        FN(vstore)(re + (base | rows[r]) * LANES, sr);
-        FN(vstore)(im + (base | rows[r]) * LANES, si);
+}
+
+static inline __attribute__((always_inline)) void FN(store_rows)(T *re, T *im, int64_t base, const int64_t *rows,
+                                                                 int K, const V *xr, const V *xi) {
+    for (int c = 0; c < K; c++) {
+        FN(vstore)(re + (base | rows[c]) * LANES, xr[c]);
+        FN(vstore)(im + (base | rows[c]) * LANES, xi[c]);
     }
+}
+
+/* v <- M v on the K rows base | rows[r] of (re, im), see mix_values. */
+static inline __attribute__((always_inline)) void FN(mix_rows)(T *re, T *im, int64_t base, const int64_t *rows, int K,
+                                                               const V *mr, const V *mi, const int pattern) {
+    V xr[4], xi[4];
+    FN(load_rows)(re, im, base, rows, K, xr, xi);
+    FN(mix_values)(xr, xi, K, mr, mi, pattern);
+    FN(store_rows)(re, im, base, rows, K, xr, xi);
 }
 
 /* For a two-target matrix whose entries (r, c) are zero in every lane unless c is r or r ^ f
@@ -235,7 +279,7 @@ static int FN(pair_partner)(const V *mr, const V *mi) {
 }
 
 /* Such a matrix as two 2 x 2 blocks (b: 8 entries, block p at 4 p) on the row pairs prows[p]. */
-static void FN(pair_blocks)(const V *mr, const V *mi, const int64_t *rows, int f, V *br, V *bi, int64_t prows[2][2]) {
+static inline __attribute__((always_inline)) void FN(pair_blocks)(const V *mr, const V *mi, const int64_t *rows, int f, V *br, V *bi, int64_t prows[2][2]) {
     int heads[2] = {0, f == 1 ? 2 : 1};
     for (int p = 0; p < 2; p++) {
         int a = heads[p], b = a ^ f, at[4] = {5 * a, 4 * a + b, 4 * b + a, 5 * b};
@@ -245,115 +289,171 @@ static void FN(pair_blocks)(const V *mr, const V *mi, const int64_t *rows, int f
     }
 }
 
-/* v <- M v on the groups' rows of (re, im): M a K x K matrix, or, with f set, the two blocks of
-   pair_blocks (half the work). */
-static inline __attribute__((always_inline)) void FN(mix_group)(T *re, T *im, int64_t base, const int64_t *rows,
-                                                                const int K, const V *mr, const V *mi, int f,
-                                                                const V *br, const V *bi, int64_t prows[2][2]) {
-    if (K == 4 && f) {
-        FN(mix_rows)(re, im, base, prows[0], 2, br, bi);
-        FN(mix_rows)(re, im, base, prows[1], 2, br + 4, bi + 4);
-    } else
-        FN(mix_rows)(re, im, base, rows, K, mr, mi);
+/* A dense step's form: the parts known zero of a 2 x 2 matrix (zero_pattern), or f of
+   pair_partner << 2 for a 4 x 4 one; found once per run of steps (e: the lanes' matrices). */
+static int FN(dense_form)(const int32_t *st, const T *e) {
+    V mr[16], mi[16];
+    int K = 1 << st[1];
+    FN(lane_matrix)(e, K, 0, mr, mi);
+    return K == 2 ? FN(zero_pattern)(mr, mi) : FN(pair_partner)(mr, mi) << 2;
 }
 
-/* v <- M v on each group of a dense step (M: the lanes' 2**k x 2**k matrices in e). */
-static void FN(dense_apply)(const int32_t *st, int n, int64_t size, T *re, T *im, const T *e) {
-    int64_t bits[MAX_STEP_QUBITS + MAX_STEP_CONTROLS], set, rows[4], prows[2][2];
-    int m, K = 1 << st[1];
-    int64_t groups = FN(dense_groups)(st, n, size, bits, &m, &set, rows);
+/* A dense step's matrices as its sweeps use them (see mix_group): the lanes' K x K matrices
+   (conjugate transposed if adjoint: M^H has M's form), and a 4 x 4 one's blocks where it has
+   pair_blocks' form. */
+typedef struct {
     V mr[16], mi[16], br[8], bi[8];
-    FN(lane_matrix)(e, K, 0, mr, mi);
-    int f = K == 4 ? FN(pair_partner)(mr, mi) : 0;
-    if (f) FN(pair_blocks)(mr, mi, rows, f, br, bi, prows);
-    if (K == 2)
-        for (int64_t g = 0; g < groups; g++) FN(mix_rows)(re, im, FN(group_base)(g, bits, m, set), rows, 2, mr, mi);
-    else
-        for (int64_t g = 0; g < groups; g++)
-            FN(mix_group)(re, im, FN(group_base)(g, bits, m, set), rows, 4, mr, mi, f, br, bi, prows);
+    int64_t rows[4], prows[2][2];
+    int K, pattern, f;
+} FN(Mix);
+
+static inline __attribute__((always_inline)) void FN(mix_of)(const T *e, const int64_t *rows, int K, int adjoint, int form, FN(Mix) *m) {
+    m->K = K;
+    FN(lane_matrix)(e, K, adjoint, m->mr, m->mi);
+    memcpy(m->rows, rows, sizeof m->rows);
+    m->pattern = form & 3;
+    m->f = form >> 2;
+    if (m->f) FN(pair_blocks)(m->mr, m->mi, rows, m->f, m->br, m->bi, m->prows);
+}
+
+/* v <- M v on the group at base of (re, im): K and pattern as m's, constants where inlined
+   (a 4 x 4 matrix of pair_blocks' form: the two blocks, half the work). */
+static inline __attribute__((always_inline)) void FN(mix_group)(T *re, T *im, int64_t base, const FN(Mix) *m,
+                                                                const int K, const int pattern) {
+    if (K == 4 && m->f) {
+        FN(mix_rows)(re, im, base, m->prows[0], 2, m->br, m->bi, MIX_DENSE);
+        FN(mix_rows)(re, im, base, m->prows[1], 2, m->br + 4, m->bi + 4, MIX_DENSE);
+    } else
+        FN(mix_rows)(re, im, base, m->rows, K, m->mr, m->mi, pattern);
+}
+
+/* v <- M v on the step's groups in a tile (bases o | x for x over the submasks of free). */
+static inline __attribute__((always_inline)) void FN(mix_groups)(T *restrict re, T *restrict im, int64_t o, int64_t free,
+                                                                 const FN(Mix) *m, const int K, const int pattern) {
+    int64_t x = 0;
+    do {
+        FN(mix_group)(re, im, o | x, m, K, pattern);
+        x = FN(next_group)(x, free);
+    } while (x);
+}
+
+/* A dense step (its lanes' matrices in e, its form) on the tile (F, o) of (re, im), see dense_groups. */
+static void FN(dense_apply)(const int32_t *st, int n, int64_t F, int64_t o, T *re, T *im, const T *e, int form) {
+    int64_t free, set, rows[4];
+    if (!FN(dense_groups)(st, n, F, o, &free, &set, rows)) return;
+    FN(Mix) m;
+    FN(mix_of)(e, rows, 1 << st[1], 0, form, &m);
+    o |= set;
+    if (m.K == 4) FN(mix_groups)(re, im, o, free, &m, 4, MIX_DENSE);
+    else if (m.pattern == MIX_REAL) FN(mix_groups)(re, im, o, free, &m, 2, MIX_REAL);
+    else if (m.pattern == MIX_CROSS) FN(mix_groups)(re, im, o, free, &m, 2, MIX_CROSS);
+    else FN(mix_groups)(re, im, o, free, &m, 2, MIX_DENSE);
 }
 
 /* Groups of a dense step's adjoint handled together: their rows (4 arrays) stay in the L1 cache
    across the sweeps over them. */
 #define DENSE_TILE 32
 
-/* A dense step's adjoint: where its gradient is wanted, S[r][c] += sum over its groups of
-   lam_r conj(psi_c) (both after the step) into S (2 K K rows of LANES: re, im of entry K r + c);
-   then psi and lam un-computed by the adjoint of the lanes' matrices e. Tile by tile of groups:
-   the sums of 8 / (2 K) rows of S per sweep over the tile (in registers), the last sweep also
-   un-computing. */
-static inline __attribute__((always_inline)) void FN(dense_backward_k)(const int32_t *st, int n, int64_t size, T *restrict pr_,
-                                                                       T *restrict pi_, T *restrict gr, T *restrict gi,
-                                                                       const T *e, T *S, const int K) {
-    int64_t bits[MAX_STEP_QUBITS + MAX_STEP_CONTROLS], set, rows[4];
-    int m, block = 4 / K;
-    int64_t groups = FN(dense_groups)(st, n, size, bits, &m, &set, rows);
-    V ar[16], ai[16], br[8], bi[8];
-    int64_t prows[2][2];
-    FN(lane_matrix)(e, K, 1, ar, ai);
-    int f = K == 4 ? FN(pair_partner)(ar, ai) : 0; /* M^H has M's pattern of zeros */
-    if (f) FN(pair_blocks)(ar, ai, rows, f, br, bi, prows);
-    if (!st[5]) { /* no gradient wanted: un-computed only */
-        for (int64_t g = 0; g < groups; g++) {
-            int64_t base = FN(group_base)(g, bits, m, set);
-            FN(mix_group)(pr_, pi_, base, rows, K, ar, ai, f, br, bi, prows);
-            FN(mix_group)(gr, gi, base, rows, K, ar, ai, f, br, bi, prows);
-        }
+/* psi (pr, pi) and lam (gr, gi) un-computed on the group at base by M^H (m), from psi's rows
+   (xr, xi) and lam's first have rows (ur, ui) already loaded: every row is loaded before any is
+   stored (a store then a load 4 KiB apart, as the arrays lie, stalls). */
+static inline __attribute__((always_inline)) void FN(uncompute_group)(T *restrict pr_, T *restrict pi_, T *restrict gr,
+                                                                      T *restrict gi, int64_t base, const FN(Mix) *m,
+                                                                      V *xr, V *xi, V *ur, V *ui, int have,
+                                                                      const int K, const int pattern) {
+    if (K == 4 && m->f) {
+        FN(mix_group)(pr_, pi_, base, m, K, pattern);
+        FN(mix_group)(gr, gi, base, m, K, pattern);
         return;
     }
-    for (int64_t g0 = 0; g0 < groups; g0 += DENSE_TILE) {
-        int64_t end = g0 + DENSE_TILE < groups ? g0 + DENSE_TILE : groups;
+    if (have < K) FN(load_rows)(gr, gi, base, m->rows, K, ur, ui);
+    FN(mix_values)(xr, xi, K, m->mr, m->mi, pattern);
+    FN(mix_values)(ur, ui, K, m->mr, m->mi, pattern);
+    FN(store_rows)(pr_, pi_, base, m->rows, K, xr, xi);
+    FN(store_rows)(gr, gi, base, m->rows, K, ur, ui);
+}
+
+/* A dense step's adjoint on the tile (F, o): where its gradient is wanted, S[r][c] += sum over
+   its groups of lam_r conj(psi_c) (both after the step) into S (2 K K rows of LANES: re, im of
+   entry K r + c); then psi and lam un-computed by the adjoint of the lanes' matrices e. In
+   chunks of DENSE_TILE groups: the sums of 8 / (2 K) rows of S per sweep over the chunk (in
+   registers), the last sweep also un-computing. */
+static inline __attribute__((always_inline)) void FN(dense_backward_k)(const int32_t *st, int64_t o, int64_t free,
+                                                                       T *restrict pr_, T *restrict pi_, T *restrict gr,
+                                                                       T *restrict gi, const FN(Mix) *m, T *S,
+                                                                       const int K, const int pattern) {
+    int block = 4 / K;
+    V xr[4], xi[4], ur[4], ui[4]; /* psi's rows; lam's (those of the sums, all when un-computing) */
+    if (!st[5]) { /* no gradient wanted: un-computed only */
+        int64_t x = 0;
+        do {
+            if (!(K == 4 && m->f)) FN(load_rows)(pr_, pi_, o | x, m->rows, K, xr, xi);
+            FN(uncompute_group)(pr_, pi_, gr, gi, o | x, m, xr, xi, ur, ui, 0, K, pattern);
+            x = FN(next_group)(x, free);
+        } while (x);
+        return;
+    }
+    int64_t x0 = 0, x = 0;
+    do {
         for (int r0 = 0; r0 < K; r0 += block) {
             V acc[8];
             for (int c = 0; c < 8; c++) acc[c] = FN(vload)(S + (2 * r0 * K + c) * LANES);
-            int last = r0 + block == K;
-            for (int64_t g = g0; g < end; g++) {
-                int64_t base = FN(group_base)(g, bits, m, set);
-                for (int r = 0; r < block; r++) {
-                    V ur = FN(vload)(gr + (base | rows[r0 + r]) * LANES), ui = FN(vload)(gi + (base | rows[r0 + r]) * LANES);
+            x = x0;
+            for (int g = 0; g < DENSE_TILE; g++) {
+                int64_t base = o | x;
+                FN(load_rows)(pr_, pi_, base, m->rows, K, xr, xi);
+                FN(load_rows)(gr, gi, base, m->rows + r0, block, ur, ui);
+                for (int r = 0; r < block; r++)
                     for (int c = 0; c < K; c++) {
-                        V xr = FN(vload)(pr_ + (base | rows[c]) * LANES), xi = FN(vload)(pi_ + (base | rows[c]) * LANES);
-                        acc[2 * (r * K + c)] += ur * xr;
-                        acc[2 * (r * K + c)] += ui * xi;
-                        acc[2 * (r * K + c) + 1] += ui * xr;
-                        acc[2 * (r * K + c) + 1] -= ur * xi;
+                        acc[2 * (r * K + c)] += ur[r] * xr[c];
+                        acc[2 * (r * K + c)] += ui[r] * xi[c];
+                        acc[2 * (r * K + c) + 1] += ui[r] * xr[c];
+                        acc[2 * (r * K + c) + 1] -= ur[r] * xi[c];
                     }
-                }
-                if (last) {
-                    FN(mix_group)(pr_, pi_, base, rows, K, ar, ai, f, br, bi, prows);
-                    FN(mix_group)(gr, gi, base, rows, K, ar, ai, f, br, bi, prows);
-                }
+                if (r0 + block == K) FN(uncompute_group)(pr_, pi_, gr, gi, base, m, xr, xi, ur, ui, block, K, pattern);
+                x = FN(next_group)(x, free);
+                if (!x) break;
             }
             for (int c = 0; c < 8; c++) FN(vstore)(S + (2 * r0 * K + c) * LANES, acc[c]);
         }
-    }
+        x0 = x;
+    } while (x0);
 }
 
-static void FN(dense_backward)(const int32_t *st, int n, int64_t size, T *pr, T *pi, T *gr, T *gi, const T *e,
-                               T *S) {
-    if (st[1] == 1) FN(dense_backward_k)(st, n, size, pr, pi, gr, gi, e, S, 2);
-    else FN(dense_backward_k)(st, n, size, pr, pi, gr, gi, e, S, 4);
+static void FN(dense_backward)(const int32_t *st, int n, int64_t F, int64_t o, T *pr, T *pi, T *gr, T *gi,
+                               const T *e, int form, T *S) {
+    int64_t free, set, rows[4];
+    if (!FN(dense_groups)(st, n, F, o, &free, &set, rows)) return;
+    FN(Mix) m;
+    FN(mix_of)(e, rows, 1 << st[1], 1, form, &m);
+    o |= set;
+    if (m.K == 4) FN(dense_backward_k)(st, o, free, pr, pi, gr, gi, &m, S, 4, MIX_DENSE);
+    else if (m.pattern == MIX_REAL) FN(dense_backward_k)(st, o, free, pr, pi, gr, gi, &m, S, 2, MIX_REAL);
+    else if (m.pattern == MIX_CROSS) FN(dense_backward_k)(st, o, free, pr, pi, gr, gi, &m, S, 2, MIX_CROSS);
+    else FN(dense_backward_k)(st, o, free, pr, pi, gr, gi, &m, S, 2, MIX_DENSE);
 }
 
-/* Whether step st is a dense step that stays inside tiles of 2**BLOCK_BITS amplitudes (its
-   targets' and controls' bits below BLOCK_BITS) of a state of BLOCKED_FROM qubits or more: a
-   run of them goes tile by tile (each tile in cache for the whole run) rather than as one sweep
-   over the whole state per step. */
+/* From BLOCKED_FROM qubits, runs of dense steps go tile by tile (2**BLOCK_BITS amplitudes, each
+   tile in the L2 cache for the whole run) rather than as one sweep over the state per step: a
+   run's steps have their targets' bits below BLOCK_BITS (their controls anywhere: where one
+   outside the tile is off, the step skips the tile). Smaller states stay in the L2 cache whole:
+   every dense step is one sweep (L1-sized tiles measured 5% slower at 10 qubits). Whether step
+   st goes in such a run: */
 static int FN(tiled)(const int32_t *st, int n) {
-    if (st[0] != STEP_DENSE || n < BLOCKED_FROM) return 0;
-    for (int a = 0; a < st[1]; a++) if (n - 1 - st[6 + a] >= BLOCK_BITS) return 0;
-    for (int c = 0; c < st[2]; c++) if (n - 1 - st[12 + c] >= BLOCK_BITS) return 0;
+    if (st[0] != STEP_DENSE) return 0;
+    for (int a = 0; a < st[1] && n >= BLOCKED_FROM; a++) if (n - 1 - st[6 + a] >= BLOCK_BITS) return 0;
     return 1;
 }
 
-/* The end (exclusive) of the run of dense steps from a (before b) that go tile by tile
-   together (a + 1 when a does not); its size, the amplitudes of a tile (N: a whole sweep). */
-static int FN(dense_run)(const int32_t *steps, int a, int b, int n, int64_t *size) {
-    int e = a + 1;
-    *size = (int64_t)1 << n;
-    if (!FN(tiled)(steps + a * STEP_INTS, n)) return e;
-    while (e < b && FN(tiled)(steps + e * STEP_INTS, n)) e++;
-    *size = (int64_t)1 << BLOCK_BITS;
+/* The run of dense steps from s (the direction dir: 1 forward, -1 backward) before the end
+   stop (exclusive): returns where it stops (s + dir for a step that is not tiled, a whole
+   sweep; at most DENSE_RUN steps), its tiles' bits in *F. */
+static int FN(dense_run)(const int32_t *steps, int s, int stop, int dir, int n, int64_t *F) {
+    int e = s + dir;
+    *F = ((int64_t)1 << n) - 1;
+    if (!FN(tiled)(steps + s * STEP_INTS, n)) return e;
+    while (e != stop && (e - s) * dir < DENSE_RUN && FN(tiled)(steps + e * STEP_INTS, n)) e += dir;
+    if (n >= BLOCKED_FROM) *F = ((int64_t)1 << BLOCK_BITS) - 1;
     return e;
 }
 
@@ -386,15 +486,18 @@ static void FN(steps_forward)(const int32_t *steps, int a, int b, int n, T *re, 
             s = end;
             continue;
         }
-        if (st[0] == STEP_DENSE) { /* a run: the data of all its steps in e (room for every step's) */
-            int64_t size, at = 0;
-            int end = FN(dense_run)(steps, s, b, n, &size);
-            for (int u = s; u < end; u++, at += 32 * LANES)
+        if (st[0] == STEP_DENSE) { /* a run (see dense_run): the data of all its steps in e */
+            int64_t F;
+            int end = FN(dense_run)(steps, s, b, 1, n, &F), forms[DENSE_RUN];
+            for (int u = s; u < end; u++) {
+                T *eu = e + (u - s) * 32 * LANES;
                 FN(step_data)(data, stride, first, count, steps[u * STEP_INTS + 4], (int64_t)1 << (2 * steps[u * STEP_INTS + 1]),
-                              e + at, LANES);
-            for (int64_t t0 = 0; t0 < N; t0 += size)
+                              eu, LANES);
+                forms[u - s] = FN(dense_form)(steps + u * STEP_INTS, eu);
+            }
+            for (int64_t o = 0; o < N; o += F + 1)
                 for (int u = s; u < end; u++)
-                    FN(dense_apply)(steps + u * STEP_INTS, n, size, re + t0 * LANES, im + t0 * LANES, e + (u - s) * 32 * LANES);
+                    FN(dense_apply)(steps + u * STEP_INTS, n, F, o, re, im, e + (u - s) * 32 * LANES, forms[u - s]);
             s = end;
             continue;
         } else
@@ -563,20 +666,19 @@ static void FN(steps_backward)(const int32_t *steps, int a, int b, int n, T *pr,
             continue;
         }
         if (st[0] == STEP_DENSE) { /* a run (see dense_run) backwards: data in e, sums S in acc */
-            int64_t size = (int64_t)1 << n;
-            int start = s;
-            if (FN(tiled)(st, n)) {
-                while (start > a && FN(tiled)(steps + (start - 1) * STEP_INTS, n)) start--;
-                size = (int64_t)1 << BLOCK_BITS;
-            }
-            for (int u = start; u <= s; u++)
+            int64_t F;
+            int start = FN(dense_run)(steps, s, a - 1, -1, n, &F) + 1, forms[DENSE_RUN];
+            for (int u = start; u <= s; u++) {
+                T *eu = e + (u - start) * 32 * LANES;
                 FN(step_data)(data, stride, first, count, steps[u * STEP_INTS + 4], (int64_t)1 << (2 * steps[u * STEP_INTS + 1]),
-                              e + (u - start) * 32 * LANES, LANES);
+                              eu, LANES);
+                forms[u - start] = FN(dense_form)(steps + u * STEP_INTS, eu);
+            }
             memset(acc, 0, (size_t)(s - start + 1) * 32 * LANES * sizeof(T));
-            for (int64_t t0 = 0; t0 < N; t0 += size)
+            for (int64_t o = 0; o < N; o += F + 1)
                 for (int u = s; u >= start; u--)
-                    FN(dense_backward)(steps + u * STEP_INTS, n, size, pr + t0 * LANES, pi + t0 * LANES, gr + t0 * LANES,
-                                       gi + t0 * LANES, e + (u - start) * 32 * LANES, acc + (u - start) * 32 * LANES);
+                    FN(dense_backward)(steps + u * STEP_INTS, n, F, o, pr, pi, gr, gi, e + (u - start) * 32 * LANES,
+                                       forms[u - start], acc + (u - start) * 32 * LANES);
             for (int u = start; u <= s; u++) { /* dL/dM = S M */
                 const int32_t *su = steps + u * STEP_INTS;
                 T G[32 * LANES];
@@ -584,18 +686,17 @@ static void FN(steps_backward)(const int32_t *steps, int a, int b, int n, T *pr,
                 int K = 1 << su[1];
                 if (!su[5]) continue;
                 for (int r = 0; r < K; r++)
-                    for (int c = 0; c < K; c++)
-                        for (int l = 0; l < LANES; l++) {
-                            T sr = 0, si = 0;
-                            for (int j = 0; j < K; j++) {
-                                T ar = S[2 * (r * K + j) * LANES + l], ai = S[(2 * (r * K + j) + 1) * LANES + l];
-                                T mr = M[2 * (j * K + c) * LANES + l], mi = M[(2 * (j * K + c) + 1) * LANES + l];
-                                sr += ar * mr - ai * mi;
-                                si += ar * mi + ai * mr;
-                            }
-                            G[2 * (r * K + c) * LANES + l] = sr;
-                            G[(2 * (r * K + c) + 1) * LANES + l] = si;
+                    for (int c = 0; c < K; c++) {
+                        V sr = {0}, si = {0};
+                        for (int j = 0; j < K; j++) {
+                            V ar = FN(vload)(S + 2 * (r * K + j) * LANES), ai = FN(vload)(S + (2 * (r * K + j) + 1) * LANES);
+                            V mr = FN(vload)(M + 2 * (j * K + c) * LANES), mi = FN(vload)(M + (2 * (j * K + c) + 1) * LANES);
+                            sr += ar * mr - ai * mi;
+                            si += ar * mi + ai * mr;
                         }
+                        FN(vstore)(G + 2 * (r * K + c) * LANES, sr);
+                        FN(vstore)(G + (2 * (r * K + c) + 1) * LANES, si);
+                    }
                 FN(store_step_grad)(grad, gstride, first, count, su[4], (int64_t)K * K, G);
             }
             s = start - 1;
