@@ -174,7 +174,6 @@ class CompiledCircuit:
     def __init__(self, circuit: Circuit):
         self._made: dict[Hashable, object] = {}  # see cached()
         self.n_qubits = circuit.n_qubits
-        self.edit = circuit.ops.edit
         self.operations = _diagonalised(tuple(circuit.ops))
         monomials: list[tuple[int, float, str | None, int | None]] = []
         rotation_terms: dict[int, list[BilinearTerm]] = {}  # Pauli rotations' angles free of inputs, for pair runs
@@ -298,12 +297,9 @@ class CompiledCircuit:
 
     @classmethod
     def of(cls, circuit: Circuit) -> CompiledCircuit:
-        """The compiled program of ``circuit``, cached on it while its operations are unchanged."""
-        cached = getattr(circuit, "_compiled", None)
-        if cached is None or cached.edit != circuit.ops.edit:
-            cached = cls(circuit)
-            circuit._compiled = cached
-        return cached
+        """The compiled program of ``circuit``, cached on it while its operations are unchanged
+        (:meth:`Circuit.derived`)."""
+        return circuit.derived("compiled", lambda: cls(circuit))
 
     def pair_plan(self) -> tuple[list[tuple[Tensor, Tensor, Tensor]], tuple[Tensor, Tensor, Tensor]] | None:
         """The planned pair rotations of a circuit made of them alone (e.g. UCCSD's excitations
