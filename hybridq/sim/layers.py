@@ -216,6 +216,19 @@ class Layered:
         return all(len(layer.one_qubit_on) == self.n_qubits and len(layer.steps) <= 1
                    and all(isinstance(s, Permutation) for s in layer.steps) for layer in self.layers)
 
+    def final_permutations(self) -> list[tuple[Tensor, Tensor] | None]:
+        """Per layer, the ``(index, inverse)`` of its last step where that is a :class:`Permutation`
+        (the layer kernels apply it as they write the layer's output), else None.
+
+        >>> swap = Permutation(torch.tensor([1, 0]), torch.tensor([1, 0]))
+        >>> eye = torch.eye(2, dtype=torch.complex64).expand(1, 2, 1, 2, 2)
+        >>> program = Layered(1, 1, torch.complex64, torch.device("cpu"), (Layer((0,), (swap,)), Layer((0,))), eye)
+        >>> [None if p is None else p[0].tolist() for p in program.final_permutations()]
+        [[1, 0], None]
+        """
+        lasts = (layer.steps[-1] if layer.steps else None for layer in self.layers)
+        return [(s.index, s.inverse) if isinstance(s, Permutation) else None for s in lasts]
+
     @property
     def n_steps(self) -> int:
         """The number of steps of all layers."""
