@@ -234,9 +234,10 @@ class CompiledCircuit:
                     self.chain_slots_by_gate.setdefault(self.slot_ops[slot].name, []).append(slot)
         self.host_tables["chains"] = index
         self.one_qubit_columns = tuple(s for slots in self.chain_slots_by_gate.values() for s in slots)
+        # each chain position's column of one_qubit_matrices (the identity last)
         order = {slot: i for i, slot in enumerate(self.one_qubit_columns)}
         self.host_tables["chain_factors"] = torch.tensor([order.get(s, len(order)) for s in index.flatten().tolist()],
-                                                   dtype=torch.long)
+                                                         dtype=torch.long)
         # every pair rotation's pairs and angles (sums of coefficient * (1, weights...)[column])
         self._pair_rows: dict[int, tuple[int, int]] = {}
         start, entries = 0, []
@@ -248,7 +249,8 @@ class CompiledCircuit:
                                       for i in step.items], n_qubits=self.n_qubits)
             self._pair_rows[k] = (start, start + len(p.x_index))
             entries.append((p.rows + start, p.columns + 1, p.coeffs))
-            self.host_tables["pair_x", k], self.host_tables["pair_y", k] = torch.from_numpy(p.x_index), torch.from_numpy(p.y_index)
+            self.host_tables["pair_x", k] = torch.from_numpy(p.x_index)
+            self.host_tables["pair_y", k] = torch.from_numpy(p.y_index)
             self.host_tables["pair_phase", k] = torch.from_numpy(p.phase)
             start += len(p.x_index)
         if entries:

@@ -169,8 +169,9 @@ def test_every_plan_cached_on_a_circuit_follows_its_edits():
     noise = NoiseModel(depolarizing=0.2)
 
     def runs(circuit, model=noise):
+        seeded = torch.Generator().manual_seed(3)
         return (hq.simulate(circuit, weights=w), simulate_phases(circuit, weights=w),
-                simulate_trajectories(circuit, model, weights=w, trajectories=5, generator=torch.Generator().manual_seed(3)))
+                simulate_trajectories(circuit, model, weights=w, trajectories=5, generator=seeded))
 
     assert PhasePlan.of(c).has_runs
     before = runs(c)
