@@ -145,7 +145,8 @@ class Circuit:
         if not isinstance(n_qubits, int) or n_qubits < 1:
             raise ShapeError(f"n_qubits must be a positive int, got {n_qubits!r}")
         self.n_qubits = n_qubits
-        self._derived: dict[Hashable, tuple] = {}  # see derived()
+        self._derived: dict[Hashable, tuple] = {}  # see derived(): kind -> (key, value), made at edit _derived_at
+        self._derived_at: int | None = None
         self.ops = OperationList()
         self.weight_order: tuple[str, ...] = ()
 
@@ -302,24 +303,21 @@ class Circuit:
     @property
     def n_inputs(self) -> int:
         """Number of input columns read (highest :class:`Input` index + 1)."""
-        return self._parameters()[0]
+        return self.derived("parameters", self._parameters)[0]
 
     @property
     def weight_names(self) -> list[str]:
         """Names of the weights, the order of a flat weight vector: first-use order, or the
         order fixed by :meth:`order_weights`."""
-        return list(self._parameters()[1])
+        return list(self.derived("parameters", self._parameters)[1])
 
     def _parameters(self) -> tuple[int, tuple[str, ...]]:
-        """``(n_inputs, weight names)``, kept while the operations are unchanged (a training
-        step asks for them on every call)."""
-        def listed() -> tuple[int, tuple[str, ...]]:
-            exprs = [p for op in self.ops for p in op.params if isinstance(p, Expr)]
-            n_inputs = max([0] + [i + 1 for p in exprs for i in p.input_indices()])
-            used = dict.fromkeys(w for p in exprs for w in p.weight_names())
-            return n_inputs, tuple(dict.fromkeys([n for n in self.weight_order if n in used] + list(used)))
-
-        return self.derived("parameters", listed)
+        """``(n_inputs, weight names)``, kept by :meth:`derived` (a training step asks for them on
+        every call)."""
+        exprs = [p for op in self.ops for p in op.params if isinstance(p, Expr)]
+        n_inputs = max([0] + [i + 1 for p in exprs for i in p.input_indices()])
+        used = dict.fromkeys(w for p in exprs for w in p.weight_names())
+        return n_inputs, tuple(dict.fromkeys([n for n in self.weight_order if n in used] + list(used)))
 
     def derived(self, kind: Hashable, build: Callable[[], T], *, key: Hashable = None) -> T:
         """What ``build()`` derives from this circuit (its parameters, compiled program, phase or
@@ -333,11 +331,13 @@ class Circuit:
         >>> c.x(0).derived("gates", lambda: len(c.ops))
         2
         """
+        if self._derived_at != self._ops.edit:
+            self._derived.clear()
+            self._derived_at = self._ops.edit
         held = self._derived.get(kind)
-        if held is None or held[:2] != (self.ops.edit, key):
-            held = (self.ops.edit, key, build())
-            self._derived[kind] = held
-        return held[2]
+        if held is None or (held[0] is not key and held[0] != key):
+            held = self._derived[kind] = (key, build())
+        return held[1]
 
     def count_ops(self) -> dict[str, int]:
         """How many of each gate (controlled gates counted as ``"C" * k + name``)."""

@@ -59,7 +59,6 @@ from .gate_data import GateData
 
 Tensor = torch.Tensor
 T = TypeVar("T")
-_MISSING = object()  # cached(): no value yet (None is a value)
 
 
 def _classify(op: Operation) -> tuple[str, int | None]:
@@ -173,6 +172,7 @@ class CompiledCircuit:
 
     def __init__(self, circuit: Circuit):
         self._made: dict[Hashable, object] = {}  # see cached()
+        self._structure = object()  # this plan's part of its programs' Layered.structure
         self.n_qubits = circuit.n_qubits
         self.operations = _diagonalised(tuple(circuit.ops))
         monomials: list[tuple[int, float, str | None, int | None]] = []
@@ -271,10 +271,11 @@ class CompiledCircuit:
         >>> plan.cached("example", lambda: [1]) is plan.cached("example", lambda: [2])
         True
         """
-        value = self._made.get(key, _MISSING)
-        if value is _MISSING:
+        try:
+            return self._made[key]
+        except KeyError:
             value = self._made[key] = build()
-        return value
+            return value
 
     def _on(self, device) -> dict[object, Tensor]:
         """The plan's index tensors and user matrices on ``device``, moved once.
@@ -370,7 +371,7 @@ class CompiledCircuit:
                           for k in ks)
             layers.append(Layer(on, steps))
         rows = None if inputs is None or not self._reads_inputs else inputs.shape[0] == 1  # the steps' P
-        structure = (self.cached("structure", object), dtype, device, rows)
+        structure = (self._structure, dtype, device, rows)
         return Layered(n, batch, dtype, device, tuple(layers), matrices, recipe, structure, data, packed)
 
     def _steps_by_builders(self, inputs: Tensor | None, weights: Tensor, dtype: torch.dtype, device) -> tuple | None:

@@ -226,8 +226,8 @@ class Layered:
         >>> [None if p is None else p[0].tolist() for p in program.final_permutations()]
         [[1, 0], None]
         """
-        lasts = (layer.steps[-1] if layer.steps else None for layer in self.layers)
-        return [(s.index, s.inverse) if isinstance(s, Permutation) else None for s in lasts]
+        return [(last.index, last.inverse) if layer.steps and isinstance(last := layer.steps[-1], Permutation) else None
+                for layer in self.layers]
 
     @property
     def n_steps(self) -> int:

@@ -91,7 +91,9 @@ def _split(program: Layered) -> tuple[list, list] | None:
     and its other steps; None when a step is past the kernels' limits."""
     finals, others = program.final_permutations(), []
     for layer, final in zip(program.layers, finals):
-        steps = list(layer.steps if final is None else layer.steps[:-1])
+        steps = list(layer.steps)
+        if final is not None:
+            steps.pop()
         for step in steps:
             if isinstance(step, Dense) and (len(step.qubits) > MAX_DENSE_QUBITS or len(step.controls) > MAX_STEP_CONTROLS):
                 return None
