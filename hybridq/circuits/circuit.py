@@ -145,8 +145,7 @@ class Circuit:
         if not isinstance(n_qubits, int) or n_qubits < 1:
             raise ShapeError(f"n_qubits must be a positive int, got {n_qubits!r}")
         self.n_qubits = n_qubits
-        self._derived: dict[Hashable, tuple] = {}  # see derived(): kind -> (key, value), made at edit _derived_at
-        self._derived_at: int | None = None
+        self._derived: dict[Hashable, tuple] = {}  # see derived(): kind -> (ops.edit, key, value)
         self.ops = OperationList()
         self.weight_order: tuple[str, ...] = ()
 
@@ -331,13 +330,11 @@ class Circuit:
         >>> c.x(0).derived("gates", lambda: len(c.ops))
         2
         """
-        if self._derived_at != self._ops.edit:
-            self._derived.clear()
-            self._derived_at = self._ops.edit
+        edit = self._ops.edit
         held = self._derived.get(kind)
-        if held is None or (held[0] is not key and held[0] != key):
-            held = self._derived[kind] = (key, build())
-        return held[1]
+        if held is None or held[0] != edit or (held[1] is not key and held[1] != key):
+            held = self._derived[kind] = (edit, key, build())
+        return held[2]
 
     def count_ops(self) -> dict[str, int]:
         """How many of each gate (controlled gates counted as ``"C" * k + name``)."""

@@ -185,6 +185,10 @@ def test_every_plan_cached_on_a_circuit_follows_its_edits():
             torch.testing.assert_close(new, fresh, atol=1e-12, rtol=0)
             assert not torch.allclose(new, old, atol=1e-6)
         before = after
+    twin = copy.copy(c)  # shares c's operation list and caches until it gets its own operations
+    twin.ops = twin.ops[:1]
+    hq.simulate(twin)
+    torch.testing.assert_close(runs(c)[0], runs(c.copy())[0], atol=1e-12, rtol=0)
     other = NoiseModel(phase_damping=0.3)
     torch.testing.assert_close(runs(c, other)[2], runs(c.copy(), other)[2], atol=1e-12, rtol=0)
     assert NoisyPlan.of(c, other) is not NoisyPlan.of(c, noise)
