@@ -424,8 +424,8 @@ class CompiledCircuit:
         """The step of every ``"single"`` fusion step by index: fixed ones made once, those with
         angles built with one builder call per gate name and control count, from ``theta``
         ``(B, slots)`` where an angle reads the inputs, else from ``shared`` ``(1, slots)``; and
-        the data of all of them in step order (:attr:`~hybridq.sim.layers.Layered.data`), gathered
-        from the builders' outputs at once (None: no step has data)."""
+        the data of all of them in step order (``Layered.data``), gathered from the builders'
+        outputs at once (None: no step has data)."""
         fixed, groups, slots, with_data, block = self._single_groups(dtype, device)
         out = dict(fixed)
         parts, owners = [], []  # the builders' outputs and, for each, the steps whose data it holds
@@ -499,7 +499,7 @@ class CompiledCircuit:
 
     def one_qubit_matrices(self, theta: Tensor, dtype: torch.dtype, device) -> Tensor:
         """``(B', slots, 2, 2)``: the matrices of the one-qubit chain slots from the angles ``theta``
-        ``(B', n_slots)``, one builder call per gate name, in :attr:`one_qubit_columns` order, then
+        ``(B', n_slots)``, one builder call per gate name, in ``one_qubit_columns`` order, then
         the identity.
 
         >>> from hybridq.circuits import Weight
