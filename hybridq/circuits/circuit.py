@@ -17,7 +17,7 @@ import functools
 import itertools
 import math
 from dataclasses import dataclass, field
-from typing import Iterator, Sequence
+from typing import Callable, Hashable, Iterator, Sequence, TypeVar
 
 import numpy as np
 import torch
@@ -29,6 +29,7 @@ from ..sim.ops import check_wires
 from .expr import Expr, Param, as_expr
 
 CUSTOM = ("Unitary", "Diagonal", "PauliRot")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, eq=False)
@@ -144,6 +145,7 @@ class Circuit:
         if not isinstance(n_qubits, int) or n_qubits < 1:
             raise ShapeError(f"n_qubits must be a positive int, got {n_qubits!r}")
         self.n_qubits = n_qubits
+        self._derived: dict[Hashable, tuple] = {}  # see derived(): kind -> (ops.edit, key, value)
         self.ops = OperationList()
         self.weight_order: tuple[str, ...] = ()
 
@@ -300,26 +302,39 @@ class Circuit:
     @property
     def n_inputs(self) -> int:
         """Number of input columns read (highest :class:`Input` index + 1)."""
-        return self._parameters()[0]
+        return self.derived("parameters", self._parameters)[0]
 
     @property
     def weight_names(self) -> list[str]:
         """Names of the weights, the order of a flat weight vector: first-use order, or the
         order fixed by :meth:`order_weights`."""
-        return list(self._parameters()[1])
+        return list(self.derived("parameters", self._parameters)[1])
 
     def _parameters(self) -> tuple[int, tuple[str, ...]]:
-        """``(n_inputs, weight names)``, kept while the operations are unchanged (a training
-        step asks for them on every call)."""
-        cached = getattr(self, "_parameters_cache", None)
-        if cached is None or cached[0] != self.ops.edit:
-            exprs = [p for op in self.ops for p in op.params if isinstance(p, Expr)]
-            n_inputs = max([0] + [i + 1 for p in exprs for i in p.input_indices()])
-            used = dict.fromkeys(w for p in exprs for w in p.weight_names())
-            names = tuple(dict.fromkeys([n for n in self.weight_order if n in used] + list(used)))
-            cached = (self.ops.edit, (n_inputs, names))
-            self._parameters_cache = cached
-        return cached[1]
+        """``(n_inputs, weight names)``, kept by :meth:`derived` (a training step asks for them on
+        every call)."""
+        exprs = [p for op in self.ops for p in op.params if isinstance(p, Expr)]
+        n_inputs = max([0] + [i + 1 for p in exprs for i in p.input_indices()])
+        used = dict.fromkeys(w for p in exprs for w in p.weight_names())
+        return n_inputs, tuple(dict.fromkeys([n for n in self.weight_order if n in used] + list(used)))
+
+    def derived(self, kind: Hashable, build: Callable[[], T], *, key: Hashable = None) -> T:
+        """What ``build()`` derives from this circuit (its parameters, compiled program, phase or
+        noise plan), kept under ``kind`` while the operations are unchanged and ``key`` is equal:
+        any change to :attr:`ops` (in place, by assignment or by :meth:`order_weights`), or another
+        ``key``, makes the next call build anew (one object per kind).
+
+        >>> c = Circuit(1).h(0)
+        >>> c.derived("gates", lambda: len(c.ops)), c.derived("gates", lambda: 0)
+        (1, 1)
+        >>> c.x(0).derived("gates", lambda: len(c.ops))
+        2
+        """
+        edit = self._ops.edit
+        held = self._derived.get(kind)
+        if held is None or held[0] != edit or (held[1] is not key and held[1] != key):
+            held = self._derived[kind] = (edit, key, build())
+        return held[2]
 
     def count_ops(self) -> dict[str, int]:
         """How many of each gate (controlled gates counted as ``"C" * k + name``)."""

@@ -39,6 +39,7 @@ angles are not affine in that sense (e.g. products of two weights) use the gate-
 from __future__ import annotations
 
 import dataclasses
+from typing import Callable, Hashable, TypeVar
 
 import numpy as np
 import torch
@@ -49,7 +50,7 @@ from ..sim import ops as simops
 from ..sim.fusion import Step as FusionStep
 from ..sim.fusion import permutation_op, one_qubit_matrix, plan
 from ..sim.layers import (MAX_DENSE_PAULI_QUBITS, ChainRecipe, Dense, Diagonal, Layer, Layered, PairRotation, Permutation, Step,
-                          _controlled_diagonal, data_of, from_op, joined, pauli_step, pauli_table)
+                          controlled_diagonal, data_of, from_op, joined, pauli_step, pauli_table)
 from ..sim.gates import GATES
 from ..sim.program import Op
 from .circuit import Circuit, Operation
@@ -57,6 +58,9 @@ from .expr import BilinearTerm, bilinear_terms
 from .gate_data import GateData
 
 Tensor = torch.Tensor
+T = TypeVar("T")
+
+
 def _classify(op: Operation) -> tuple[str, int | None]:
     spec = GATES.get(op.name)
     if spec is not None and spec.n_qubits == 1 and not op.controls:
@@ -149,11 +153,27 @@ def _diagonalised(operations: tuple[Operation, ...]) -> tuple[Operation, ...]:
 
 
 class CompiledCircuit:
-    """The cached, vectorised program of a :class:`Circuit` (see the module docstring)."""
+    """The cached, vectorised program of a :class:`Circuit` (see the module docstring).
+
+    Attributes:
+        operations: the circuit's operations as compiled (runs of two-qubit Pauli rotations diagonalised).
+        slot_ops: the operation of each angle slot (one slot per angle, one per fixed one-qubit gate).
+        op_slots: each operation's slots (consecutive).
+        steps: the fusion steps (:func:`hybridq.sim.fusion.plan`), pair rotations merged.
+        host_tables: index tensors on the host, by name: the angles' monomials (``"mono_slot"``,
+            ``"mono_coef"``, ``"mono_weight"``, ``"mono_input"``: 1 + weight / input column, 0 for
+            none), the chains' slots ``"chains"`` ``(L * n, length)`` (padded with ``n_slots``, the
+            identity) and each chain position's column of :meth:`one_qubit_matrices`
+            ``"chain_factors"``, the pair rotations' tables; moved once per device.
+        chain_slots_by_gate: the slots of the one-qubit chain gates, grouped by gate name.
+        one_qubit_columns: those slots in :meth:`one_qubit_matrices`' column order (the groups
+            one after the other; the identity's column follows them).
+    """
 
     def __init__(self, circuit: Circuit):
+        self._made: dict[Hashable, object] = {}  # see cached()
+        self._structure = object()  # this plan's part of its programs' Layered.structure
         self.n_qubits = circuit.n_qubits
-        self.edit = circuit.ops.edit
         self.operations = _diagonalised(tuple(circuit.ops))
         monomials: list[tuple[int, float, str | None, int | None]] = []
         rotation_terms: dict[int, list[BilinearTerm]] = {}  # Pauli rotations' angles free of inputs, for pair runs
@@ -181,7 +201,7 @@ class CompiledCircuit:
         self._reads_inputs = any(m[3] is not None for m in monomials)
         self._slots_reading = {m[0] for m in monomials if m[3] is not None}  # angles that differ by sample
         # index tensors, built once on the host and moved once per device (see _on)
-        self._host: dict[object, Tensor] = {
+        self.host_tables: dict[object, Tensor] = {
             "mono_slot": torch.tensor([m[0] for m in monomials], dtype=torch.long),
             "mono_coef": torch.tensor([m[1] for m in monomials], dtype=torch.float64),
             # 1 + position in the weights / input columns; 0 picks the constant 1 put in front
@@ -200,7 +220,7 @@ class CompiledCircuit:
                 if not self._layer_specs:
                     self._layer_specs.append(((), []))
                 self._layer_specs[-1][1].append(k)
-        self._by_name: dict[str, list[int]] = {}
+        self.chain_slots_by_gate: dict[str, list[int]] = {}
         kron_chains = [dict(step.chains) for step in self.steps if step.kind == "kron"]
         if len(kron_chains) < len(self._layer_specs):
             kron_chains.insert(0, {})
@@ -211,12 +231,13 @@ class CompiledCircuit:
                 index[layer * self.n_qubits + q, : len(chain)] = torch.tensor([self.op_slots[i][0] for i in chain])
                 for i in chain:
                     slot = self.op_slots[i][0]
-                    self._by_name.setdefault(self.slot_ops[slot].name, []).append(slot)
-        self._host["chains"] = index
-        # each chain position's matrix in _one_qubit_matrices' order (the identity last)
-        order = {slot: i for i, slot in enumerate(s for slots in self._by_name.values() for s in slots)}
-        self._host["chain_factors"] = torch.tensor([order.get(s, len(order)) for s in index.flatten().tolist()],
-                                                   dtype=torch.long)
+                    self.chain_slots_by_gate.setdefault(self.slot_ops[slot].name, []).append(slot)
+        self.host_tables["chains"] = index
+        self.one_qubit_columns = tuple(s for slots in self.chain_slots_by_gate.values() for s in slots)
+        # each chain position's column of one_qubit_matrices (the identity last)
+        order = {slot: i for i, slot in enumerate(self.one_qubit_columns)}
+        self.host_tables["chain_factors"] = torch.tensor([order.get(s, len(order)) for s in index.flatten().tolist()],
+                                                         dtype=torch.long)
         # every pair rotation's pairs and angles (sums of coefficient * (1, weights...)[column])
         self._pair_rows: dict[int, tuple[int, int]] = {}
         start, entries = 0, []
@@ -228,20 +249,33 @@ class CompiledCircuit:
                                       for i in step.items], n_qubits=self.n_qubits)
             self._pair_rows[k] = (start, start + len(p.x_index))
             entries.append((p.rows + start, p.columns + 1, p.coeffs))
-            self._host["pair_x", k], self._host["pair_y", k] = torch.from_numpy(p.x_index), torch.from_numpy(p.y_index)
-            self._host["pair_phase", k] = torch.from_numpy(p.phase)
+            self.host_tables["pair_x", k] = torch.from_numpy(p.x_index)
+            self.host_tables["pair_y", k] = torch.from_numpy(p.y_index)
+            self.host_tables["pair_phase", k] = torch.from_numpy(p.phase)
             start += len(p.x_index)
         if entries:
-            self._host["pair_row"], self._host["pair_column"], self._host["pair_coef"] = (
+            self.host_tables["pair_row"], self.host_tables["pair_column"], self.host_tables["pair_coef"] = (
                 torch.from_numpy(np.concatenate(part)) for part in zip(*entries))
         self._n_pairs = start
-        for name, slots in self._by_name.items():
-            self._host[("slots", name)] = torch.tensor(slots, dtype=torch.long)
-        self._device_cache: dict[torch.device, dict[object, Tensor]] = {}
-        self._fixed_cache: dict[tuple, Tensor | Op | list] = {}  # fixed matrices, permutations, layer lists
-        self._chain_plans: dict[torch.dtype, native_chains.ChainPlan] = {}
+        for name, slots in self.chain_slots_by_gate.items():
+            self.host_tables[("slots", name)] = torch.tensor(slots, dtype=torch.long)
         self._native_ok = all(GATES[name].n_params == 0 or native_chains.trig_form(name) is not None
-                              for name in self._by_name)
+                              for name in self.chain_slots_by_gate)
+
+    def cached(self, key: Hashable, build: Callable[[], T]) -> T:
+        """What ``build()`` returns, made on the first call with ``key`` and then kept with the plan:
+        the one place for what the plan derives once per dtype and device (tables on a device,
+        fixed matrices and steps, the gate data plan of :mod:`hybridq.circuits.gate_data`).
+
+        >>> plan = CompiledCircuit.of(Circuit(1).h(0))
+        >>> plan.cached("example", lambda: [1]) is plan.cached("example", lambda: [2])
+        True
+        """
+        try:
+            return self._made[key]
+        except KeyError:
+            value = self._made[key] = build()
+            return value
 
     def _on(self, device) -> dict[object, Tensor]:
         """The plan's index tensors and user matrices on ``device``, moved once.
@@ -250,30 +284,25 @@ class CompiledCircuit:
         synchronisation: a step that simulates the plan can be captured as a CUDA graph.
         """
         device = torch.device(device)
-        cached = self._device_cache.get(device)
-        if cached is None:
-            cached = {k: v.to(device) for k, v in self._host.items()}
+
+        def moved() -> dict[object, Tensor]:
+            tables = {k: v.to(device) for k, v in self.host_tables.items()}
             for i, op in enumerate(self.operations):
                 if op.name in ("Unitary", "Diagonal"):
-                    cached[("user", i)] = torch.as_tensor(op.matrix, device=device)
-            self._device_cache[device] = cached
-        return cached
+                    tables[("user", i)] = torch.as_tensor(op.matrix, device=device)
+            return tables
+
+        return self.cached(("tables", device), moved)
 
     def _fixed(self, name: str, dtype: torch.dtype, device) -> Tensor:
         """The matrix of a gate without parameters, made once per dtype and device."""
-        key = (name, dtype, torch.device(device))
-        if key not in self._fixed_cache:
-            self._fixed_cache[key] = _fixed_matrix(name, dtype, device)
-        return self._fixed_cache[key]
+        return self.cached(("fixed", name, dtype, torch.device(device)), lambda: _fixed_matrix(name, dtype, device))
 
     @classmethod
     def of(cls, circuit: Circuit) -> CompiledCircuit:
-        """The compiled program of ``circuit``, cached on it while its operations are unchanged."""
-        cached = getattr(circuit, "_compiled", None)
-        if cached is None or cached.edit != circuit.ops.edit:
-            cached = cls(circuit)
-            circuit._compiled = cached
-        return cached
+        """The compiled program of ``circuit``, cached on it while its operations are unchanged
+        (:meth:`Circuit.derived`)."""
+        return circuit.derived("compiled", lambda: cls(circuit))
 
     def pair_plan(self) -> tuple[list[tuple[Tensor, Tensor, Tensor]], tuple[Tensor, Tensor, Tensor]] | None:
         """The planned pair rotations of a circuit made of them alone (e.g. UCCSD's excitations
@@ -290,7 +319,7 @@ class CompiledCircuit:
         """
         if not self.ok or not self.steps or any(step.kind != "pair_rotation" for step in self.steps):
             return None
-        host = self._host
+        host = self.host_tables
         steps = [(host["pair_x", k], host["pair_y", k], host["pair_phase", k]) for k in sorted(self._pair_rows)]
         return steps, (host["pair_row"], host["pair_column"], host["pair_coef"])
 
@@ -318,7 +347,7 @@ class CompiledCircuit:
         rdt = simops.real_dtype(dtype)
         const = self._on(device)
         n, n_layers = self.n_qubits, len(self._layer_specs)
-        use_recipe = bool(self._by_name) and self._native_ok and native_chains.available(device)
+        use_recipe = bool(self.chain_slots_by_gate) and self._native_ok and native_chains.available(device)
         reads = inputs is not None and self._reads_inputs
         fast = GateData.of(self, dtype, device, chains=not use_recipe) if weights.numel() or reads else None
         packed = None
@@ -342,7 +371,7 @@ class CompiledCircuit:
                           for k in ks)
             layers.append(Layer(on, steps))
         rows = None if inputs is None or not self._reads_inputs else inputs.shape[0] == 1  # the steps' P
-        structure = (self._fixed_cache.setdefault("structure", object()), dtype, device, rows)
+        structure = (self._structure, dtype, device, rows)
         return Layered(n, batch, dtype, device, tuple(layers), matrices, recipe, structure, data, packed)
 
     def _steps_by_builders(self, inputs: Tensor | None, weights: Tensor, dtype: torch.dtype, device) -> tuple | None:
@@ -354,23 +383,22 @@ class CompiledCircuit:
         theta = self.angles(inputs, weights, rdt, device) if single_slots & self._slots_reading or not self._native_ok else None
         shared = self.angles(None, weights, rdt, device) if single_slots - self._slots_reading else None
         matrices = recipe = None
-        if self._by_name and self._native_ok and native_chains.available(device):
+        if self.chain_slots_by_gate and self._native_ok and native_chains.available(device):
             recipe = ChainRecipe(weights.to(rdt), inputs.to(rdt) if inputs is not None and self._reads_inputs else None,
                                  self._chain_plan(rdt))
-        elif self._by_name:
+        elif self.chain_slots_by_gate:
             theta = self.angles(inputs, weights, rdt, device) if theta is None else theta
             matrices = self._chain_products(theta, const, dtype, device).unflatten(1, (len(self._layer_specs), self.n_qubits))
-        if self._by_name and not weights.numel() and (inputs is None or not self._reads_inputs):
+        if self.chain_slots_by_gate and not weights.numel() and (inputs is None or not self._reads_inputs):
             matrices, recipe = self._fixed_chains(recipe, matrices, dtype, device), None
-        built = self._single_steps(theta, shared, dtype, device)
+        built = self.single_steps(theta, shared, dtype, device)
         return None if built is None else (matrices, recipe, *built)
 
     def _single_groups(self, dtype: torch.dtype, device) -> tuple:
-        """What :meth:`_single_steps` makes once per dtype and device: the fixed steps by index, the
+        """What :meth:`single_steps` makes once per dtype and device: the fixed steps by index, the
         steps with angles grouped by (gate name, controls, reads inputs), each group's first slots,
         the fixed steps with data and their data joined."""
-        key = ("singles", dtype, device)
-        if key not in self._fixed_cache:
+        def grouped() -> tuple:
             fixed, groups = {}, {}
             for k, step in enumerate(self.steps):
                 if step.kind != "single":
@@ -387,16 +415,17 @@ class CompiledCircuit:
                      for g, ks in groups.items()}
             with_data = [k for k in sorted(fixed) if isinstance(fixed[k], (Diagonal, Dense))]
             block = joined([data_of(fixed[k]) for k in with_data], dtype) if with_data else None
-            self._fixed_cache[key] = (fixed, groups, slots, with_data, block)
-        return self._fixed_cache[key]
+            return fixed, groups, slots, with_data, block
 
-    def _single_steps(self, theta: Tensor | None, shared: Tensor | None, dtype: torch.dtype,
-                      device) -> tuple[dict[int, Step], Tensor | None] | None:
+        return self.cached(("singles", dtype, device), grouped)
+
+    def single_steps(self, theta: Tensor | None, shared: Tensor | None, dtype: torch.dtype,
+                     device) -> tuple[dict[int, Step], Tensor | None] | None:
         """The step of every ``"single"`` fusion step by index: fixed ones made once, those with
         angles built with one builder call per gate name and control count, from ``theta``
         ``(B, slots)`` where an angle reads the inputs, else from ``shared`` ``(1, slots)``; and
-        the data of all of them in step order (:attr:`~hybridq.sim.layers.Layered.data`), gathered
-        from the builders' outputs at once (None: no step has data)."""
+        the data of all of them in step order (``Layered.data``), gathered from the builders'
+        outputs at once (None: no step has data)."""
         fixed, groups, slots, with_data, block = self._single_groups(dtype, device)
         out = dict(fixed)
         parts, owners = [], []  # the builders' outputs and, for each, the steps whose data it holds
@@ -405,7 +434,7 @@ class CompiledCircuit:
             data = spec.build([angles.index_select(1, slots[name, controls, reads] + j) for j in range(spec.n_params)],
                               dtype, device)
             if controls and spec.kind == "diagonal":
-                data = _controlled_diagonal(data.flatten(0, 1), (1,) * controls).unflatten(0, data.shape[:2])
+                data = controlled_diagonal(data.flatten(0, 1), (1,) * controls).unflatten(0, data.shape[:2])
             parts.append(data)
             owners.append(ks)
             for g, k in enumerate(ks):
@@ -420,9 +449,7 @@ class CompiledCircuit:
         for k, step in enumerate(self.steps):
             op = self.operations[step.items[0]] if step.kind == "single" else None
             if op is not None and op.name == "PauliRot":
-                if ("pauli", k, dtype, device) not in self._fixed_cache:
-                    self._fixed_cache["pauli", k, dtype, device] = pauli_table(op.pauli, dtype, device)
-                table = self._fixed_cache["pauli", k, dtype, device]
+                table = self.cached(("pauli", k, dtype, device), lambda: pauli_table(op.pauli, dtype, device))
                 if table is None:
                     return None
                 slot = self.op_slots[step.items[0]][0]
@@ -438,14 +465,15 @@ class CompiledCircuit:
         if not parts:
             return None
         data = joined(parts, dtype)
-        key = ("step order", torch.device(device))
-        if key not in self._fixed_cache:
+
+        def gather() -> Tensor | None:
             held = [k for ks in owners for k in ks]
             width = {k: data_of(steps[k]).shape[1:].numel() for k in held}
             start = dict(zip(held, np.cumsum([0] + [width[k] for k in held[:-1]]).tolist()))
             order = [start[k] + j for k in sorted(held) for j in range(width[k])]
-            self._fixed_cache[key] = None if order == list(range(len(order))) else torch.tensor(order, device=device)
-        order = self._fixed_cache[key]
+            return None if order == list(range(len(order))) else torch.tensor(order, device=device)
+
+        order = self.cached(("step order", torch.device(device)), gather)
         return data if order is None else data.index_select(1, order)
 
     def _pair_steps(self, weights: Tensor, rdt: torch.dtype, const: dict, dtype: torch.dtype,
@@ -469,11 +497,19 @@ class CompiledCircuit:
                                     check_unitary=False, **common)
         return simops.gate_op(op.name, op.qubits, (), **common)
 
-    def _one_qubit_matrices(self, theta: Tensor, dtype: torch.dtype, device) -> Tensor:
-        """``(B', slots, 2, 2)``: the matrices of the one-qubit slots, one builder call per gate
-        name, in :data:`_by_name` order, then the identity (``B'`` the rows of ``theta``)."""
+    def one_qubit_matrices(self, theta: Tensor, dtype: torch.dtype, device) -> Tensor:
+        """``(B', slots, 2, 2)``: the matrices of the one-qubit chain slots from the angles ``theta``
+        ``(B', n_slots)``, one builder call per gate name, in ``one_qubit_columns`` order, then
+        the identity.
+
+        >>> from hybridq.circuits import Weight
+        >>> plan = CompiledCircuit.of(Circuit(1).rx(Weight("a"), 0).h(0))
+        >>> theta = plan.angles(None, torch.tensor([torch.pi]), torch.float64, "cpu")
+        >>> plan.one_qubit_columns, plan.one_qubit_matrices(theta, torch.complex128, "cpu")[0, 0].imag.round().tolist()
+        ((0, 1), [[0.0, -1.0], [-1.0, 0.0]])
+        """
         const, rows, parts = self._on(device), theta.shape[0], []
-        for name in self._by_name:
+        for name in self.chain_slots_by_gate:
             spec = GATES[name]
             index = const[("slots", name)]
             if spec.n_params == 0:
@@ -490,22 +526,22 @@ class CompiledCircuit:
     def _fixed_chains(self, recipe: ChainRecipe | None, matrices: Tensor | None, dtype: torch.dtype, device) -> Tensor:
         """The one-qubit chain products of a circuit without weights or inputs to read (a layer of
         H): ``matrices``, or the products of ``recipe``, made on the first call and then kept."""
-        key = ("chains", dtype, device)
-        if key not in self._fixed_cache:
+        def products() -> Tensor:
+            if matrices is not None:
+                return matrices
             with torch.no_grad():
-                if matrices is None:
-                    products = native_chains.chain_products(recipe.weights, recipe.inputs, recipe.plan, dtype)
-                    matrices = products.unflatten(1, (len(self._layer_specs), self.n_qubits))
-            self._fixed_cache[key] = matrices
-        return self._fixed_cache[key]
+                made = native_chains.chain_products(recipe.weights, recipe.inputs, recipe.plan, dtype)
+            return made.unflatten(1, (len(self._layer_specs), self.n_qubits))
+
+        return self.cached(("chains", dtype, device), products)
 
     def _chain_products(self, theta: Tensor, const: dict, dtype: torch.dtype, device) -> Tensor | None:
         """``(B', chains, 2, 2)``: the product of every one-qubit chain, all at once (one gather of
-        the chains' factors from :meth:`_one_qubit_matrices`)."""
-        if not self._by_name:
+        the chains' factors from :meth:`one_qubit_matrices`)."""
+        if not self.chain_slots_by_gate:
             return None
         chains = const["chains"]
-        mats = self._one_qubit_matrices(theta, dtype, device)
+        mats = self.one_qubit_matrices(theta, dtype, device)
         factors = mats.index_select(1, const["chain_factors"]).unflatten(1, chains.shape)  # (B', chains, length, 2, 2)
         product = factors[:, :, 0]
         for j in range(1, factors.shape[2]):
@@ -514,25 +550,26 @@ class CompiledCircuit:
 
     def _permutation_step(self, k: int, dtype: torch.dtype, device) -> Permutation:
         """Step ``k``'s composed permutation, made once per dtype and device (it has no angles)."""
-        key = ("permutation", k, dtype, torch.device(device))
-        if key not in self._fixed_cache:
+        def composed() -> Permutation:
             run = [simops.gate_op(op.name, op.qubits, (), n_qubits=self.n_qubits, controls=op.controls,
                                   dtype=dtype, device=device) for op in map(self.operations.__getitem__, self.steps[k].items)]
-            self._fixed_cache[key] = Permutation(*permutation_op(run, self.n_qubits, device).index)
-        return self._fixed_cache[key]
+            return Permutation(*permutation_op(run, self.n_qubits, device).index)
+
+        return self.cached(("permutation", k, dtype, torch.device(device)), composed)
 
     def _chain_plan(self, rdt: torch.dtype) -> native_chains.ChainPlan:
         """The tables of :func:`hybridq.sim.chains.chain_products` in the real dtype ``rdt``."""
-        if rdt not in self._chain_plans:
-            host = self._host
+        def tables() -> native_chains.ChainPlan:
+            host = self.host_tables
             forms = torch.zeros(self.n_slots, 25, dtype=torch.float64)
             zero = torch.zeros(2, 2, dtype=torch.complex128)
-            for name, slots in self._by_name.items():
+            for name, slots in self.chain_slots_by_gate.items():
                 form = native_chains.trig_form(name) or (0.0, self._fixed(name, torch.complex128, "cpu"), zero, zero)
                 forms[slots] = native_chains.ChainPlan.form_row(*form)
             index = host["chains"].to(torch.int32)
             index[index == self.n_slots] = -1
-            self._chain_plans[rdt] = native_chains.ChainPlan(
+            return native_chains.ChainPlan(
                 host["mono_slot"].to(torch.int32), host["mono_coef"].to(rdt), (host["mono_weight"] - 1).to(torch.int32),
                 (host["mono_input"] - 1).to(torch.int32), forms.to(rdt), index.contiguous(), self._reads_inputs)
-        return self._chain_plans[rdt]
+
+        return self.cached(("chain plan", rdt), tables)

@@ -11,8 +11,8 @@ the data (a one-qubit chain factor's matrix, a diagonal's values, a dense step's
 ``A + cos(u) C + sin(u) S`` of one angle ``u = k * theta`` (``k`` 1/2 for rotations, 1 for
 phase gates), constants ``A, C, S`` per entry, ``theta`` the gate's angle, a sum of monomials
 ``c * weight * input``; entries of fixed gates are ``A``. The constants are read off the
-circuit's own builders at three angles (``CompiledCircuit._one_qubit_matrices``,
-``CompiledCircuit._single_steps``: no second copy of any gate's matrix). Circuits with an
+circuit's own builders at three angles (``CompiledCircuit.one_qubit_matrices``,
+``CompiledCircuit.single_steps``: no second copy of any gate's matrix). Circuits with an
 entry that is not of this form (``U3``'s three angles, Pauli rotations) keep the builders.
 
 Forward: the angle of every entry (its terms side by side, one sum), ``e = exp(i u)``, every
@@ -86,10 +86,8 @@ class GateData:
     def of(cls, compiled, dtype: torch.dtype, device: torch.device, *, chains: bool) -> GateData | None:
         """The plan of ``compiled`` (made once per dtype, device and ``chains``), or None when an
         entry is not of the trigonometric form or nothing has angles."""
-        key = ("gate data", dtype, device, chains)
-        if key not in compiled._fixed_cache:
-            compiled._fixed_cache[key] = _build(compiled, dtype, device, chains) if dtype.is_complex else None
-        return compiled._fixed_cache[key]
+        return compiled.cached(("gate data", dtype, device, chains),
+                               lambda: _build(compiled, dtype, device, chains) if dtype.is_complex else None)
 
     def __call__(self, weights: Tensor, inputs: Tensor | None) -> Tensor:
         return _Packed.apply(weights, inputs if self.reads_inputs else None, self)
@@ -113,7 +111,7 @@ class GateData:
 
 def _build(compiled, dtype: torch.dtype, device: torch.device, chains: bool) -> GateData | None:
     """The plan (see :meth:`GateData.of`), its constants read off the circuit's builders."""
-    host = compiled._host
+    host = compiled.host_tables
     slot_k, column_slot, evaluate, templates = _columns(compiled, chains)
     if evaluate is None:
         return None
@@ -172,7 +170,7 @@ def _build(compiled, dtype: torch.dtype, device: torch.device, chains: bool) -> 
     # entries and their derivatives d/du: [A, 0] + cos u [C, S] + sin u [S, -C], as (2, J, 2) reals
     A, C, S = (torch.view_as_real(m[0].to(dtype)).to(device) for m in (A, C, S))
     tables["A"], tables["C"], tables["S"] = torch.stack([A, torch.zeros_like(A)]), torch.stack([C, S]), torch.stack([S, -C])
-    length, rows = (host["chains"].shape[1], host["chains"].shape[0]) if chains and compiled._by_name else (0, 0)
+    length, rows = (host["chains"].shape[1], host["chains"].shape[0]) if chains and compiled.chain_slots_by_gate else (0, 0)
     if length:  # the chains' factors for the value and each factor's tangent: (length + 1, length, rows * 4)
         entry = np.arange(length * rows * 4).reshape(length, rows * 4)
         tangent = np.arange(length + 1)[:, None, None] == np.arange(1, length + 1)[None, :, None]
@@ -185,7 +183,7 @@ def _columns(compiled, chains: bool):
     constant), a function from angles ``(1, slots)`` (float64) to every entry ``(1, J)``
     (complex128) by the circuit's own builders (None when a gate has no such form), and the
     steps with angles as :meth:`GateData.split` makes them."""
-    host, n_slots = compiled._host, compiled.n_slots
+    host, n_slots = compiled.host_tables, compiled.n_slots
     slot_k = np.zeros(n_slots, dtype=bool)
     for s, op in enumerate(compiled.slot_ops):
         spec = GATES.get(op.name)
@@ -193,12 +191,12 @@ def _columns(compiled, chains: bool):
             return slot_k, None, None, None  # several angles per gate, Pauli rotations: the builders
         slot_k[s] = bool(op.params)
     parts, slots = [], []
-    length = host["chains"].shape[1] if chains and compiled._by_name else 0
+    length = host["chains"].shape[1] if chains and compiled.chain_slots_by_gate else 0
     if length:
-        order = [s for group in compiled._by_name.values() for s in group] + [-1]  # _one_qubit_matrices' columns
+        order = list(compiled.one_qubit_columns) + [-1]  # one_qubit_matrices' columns
         factors = host["chain_factors"].view(host["chains"].shape).T.reshape(-1)  # position-major
         slots.append(np.repeat(np.array(order)[factors.numpy()], 4))
-        parts.append(lambda theta: compiled._one_qubit_matrices(theta, torch.complex128, "cpu")
+        parts.append(lambda theta: compiled.one_qubit_matrices(theta, torch.complex128, "cpu")
                      .index_select(1, factors).flatten(1))
     step_slots = []
     for k, step in enumerate(compiled.steps):
@@ -210,13 +208,13 @@ def _columns(compiled, chains: bool):
         step_slots.append((k, own[0] if op.params else -1))
 
     def steps(theta):
-        built = compiled._single_steps(theta, theta, torch.complex128, "cpu")
+        built = compiled.single_steps(theta, theta, torch.complex128, "cpu")
         return built[1] if built is not None and built[1] is not None else torch.zeros(1, 0, dtype=torch.complex128)
 
     reading = set(host["mono_slot"][host["mono_input"] > 0].tolist())  # slots whose angle reads an input
     zero = torch.zeros(1, n_slots, dtype=torch.float64)
     one = steps(zero)
-    singles, templates, start = compiled._single_steps(zero, zero, torch.complex128, "cpu")[0], [], 0
+    singles, templates, start = compiled.single_steps(zero, zero, torch.complex128, "cpu")[0], [], 0
     for k, s in step_slots:
         step = singles.get(k)
         if isinstance(step, (Diagonal, Dense)):

@@ -129,10 +129,13 @@ class PhasePlan:
 
     @classmethod
     def of(cls, circuit: Circuit) -> PhasePlan:
-        """The plan of ``circuit``, cached on it while its operations are unchanged."""
-        cached = getattr(circuit, "_phase_plan", None)
-        if cached is not None and cached[0] == circuit.ops.edit:
-            return cached[1]
+        """The plan of ``circuit``, cached on it while its operations are unchanged
+        (:meth:`Circuit.derived`)."""
+        return circuit.derived("phase plan", lambda: cls._make(circuit))
+
+    @classmethod
+    def _make(cls, circuit: Circuit) -> PhasePlan:
+        """The plan of ``circuit``, made anew."""
         n, names, parts = circuit.n_qubits, circuit.weight_names, []
         before, run, after = [], [], []  # other gates before the run, the run, other gates after it
         run_wires, after_wires, made = set(), set(), []
@@ -167,9 +170,7 @@ class PhasePlan:
         flush()
         if before:
             parts.append(_sub_circuit(before, n))
-        plan = cls(tuple(parts))
-        circuit._phase_plan = (circuit.ops.edit, plan)
-        return plan
+        return cls(tuple(parts))
 
     @property
     def has_runs(self) -> bool:

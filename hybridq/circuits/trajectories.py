@@ -54,10 +54,13 @@ class NoisyPlan:
 
     @classmethod
     def of(cls, circuit: Circuit, noise: NoiseModel) -> NoisyPlan:
-        """The plan of ``circuit`` under ``noise``, cached on it while its operations are unchanged."""
-        cached = getattr(circuit, "_noisy_plan", None)
-        if cached is not None and cached[:2] == (circuit.ops.edit, noise):
-            return cached[2]
+        """The plan of ``circuit`` under ``noise``, cached on it while its operations and ``noise``
+        are unchanged (:meth:`Circuit.derived`)."""
+        return circuit.derived("noisy plan", lambda: cls._make(circuit, noise), key=noise)
+
+    @classmethod
+    def _make(cls, circuit: Circuit, noise: NoiseModel) -> NoisyPlan:
+        """The plan of ``circuit`` under ``noise``, made anew."""
         n, column = circuit.n_qubits, circuit.n_inputs
         segments, damped, current, pending = [], [], Circuit(n), []
         paulis, flips = {1: [], 2: []}, []
@@ -97,9 +100,7 @@ class NoisyPlan:
         segments.append(current)
         damped.append(tuple(pending))
         table = {k: torch.tensor(v, dtype=torch.long).reshape(-1, k, 2) for k, v in paulis.items()}
-        plan = cls(noise, tuple(segments), tuple(damped), table, torch.tensor(flips, dtype=torch.long), column)
-        circuit._noisy_plan = (circuit.ops.edit, noise, plan)
-        return plan
+        return cls(noise, tuple(segments), tuple(damped), table, torch.tensor(flips, dtype=torch.long), column)
 
     def draw(self, count: int, n_inputs: int, generator: torch.Generator | None) -> Tensor:
         """The error columns ``(count, n_columns - n_inputs)`` of ``count`` trajectories: ``pi``

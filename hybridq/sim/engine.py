@@ -82,9 +82,7 @@ class FusedOpsExecutor:
             return None
         state = start_state(program.n_qubits, program.dtype, program.device) if state is None else state
         if program.plain():  # the matrices as they are, no slices to stack
-            perms = [(s.index, s.inverse) if s else None for s in (layer.steps[0] if layer.steps else None
-                                                                   for layer in program.layers)]
-            return fused.run_layers(state, program.one_qubit(), perms)
+            return fused.run_layers(state, program.one_qubit(), program.final_permutations())
         return fused.run(state, to_ops(program))
 
 

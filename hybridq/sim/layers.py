@@ -216,6 +216,19 @@ class Layered:
         return all(len(layer.one_qubit_on) == self.n_qubits and len(layer.steps) <= 1
                    and all(isinstance(s, Permutation) for s in layer.steps) for layer in self.layers)
 
+    def final_permutations(self) -> list[tuple[Tensor, Tensor] | None]:
+        """Per layer, the ``(index, inverse)`` of its last step where that is a :class:`Permutation`
+        (the layer kernels apply it as they write the layer's output), else None.
+
+        >>> swap = Permutation(torch.tensor([1, 0]), torch.tensor([1, 0]))
+        >>> eye = torch.eye(2, dtype=torch.complex64).expand(1, 2, 1, 2, 2)
+        >>> program = Layered(1, 1, torch.complex64, torch.device("cpu"), (Layer((0,), (swap,)), Layer((0,))), eye)
+        >>> [None if p is None else p[0].tolist() for p in program.final_permutations()]
+        [[1, 0], None]
+        """
+        return [(last.index, last.inverse) if layer.steps and isinstance(last := layer.steps[-1], Permutation) else None
+                for layer in self.layers]
+
     @property
     def n_steps(self) -> int:
         """The number of steps of all layers."""
@@ -269,11 +282,15 @@ def from_op(op, n: int, device=None) -> Step | None:
     values = op.control_values or (1,) * len(op.controls)
     if op.kind == "dense":
         return Dense(op.qubits, data, op.controls, values if op.controls else ())
-    return Diagonal(op.controls + op.qubits, _controlled_diagonal(data, values))
+    return Diagonal(op.controls + op.qubits, controlled_diagonal(data, values))
 
 
-def _controlled_diagonal(data: Tensor, values: tuple[int, ...]) -> Tensor:
-    """``(P, 2**(c + k))``: ``data`` ``(P, 2**k)`` where the ``c`` control bits equal ``values``, 1 elsewhere."""
+def controlled_diagonal(data: Tensor, values: tuple[int, ...]) -> Tensor:
+    """``(P, 2**(c + k))``: ``data`` ``(P, 2**k)`` where the ``c`` control bits equal ``values``, 1 elsewhere.
+
+    >>> controlled_diagonal(torch.tensor([[2, 3]]), (0,)).tolist()  # an open control on a 2-entry diagonal
+    [[2, 3, 1, 1]]
+    """
     if not values:
         return data
     at = int("".join(map(str, values)), 2)
@@ -312,7 +329,7 @@ def pauli_step(qubits: tuple[int, ...], controls: tuple[int, ...], theta: Tensor
     if table.dim() == 1:
         half = -table * theta[:, None] / 2
         diagonal = torch.complex(half.cos(), half.sin())  # torch.polar is ~3x slower on the CPU
-        return Diagonal(controls + qubits, _controlled_diagonal(diagonal, values))
+        return Diagonal(controls + qubits, controlled_diagonal(diagonal, values))
     half = theta[:, None, None] / 2
     eye = torch.eye(table.shape[0], dtype=table.dtype, device=table.device)
     return Dense(qubits, torch.cos(half) * eye - 1j * torch.sin(half) * table, controls, values if controls else ())

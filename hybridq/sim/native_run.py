@@ -87,18 +87,18 @@ class StepTables:
 
 
 def _split(program: Layered) -> tuple[list, list] | None:
-    """Per layer, its final permutation (None: none) and its other steps; None when a step is
-    past the kernels' limits."""
-    finals, others = [], []
-    for layer in program.layers:
+    """Per layer, its final permutation (:meth:`~hybridq.sim.layers.Layered.final_permutations`)
+    and its other steps; None when a step is past the kernels' limits."""
+    finals, others = program.final_permutations(), []
+    for layer, final in zip(program.layers, finals):
         steps = list(layer.steps)
-        final = steps.pop() if steps and isinstance(steps[-1], Permutation) else None
+        if final is not None:
+            steps.pop()
         for step in steps:
             if isinstance(step, Dense) and (len(step.qubits) > MAX_DENSE_QUBITS or len(step.controls) > MAX_STEP_CONTROLS):
                 return None
             if isinstance(step, Diagonal) and len(step.qubits) > MAX_STEP_QUBITS:
                 return None
-        finals.append(None if final is None else (final.index, final.inverse))
         others.append(steps)
     return finals, others
 

@@ -154,3 +154,41 @@ def test_an_rxx_ring_compiles_to_diagonal_steps_and_pair_rotations_stay():
     assert {plan.operations[s.items[0]].name for s in plan.steps[1:-1]} == {"RZZ"}
     givens = Circuit(2).pauli_rotation(Weight("g"), "XY", [0, 1]).pauli_rotation(Weight("g"), "YX", [0, 1])
     assert [op.pauli for op in CompiledCircuit.of(givens).operations] == ["XY", "YX"]
+
+
+def test_every_plan_cached_on_a_circuit_follows_its_edits():
+    """Compiled programs, phase plans and noise plans are all kept on the circuit by one rule
+    (``Circuit.derived``): an edit after a run (in place or by assigning ``ops``) is seen by the
+    next run, and a noise plan follows its noise model too."""
+    from hybridq.circuits.phases import PhasePlan, simulate_phases
+    from hybridq.circuits.trajectories import NoisyPlan, simulate_trajectories
+    from hybridq.sim.noise import NoiseModel
+
+    c = Circuit(3).h(0).h(1).h(2).rzz(Weight("a"), 0, 1).cz(1, 2).rz(Weight("b"), 2).cx(0, 2).rzz(0.4, 1, 2)
+    w = torch.tensor([0.3, -0.7], dtype=torch.float64)
+    noise = NoiseModel(depolarizing=0.2)
+
+    def runs(circuit, model=noise):
+        seeded = torch.Generator().manual_seed(3)
+        return (hq.simulate(circuit, weights=w), simulate_phases(circuit, weights=w),
+                simulate_trajectories(circuit, model, weights=w, trajectories=5, generator=seeded))
+
+    assert PhasePlan.of(c).has_runs
+    before = runs(c)
+    plans = (CompiledCircuit.of(c), PhasePlan.of(c), NoisyPlan.of(c, noise))
+    assert CompiledCircuit.of(c) is plans[0] and PhasePlan.of(c) is plans[1] and NoisyPlan.of(c, noise) is plans[2]
+    for edit in (lambda: c.ry(Weight("a"), 1), lambda: c.ops.__setitem__(0, Circuit(3).x(0).ops[0]),
+                 lambda: setattr(c, "ops", c.ops[:-1])):
+        edit()
+        after = runs(c)
+        for old, new, fresh in zip(before, after, runs(c.copy())):
+            torch.testing.assert_close(new, fresh, atol=1e-12, rtol=0)
+            assert not torch.allclose(new, old, atol=1e-6)
+        before = after
+    twin = copy.copy(c)  # shares c's operation list and caches until it gets its own operations
+    twin.ops = twin.ops[:1]
+    hq.simulate(twin)
+    torch.testing.assert_close(runs(c)[0], runs(c.copy())[0], atol=1e-12, rtol=0)
+    other = NoiseModel(phase_damping=0.3)
+    torch.testing.assert_close(runs(c, other)[2], runs(c.copy(), other)[2], atol=1e-12, rtol=0)
+    assert NoisyPlan.of(c, other) is not NoisyPlan.of(c, noise)
