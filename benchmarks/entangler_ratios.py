@@ -4,10 +4,12 @@ The W4 harness (``run.py --only W4``) times wall clock against peers; on a share
 ratio of one family to hybridq's own CNOT ring is steadier in process CPU time. This runs the
 W4 families (``workloads.w4_gates``, through ``QuantumLayer`` as in ``peers/hybridq_peer.py``)
 and the two-qubit rings W4 lacks (RXX, RYY, random 4x4 unitaries on pairs (i, i + 3)), one
-after the other in one process, and prints each step's median CPU time and its ratio to the
-CNOT ring of the same size:
+after the other in one process (``--rounds``: that many times, interleaved), and prints each
+step's median CPU time (``--clock wall``: wall time) and its ratio to the CNOT ring of the same
+size, the median over the rounds of the ratio within a round:
 
     python benchmarks/entangler_ratios.py --size 10,4,256 --threads 1 --repeats 20
+    python benchmarks/entangler_ratios.py --size 10,4,256 --threads 2 --clock wall --rounds 5 --repeats 20
 """
 
 from __future__ import annotations
@@ -47,8 +49,8 @@ def ring_circuit(family: str, n: int, layers: int):
     return c
 
 
-def step_time(circuit, x: torch.Tensor, repeats: int) -> float:
-    """The median CPU time of a training step (forward, backward of sum <Z_i>**2) through QuantumLayer."""
+def training_step(circuit, x: torch.Tensor):
+    """One training step (forward, backward of sum <Z_i>**2) through QuantumLayer, warmed up."""
     import hybridq as hq
 
     layer = hq.nn.QuantumLayer(circuit)
@@ -59,36 +61,45 @@ def step_time(circuit, x: torch.Tensor, repeats: int) -> float:
 
     step()
     step()
-    times = []
-    for _ in range(repeats):
-        start = time.process_time()
-        step()
-        times.append(time.process_time() - start)
-    return float(np.median(times))
+    return step
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--size", default="10,4,256", help="n,L,B (default 10,4,256)")
     p.add_argument("--threads", type=int, default=1, help="torch and kernel threads (default 1)")
-    p.add_argument("--repeats", type=int, default=10, help="timed steps per family (default 10)")
+    p.add_argument("--repeats", type=int, default=10, help="timed steps per family and round (default 10)")
+    p.add_argument("--rounds", type=int, default=1, help="rounds over the families, interleaved (default 1)")
+    p.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
+                   help="process CPU time (steady on a busy machine) or wall time (what a user waits; default cpu)")
     p.add_argument("--families", default=",".join(W4_FAMILIES[:-1] + RINGS), help="comma-separated families")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
     n, layers, batch = map(int, args.size.split(","))
     families = args.families.split(",")
     if "cnot_ring" not in families:
         families.insert(0, "cnot_ring")
-    results = {}
+    steps = {}
     for family in families:
         case = {"family": family, "n": n, "L": layers, "B": batch}
         x = torch.tensor(w4_data({**case, "family": "cnot_ring"})["x"], dtype=torch.float32)
-        circuit = ring_circuit(family, n, layers) if family in RINGS else w4_circuit(case)
-        results[family] = step_time(circuit, x, args.repeats)
-    print(f"| family | CPU ms per step (n={n} L={layers} B={batch}, {args.threads} thread(s)) | ÷ CNOT ring |")
+        steps[family] = training_step(ring_circuit(family, n, layers) if family in RINGS else w4_circuit(case), x)
+    times: dict[str, list[float]] = {family: [] for family in families}
+    for _ in range(args.rounds):  # round by round, so that a drift of the machine's speed hits every family alike
+        for family, step in steps.items():
+            for _ in range(args.repeats):
+                start = clock()
+                step()
+                times[family].append(clock() - start)
+    median = {family: float(np.median(t)) for family, t in times.items()}
+    per_round = {family: [float(np.median(t[r * args.repeats:(r + 1) * args.repeats])) for r in range(args.rounds)]
+                 for family, t in times.items()}
+    ratio = {family: float(np.median(np.array(per_round[family]) / np.array(per_round["cnot_ring"]))) for family in families}
+    print(f"| family | {args.clock} ms per step (n={n} L={layers} B={batch}, {args.threads} thread(s)) | ÷ CNOT ring (median of {args.rounds} rounds) |")
     print("|---|---|---|")
-    for family, t in results.items():
-        print(f"| {family} | {t * 1e3:.2f} | {t / results['cnot_ring']:.2f} |")
+    for family in families:
+        print(f"| {family} | {median[family] * 1e3:.2f} | {ratio[family]:.2f} |")
 
 
 if __name__ == "__main__":
