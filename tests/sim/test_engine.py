@@ -112,6 +112,18 @@ def test_families_match_qiskit_on_the_native_executor(family, monkeypatch):
     assert np.abs(got - _qiskit_states(circuit, x, w)).max() < 1e-10
 
 
+def _assert_fused_equals_reference(circuit: Circuit, x: torch.Tensor, w: torch.Tensor, monkeypatch) -> None:
+    """States and gradients (weights, inputs) with the fused executors on and off (``HYBRIDQ_FUSED=0``:
+    the torch reference) agree, complex128 and complex64."""
+    for dtype, tol in ((torch.complex128, 1e-10), (torch.complex64, 2e-4)):
+        fast = _run(circuit, x, w, dtype)
+        monkeypatch.setenv("HYBRIDQ_FUSED", "0")
+        slow = _run(circuit, x, w, dtype)
+        monkeypatch.delenv("HYBRIDQ_FUSED")
+        for a, b in zip(fast, slow):
+            assert float((a - b).abs().max()) < tol * max(1.0, float(b.abs().max()))
+
+
 @needs_native
 @pytest.mark.parametrize("family", FAMILIES)
 @pytest.mark.parametrize("n, batch, layered", [(2, 17, True), (7, 9, False), (12, 8, True)])
@@ -121,13 +133,7 @@ def test_native_executor_equals_the_reference(family, n, batch, layered, monkeyp
     calls = _native_calls(monkeypatch)
     circuit = family_circuit(family, n, 2, seed=n + batch, layered=layered)
     x, w = _values(circuit, batch, seed=n)
-    for dtype, tol in ((torch.complex128, 1e-10), (torch.complex64, 2e-4)):
-        fast = _run(circuit, x, w, dtype)
-        monkeypatch.setenv("HYBRIDQ_FUSED", "0")
-        slow = _run(circuit, x, w, dtype)
-        monkeypatch.delenv("HYBRIDQ_FUSED")
-        for a, b in zip(fast, slow):
-            assert float((a - b).abs().max()) < tol * max(1.0, float(b.abs().max()))
+    _assert_fused_equals_reference(circuit, x, w, monkeypatch)
     assert len(calls) == 2  # the native run each time, and never with HYBRIDQ_FUSED=0
 
 
@@ -155,13 +161,7 @@ def test_diagonal_runs_shared_by_the_batch_equal_the_reference(family, n, batch,
     monkeypatch.setattr(native_run, "_tables", lambda *a, **k: made.append(tables(*a, **k)) or made[-1])
     circuit = _shared_diagonals_circuit(family, n)
     x, w = _values(circuit, batch, seed=batch)
-    for dtype, tol in ((torch.complex128, 1e-10), (torch.complex64, 2e-4)):
-        fast = _run(circuit, x, w, dtype)
-        monkeypatch.setenv("HYBRIDQ_FUSED", "0")
-        slow = _run(circuit, x, w, dtype)
-        monkeypatch.delenv("HYBRIDQ_FUSED")
-        for a, b in zip(fast, slow):
-            assert float((a - b).abs().max()) < tol * max(1.0, float(b.abs().max()))
+    _assert_fused_equals_reference(circuit, x, w, monkeypatch)
     starts = made[-1].table[made[-1].table[:, 13] == 1]
     assert bool((starts[:, 12] >= 0).any()), "no diagonal run took the shared path"
 
