@@ -159,6 +159,7 @@ class CompiledCircuit:
         operations: the circuit's operations as compiled (runs of two-qubit Pauli rotations diagonalised).
         slot_ops: the operation of each angle slot (one slot per angle, one per fixed one-qubit gate).
         op_slots: each operation's slots (consecutive).
+        slots_reading_inputs: the slots whose angle reads an input (it differs by sample).
         steps: the fusion steps (:func:`hybridq.sim.fusion.plan`), pair rotations merged.
         host_tables: index tensors on the host, by name: the angles' monomials (``"mono_slot"``,
             ``"mono_coef"``, ``"mono_weight"``, ``"mono_input"``: 1 + weight / input column, 0 for
@@ -199,7 +200,7 @@ class CompiledCircuit:
                                 set(rotation_terms), self.n_qubits)
         self.n_slots = len(self.slot_ops)
         self._reads_inputs = any(m[3] is not None for m in monomials)
-        self._slots_reading = {m[0] for m in monomials if m[3] is not None}  # angles that differ by sample
+        self.slots_reading_inputs = {m[0] for m in monomials if m[3] is not None}
         # index tensors, built once on the host and moved once per device (see _on)
         self.host_tables: dict[object, Tensor] = {
             "mono_slot": torch.tensor([m[0] for m in monomials], dtype=torch.long),
@@ -380,8 +381,8 @@ class CompiledCircuit:
         when a step has no description."""
         rdt, const = simops.real_dtype(dtype), self._on(device)
         single_slots = {s for step in self.steps if step.kind == "single" for s in self.op_slots[step.items[0]]}
-        theta = self.angles(inputs, weights, rdt, device) if single_slots & self._slots_reading or not self._native_ok else None
-        shared = self.angles(None, weights, rdt, device) if single_slots - self._slots_reading else None
+        theta = self.angles(inputs, weights, rdt, device) if single_slots & self.slots_reading_inputs or not self._native_ok else None
+        shared = self.angles(None, weights, rdt, device) if single_slots - self.slots_reading_inputs else None
         matrices = recipe = None
         if self.chain_slots_by_gate and self._native_ok and native_chains.available(device):
             recipe = ChainRecipe(weights.to(rdt), inputs.to(rdt) if inputs is not None and self._reads_inputs else None,
@@ -405,7 +406,7 @@ class CompiledCircuit:
                     continue
                 op, slots = self.operations[step.items[0]], self.op_slots[step.items[0]]
                 if op.name in GATES and slots:
-                    reads = bool(set(slots) & self._slots_reading)
+                    reads = bool(set(slots) & self.slots_reading_inputs)
                     groups.setdefault((op.name, len(op.controls), reads), []).append(k)
                 elif op.name != "PauliRot":
                     fixed[k] = from_op(self._fixed_op(step.items[0], dtype, device), self.n_qubits, device)
@@ -453,7 +454,7 @@ class CompiledCircuit:
                 if table is None:
                     return None
                 slot = self.op_slots[step.items[0]][0]
-                out[k] = pauli_step(op.qubits, op.controls, (theta if slot in self._slots_reading else shared)[:, slot], table)
+                out[k] = pauli_step(op.qubits, op.controls, (theta if slot in self.slots_reading_inputs else shared)[:, slot], table)
                 parts.append(data_of(out[k]))
                 owners.append([k])
         return out, self._in_step_order(parts, owners, out, dtype, device)

@@ -36,6 +36,7 @@ torch.Size([2, 12])
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -52,6 +53,22 @@ MAX_TERMS_SIDE_BY_SIDE = 4
 FREQUENCIES = (0.5, 1.0)
 
 
+class StepTemplate(NamedTuple):
+    """A step with angles as :meth:`GateData.split` makes its view: its index among the compiled
+    circuit's steps, ``"diagonal"`` or ``"dense"``, qubits, controls and control values, the shape
+    of its data per row, where its data start in the step data, and whether an angle of it reads
+    the inputs (else its view is row 0 alone: the batch shares it)."""
+
+    k: int
+    kind: str
+    qubits: tuple[int, ...]
+    controls: tuple[int, ...]
+    control_values: tuple[int, ...]
+    shape: tuple[int, ...]
+    start: int
+    reads: bool
+
+
 class GateData:
     """The plan of one compiled circuit's data for one dtype and device (see the module docstring).
 
@@ -62,25 +79,21 @@ class GateData:
     the inputs' rows when an entry reads the inputs, else 1.
     """
 
-    def __init__(self, tables: dict[str, Tensor], length: int, rows: int, steps: list, reads_inputs: bool,
+    def __init__(self, tables: dict[str, Tensor], length: int, rows: int, steps: list[StepTemplate], reads_inputs: bool,
                  per_entry: int):
         self.tables, self.length, self.rows, self.reads_inputs = tables, length, rows, reads_inputs
         #: terms of each entry's angle side by side (their sum is the angle), or 0: summed by ``column``
         self.per_entry = per_entry
-        #: ``(k, kind, qubits, controls, control values, shape, start, reads)`` of each step with
-        #: angles (``reads``: an angle of it reads the inputs)
-        self.steps = steps
-        #: the steps in runs of one kind, shape and ``reads`` whose data lie side by side:
-        #: ``(start, shape, reads, members)`` (a call makes each run's views with one ``unbind``)
-        self.runs: list[tuple[int, tuple[int, ...], bool, list]] = []
+        #: the steps with angles in runs of one kind, shape and ``reads`` whose data lie side by
+        #: side (a call makes each run's views with one ``unbind``)
+        self.runs: list[list[StepTemplate]] = []
         for step in steps:
-            kind, shape, start, reads = step[1], step[5], step[6], step[7]
-            last = self.runs[-1] if self.runs else None
-            if (last and (last[1], last[2], last[3][0][1]) == (shape, reads, kind)
-                    and last[0] + len(last[3]) * math.prod(shape) == start):
-                last[3].append(step)
+            run = self.runs[-1] if self.runs else None
+            if (run and (run[0].kind, run[0].shape, run[0].reads) == (step.kind, step.shape, step.reads)
+                    and run[0].start + len(run) * math.prod(step.shape) == step.start):
+                run.append(step)
             else:
-                self.runs.append((start, shape, reads, [step]))
+                self.runs.append([step])
 
     @classmethod
     def of(cls, compiled, dtype: torch.dtype, device: torch.device, *, chains: bool) -> GateData | None:
@@ -101,11 +114,14 @@ class GateData:
         mats = packed[:, :front].unflatten(1, (self.rows, 2, 2)) if front else None
         data = packed[:, front:]
         out: dict[int, Step] = {}
-        for start, shape, reads, members in self.runs:
-            rows = data if reads else data[:1]
-            views = rows[:, start:start + len(members) * math.prod(shape)].view(rows.shape[0], len(members), *shape).unbind(1)
-            for (k, kind, qubits, controls, values, *_), view in zip(members, views):
-                out[k] = Diagonal(qubits, view) if kind == "diagonal" else Dense(qubits, view, controls, values)
+        for run in self.runs:
+            first = run[0]
+            rows = data if first.reads else data[:1]
+            width = len(run) * math.prod(first.shape)
+            views = rows[:, first.start:first.start + width].view(rows.shape[0], len(run), *first.shape).unbind(1)
+            for step, view in zip(run, views):
+                out[step.k] = (Diagonal(step.qubits, view) if step.kind == "diagonal"
+                               else Dense(step.qubits, view, step.controls, step.control_values))
         return mats, out, data
 
 
@@ -211,7 +227,6 @@ def _columns(compiled, chains: bool):
         built = compiled.single_steps(theta, theta, torch.complex128, "cpu")
         return built[1] if built is not None and built[1] is not None else torch.zeros(1, 0, dtype=torch.complex128)
 
-    reading = set(host["mono_slot"][host["mono_input"] > 0].tolist())  # slots whose angle reads an input
     zero = torch.zeros(1, n_slots, dtype=torch.float64)
     one = steps(zero)
     singles, templates, start = compiled.single_steps(zero, zero, torch.complex128, "cpu")[0], [], 0
@@ -223,7 +238,8 @@ def _columns(compiled, chains: bool):
             if s >= 0:  # a view of the packed data per call; fixed steps keep their own (no gradient sums)
                 kind = "diagonal" if isinstance(step, Diagonal) else "dense"
                 controls, values = ((), ()) if kind == "diagonal" else (step.controls, step.control_values)
-                templates.append((k, kind, step.qubits, controls, values, tuple(data.shape[1:]), start, s in reading))
+                templates.append(StepTemplate(k, kind, step.qubits, controls, values, tuple(data.shape[1:]), start,
+                                              s in compiled.slots_reading_inputs))
             start += data[0].numel()
     if one.shape[1] != sum(len(v) for v in slots[1 if length else 0:]):
         return slot_k, None, None, None  # pragma: no cover - the step order and widths disagree
