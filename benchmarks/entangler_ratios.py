@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from hybridq.cli import count_argument
+
 sys.path.insert(0, str(Path(__file__).parent))
 
 from peers.hybridq_peer import w4_circuit  # noqa: E402
@@ -64,20 +66,31 @@ def training_step(circuit, x: torch.Tensor):
     return step
 
 
+def _size(text: str) -> tuple[int, int, int]:
+    """``n,L,B``: three positive whole numbers."""
+    parts = text.split(",")
+    if len(parts) != 3:
+        raise argparse.ArgumentTypeError(f"expected n,L,B (three positive whole numbers), got {text!r}")
+    return tuple(count_argument(v) for v in parts)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--size", default="10,4,256", help="n,L,B (default 10,4,256)")
-    p.add_argument("--threads", type=int, default=1, help="torch and kernel threads (default 1)")
-    p.add_argument("--repeats", type=int, default=10, help="timed steps per family and round (default 10)")
-    p.add_argument("--rounds", type=int, default=1, help="rounds over the families, interleaved (default 1)")
+    p.add_argument("--size", type=_size, default="10,4,256", help="n,L,B (default 10,4,256)")
+    p.add_argument("--threads", type=count_argument, default=1, help="torch and kernel threads (default 1)")
+    p.add_argument("--repeats", type=count_argument, default=10, help="timed steps per family and round (default 10)")
+    p.add_argument("--rounds", type=count_argument, default=1, help="rounds over the families, interleaved (default 1)")
     p.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
                    help="process CPU time (steady on a busy machine) or wall time (what a user waits; default cpu)")
     p.add_argument("--families", default=",".join(W4_FAMILIES[:-1] + RINGS), help="comma-separated families")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
-    n, layers, batch = map(int, args.size.split(","))
+    n, layers, batch = args.size
     families = args.families.split(",")
+    unknown = [f for f in families if f not in W4_FAMILIES[:-1] + RINGS]
+    if unknown:
+        p.error(f"unknown families {unknown}; known: {', '.join(W4_FAMILIES[:-1] + RINGS)}")
     if "cnot_ring" not in families:
         families.insert(0, "cnot_ring")
     steps = {}

@@ -282,7 +282,7 @@ METHODS = {
 }
 
 
-def _count(text: str) -> int:
+def count_argument(text: str) -> int:
     """A positive whole number, written ``1000``, ``1e6`` or ``1_000``."""
     try:
         value = float(text.replace("_", ""))
@@ -345,8 +345,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="hybridq_output", help="folder for models, plots and results")
     p.set_defaults(func=demo)
     p = sub.add_parser("train", parents=[quiet], help="train a hybrid classifier with a quantized head on the bundled digits")
-    p.add_argument("--layers", type=_count, default=15, help="Hamiltonian-embedding layers (default 15)")
-    p.add_argument("--epochs", type=_count, default=40, help="training epochs (default 40)")
+    p.add_argument("--layers", type=count_argument, default=15, help="Hamiltonian-embedding layers (default 15)")
+    p.add_argument("--epochs", type=count_argument, default=40, help="training epochs (default 40)")
     p.add_argument("--bits", type=int, default=4, choices=range(2, 9), metavar="{2..8}",
                    help="weight bits of the classical head (default 4)")
     p.add_argument("--lr", type=_positive, default=0.05, help="Adam learning rate (default 0.05)")
@@ -361,10 +361,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="shipped molecule name (default H2O; see hybridq.operators.available_molecules)")
     p.add_argument("--method", default="derandomized-dd", choices=list(METHODS),
                    help="method of the final estimate (default derandomized-dd)")
-    p.add_argument("--shots", type=_count, default=None,
+    p.add_argument("--shots", type=count_argument, default=None,
                    help="shots of the final estimate (default: enough for 2 sigma <= 1.6 mHa)")
-    p.add_argument("--trials", type=_count, default=10, help="repetitions per point of the error-vs-shots plot (default 10)")
-    p.add_argument("--max-shots", type=_count, default=10**6, help="largest shot count of the plot (default 1e6)")
+    p.add_argument("--trials", type=count_argument, default=10, help="repetitions per point of the error-vs-shots plot (default 10)")
+    p.add_argument("--max-shots", type=count_argument, default=10**6, help="largest shot count of the plot (default 1e6)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="hybridq_output", help="folder for the plot and results")
     p.add_argument("--quick", action="store_true", help="H2 instead of H2O, fewer shots (used in CI)")
