@@ -50,7 +50,7 @@ from ..sim import ops as simops
 from ..sim.fusion import Step as FusionStep
 from ..sim.fusion import permutation_op, one_qubit_matrix, plan
 from ..sim.layers import (MAX_DENSE_PAULI_QUBITS, ChainRecipe, Dense, Diagonal, Layer, Layered, PairRotation, Permutation, Step,
-                          controlled_diagonal, data_of, from_op, joined, pauli_step, pauli_table)
+                          StepView, controlled_diagonal, data_of, from_op, joined, pauli_step, pauli_table)
 from ..sim.gates import GATES
 from ..sim.program import Op
 from .circuit import Circuit, Operation
@@ -355,9 +355,12 @@ class CompiledCircuit:
         if fast is not None:  # every gate's data in one autograd node (the one-qubit chains natively where they can be)
             recipe = ChainRecipe(weights.to(rdt), inputs.to(rdt) if reads else None, self._chain_plan(rdt)) if use_recipe else None
             packed = fast(weights, inputs.to(rdt) if reads and fast.reads_inputs else None)
-            chains, singles, data = fast.split(packed)
+            chains, data = fast.split(packed)
             matrices = None if chains is None else chains.unflatten(1, (n_layers, n))
-            singles.update({k: step for k, step in self._single_groups(dtype, device)[0].items() if k not in singles})
+            one_row = packed.shape[0] == 1
+            singles = self.cached(("views", dtype, device, not use_recipe, one_row),
+                                  lambda: {**self._single_groups(dtype, device)[0], **{
+                                      k: dataclasses.replace(v, shared=v.shared or one_row) for k, v in fast.views.items()}})
             data = data if data.shape[1] else None
             packed = packed if chains is not None else None
         else:
@@ -365,15 +368,20 @@ class CompiledCircuit:
             if built is None:
                 return None
             matrices, recipe, singles, data = built
-        singles.update(self._pair_steps(weights, rdt, const, dtype, device))
-        layers = []
-        for on, ks in self._layer_specs:
-            steps = tuple(self._permutation_step(k, dtype, device) if self.steps[k].kind == "permutation" else singles[k]
-                          for k in ks)
-            layers.append(Layer(on, steps))
+        pair_steps = self._pair_steps(weights, rdt, const, dtype, device)
+        if fast is not None and not pair_steps:  # the outline is the same in every call: made once
+            outline = self.cached(("outline", dtype, device, not use_recipe, one_row),
+                                  lambda: self._outline(singles, dtype, device))
+        else:
+            outline = self._outline({**singles, **pair_steps}, dtype, device)
         rows = None if inputs is None or not self._reads_inputs else inputs.shape[0] == 1  # the steps' P
         structure = (self._structure, dtype, device, rows)
-        return Layered(n, batch, dtype, device, tuple(layers), matrices, recipe, structure, data, packed)
+        return Layered(n, batch, dtype, device, outline, matrices, recipe, structure, data, packed)
+
+    def _outline(self, singles: dict[int, Step | StepView], dtype: torch.dtype, device) -> tuple[Layer, ...]:
+        """The layers of :meth:`layered`, their steps ``singles`` by index and the permutation steps."""
+        return tuple(Layer(on, tuple(self._permutation_step(k, dtype, device) if self.steps[k].kind == "permutation"
+                                     else singles[k] for k in ks)) for on, ks in self._layer_specs)
 
     def _steps_by_builders(self, inputs: Tensor | None, weights: Tensor, dtype: torch.dtype, device) -> tuple | None:
         """The chain products, recipe, steps and step data of :meth:`layered` by one builder call per

@@ -36,13 +36,11 @@ torch.Size([2, 12])
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
-
 import numpy as np
 import torch
 from torch.autograd.function import once_differentiable
 
-from ..sim.layers import Dense, Diagonal, Step, data_of
+from ..sim.layers import Dense, Diagonal, StepView, data_of, data_width
 from ..sim.gates import GATES
 
 Tensor = torch.Tensor
@@ -51,22 +49,6 @@ Tensor = torch.Tensor
 MAX_TERMS_SIDE_BY_SIDE = 4
 #: Angle factors ``k`` tried, in order, for each angle (rotations ``exp(-i t P / 2)``, phase gates).
 FREQUENCIES = (0.5, 1.0)
-
-
-class StepTemplate(NamedTuple):
-    """A step with angles as :meth:`GateData.split` makes its view: its index among the compiled
-    circuit's steps, ``"diagonal"`` or ``"dense"``, qubits, controls and control values, the shape
-    of its data per row, where its data start in the step data, and whether an angle of it reads
-    the inputs (else its view is row 0 alone: the batch shares it)."""
-
-    k: int
-    kind: str
-    qubits: tuple[int, ...]
-    controls: tuple[int, ...]
-    control_values: tuple[int, ...]
-    shape: tuple[int, ...]
-    start: int
-    reads: bool
 
 
 class GateData:
@@ -79,21 +61,14 @@ class GateData:
     the inputs' rows when an entry reads the inputs, else 1.
     """
 
-    def __init__(self, tables: dict[str, Tensor], length: int, rows: int, steps: list[StepTemplate], reads_inputs: bool,
+    def __init__(self, tables: dict[str, Tensor], length: int, rows: int, views: dict[int, StepView], reads_inputs: bool,
                  per_entry: int):
         self.tables, self.length, self.rows, self.reads_inputs = tables, length, rows, reads_inputs
         #: terms of each entry's angle side by side (their sum is the angle), or 0: summed by ``column``
         self.per_entry = per_entry
-        #: the steps with angles in runs of one kind, shape and ``reads`` whose data lie side by
-        #: side (a call makes each run's views with one ``unbind``)
-        self.runs: list[list[StepTemplate]] = []
-        for step in steps:
-            run = self.runs[-1] if self.runs else None
-            if (run and (run[0].kind, run[0].shape, run[0].reads) == (step.kind, step.shape, step.reads)
-                    and run[0].start + len(run) * math.prod(step.shape) == step.start):
-                run.append(step)
-            else:
-                self.runs.append([step])
+        #: the steps with angles by step index, as views of the step data (``shared`` where no
+        #: angle of the step reads the inputs: its data are the same in every row)
+        self.views = views
 
     @classmethod
     def of(cls, compiled, dtype: torch.dtype, device: torch.device, *, chains: bool) -> GateData | None:
@@ -105,30 +80,18 @@ class GateData:
     def __call__(self, weights: Tensor, inputs: Tensor | None) -> Tensor:
         return _Packed.apply(weights, inputs if self.reads_inputs else None, self)
 
-    def split(self, packed: Tensor) -> tuple[Tensor | None, dict[int, Step], Tensor]:
-        """Views of ``packed``: the ``(P, L*n, 2, 2)`` chain products (None without chains), the
-        steps with angles by step index, and the step data. A step whose angles read no input is
-        the same in every row: its view is ``(1, ...)``, row 0 (the batch shares it,
-        :func:`~hybridq.sim.layers.shared_by_batch`)."""
+    def split(self, packed: Tensor) -> tuple[Tensor | None, Tensor]:
+        """The ``(P, L*n, 2, 2)`` chain products in ``packed`` (None without chains) and the step data."""
         front = self.rows * 4 if self.length else 0
-        mats = packed[:, :front].unflatten(1, (self.rows, 2, 2)) if front else None
-        data = packed[:, front:]
-        out: dict[int, Step] = {}
-        for run in self.runs:
-            first = run[0]
-            rows = data if first.reads else data[:1]
-            width = len(run) * math.prod(first.shape)
-            views = rows[:, first.start:first.start + width].view(rows.shape[0], len(run), *first.shape).unbind(1)
-            for step, view in zip(run, views):
-                out[step.k] = (Diagonal(step.qubits, view) if step.kind == "diagonal"
-                               else Dense(step.qubits, view, step.controls, step.control_values))
-        return mats, out, data
+        if not front:
+            return None, packed
+        return packed[:, :front].unflatten(1, (self.rows, 2, 2)), packed[:, front:]
 
 
 def _build(compiled, dtype: torch.dtype, device: torch.device, chains: bool) -> GateData | None:
     """The plan (see :meth:`GateData.of`), its constants read off the circuit's builders."""
     host = compiled.host_tables
-    slot_k, column_slot, evaluate, templates = _columns(compiled, chains)
+    slot_k, column_slot, evaluate, views = _columns(compiled, chains)
     if evaluate is None:
         return None
     n_slots = compiled.n_slots
@@ -191,14 +154,14 @@ def _build(compiled, dtype: torch.dtype, device: torch.device, chains: bool) -> 
         entry = np.arange(length * rows * 4).reshape(length, rows * 4)
         tangent = np.arange(length + 1)[:, None, None] == np.arange(1, length + 1)[None, :, None]
         tables["factors"] = index((entry[None] + tangent * width).reshape(-1))
-    return GateData(tables, length, rows, templates, bool(has_x.any()), per_entry)
+    return GateData(tables, length, rows, views, bool(has_x.any()), per_entry)
 
 
 def _columns(compiled, chains: bool):
     """Which slots are angles of the form (``slot_k``, bool per slot), each entry's slot (-1:
     constant), a function from angles ``(1, slots)`` (float64) to every entry ``(1, J)``
     (complex128) by the circuit's own builders (None when a gate has no such form), and the
-    steps with angles as :meth:`GateData.split` makes them."""
+    steps with angles as views of the step data (:attr:`GateData.views`)."""
     host, n_slots = compiled.host_tables, compiled.n_slots
     slot_k = np.zeros(n_slots, dtype=bool)
     for s, op in enumerate(compiled.slot_ops):
@@ -229,18 +192,15 @@ def _columns(compiled, chains: bool):
 
     zero = torch.zeros(1, n_slots, dtype=torch.float64)
     one = steps(zero)
-    singles, templates, start = compiled.single_steps(zero, zero, torch.complex128, "cpu")[0], [], 0
+    singles, views = compiled.single_steps(zero, zero, torch.complex128, "cpu")[0], {}
     for k, s in step_slots:
         step = singles.get(k)
         if isinstance(step, (Diagonal, Dense)):
-            data = data_of(step)
-            slots.append(np.full(data[0].numel(), s))
-            if s >= 0:  # a view of the packed data per call; fixed steps keep their own (no gradient sums)
-                kind = "diagonal" if isinstance(step, Diagonal) else "dense"
-                controls, values = ((), ()) if kind == "diagonal" else (step.controls, step.control_values)
-                templates.append(StepTemplate(k, kind, step.qubits, controls, values, tuple(data.shape[1:]), start,
-                                              s in compiled.slots_reading_inputs))
-            start += data[0].numel()
+            slots.append(np.full(data_width(step), s))
+            if s >= 0:  # a view of the step data per call; fixed steps keep their own (no gradient sums)
+                controls, values = ((), ()) if isinstance(step, Diagonal) else (step.controls, step.control_values)
+                views[k] = StepView(type(step), step.qubits, tuple(data_of(step).shape[1:]),
+                                    s not in compiled.slots_reading_inputs, controls, values)
     if one.shape[1] != sum(len(v) for v in slots[1 if length else 0:]):
         return slot_k, None, None, None  # pragma: no cover - the step order and widths disagree
     parts.append(steps)
@@ -248,7 +208,7 @@ def _columns(compiled, chains: bool):
     column_slot = np.where(slot_k[column_slot.clip(0)] & (column_slot >= 0), column_slot, -1)  # fixed gates: constants
     if not slot_k.any() or not (column_slot >= 0).any():
         return slot_k, None, None, None
-    return slot_k, column_slot, lambda theta: torch.cat([p(theta) for p in parts], dim=1), templates
+    return slot_k, column_slot, lambda theta: torch.cat([p(theta) for p in parts], dim=1), views
 
 
 def _mm(a: Tensor, b: Tensor) -> Tensor:

@@ -46,7 +46,14 @@ trigonometric form, :mod:`hybridq.sim.chains`): an executor that can evaluate it
 dense step side by side, one ``(P, D)`` tensor. A compiled circuit builds it with one gather from
 its builders' outputs (``Layered.data``), so an executor that runs every step in one kernel (the
 Triton and native executors) differentiates through one tensor: a ring of 40 CRX gates costs the
-same few torch ops in a training step as one. The steps keep their own views for the others.
+same few torch ops in a training step as one. Where a step's data start in it is one rule,
+:func:`data_starts`.
+
+**Steps made on demand.** A step whose data is a slice of the step data may be given as a
+:class:`StepView` (which columns, which shape) in the program's :attr:`Layered.outline`;
+:attr:`Layered.layers` makes the views and steps the first time an executor asks for them.
+An executor that reads the step data alone (the native kernels) reads the outline and makes
+none: a ring of 40 CRX gates costs no 40 views and step objects per call.
 
 Executors (:mod:`hybridq.sim.engine`) take a program or decline it; each is free to regroup the
 steps (e.g. fuse consecutive diagonals) as long as the result is the same.
@@ -61,6 +68,7 @@ steps (e.g. fuse consecutive diagonals) as long as the result is the same.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Hashable, Union
 
@@ -121,6 +129,34 @@ Step = Union[Diagonal, Dense, Permutation, PairRotation]
 
 
 @dataclass(frozen=True, eq=False)
+class StepView:
+    """A :class:`Diagonal` or :class:`Dense` step (``kind``) whose data is a slice of the program's
+    step data (:meth:`Layered.step_data`): ``prod(shape)`` columns from :func:`data_starts`'
+    start, viewed as ``(P, *shape)``, row 0 alone when ``shared`` (the batch shares the step; its
+    maker sets it where the step data have one row). ``qubits``, ``controls`` and
+    ``control_values`` are the step's. :attr:`Layered.layers` makes the step.
+
+    >>> view = StepView(Dense, (1,), (2, 2), shared=True, controls=(0,), control_values=(1,))
+    >>> step = view.of(torch.eye(2).unsqueeze(0))
+    >>> type(step).__name__, step.qubits, step.controls, tuple(step.matrix.shape)
+    ('Dense', (1,), (0,), (1, 2, 2))
+    """
+
+    kind: type
+    qubits: tuple[int, ...]
+    shape: tuple[int, ...]
+    shared: bool
+    controls: tuple[int, ...] = ()
+    control_values: tuple[int, ...] = ()
+
+    def of(self, view: Tensor) -> Diagonal | Dense:
+        """The step with data ``view``."""
+        if self.kind is Diagonal:
+            return Diagonal(self.qubits, view)
+        return Dense(self.qubits, view, self.controls, self.control_values)
+
+
+@dataclass(frozen=True, eq=False)
 class Layer:
     """One-qubit matrices on every qubit (identity outside ``one_qubit_on``, ascending), then
     ``steps`` in order."""
@@ -149,7 +185,8 @@ class Layered:
         batch: ``B``, the number of states (data with ``P = 1`` is shared by all of them).
         dtype: the states' complex dtype.
         device: the states' device.
-        layers: the layers, in order.
+        outline: the layers, in order; a step may be a :class:`StepView` of ``data`` (see
+            :attr:`layers`).
         matrices: the ``(P, L, n, 2, 2)`` one-qubit matrices, or None when ``recipe`` gives them.
         recipe: how to build them natively (CPU), or None.
         structure: None, or a hashable key that is the same for programs whose layers have the
@@ -165,7 +202,7 @@ class Layered:
     batch: int
     dtype: torch.dtype
     device: torch.device
-    layers: tuple[Layer, ...]
+    outline: tuple[Layer, ...]
     matrices: Tensor | None = None
     recipe: ChainRecipe | None = None
     structure: Hashable | None = None
@@ -176,7 +213,24 @@ class Layered:
     @property
     def n_layers(self) -> int:
         """The number of layers ``L``."""
-        return len(self.layers)
+        return len(self.outline)
+
+    @property
+    def layers(self) -> tuple[Layer, ...]:
+        """The layers with every step made: each :class:`StepView` of the outline becomes its step,
+        its data a view of :meth:`step_data` (on the first call; one ``unbind`` per run of views
+        of one kind, shape and sharing whose data lie side by side). Executors that read the
+        step data alone read :attr:`outline` instead and make no views.
+
+        >>> data = torch.tensor([[1, -1, 1, 1, 1, -1]], dtype=torch.complex64)
+        >>> outline = (Layer((), (StepView(Diagonal, (0,), (2,), True), StepView(Diagonal, (1, 0), (4,), True))),)
+        >>> program = Layered(2, 1, torch.complex64, torch.device("cpu"), outline, data=data)
+        >>> [s.values.real.tolist() for s in program.layers[0].steps]
+        [[[1.0, -1.0]], [[1.0, 1.0, 1.0, -1.0]]]
+        """
+        if "layers" not in self._built:
+            self._built["layers"] = _made(self.outline, self.step_data())
+        return self._built["layers"]
 
     def one_qubit(self) -> Tensor:
         """The ``(P, L, n, 2, 2)`` one-qubit matrices (from the recipe on the first call), differentiable."""
@@ -206,7 +260,7 @@ class Layered:
         if self.data is not None:
             return self.data
         if "data" not in self._built:
-            parts = [data_of(s) for layer in self.layers for s in layer.steps if isinstance(s, (Diagonal, Dense))]
+            parts = [data_of(s) for layer in self.outline for s in layer.steps if isinstance(s, (Diagonal, Dense))]
             self._built["data"] = joined(parts, self.dtype) if parts else None
         return self._built["data"]
 
@@ -214,7 +268,7 @@ class Layered:
         """Whether every layer is one-qubit matrices on every qubit and at most one permutation (the
         whole-layer kernels' shape, :func:`hybridq.sim.fused.run_layers`)."""
         return all(len(layer.one_qubit_on) == self.n_qubits and len(layer.steps) <= 1
-                   and all(isinstance(s, Permutation) for s in layer.steps) for layer in self.layers)
+                   and all(isinstance(s, Permutation) for s in layer.steps) for layer in self.outline)
 
     def final_permutations(self) -> list[tuple[Tensor, Tensor] | None]:
         """Per layer, the ``(index, inverse)`` of its last step where that is a :class:`Permutation`
@@ -227,12 +281,39 @@ class Layered:
         [[1, 0], None]
         """
         return [(last.index, last.inverse) if layer.steps and isinstance(last := layer.steps[-1], Permutation) else None
-                for layer in self.layers]
+                for layer in self.outline]
 
     @property
     def n_steps(self) -> int:
         """The number of steps of all layers."""
-        return sum(len(layer.steps) for layer in self.layers)
+        return sum(len(layer.steps) for layer in self.outline)
+
+
+def _made(outline: tuple[Layer, ...], data: Tensor | None) -> tuple[Layer, ...]:
+    """``outline`` with its :class:`StepView`\\ s made into steps (see :attr:`Layered.layers`)."""
+    steps = [s for layer in outline for s in layer.steps]
+    views = [(i, s) for i, s in enumerate(steps) if isinstance(s, StepView)]
+    if not views:
+        return outline
+    starts = data_starts(steps)
+    run: list[tuple[int, StepView]] = []
+    for at, (i, view) in enumerate(views):  # runs of views side by side: one unbind each
+        run.append((i, view))
+        following = views[at + 1] if at + 1 < len(views) else None
+        if following is None or (following[1].kind, following[1].shape, following[1].shared) != (
+                view.kind, view.shape, view.shared) or starts[following[0]] != starts[i] + math.prod(view.shape):
+            first_i, first = run[0]
+            rows = data[:1] if first.shared else data
+            width = len(run) * math.prod(first.shape)
+            block = rows[:, starts[first_i]:starts[first_i] + width].view(rows.shape[0], len(run), *first.shape)
+            for (j, v), part in zip(run, block.unbind(1)):
+                steps[j] = v.of(part)
+            run = []
+    made, at = [], 0
+    for layer in outline:
+        made.append(Layer(layer.one_qubit_on, tuple(steps[at:at + len(layer.steps)])))
+        at += len(layer.steps)
+    return tuple(made)
 
 
 def data_of(step: Diagonal | Dense) -> Tensor:
@@ -240,14 +321,42 @@ def data_of(step: Diagonal | Dense) -> Tensor:
     return step.values if isinstance(step, Diagonal) else step.matrix
 
 
-def shared_by_batch(step: Diagonal | Dense) -> bool:
-    """Whether every sample reads the same data of ``step`` (its leading axis ``P`` is 1): the
-    rule by which executors run a step once for the whole batch (a merged diagonal, one table).
+def kind_of(step: Step | StepView) -> type:
+    """The step's class: a :class:`StepView`'s ``kind``, else its type."""
+    return step.kind if isinstance(step, StepView) else type(step)
+
+
+def data_width(step: Diagonal | Dense | StepView) -> int:
+    """The entries of one row of the step's data."""
+    return math.prod(step.shape) if isinstance(step, StepView) else data_of(step)[0].numel()
+
+
+def data_starts(steps: list[Step | StepView]) -> list[int]:
+    """Where each step's data start in the step data (:meth:`Layered.step_data`): the data of the
+    :class:`Diagonal` and :class:`Dense` steps (and views of them) side by side, in step order; the
+    one rule for it (a step without data gets the start of the next one).
+
+    >>> z, x = torch.ones(1, 4), torch.ones(1, 2, 2)
+    >>> data_starts([Diagonal((0, 1), z), Permutation(None, None), Dense((0,), x), Diagonal((1, 0), z)])
+    [0, 4, 4, 8]
+    """
+    out, start = [], 0
+    for step in steps:
+        out.append(start)
+        if kind_of(step) in (Diagonal, Dense):
+            start += data_width(step)
+    return out
+
+
+def shared_by_batch(step: Diagonal | Dense | StepView) -> bool:
+    """Whether every sample reads the same data of ``step`` (its leading axis ``P`` is 1; a
+    view's ``shared``): the rule by which executors run a step once for the whole batch (a merged
+    diagonal, one table).
 
     >>> shared_by_batch(Diagonal((0, 1), torch.ones(1, 4))), shared_by_batch(Diagonal((0,), torch.ones(3, 2)))
     (True, False)
     """
-    return data_of(step).shape[0] == 1
+    return step.shared if isinstance(step, StepView) else data_of(step).shape[0] == 1
 
 
 def joined(parts: list[Tensor], dtype: torch.dtype) -> Tensor:

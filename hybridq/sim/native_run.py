@@ -32,7 +32,8 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from . import chains, fused, native_pairs
-from .layers import Dense, Diagonal, Layered, PairRotation, Permutation, data_of, shared_by_batch
+from .layers import (Dense, Diagonal, Layered, PairRotation, Permutation, StepView, data_of, data_starts, data_width,
+                     kind_of, shared_by_batch)
 
 Tensor = torch.Tensor
 
@@ -88,23 +89,21 @@ class StepTables:
 
 def _split(program: Layered) -> tuple[list, list] | None:
     """Per layer, its final permutation (:meth:`~hybridq.sim.layers.Layered.final_permutations`)
-    and its other steps; None when a step is past the kernels' limits."""
+    and its other steps, as the outline has them (:attr:`~hybridq.sim.layers.Layered.outline`: the
+    kernels read the step data, not the steps' views); None when a step is past the kernels' limits."""
     finals, others = program.final_permutations(), []
-    for layer, final in zip(program.layers, finals):
+    for layer, final in zip(program.outline, finals):
         steps = list(layer.steps)
         if final is not None:
             steps.pop()
         for step in steps:
-            if isinstance(step, Dense) and (len(step.qubits) > MAX_DENSE_QUBITS or len(step.controls) > MAX_STEP_CONTROLS):
+            kind = kind_of(step)
+            if kind is Dense and (len(step.qubits) > MAX_DENSE_QUBITS or len(step.controls) > MAX_STEP_CONTROLS):
                 return None
-            if isinstance(step, Diagonal) and len(step.qubits) > MAX_STEP_QUBITS:
+            if kind is Diagonal and len(step.qubits) > MAX_STEP_QUBITS:
                 return None
         others.append(steps)
     return finals, others
-
-
-def _entries(step) -> int:
-    return step.values.shape[1] if isinstance(step, Diagonal) else step.matrix.shape[1] ** 2
 
 
 _TABLES: dict[tuple, StepTables] = {}
@@ -117,37 +116,37 @@ def _tables(others: list, n: int, wanted: tuple[bool, ...], real: torch.dtype, s
     shares (built by the kernels)."""
     flat = [s for steps in others for s in steps]
     key = (n, wanted, real, structure if structure is not None else (tuple(len(steps) for steps in others), tuple(
-        (type(s), getattr(s, "qubits", None), getattr(s, "controls", None), getattr(s, "control_values", None),
-         id(s.index) if isinstance(s, Permutation) else (_entries(s), shared_by_batch(s))) for s in flat)))
+        (kind_of(s), getattr(s, "qubits", None), getattr(s, "controls", None), getattr(s, "control_values", None),
+         id(s.index) if isinstance(s, Permutation) else (data_width(s), shared_by_batch(s))) for s in flat)))
     hit = _TABLES.get(key)
     if hit is not None:
         return replace(hit)  # a call's own: it gets the call's data and gradient
     table = torch.zeros(len(flat), STEP_INTS, dtype=torch.int32)
-    offset, perms, need, runs, wanted, rows = 0, [], 0, [], iter(wanted), iter(table)
+    perms, need, runs, wanted, rows, starts = [], 0, [], iter(wanted), iter(table), iter(data_starts(flat))
     for steps in others:
         previous = None
         for step in steps:
-            row = next(rows)
-            row[0] = _KINDS[type(step)]
+            row, kind = next(rows), kind_of(step)
+            row[0] = _KINDS[kind]
+            start = next(starts)
             if isinstance(step, Permutation):
                 row[4] = len(perms)
                 perms.append(step)
             else:
-                controls = step.controls if isinstance(step, Dense) else ()
+                controls = step.controls if kind is Dense else ()
                 values = (step.control_values or (1,) * len(controls)) if controls else ()
                 row[1], row[2] = len(step.qubits), len(controls)
                 row[3] = sum(v << c for c, v in enumerate(values))
-                row[4], row[5] = offset, int(next(wanted))
+                row[4], row[5] = start, int(next(wanted))
                 row[6:6 + len(step.qubits)] = torch.tensor(step.qubits)
                 row[12:12 + len(controls)] = torch.tensor(controls, dtype=torch.int32)
-                offset += _entries(step)
-                need += 2 * (16 if isinstance(step, Dense) else _entries(step)) * chains.LANES  # steps.h: a slot of 16 entries per dense step
-            if isinstance(step, Diagonal):
-                if not isinstance(previous, Diagonal):
+                need += 2 * (16 if kind is Dense else data_width(step)) * chains.LANES  # steps.h: a slot of 16 entries per dense step
+            if kind is Diagonal:
+                if previous is not Diagonal:
                     row[13] = 1  # a run of diagonals starts
                     runs.append((row, []))
                 runs[-1][1].append(step)
-            previous = step
+            previous = kind
     shared = 0
     for row, run in runs:  # a run whose data the batch shares: one table, built once per call
         row[12] = shared if all(shared_by_batch(step) for step in run) else -1
@@ -170,7 +169,7 @@ def run_program(program: Layered, state: Tensor | None) -> Tensor | None:
     device, n, batch = program.device, program.n_qubits, program.batch
     if device.type != "cpu" or not program.dtype.is_complex or not fused.available(device):
         return None
-    if any(isinstance(s, PairRotation) for layer in program.layers for s in layer.steps):
+    if any(isinstance(s, PairRotation) for layer in program.outline for s in layer.steps):
         return native_pairs.run_program(program, state)  # the chemistry ansätze: their own kernels
     split = _split(program)
     if split is None:
@@ -178,10 +177,10 @@ def run_program(program: Layered, state: Tensor | None) -> Tensor | None:
     finals, others = split
     if not fused.suits(device, n, batch):
         return _large_state(program, state, finals, others)
-    parts = [data_of(s) for steps in others for s in steps if not isinstance(s, Permutation)]
-    data = program.step_data() if parts else torch.zeros(1, 0, dtype=program.dtype) if any(others) else None
+    with_data = [s for steps in others for s in steps if not isinstance(s, Permutation)]
+    data = program.step_data() if with_data else torch.zeros(1, 0, dtype=program.dtype) if any(others) else None
     grad_on = torch.is_grad_enabled()
-    wanted = tuple(grad_on and p.requires_grad for p in parts)
+    wanted = tuple(grad_on and (data if isinstance(s, StepView) else data_of(s)).requires_grad for s in with_data)
     tables = _tables(others, n, wanted, program.dtype.to_real(), program.structure) if any(others) else None
     index, inverse = fused.layer_indices(finals, n, device)
     permutes = tuple(p is not None for p in finals)
@@ -206,7 +205,7 @@ def run_program(program: Layered, state: Tensor | None) -> Tensor | None:
 def _large_state(program: Layered, state: Tensor | None, finals: list, others: list) -> Tensor | None:
     """A few large states through the single-state kernel (:func:`hybridq.sim.fused.run_large_state`:
     layers of one-qubit gates and permutations, shared matrices, no gradient), else None."""
-    if any(others) or not program.layers:
+    if any(others) or not program.outline:
         return None
     n = program.n_qubits
     if state is None:
@@ -221,7 +220,7 @@ def _large_state(program: Layered, state: Tensor | None, finals: list, others: l
 
 def _one_qubit(program: Layered) -> Tensor:
     """The program's ``(P, L, n, 2, 2)`` one-qubit matrices (the identity where it has none)."""
-    if any(layer.one_qubit_on for layer in program.layers):
+    if any(layer.one_qubit_on for layer in program.outline):
         return program.one_qubit().to(program.dtype)
     return torch.eye(2, dtype=program.dtype).expand(1, program.n_layers, program.n_qubits, 2, 2)
 
