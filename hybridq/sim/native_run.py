@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import ctypes
 from dataclasses import dataclass, replace
+from typing import Hashable
 
 import torch
 from torch.autograd.function import once_differentiable
@@ -162,6 +163,48 @@ def _tables(others: list, n: int, wanted: tuple[bool, ...], real: torch.dtype, s
     return replace(tables)
 
 
+@dataclass(frozen=True, eq=False)
+class _Read:
+    """What the kernels read of a program's :attr:`~hybridq.sim.layers.Layered.outline`: whether a
+    step is a pair rotation, :func:`_split`'s result, the number of steps with data and, among
+    them, the (position, step) of those with data of their own (not views of the step data)."""
+
+    outline: tuple
+    pairs: bool
+    split: tuple[list, list] | None
+    n_data: int
+    own: tuple
+
+    def wanted(self, grad_on: bool, data: Tensor | None) -> tuple[bool, ...]:
+        """Per step with data, whether its data gradient is wanted (a view's: the step data's)."""
+        out = [self.n_data > 0 and grad_on and data.requires_grad] * self.n_data
+        for i, step in self.own:
+            out[i] = grad_on and data_of(step).requires_grad
+        return tuple(out)
+
+
+_READS: dict[Hashable, _Read] = {}
+
+
+def _read(program: Layered) -> _Read:
+    """The program's :class:`_Read`, kept by its structure while the outline is the same object (a
+    compiled circuit's outline with views is made once; one whose steps hold data that needs a
+    gradient, made per call, is not kept)."""
+    hit = _READS.get(program.structure)
+    if hit is not None and hit.outline is program.outline:
+        return hit
+    pairs = any(isinstance(s, PairRotation) for layer in program.outline for s in layer.steps)
+    split = None if pairs else _split(program)
+    with_data = [] if split is None else [s for others in split[1] for s in others if not isinstance(s, Permutation)]
+    own = tuple((i, s) for i, s in enumerate(with_data) if not isinstance(s, StepView))
+    read = _Read(program.outline, pairs, split, len(with_data), own)
+    if program.structure is not None and not any(data_of(s).requires_grad for _, s in own):
+        if len(_READS) >= 16:
+            _READS.pop(next(iter(_READS)))
+        _READS[program.structure] = read
+    return read
+
+
 @torch.compiler.disable  # compiled models call the kernels as they are
 def run_program(program: Layered, state: Tensor | None) -> Tensor | None:
     """``program`` from ``state`` (None: ``|0...0>``) on the native kernels, or None where they
@@ -169,18 +212,17 @@ def run_program(program: Layered, state: Tensor | None) -> Tensor | None:
     device, n, batch = program.device, program.n_qubits, program.batch
     if device.type != "cpu" or not program.dtype.is_complex or not fused.available(device):
         return None
-    if any(isinstance(s, PairRotation) for layer in program.outline for s in layer.steps):
+    read = _read(program)
+    if read.pairs:
         return native_pairs.run_program(program, state)  # the chemistry ansätze: their own kernels
-    split = _split(program)
-    if split is None:
+    if read.split is None:
         return None
-    finals, others = split
+    finals, others = read.split
     if not fused.suits(device, n, batch):
         return _large_state(program, state, finals, others)
-    with_data = [s for steps in others for s in steps if not isinstance(s, Permutation)]
-    data = program.step_data() if with_data else torch.zeros(1, 0, dtype=program.dtype) if any(others) else None
+    data = program.step_data() if read.n_data else torch.zeros(1, 0, dtype=program.dtype) if any(others) else None
     grad_on = torch.is_grad_enabled()
-    wanted = tuple(grad_on and (data if isinstance(s, StepView) else data_of(s)).requires_grad for s in with_data)
+    wanted = read.wanted(grad_on, data)
     tables = _tables(others, n, wanted, program.dtype.to_real(), program.structure) if any(others) else None
     index, inverse = fused.layer_indices(finals, n, device)
     permutes = tuple(p is not None for p in finals)

@@ -11,6 +11,9 @@ from hybridq.circuits import Circuit, Input, Weight
 from hybridq.circuits import compiled as compiled_module
 from hybridq.circuits.compiled import CompiledCircuit
 from hybridq.circuits.gate_data import GateData
+from hybridq.sim import native
+from hybridq.sim.engine import NativeExecutor
+from hybridq.sim.layers import Dense, Diagonal, StepView, data_of
 
 ONE_QUBIT = ("rx", "ry", "rz", "p")
 TWO_QUBIT = ("crx", "cry", "crz", "cp", "rxx", "ryy", "rzz")
@@ -111,3 +114,25 @@ def test_an_angle_of_many_terms_is_summed_by_index():
     x = torch.randn(2, 2, dtype=torch.float64, generator=rng, requires_grad=True)
     w = torch.randn(len(c.weight_names), dtype=torch.float64, generator=rng, requires_grad=True)
     assert torch.autograd.gradcheck(lambda w, x: torch.view_as_real(plan(w, x)), (w, x))
+
+
+@pytest.mark.skipif(native.library() is None, reason="no C compiler: the native kernels are not built")
+def test_steps_are_made_from_views_only_where_an_executor_reads_them(monkeypatch):
+    c = random_circuit(4, 3)
+    x, w = torch.randn(9, 2, dtype=torch.float64), torch.randn(len(c.weight_names), dtype=torch.float64)
+    args = dict(batch=9, dtype=torch.complex128, device="cpu")  # 9: a batch the native kernels take
+    fast = CompiledCircuit.of(c).layered(x, w.requires_grad_(True), **args)
+    assert any(isinstance(s, StepView) for layer in fast.outline for s in layer.steps)
+    made = []
+    monkeypatch.setattr(StepView, "of", lambda view, data, of=StepView.of: made.append(view) or of(view, data))
+    assert NativeExecutor().run(fast, None, "autograd") is not None and not made  # the native kernels read the step data
+    steps = [s for layer in fast.layers for s in layer.steps]
+    assert made  # the reference and Triton executors read the steps: made on the first call
+    _without_plan(monkeypatch)
+    slow = [s for layer in CompiledCircuit.of(c).layered(x, w, **args).layers for s in layer.steps]
+    assert len(steps) == len(slow)
+    for got, want in zip(steps, slow):
+        assert type(got) is type(want) and all(getattr(got, f, None) == getattr(want, f, None)
+                                               for f in ("qubits", "controls", "control_values"))
+        if isinstance(got, (Diagonal, Dense)):  # the same data, shared by the batch (P = 1) alike
+            torch.testing.assert_close(data_of(got), data_of(want), atol=1e-12, rtol=0)
