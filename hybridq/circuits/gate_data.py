@@ -36,6 +36,7 @@ torch.Size([2, 12])
 from __future__ import annotations
 
 import math
+
 import numpy as np
 import torch
 from torch.autograd.function import once_differentiable
