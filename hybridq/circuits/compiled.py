@@ -22,7 +22,9 @@ most of all on a GPU. :class:`CompiledCircuit` analyses the circuit once and the
 
 Where every gate has at most one angle, the data of steps 2, 3 and 6 is made in one autograd node
 with a hand-written backward instead (:mod:`hybridq.circuits.gate_data`): a few torch ops per
-training step, not one chain per gate kind.
+training step, not one chain per gate kind. The steps with angles are then
+:class:`~hybridq.sim.layers.StepView`\\ s of that data (the program's outline, made once), made
+into steps only for the executors that read steps.
 
 The plan is cached on the circuit and rebuilt when its operations change. Circuits whose
 angles are not affine in that sense (e.g. products of two weights) use the gate-by-gate path.

@@ -159,10 +159,10 @@ class StepView:
 @dataclass(frozen=True, eq=False)
 class Layer:
     """One-qubit matrices on every qubit (identity outside ``one_qubit_on``, ascending), then
-    ``steps`` in order."""
+    ``steps`` in order (in a program's :attr:`Layered.outline`, a step may be a :class:`StepView`)."""
 
     one_qubit_on: tuple[int, ...]
-    steps: tuple[Step, ...] = ()
+    steps: tuple[Step | StepView, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
