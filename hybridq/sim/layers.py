@@ -50,7 +50,7 @@ same few torch ops in a training step as one. Where a step's data start in it is
 :func:`data_starts`.
 
 **Steps made on demand.** A step whose data is a slice of the step data may be given as a
-:class:`StepView` (which columns, which shape) in the program's :attr:`Layered.outline`;
+:class:`StepView` (which columns, which shape) in the program's ``Layered.outline``;
 :attr:`Layered.layers` makes the views and steps the first time an executor asks for them.
 An executor that reads the step data alone (the native kernels) reads the outline and makes
 none: a ring of 40 CRX gates costs no 40 views and step objects per call.
@@ -159,7 +159,7 @@ class StepView:
 @dataclass(frozen=True, eq=False)
 class Layer:
     """One-qubit matrices on every qubit (identity outside ``one_qubit_on``, ascending), then
-    ``steps`` in order (in a program's :attr:`Layered.outline`, a step may be a :class:`StepView`)."""
+    ``steps`` in order (in a program's ``Layered.outline``, a step may be a :class:`StepView`)."""
 
     one_qubit_on: tuple[int, ...]
     steps: tuple[Step | StepView, ...] = ()
@@ -220,7 +220,7 @@ class Layered:
         """The layers with every step made: each :class:`StepView` of the outline becomes its step,
         its data a view of :meth:`step_data` (on the first call; one ``unbind`` per run of views
         of one kind, shape and sharing whose data lie side by side). Executors that read the
-        step data alone read :attr:`outline` instead and make no views.
+        step data alone read ``outline`` instead and make no views.
 
         >>> data = torch.tensor([[1, -1, 1, 1, 1, -1]], dtype=torch.complex64)
         >>> outline = (Layer((), (StepView(Diagonal, (0,), (2,), True), StepView(Diagonal, (1, 0), (4,), True))),)

@@ -90,7 +90,7 @@ class StepTables:
 
 def _split(program: Layered) -> tuple[list, list] | None:
     """Per layer, its final permutation (:meth:`~hybridq.sim.layers.Layered.final_permutations`)
-    and its other steps, as the outline has them (:attr:`~hybridq.sim.layers.Layered.outline`: the
+    and its other steps, as the outline has them (``Layered.outline``: the
     kernels read the step data, not the steps' views); None when a step is past the kernels' limits."""
     finals, others = program.final_permutations(), []
     for layer, final in zip(program.outline, finals):
@@ -165,7 +165,7 @@ def _tables(others: list, n: int, wanted: tuple[bool, ...], real: torch.dtype, s
 
 @dataclass(frozen=True, eq=False)
 class _Read:
-    """What the kernels read of a program's :attr:`~hybridq.sim.layers.Layered.outline`: whether a
+    """What the kernels read of a program's ``Layered.outline``: whether a
     step is a pair rotation, :func:`_split`'s result, the number of steps with data and, among
     them, the (position, step) of those with data of their own (not views of the step data)."""
 
