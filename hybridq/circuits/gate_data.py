@@ -56,8 +56,9 @@ FREQUENCIES = (0.5, 1.0)
 class StepTemplate(NamedTuple):
     """A step with angles as :meth:`GateData.split` makes its view: its index among the compiled
     circuit's steps, ``"diagonal"`` or ``"dense"``, qubits, controls and control values, the shape
-    of its data per row, where its data start in the step data, and whether an angle of it reads
-    the inputs (else its view is row 0 alone: the batch shares it)."""
+    of its data per row, where its data start in the step data, whether an angle of it reads
+    the inputs (else its view is row 0 alone: the batch shares it), and a dense step's
+    ``zero_parts`` (:class:`~hybridq.sim.layers.Dense`)."""
 
     k: int
     kind: str
@@ -67,6 +68,7 @@ class StepTemplate(NamedTuple):
     shape: tuple[int, ...]
     start: int
     reads: bool
+    zero_parts: str | None = None
 
 
 class GateData:
@@ -121,7 +123,7 @@ class GateData:
             views = rows[:, first.start:first.start + width].view(rows.shape[0], len(run), *first.shape).unbind(1)
             for step, view in zip(run, views):
                 out[step.k] = (Diagonal(step.qubits, view) if step.kind == "diagonal"
-                               else Dense(step.qubits, view, step.controls, step.control_values))
+                               else Dense(step.qubits, view, step.controls, step.control_values, step.zero_parts))
         return mats, out, data
 
 
@@ -237,9 +239,10 @@ def _columns(compiled, chains: bool):
             slots.append(np.full(data[0].numel(), s))
             if s >= 0:  # a view of the packed data per call; fixed steps keep their own (no gradient sums)
                 kind = "diagonal" if isinstance(step, Diagonal) else "dense"
-                controls, values = ((), ()) if kind == "diagonal" else (step.controls, step.control_values)
+                controls, values, zeros = ((), (), None) if kind == "diagonal" else (step.controls, step.control_values,
+                                                                                     step.zero_parts)
                 templates.append(StepTemplate(k, kind, step.qubits, controls, values, tuple(data.shape[1:]), start,
-                                              s in compiled.slots_reading_inputs))
+                                              s in compiled.slots_reading_inputs, zeros))
             start += data[0].numel()
     if one.shape[1] != sum(len(v) for v in slots[1 if length else 0:]):
         return slot_k, None, None, None  # pragma: no cover - the step order and widths disagree

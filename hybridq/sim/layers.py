@@ -88,12 +88,15 @@ class Diagonal:
 class Dense:
     """A unitary ``matrix`` ``(P, 2**k, 2**k)`` on ``qubits`` (first = most significant bit of
     its index), on the amplitudes whose ``controls`` bits equal ``control_values`` (empty: no
-    controls; the values are 0 or 1, one per control)."""
+    controls; the values are 0 or 1, one per control). ``zero_parts``: the parts of ``matrix``
+    zero whatever the angles its maker built it from (:attr:`hybridq.sim.gates.GateSpec.zero_parts`;
+    None: none known); its gradient there is never read, and executors may leave it zero."""
 
     qubits: tuple[int, ...]
     matrix: Tensor
     controls: tuple[int, ...] = ()
     control_values: tuple[int, ...] = ()
+    zero_parts: str | None = None
 
 
 @dataclass(frozen=True, eq=False)
