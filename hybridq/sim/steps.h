@@ -407,8 +407,8 @@ static inline __attribute__((always_inline)) void FN(dense_backward_k)(const int
                 FN(load_rows)(pr_, pi_, base, m->rows, K, xr, xi);
                 FN(load_rows)(gr, gi, base, m->rows + r0, block, ur, ui);
                 /* a one-target step's rows stay as loaded (registers): else GCC folds loads of them
-                   again into the multiply-adds after the un-computing's stores, 4 KiB apart (the
-                   half sums of f32 measured 27% slower without this) */
+                   again into the multiply-adds, after the un-computing's stores (the half sums of
+                   f32 measured 27% slower without this) */
                 if (K == 2) __asm__ volatile("" ::: "memory");
                 for (int r = 0; r < block; r++)
                     for (int c = 0; c < K; c++) {
