@@ -10,6 +10,9 @@ size, the median over the rounds of the ratio within a round:
 
     python benchmarks/entangler_ratios.py --size 10,4,256 --threads 1 --repeats 20
     python benchmarks/entangler_ratios.py --size 10,4,256 --threads 2 --clock wall --rounds 5 --repeats 20
+
+``--dtype float64`` runs the steps in double precision (complex128 states; default float32:
+complex64, as W4).
 """
 
 from __future__ import annotations
@@ -52,10 +55,11 @@ def ring_circuit(family: str, n: int, layers: int):
 
 
 def training_step(circuit, x: torch.Tensor):
-    """One training step (forward, backward of sum <Z_i>**2) through QuantumLayer, warmed up."""
+    """One training step (forward, backward of sum <Z_i>**2) through QuantumLayer, warmed up; its
+    weights of ``x``'s dtype."""
     import hybridq as hq
 
-    layer = hq.nn.QuantumLayer(circuit)
+    layer = hq.nn.QuantumLayer(circuit).to(x.dtype)
 
     def step():
         layer.zero_grad(set_to_none=True)
@@ -82,6 +86,8 @@ def main() -> None:
     p.add_argument("--rounds", type=count_argument, default=1, help="rounds over the families, interleaved (default 1)")
     p.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
                    help="process CPU time (steady on a busy machine) or wall time (what a user waits; default cpu)")
+    p.add_argument("--dtype", choices=("float32", "float64"), default="float32",
+                   help="weights and inputs (states complex64 or complex128; default float32)")
     p.add_argument("--families", default=",".join(W4_FAMILIES[:-1] + RINGS), help="comma-separated families")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
@@ -96,7 +102,7 @@ def main() -> None:
     steps = {}
     for family in families:
         case = {"family": family, "n": n, "L": layers, "B": batch}
-        x = torch.tensor(w4_data({**case, "family": "cnot_ring"})["x"], dtype=torch.float32)
+        x = torch.tensor(w4_data({**case, "family": "cnot_ring"})["x"], dtype=getattr(torch, args.dtype))
         steps[family] = training_step(ring_circuit(family, n, layers) if family in RINGS else w4_circuit(case), x)
     times: dict[str, list[float]] = {family: [] for family in families}
     for _ in range(args.rounds):  # round by round, so that a drift of the machine's speed hits every family alike
@@ -109,7 +115,7 @@ def main() -> None:
     per_round = {family: [float(np.median(t[r * args.repeats:(r + 1) * args.repeats])) for r in range(args.rounds)]
                  for family, t in times.items()}
     ratio = {family: float(np.median(np.array(per_round[family]) / np.array(per_round["cnot_ring"]))) for family in families}
-    print(f"| family | {args.clock} ms per step (n={n} L={layers} B={batch}, {args.threads} thread(s)) | ÷ CNOT ring (median of {args.rounds} rounds) |")
+    print(f"| family | {args.clock} ms per step (n={n} L={layers} B={batch}, {args.threads} thread(s), {args.dtype}) | ÷ CNOT ring (median of {args.rounds} rounds) |")
     print("|---|---|---|")
     for family in families:
         print(f"| {family} | {median[family] * 1e3:.2f} | {ratio[family]:.2f} |")

@@ -453,7 +453,7 @@ class CompiledCircuit:
                 if spec.kind == "diagonal":
                     out[k] = Diagonal(op.controls + op.qubits, data[:, g])
                 else:
-                    out[k] = Dense(op.qubits, data[:, g], op.controls, (1,) * controls)
+                    out[k] = Dense(op.qubits, data[:, g], op.controls, (1,) * controls, spec.zero_parts)
         if block is not None:
             parts.append(block)
             owners.append(with_data)

@@ -199,9 +199,10 @@ def _columns(compiled, chains: bool):
         if isinstance(step, (Diagonal, Dense)):
             slots.append(np.full(data_width(step), s))
             if s >= 0:  # a view of the step data per call; fixed steps keep their own (no gradient sums)
-                controls, values = ((), ()) if isinstance(step, Diagonal) else (step.controls, step.control_values)
+                controls, values, zeros = (((), (), None) if isinstance(step, Diagonal)
+                                            else (step.controls, step.control_values, step.zero_parts))
                 views[k] = StepView(type(step), step.qubits, tuple(data_of(step).shape[1:]),
-                                    s not in compiled.slots_reading_inputs, controls, values)
+                                    s not in compiled.slots_reading_inputs, controls, values, zeros)
     if one.shape[1] != sum(len(v) for v in slots[1 if length else 0:]):
         return slot_k, None, None, None  # pragma: no cover - the step order and widths disagree
     parts.append(steps)

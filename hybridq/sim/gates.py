@@ -28,6 +28,7 @@ tensor([[ 1.0000, -1.0000],
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Callable, Literal, Sequence
@@ -116,6 +117,27 @@ class GateSpec:
         """
         order = self.inverse_order or range(len(params))
         return self.inverse or self.name, tuple(-params[i] for i in order)
+
+    @functools.cached_property
+    def zero_parts(self) -> str | None:
+        """For a one-target dense gate, the parts of its matrix that are zero at every angle (and so
+        in every derivative by an angle: a gradient of the matrix there is never read): ``"real"``
+        every imaginary part (RY, H), ``"cross"`` the diagonal's imaginary and the off-diagonal's
+        real parts (RX, Y); None for other gates and patterns (U3: real at some angles only). Read
+        off the builder at a few random angles.
+
+        >>> GATES["RX"].zero_parts, GATES["RY"].zero_parts, GATES["U3"].zero_parts
+        ('cross', 'real', None)
+        """
+        if self.kind != "dense" or self.n_qubits != 1:
+            return None
+        angles = torch.rand(self.n_params, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+        m = self.build(list(angles * 4 * math.pi - 2 * math.pi), torch.complex128, None)
+        if not m.imag.any():
+            return "real"
+        if not m.diagonal(dim1=-2, dim2=-1).imag.any() and not m[..., [0, 1], [1, 0]].real.any():
+            return "cross"
+        return None
 
     def build(self, params: Sequence[torch.Tensor], dtype: torch.dtype, device) -> torch.Tensor | None:
         """The gate's matrix or diagonal, batched over the angles' shape."""

@@ -96,12 +96,15 @@ class Diagonal:
 class Dense:
     """A unitary ``matrix`` ``(P, 2**k, 2**k)`` on ``qubits`` (first = most significant bit of
     its index), on the amplitudes whose ``controls`` bits equal ``control_values`` (empty: no
-    controls; the values are 0 or 1, one per control)."""
+    controls; the values are 0 or 1, one per control). ``zero_parts``: the parts of ``matrix``
+    zero whatever the angles its maker built it from (:attr:`hybridq.sim.gates.GateSpec.zero_parts`;
+    None: none known); its gradient there is never read, and executors may leave it zero."""
 
     qubits: tuple[int, ...]
     matrix: Tensor
     controls: tuple[int, ...] = ()
     control_values: tuple[int, ...] = ()
+    zero_parts: str | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -133,8 +136,8 @@ class StepView:
     """A :class:`Diagonal` or :class:`Dense` step (``kind``) whose data is a slice of the program's
     step data (:meth:`Layered.step_data`): ``prod(shape)`` columns from :func:`data_starts`'
     start, viewed as ``(P, *shape)``, row 0 alone when ``shared`` (the batch shares the step; its
-    maker sets it where the step data have one row). ``qubits``, ``controls`` and
-    ``control_values`` are the step's. :attr:`Layered.layers` makes the step.
+    maker sets it where the step data have one row). ``qubits``, ``controls``,
+    ``control_values`` and ``zero_parts`` are the step's. :attr:`Layered.layers` makes the step.
 
     >>> view = StepView(Dense, (1,), (2, 2), shared=True, controls=(0,), control_values=(1,))
     >>> step = view.of(torch.eye(2).unsqueeze(0))
@@ -148,12 +151,13 @@ class StepView:
     shared: bool
     controls: tuple[int, ...] = ()
     control_values: tuple[int, ...] = ()
+    zero_parts: str | None = None
 
     def of(self, view: Tensor) -> Diagonal | Dense:
         """The step with data ``view``."""
         if self.kind is Diagonal:
             return Diagonal(self.qubits, view)
-        return Dense(self.qubits, view, self.controls, self.control_values)
+        return Dense(self.qubits, view, self.controls, self.control_values, self.zero_parts)
 
 
 @dataclass(frozen=True, eq=False)

@@ -49,6 +49,9 @@ MAX_DENSE_QUBITS = 2
 #: From this many qubits the kernels work tile by tile (``BLOCKED_FROM`` of ``native.c``).
 BLOCKED_FROM = 15
 _KINDS = {Diagonal: 0, Dense: 1, Permutation: 2}
+#: A one-target dense step's ``zero_parts`` (:class:`~hybridq.sim.layers.Dense`) as the kernels' ``MIX_REAL``,
+#: ``MIX_CROSS`` (``steps.h``): the parts of its gradient sums they leave out.
+_ZERO_PARTS = {None: 0, "real": 1, "cross": 2}
 
 
 class _Steps(ctypes.Structure):
@@ -118,7 +121,7 @@ def _tables(others: list, n: int, wanted: tuple[bool, ...], real: torch.dtype, s
     flat = [s for steps in others for s in steps]
     key = (n, wanted, real, structure if structure is not None else (tuple(len(steps) for steps in others), tuple(
         (kind_of(s), getattr(s, "qubits", None), getattr(s, "controls", None), getattr(s, "control_values", None),
-         id(s.index) if isinstance(s, Permutation) else (data_width(s), shared_by_batch(s))) for s in flat)))
+         getattr(s, "zero_parts", None), id(s.index) if isinstance(s, Permutation) else (data_width(s), shared_by_batch(s))) for s in flat)))
     hit = _TABLES.get(key)
     if hit is not None:
         return replace(hit)  # a call's own: it gets the call's data and gradient
@@ -141,6 +144,8 @@ def _tables(others: list, n: int, wanted: tuple[bool, ...], real: torch.dtype, s
                 row[4], row[5] = start, int(next(wanted))
                 row[6:6 + len(step.qubits)] = torch.tensor(step.qubits)
                 row[12:12 + len(controls)] = torch.tensor(controls, dtype=torch.int32)
+                if kind is Dense and len(step.qubits) == 1:
+                    row[8] = _ZERO_PARTS[step.zero_parts]
                 need += 2 * (16 if kind is Dense else data_width(step)) * chains.LANES  # steps.h: a slot of 16 entries per dense step
             if kind is Diagonal:
                 if previous is not Diagonal:

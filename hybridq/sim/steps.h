@@ -9,7 +9,9 @@
  *   offset (complex entries into a sample's row of the step data; a permutation: its row of
  *   the index tables), whether its gradient is wanted, then up to MAX_STEP_QUBITS qubits and
  *   MAX_STEP_CONTROLS controls (qubit 0: the most significant bit of an index; qubit p of n is
- *   index bit n - 1 - p, the rule of hybridq/qubit_order.py, copied because C cannot import it).
+ *   index bit n - 1 - p, the rule of hybridq/qubit_order.py, copied because C cannot import it);
+ *   a one-target dense step's int 8 (past its qubit): the parts of its matrix zero at every
+ *   angle (MIX_REAL, MIX_CROSS; 0: none known), whose gradient sums are left out.
  * Step data: per sample (stride sstride reals; 0: shared) rows of complex numbers, a diagonal's
  * 2**k values, a dense gate's 2**k x 2**k matrix row-major (first target: most significant).
  * Consecutive diagonals run as one: their product is built as a table over all amplitudes,
@@ -375,13 +377,14 @@ static inline __attribute__((always_inline)) void FN(uncompute_group)(T *restric
 
 /* A dense step's adjoint on the tile (F, o): where its gradient is wanted, S[r][c] += sum over
    its groups of lam_r conj(psi_c) (both after the step) into S (2 K K rows of LANES: re, im of
-   entry K r + c); then psi and lam un-computed by the adjoint of the lanes' matrices e. In
-   chunks of DENSE_TILE groups: the sums of 8 / (2 K) rows of S per sweep over the chunk (in
-   registers), the last sweep also un-computing. */
+   entry K r + c), only the parts that sums names (MIX_DENSE: all; MIX_REAL, MIX_CROSS: those
+   that zero_pattern's pattern keeps, the others left as they are); then psi and lam un-computed
+   by the adjoint of the lanes' matrices e. In chunks of DENSE_TILE groups: the sums of
+   8 / (2 K) rows of S per sweep over the chunk (in registers), the last sweep also un-computing. */
 static inline __attribute__((always_inline)) void FN(dense_backward_k)(const int32_t *st, int64_t o, int64_t free,
                                                                        T *restrict pr_, T *restrict pi_, T *restrict gr,
                                                                        T *restrict gi, const FN(Mix) *m, T *S,
-                                                                       const int K, const int pattern) {
+                                                                       const int K, const int pattern, const int sums) {
     int block = 4 / K;
     V xr[4], xi[4], ur[4], ui[4]; /* psi's rows; lam's (those of the sums, all when un-computing) */
     if (!st[5]) { /* no gradient wanted: un-computed only */
@@ -403,12 +406,21 @@ static inline __attribute__((always_inline)) void FN(dense_backward_k)(const int
                 int64_t base = o | x;
                 FN(load_rows)(pr_, pi_, base, m->rows, K, xr, xi);
                 FN(load_rows)(gr, gi, base, m->rows + r0, block, ur, ui);
+                /* a one-target step's rows stay as loaded (registers): else GCC folds loads of them
+                   again into the multiply-adds, after the un-computing's stores (the half sums of
+                   f32 measured 27% slower without this) */
+                if (K == 2) __asm__ volatile("" ::: "memory");
                 for (int r = 0; r < block; r++)
                     for (int c = 0; c < K; c++) {
-                        acc[2 * (r * K + c)] += ur[r] * xr[c];
-                        acc[2 * (r * K + c)] += ui[r] * xi[c];
-                        acc[2 * (r * K + c) + 1] += ui[r] * xr[c];
-                        acc[2 * (r * K + c) + 1] -= ur[r] * xi[c];
+                        int diagonal = r0 + r == c;
+                        if (sums != MIX_CROSS || diagonal) {
+                            acc[2 * (r * K + c)] += ur[r] * xr[c];
+                            acc[2 * (r * K + c)] += ui[r] * xi[c];
+                        }
+                        if (sums == MIX_DENSE || (sums == MIX_CROSS && !diagonal)) {
+                            acc[2 * (r * K + c) + 1] += ui[r] * xr[c];
+                            acc[2 * (r * K + c) + 1] -= ur[r] * xi[c];
+                        }
                     }
                 if (r0 + block == K) FN(uncompute_group)(pr_, pi_, gr, gi, base, m, xr, xi, ur, ui, block, K, pattern);
                 x = FN(next_group)(x, free);
@@ -420,6 +432,10 @@ static inline __attribute__((always_inline)) void FN(dense_backward_k)(const int
     } while (x0);
 }
 
+/* Where a one-target step's matrix has parts zero at every angle (int 8) and its gradient is
+   wanted, the matrix and its derivatives keep that pattern, and so does the part of dL/dM = S M
+   they read: only the pattern's parts of S are summed (half the sums), and the un-computing
+   takes the pattern too (the values have it, whatever zero_pattern found in them). */
 static void FN(dense_backward)(const int32_t *st, int n, int64_t F, int64_t o, T *pr, T *pi, T *gr, T *gi,
                                const T *e, int form, T *S) {
     int64_t free, set, rows[4];
@@ -427,10 +443,13 @@ static void FN(dense_backward)(const int32_t *st, int n, int64_t F, int64_t o, T
     FN(Mix) m;
     FN(mix_of)(e, rows, 1 << st[1], 1, form, &m);
     o |= set;
-    if (m.K == 4) FN(dense_backward_k)(st, o, free, pr, pi, gr, gi, &m, S, 4, MIX_DENSE);
-    else if (m.pattern == MIX_REAL) FN(dense_backward_k)(st, o, free, pr, pi, gr, gi, &m, S, 2, MIX_REAL);
-    else if (m.pattern == MIX_CROSS) FN(dense_backward_k)(st, o, free, pr, pi, gr, gi, &m, S, 2, MIX_CROSS);
-    else FN(dense_backward_k)(st, o, free, pr, pi, gr, gi, &m, S, 2, MIX_DENSE);
+    int zeros = m.K == 2 && st[5] ? st[8] : MIX_DENSE;
+    if (m.K == 4) FN(dense_backward_k)(st, o, free, pr, pi, gr, gi, &m, S, 4, MIX_DENSE, MIX_DENSE);
+    else if (zeros == MIX_REAL) FN(dense_backward_k)(st, o, free, pr, pi, gr, gi, &m, S, 2, MIX_REAL, MIX_REAL);
+    else if (zeros == MIX_CROSS) FN(dense_backward_k)(st, o, free, pr, pi, gr, gi, &m, S, 2, MIX_CROSS, MIX_CROSS);
+    else if (m.pattern == MIX_REAL) FN(dense_backward_k)(st, o, free, pr, pi, gr, gi, &m, S, 2, MIX_REAL, MIX_DENSE);
+    else if (m.pattern == MIX_CROSS) FN(dense_backward_k)(st, o, free, pr, pi, gr, gi, &m, S, 2, MIX_CROSS, MIX_DENSE);
+    else FN(dense_backward_k)(st, o, free, pr, pi, gr, gi, &m, S, 2, MIX_DENSE, MIX_DENSE);
 }
 
 /* From BLOCKED_FROM qubits, runs of dense steps go tile by tile (2**BLOCK_BITS amplitudes, each
