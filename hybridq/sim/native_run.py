@@ -121,7 +121,8 @@ def _tables(others: list, n: int, wanted: tuple[bool, ...], real: torch.dtype, s
     flat = [s for steps in others for s in steps]
     key = (n, wanted, real, structure if structure is not None else (tuple(len(steps) for steps in others), tuple(
         (kind_of(s), getattr(s, "qubits", None), getattr(s, "controls", None), getattr(s, "control_values", None),
-         getattr(s, "zero_parts", None), id(s.index) if isinstance(s, Permutation) else (data_width(s), shared_by_batch(s))) for s in flat)))
+         getattr(s, "zero_parts", None),
+         id(s.index) if isinstance(s, Permutation) else (data_width(s), shared_by_batch(s))) for s in flat)))
     hit = _TABLES.get(key)
     if hit is not None:
         return replace(hit)  # a call's own: it gets the call's data and gradient
