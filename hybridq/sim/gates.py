@@ -120,22 +120,25 @@ class GateSpec:
 
     @functools.cached_property
     def zero_parts(self) -> str | None:
-        """For a one-target dense gate, the parts of its matrix that are zero at every angle (and so
-        in every derivative by an angle: a gradient of the matrix there is never read): ``"real"``
-        every imaginary part (RY, H), ``"cross"`` the diagonal's imaginary and the off-diagonal's
-        real parts (RX, Y); None for other gates and patterns (U3: real at some angles only). Read
-        off the builder at a few random angles.
+        """For a dense gate, the parts of its matrix that are zero at every angle (and so in every
+        derivative by an angle: a gradient of the matrix there is never read): ``"real"`` every
+        imaginary part (RY, H), ``"cross"`` all but the diagonal's real and the anti-diagonal's
+        imaginary parts (RX, Y; on two targets RXX, RYY: each amplitude mixes with one other);
+        None for other gates and patterns (U3: real at some angles only). Read off the builder at
+        a few random angles.
 
-        >>> GATES["RX"].zero_parts, GATES["RY"].zero_parts, GATES["U3"].zero_parts
-        ('cross', 'real', None)
+        >>> GATES["RX"].zero_parts, GATES["RY"].zero_parts, GATES["U3"].zero_parts, GATES["RXX"].zero_parts
+        ('cross', 'real', None, 'cross')
         """
-        if self.kind != "dense" or self.n_qubits != 1:
+        if self.kind != "dense":
             return None
         angles = torch.rand(self.n_params, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
         m = self.build(list(angles * 4 * math.pi - 2 * math.pi), torch.complex128, None)
         if not m.imag.any():
             return "real"
-        if not m.diagonal(dim1=-2, dim2=-1).imag.any() and not m[..., [0, 1], [1, 0]].real.any():
+        diagonal = torch.eye(2**self.n_qubits, dtype=torch.bool)
+        anti = diagonal.flip(-1)
+        if not m[..., ~(diagonal | anti)].any() and not m[..., diagonal].imag.any() and not m[..., anti].real.any():
             return "cross"
         return None
 

@@ -49,7 +49,7 @@ MAX_DENSE_QUBITS = 2
 #: From this many qubits the kernels work tile by tile (``BLOCKED_FROM`` of ``native.c``).
 BLOCKED_FROM = 15
 _KINDS = {Diagonal: 0, Dense: 1, Permutation: 2}
-#: A one-target dense step's ``zero_parts`` (:class:`~hybridq.sim.layers.Dense`) as the kernels' ``MIX_REAL``,
+#: A dense step's ``zero_parts`` (:class:`~hybridq.sim.layers.Dense`) as the kernels' ``MIX_REAL``,
 #: ``MIX_CROSS`` (``steps.h``): the parts of its gradient sums they leave out.
 _ZERO_PARTS = {None: 0, "real": 1, "cross": 2}
 
@@ -145,7 +145,7 @@ def _tables(others: list, n: int, wanted: tuple[bool, ...], real: torch.dtype, s
                 row[4], row[5] = start, int(next(wanted))
                 row[6:6 + len(step.qubits)] = torch.tensor(step.qubits)
                 row[12:12 + len(controls)] = torch.tensor(controls, dtype=torch.int32)
-                if kind is Dense and len(step.qubits) == 1:
+                if kind is Dense:
                     row[8] = _ZERO_PARTS[step.zero_parts]
                 need += 2 * (16 if kind is Dense else data_width(step)) * chains.LANES  # steps.h: a slot of 16 entries per dense step
             if kind is Diagonal:

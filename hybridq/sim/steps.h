@@ -10,8 +10,8 @@
  *   the index tables), whether its gradient is wanted, then up to MAX_STEP_QUBITS qubits and
  *   MAX_STEP_CONTROLS controls (qubit 0: the most significant bit of an index; qubit p of n is
  *   index bit n - 1 - p, the rule of hybridq/qubit_order.py, copied because C cannot import it);
- *   a one-target dense step's int 8 (past its qubit): the parts of its matrix zero at every
- *   angle (MIX_REAL, MIX_CROSS; 0: none known), whose gradient sums are left out.
+ *   a dense step's int 8 (past its qubits): the parts of its matrix zero at every angle
+ *   (MIX_REAL, MIX_CROSS; 0: none known), whose gradient sums are left out.
  * Step data: per sample (stride sstride reals; 0: shared) rows of complex numbers, a diagonal's
  * 2**k values, a dense gate's 2**k x 2**k matrix row-major (first target: most significant).
  * Consecutive diagonals run as one: their product is built as a table over all amplitudes,
@@ -200,8 +200,10 @@ static inline __attribute__((always_inline)) void FN(lane_matrix)(const T *e, in
 }
 
 /* Which parts of a 2 x 2 matrix are zero in every lane: MIX_REAL every imaginary part (RY, H,
-   CRY), MIX_CROSS the diagonal's imaginary and the off-diagonal's real parts (RX, CRX, Y);
-   else MIX_DENSE. M^H has M's pattern. Half the multiply-adds of MIX_DENSE. */
+   CRY), MIX_CROSS the diagonal's imaginary and the off-diagonal's real parts (RX, CRX, Y; the
+   blocks of RXX, RYY); else MIX_DENSE. M^H has M's pattern. Half the multiply-adds of MIX_DENSE.
+   As a dense step's int 8, for two targets MIX_CROSS also means that only the diagonal and the
+   anti-diagonal are not zero (pair_partner's form with f = 3, blocks of MIX_CROSS). */
 #ifndef HYBRIDQ_MIX_PATTERNS
 #define HYBRIDQ_MIX_PATTERNS
 enum { MIX_DENSE = 0, MIX_REAL = 1, MIX_CROSS = 2 };
@@ -291,13 +293,20 @@ static inline __attribute__((always_inline)) void FN(pair_blocks)(const V *mr, c
     }
 }
 
-/* A dense step's form: the parts known zero of a 2 x 2 matrix (zero_pattern), or f of
-   pair_partner << 2 for a 4 x 4 one; found once per run of steps (e: the lanes' matrices). */
+/* A dense step's form: the parts known zero of a 2 x 2 matrix (zero_pattern), or for a 4 x 4
+   one f of pair_partner << 2 and the parts zero in both its blocks; found once per run of
+   steps (e: the lanes' matrices). */
 static int FN(dense_form)(const int32_t *st, const T *e) {
-    V mr[16], mi[16];
+    V mr[16], mi[16], br[8], bi[8];
+    int64_t rows[4] = {0}, prows[2][2];
     int K = 1 << st[1];
     FN(lane_matrix)(e, K, 0, mr, mi);
-    return K == 2 ? FN(zero_pattern)(mr, mi) : FN(pair_partner)(mr, mi) << 2;
+    if (K == 2) return FN(zero_pattern)(mr, mi);
+    int f = FN(pair_partner)(mr, mi);
+    if (!f) return 0;
+    FN(pair_blocks)(mr, mi, rows, f, br, bi, prows);
+    int p0 = FN(zero_pattern)(br, bi), p1 = FN(zero_pattern)(br + 4, bi + 4);
+    return f << 2 | (p0 == p1 ? p0 : MIX_DENSE);
 }
 
 /* A dense step's matrices as its sweeps use them (see mix_group): the lanes' K x K matrices
@@ -319,12 +328,12 @@ static inline __attribute__((always_inline)) void FN(mix_of)(const T *e, const i
 }
 
 /* v <- M v on the group at base of (re, im): K and pattern as m's, constants where inlined
-   (a 4 x 4 matrix of pair_blocks' form: the two blocks, half the work). */
+   (a 4 x 4 matrix of pair_blocks' form: the two blocks, half the work; pattern: theirs). */
 static inline __attribute__((always_inline)) void FN(mix_group)(T *re, T *im, int64_t base, const FN(Mix) *m,
                                                                 const int K, const int pattern) {
     if (K == 4 && m->f) {
-        FN(mix_rows)(re, im, base, m->prows[0], 2, m->br, m->bi, MIX_DENSE);
-        FN(mix_rows)(re, im, base, m->prows[1], 2, m->br + 4, m->bi + 4, MIX_DENSE);
+        FN(mix_rows)(re, im, base, m->prows[0], 2, m->br, m->bi, pattern);
+        FN(mix_rows)(re, im, base, m->prows[1], 2, m->br + 4, m->bi + 4, pattern);
     } else
         FN(mix_rows)(re, im, base, m->rows, K, m->mr, m->mi, pattern);
 }
@@ -346,7 +355,9 @@ static void FN(dense_apply)(const int32_t *st, int n, int64_t F, int64_t o, T *r
     FN(Mix) m;
     FN(mix_of)(e, rows, 1 << st[1], 0, form, &m);
     o |= set;
-    if (m.K == 4) FN(mix_groups)(re, im, o, free, &m, 4, MIX_DENSE);
+    if (m.K == 4 && m.f && m.pattern == MIX_CROSS) FN(mix_groups)(re, im, o, free, &m, 4, MIX_CROSS);
+    else if (m.K == 4 && m.f && m.pattern == MIX_REAL) FN(mix_groups)(re, im, o, free, &m, 4, MIX_REAL);
+    else if (m.K == 4) FN(mix_groups)(re, im, o, free, &m, 4, MIX_DENSE);
     else if (m.pattern == MIX_REAL) FN(mix_groups)(re, im, o, free, &m, 2, MIX_REAL);
     else if (m.pattern == MIX_CROSS) FN(mix_groups)(re, im, o, free, &m, 2, MIX_CROSS);
     else FN(mix_groups)(re, im, o, free, &m, 2, MIX_DENSE);
@@ -432,19 +443,63 @@ static inline __attribute__((always_inline)) void FN(dense_backward_k)(const int
     } while (x0);
 }
 
-/* Where a one-target step's matrix has parts zero at every angle (int 8) and its gradient is
-   wanted, the matrix and its derivatives keep that pattern, and so does the part of dL/dM = S M
-   they read: only the pattern's parts of S are summed (half the sums), and the un-computing
-   takes the pattern too (the values have it, whatever zero_pattern found in them). */
+/* The adjoint on the tile (F, o) of a two-target step whose gradient is wanted and whose int 8
+   is MIX_CROSS (RXX, RYY; m: f = 3, blocks of MIX_CROSS): of S only Re S[r][r] and
+   Im S[r][r ^ 3] summed (8 sums of 32), in one sweep (their accumulators in registers), and psi,
+   lam un-computed by the blocks from the same loads. */
+static inline __attribute__((always_inline)) void FN(dense_backward_cross)(int64_t o, int64_t free, T *restrict pr_,
+                                                                           T *restrict pi_, T *restrict gr,
+                                                                           T *restrict gi, const FN(Mix) *m, T *S) {
+    V acc[8];
+    for (int r = 0; r < 4; r++) {
+        acc[2 * r] = FN(vload)(S + 2 * (5 * r) * LANES);
+        acc[2 * r + 1] = FN(vload)(S + (2 * (4 * r + (r ^ 3)) + 1) * LANES);
+    }
+    int64_t x = 0;
+    do {
+        int64_t base = o | x;
+        V xr[4], xi[4], ur[4], ui[4];
+        FN(load_rows)(pr_, pi_, base, m->rows, 4, xr, xi);
+        FN(load_rows)(gr, gi, base, m->rows, 4, ur, ui);
+        for (int r = 0; r < 4; r++) {
+            acc[2 * r] += ur[r] * xr[r];
+            acc[2 * r] += ui[r] * xi[r];
+            acc[2 * r + 1] += ui[r] * xr[r ^ 3];
+            acc[2 * r + 1] -= ur[r] * xi[r ^ 3];
+        }
+        for (int p = 0; p < 2; p++) { /* block p: rows p, p ^ 3 (pair_blocks' order for f = 3) */
+            V ar[2] = {xr[p], xr[p ^ 3]}, ai[2] = {xi[p], xi[p ^ 3]}, cr[2] = {ur[p], ur[p ^ 3]}, ci[2] = {ui[p], ui[p ^ 3]};
+            FN(mix_values)(ar, ai, 2, m->br + 4 * p, m->bi + 4 * p, MIX_CROSS);
+            FN(mix_values)(cr, ci, 2, m->br + 4 * p, m->bi + 4 * p, MIX_CROSS);
+            xr[p] = ar[0]; xr[p ^ 3] = ar[1]; xi[p] = ai[0]; xi[p ^ 3] = ai[1];
+            ur[p] = cr[0]; ur[p ^ 3] = cr[1]; ui[p] = ci[0]; ui[p ^ 3] = ci[1];
+        }
+        FN(store_rows)(pr_, pi_, base, m->rows, 4, xr, xi);
+        FN(store_rows)(gr, gi, base, m->rows, 4, ur, ui);
+        x = FN(next_group)(x, free);
+    } while (x);
+    for (int r = 0; r < 4; r++) {
+        FN(vstore)(S + 2 * (5 * r) * LANES, acc[2 * r]);
+        FN(vstore)(S + (2 * (4 * r + (r ^ 3)) + 1) * LANES, acc[2 * r + 1]);
+    }
+}
+
+/* Where a step's matrix has parts zero at every angle (int 8) and its gradient is wanted, the
+   matrix and its derivatives keep that pattern, and so does the part of dL/dM = S M they read:
+   only the pattern's parts of S are summed (half the sums of one target, a quarter of two),
+   and the un-computing takes the pattern too (the values have it, whatever zero_pattern and
+   pair_partner found in them). */
 static void FN(dense_backward)(const int32_t *st, int n, int64_t F, int64_t o, T *pr, T *pi, T *gr, T *gi,
                                const T *e, int form, T *S) {
     int64_t free, set, rows[4];
     if (!FN(dense_groups)(st, n, F, o, &free, &set, rows)) return;
+    int K = 1 << st[1], zeros = st[5] ? st[8] : MIX_DENSE;
     FN(Mix) m;
-    FN(mix_of)(e, rows, 1 << st[1], 1, form, &m);
+    FN(mix_of)(e, rows, K, 1, K == 4 && zeros == MIX_CROSS ? 3 << 2 | MIX_CROSS : form, &m);
     o |= set;
-    int zeros = m.K == 2 && st[5] ? st[8] : MIX_DENSE;
-    if (m.K == 4) FN(dense_backward_k)(st, o, free, pr, pi, gr, gi, &m, S, 4, MIX_DENSE, MIX_DENSE);
+    if (K == 4 && zeros == MIX_CROSS) FN(dense_backward_cross)(o, free, pr, pi, gr, gi, &m, S);
+    else if (K == 4 && zeros == MIX_REAL) FN(dense_backward_k)(st, o, free, pr, pi, gr, gi, &m, S, 4, MIX_REAL, MIX_REAL);
+    else if (K == 4) FN(dense_backward_k)(st, o, free, pr, pi, gr, gi, &m, S, 4, MIX_DENSE, MIX_DENSE);
     else if (zeros == MIX_REAL) FN(dense_backward_k)(st, o, free, pr, pi, gr, gi, &m, S, 2, MIX_REAL, MIX_REAL);
     else if (zeros == MIX_CROSS) FN(dense_backward_k)(st, o, free, pr, pi, gr, gi, &m, S, 2, MIX_CROSS, MIX_CROSS);
     else if (m.pattern == MIX_REAL) FN(dense_backward_k)(st, o, free, pr, pi, gr, gi, &m, S, 2, MIX_REAL, MIX_DENSE);
