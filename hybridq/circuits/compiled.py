@@ -123,15 +123,19 @@ def _diagonalised(operations: tuple[Operation, ...]) -> tuple[Operation, ...]:
     """``operations`` with each run of consecutive two-qubit Pauli rotations (RXX, RYY, two-qubit
     ``PauliRot``) that put one letter on each qubit they touch (so they commute) rewritten as one-qubit
     basis changes around RZZ rotations of the same angles: the basis changes join the neighbouring
-    one-qubit chains and the RZZ run becomes one diagonal step. Runs already diagonal, and ``PauliRot``
-    runs next to another ``PauliRot`` (candidates for a pair rotation), stay as they are.
+    one-qubit chains and the RZZ run becomes one diagonal step. Runs already diagonal, ``PauliRot``
+    runs next to another ``PauliRot`` (candidates for a pair rotation), and lone rotations next to
+    another lone one (RXX then RYY on a pair: the basis changes between them would make a one-qubit
+    layer of their own for each, where each is one dense step) stay as they are.
 
     >>> from hybridq.circuits import Circuit
     >>> ops = _diagonalised(tuple(Circuit(3).rxx(0.3, 0, 1).rxx(0.2, 1, 2).ops))
     >>> [(op.name, op.qubits) for op in ops]  # doctest: +NORMALIZE_WHITESPACE
     [('H', (0,)), ('H', (1,)), ('H', (2,)), ('RZZ', (0, 1)), ('RZZ', (1, 2)), ('H', (0,)), ('H', (1,)), ('H', (2,))]
+    >>> [op.name for op in _diagonalised(tuple(Circuit(2).rxx(0.3, 0, 1).ryy(0.2, 0, 1).ops))]
+    ['RXX', 'RYY']
     """
-    out: list[Operation] = []
+    runs: list[tuple[int, int, dict[int, str]]] = []  # (start, end, letters); no letters: another operation
     i = 0
     while i < len(operations):
         letters: dict[int, str] = {}
@@ -140,17 +144,20 @@ def _diagonalised(operations: tuple[Operation, ...]) -> tuple[Operation, ...]:
                 letters.get(q, a) == a for q, a in zip(operations[j].qubits, p)):
             letters.update(zip(operations[j].qubits, p))
             j += 1
+        runs.append((i, max(j, i + 1), letters))
+        i = max(j, i + 1)
+    lone = [bool(letters) and end - start == 1 for start, end, letters in runs]
+    out: list[Operation] = []
+    for k, (i, j, letters) in enumerate(runs):
         run = operations[i:j]
-        beside = [operations[k] for k in (i - 1, j) if 0 <= k < len(operations)]
-        if not run or set(letters.values()) == {"Z"} or (
+        beside = [operations[m] for m in (i - 1, j) if 0 <= m < len(operations)]
+        if not letters or set(letters.values()) == {"Z"} or (lone[k] and any(lone[k - 1:k] + lone[k + 1:k + 2])) or (
                 any(op.name == "PauliRot" for op in run) and any(op.name == "PauliRot" for op in beside)):
-            out += run or [operations[i]]
-            i = max(j, i + 1)
+            out += run
             continue
         out += [Operation(g, (q,)) for q, a in letters.items() for g in _TO_Z[a][0]]
         out += [Operation("RZZ", op.qubits, op.params) for op in run]
         out += [Operation(g, (q,)) for q, a in letters.items() for g in _TO_Z[a][1]]
-        i = j
     return tuple(out)
 
 

@@ -156,6 +156,35 @@ def test_an_rxx_ring_compiles_to_diagonal_steps_and_pair_rotations_stay():
     assert [op.pauli for op in CompiledCircuit.of(givens).operations] == ["XY", "YX"]
 
 
+@pytest.mark.parametrize("fused", ["1", "0"])
+def test_lone_crossing_rotations_stay_dense_steps_in_one_layer(fused, monkeypatch):
+    """An XY mixer (RXX then RYY on each pair of a ring) is a row of lone rotations that cross
+    their neighbours: they stay as they are (one layer per mixer, not one of basis changes per
+    rotation), with the same states and gradients as gate-by-gate simulation."""
+    monkeypatch.setenv("HYBRIDQ_FUSED", fused)
+    n, layers = 4, 2
+    c = Circuit(n)
+    for k in range(layers):
+        for q in range(n):
+            c.ry(Weight(f"w{k}{q}") * Input(q % 2), q)
+        for q in range(n):
+            c.rxx(Weight(f"x{k}{q}"), q, (q + 1) % n).ryy(Weight(f"y{k}{q}") * Input(0), q, (q + 1) % n)
+    plan = CompiledCircuit.of(c)
+    assert [op.name for op in plan.operations] == [op.name for op in c.ops]
+    g = torch.Generator().manual_seed(7)
+    x = torch.rand(3, 2, dtype=torch.float64, generator=g) * 2 - 1
+    w = torch.rand(len(c.weight_names), dtype=torch.float64, generator=g) * 4 - 2
+    assert len(plan.layered(x, w, batch=3, dtype=torch.complex128, device="cpu").layers) == layers
+    runs = []
+    for fusion in (True, False):
+        wd, xd = w.clone().requires_grad_(True), x.clone().requires_grad_(True)
+        psi = hq.simulate(c, xd, wd, dtype=torch.complex128, fusion=fusion)
+        loss = hq.sim.expval_z(psi).square().sum() + (psi[:, 0] * psi[:, -1].conj()).real.sum()
+        runs.append([psi.detach(), *torch.autograd.grad(loss, (wd, xd))])
+    for a, b in zip(*runs):
+        assert float((a - b).abs().max()) < 1e-10 * max(1.0, float(b.abs().max()))
+
+
 def test_every_plan_cached_on_a_circuit_follows_its_edits():
     """Compiled programs, phase plans and noise plans are all kept on the circuit by one rule
     (``Circuit.derived``): an edit after a run (in place or by assigning ``ops``) is seen by the

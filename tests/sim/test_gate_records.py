@@ -146,11 +146,12 @@ def test_shift_rules_reproduce_the_derivative(name, controls):
         assert shifted == pytest.approx(finite, abs=1e-6), (name, controls, i)
 
 
-@pytest.mark.parametrize("name", [n for n in NAMES if GATES[n].kind == "dense" and GATES[n].n_qubits == 1])
+@pytest.mark.parametrize("name", [n for n in NAMES if GATES[n].kind == "dense"])
 def test_zero_parts_hold_at_every_angle_and_in_the_derivatives(name):
     """``zero_parts`` is the pattern of the parts that are zero in the simulated matrix at six
     random angles and in its derivatives by every angle (the native kernels leave out those
-    parts of the gradient sums)."""
+    parts of the gradient sums): ``"cross"`` all but the diagonal's real and the anti-diagonal's
+    imaginary parts (RX, Y; RXX, RYY on two targets)."""
     values = []
     for seed in range(6):
         params = angles(name, 100 + seed)
@@ -159,7 +160,8 @@ def test_zero_parts_hold_at_every_angle_and_in_the_derivatives(name):
             shifted = [[p + (eps if i == j else 0.0) for i, p in enumerate(params)] for eps in (1e-5, -1e-5)]
             values.append((matrix(name, shifted[0]) - matrix(name, shifted[1])) / 2e-5)
     zero = np.all(np.abs(np.stack([np.stack([v.real, v.imag], -1) for v in values])) < 1e-9, axis=0)
-    diagonal = np.eye(2, dtype=bool)
-    cross = zero[..., 1][diagonal].all() and zero[..., 0][~diagonal].all()
+    diagonal = np.eye(2 ** GATES[name].n_qubits, dtype=bool)
+    anti = diagonal[::-1]
+    cross = zero[..., 1][diagonal].all() and zero[..., 0][anti].all() and zero[~(diagonal | anti)].all()
     found = "real" if zero[..., 1].all() else "cross" if cross else None
     assert GATES[name].zero_parts == found
