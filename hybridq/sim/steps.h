@@ -271,22 +271,31 @@ static inline __attribute__((always_inline)) void FN(mix_rows)(T *re, T *im, int
 /* For a two-target matrix whose entries (r, c) are zero in every lane unless c is r or r ^ f
    (an XX, YY or XY rotation: it only mixes the row pairs (r, r ^ f)), f; else 0. */
 static int FN(pair_partner)(const V *mr, const V *mi) {
+    V zero = {0};
     for (int f = 1; f < 4; f++) {
-        int zero = 1;
+        __typeof__(zero == zero) nonzero = zero != zero;
         for (int r = 0; r < 4; r++)
             for (int c = 0; c < 4; c++)
-                if (c != r && c != (r ^ f))
-                    for (int l = 0; l < LANES; l++) zero &= mr[4 * r + c][l] == 0 && mi[4 * r + c][l] == 0;
-        if (zero) return f;
+                if (c != r && c != (r ^ f)) nonzero |= (mr[4 * r + c] != zero) | (mi[4 * r + c] != zero);
+        int found = 1;
+        for (int l = 0; l < LANES; l++) found &= !nonzero[l];
+        if (found) return f;
     }
     return 0;
 }
 
+/* Block p of such a matrix (f): its rows a, b = a ^ f, and its entries' places 4 r + c, row-major. */
+static inline void FN(block_entries)(int f, int p, int *a, int *b, int at[4]) {
+    *a = p == 0 ? 0 : f == 1 ? 2 : 1;
+    *b = *a ^ f;
+    at[0] = 5 * *a; at[1] = 4 * *a + *b; at[2] = 4 * *b + *a; at[3] = 5 * *b;
+}
+
 /* Such a matrix as two 2 x 2 blocks (b: 8 entries, block p at 4 p) on the row pairs prows[p]. */
 static inline __attribute__((always_inline)) void FN(pair_blocks)(const V *mr, const V *mi, const int64_t *rows, int f, V *br, V *bi, int64_t prows[2][2]) {
-    int heads[2] = {0, f == 1 ? 2 : 1};
     for (int p = 0; p < 2; p++) {
-        int a = heads[p], b = a ^ f, at[4] = {5 * a, 4 * a + b, 4 * b + a, 5 * b};
+        int a, b, at[4];
+        FN(block_entries)(f, p, &a, &b, at);
         prows[p][0] = rows[a];
         prows[p][1] = rows[b];
         for (int k = 0; k < 4; k++) { br[4 * p + k] = mr[at[k]]; bi[4 * p + k] = mi[at[k]]; }
@@ -444,43 +453,22 @@ static inline __attribute__((always_inline)) void FN(dense_backward_k)(const int
 }
 
 /* The adjoint on the tile (F, o) of a two-target step whose gradient is wanted and whose int 8
-   is MIX_CROSS (RXX, RYY; m: f = 3, blocks of MIX_CROSS): of S only Re S[r][r] and
-   Im S[r][r ^ 3] summed (8 sums of 32), in one sweep (their accumulators in registers), and psi,
-   lam un-computed by the blocks from the same loads. */
-static inline __attribute__((always_inline)) void FN(dense_backward_cross)(int64_t o, int64_t free, T *restrict pr_,
-                                                                           T *restrict pi_, T *restrict gr,
-                                                                           T *restrict gi, const FN(Mix) *m, T *S) {
-    V acc[8];
-    for (int r = 0; r < 4; r++) {
-        acc[2 * r] = FN(vload)(S + 2 * (5 * r) * LANES);
-        acc[2 * r + 1] = FN(vload)(S + (2 * (4 * r + (r ^ 3)) + 1) * LANES);
-    }
-    int64_t x = 0;
-    do {
-        int64_t base = o | x;
-        V xr[4], xi[4], ur[4], ui[4];
-        FN(load_rows)(pr_, pi_, base, m->rows, 4, xr, xi);
-        FN(load_rows)(gr, gi, base, m->rows, 4, ur, ui);
-        for (int r = 0; r < 4; r++) {
-            acc[2 * r] += ur[r] * xr[r];
-            acc[2 * r] += ui[r] * xi[r];
-            acc[2 * r + 1] += ui[r] * xr[r ^ 3];
-            acc[2 * r + 1] -= ur[r] * xi[r ^ 3];
-        }
-        for (int p = 0; p < 2; p++) { /* block p: rows p, p ^ 3 (pair_blocks' order for f = 3) */
-            V ar[2] = {xr[p], xr[p ^ 3]}, ai[2] = {xi[p], xi[p ^ 3]}, cr[2] = {ur[p], ur[p ^ 3]}, ci[2] = {ui[p], ui[p ^ 3]};
-            FN(mix_values)(ar, ai, 2, m->br + 4 * p, m->bi + 4 * p, MIX_CROSS);
-            FN(mix_values)(cr, ci, 2, m->br + 4 * p, m->bi + 4 * p, MIX_CROSS);
-            xr[p] = ar[0]; xr[p ^ 3] = ar[1]; xi[p] = ai[0]; xi[p ^ 3] = ai[1];
-            ur[p] = cr[0]; ur[p ^ 3] = cr[1]; ui[p] = ci[0]; ui[p ^ 3] = ci[1];
-        }
-        FN(store_rows)(pr_, pi_, base, m->rows, 4, xr, xi);
-        FN(store_rows)(gr, gi, base, m->rows, 4, ur, ui);
-        x = FN(next_group)(x, free);
-    } while (x);
-    for (int r = 0; r < 4; r++) {
-        FN(vstore)(S + 2 * (5 * r) * LANES, acc[2 * r]);
-        FN(vstore)(S + (2 * (4 * r + (r ^ 3)) + 1) * LANES, acc[2 * r + 1]);
+   is MIX_CROSS (RXX, RYY; m: f = 3, blocks of MIX_CROSS): each block, on its row pairs, as a
+   one-target step of RX's pattern (half its sums): of S only Re S[r][r] and Im S[r][r ^ 3]. */
+static inline __attribute__((always_inline)) void FN(dense_backward_blocks)(const int32_t *st, int64_t o, int64_t free,
+                                                                            T *pr, T *pi, T *gr, T *gi,
+                                                                            const FN(Mix) *m, T *S) {
+    for (int p = 0; p < 2; p++) {
+        FN(Mix) block = {.K = 2, .pattern = MIX_CROSS};
+        T Sb[8 * LANES];
+        int a, b, at[4];
+        FN(block_entries)(m->f, p, &a, &b, at);
+        memcpy(block.mr, m->br + 4 * p, sizeof(V) * 4);
+        memcpy(block.mi, m->bi + 4 * p, sizeof(V) * 4);
+        memcpy(block.rows, m->prows[p], sizeof m->prows[p]);
+        for (int k = 0; k < 4; k++) memcpy(Sb + 2 * k * LANES, S + 2 * at[k] * LANES, 2 * LANES * sizeof(T));
+        FN(dense_backward_k)(st, o, free, pr, pi, gr, gi, &block, Sb, 2, MIX_CROSS, MIX_CROSS);
+        for (int k = 0; k < 4; k++) memcpy(S + 2 * at[k] * LANES, Sb + 2 * k * LANES, 2 * LANES * sizeof(T));
     }
 }
 
@@ -497,7 +485,7 @@ static void FN(dense_backward)(const int32_t *st, int n, int64_t F, int64_t o, T
     FN(Mix) m;
     FN(mix_of)(e, rows, K, 1, K == 4 && zeros == MIX_CROSS ? 3 << 2 | MIX_CROSS : form, &m);
     o |= set;
-    if (K == 4 && zeros == MIX_CROSS) FN(dense_backward_cross)(o, free, pr, pi, gr, gi, &m, S);
+    if (K == 4 && zeros == MIX_CROSS) FN(dense_backward_blocks)(st, o, free, pr, pi, gr, gi, &m, S);
     else if (K == 4 && zeros == MIX_REAL) FN(dense_backward_k)(st, o, free, pr, pi, gr, gi, &m, S, 4, MIX_REAL, MIX_REAL);
     else if (K == 4) FN(dense_backward_k)(st, o, free, pr, pi, gr, gi, &m, S, 4, MIX_DENSE, MIX_DENSE);
     else if (zeros == MIX_REAL) FN(dense_backward_k)(st, o, free, pr, pi, gr, gi, &m, S, 2, MIX_REAL, MIX_REAL);
