@@ -474,7 +474,7 @@ static inline __attribute__((always_inline)) void FN(dense_backward_blocks)(cons
 
 /* Where a step's matrix has parts zero at every angle (int 8) and its gradient is wanted, the
    matrix and its derivatives keep that pattern, and so does the part of dL/dM = S M they read:
-   only the pattern's parts of S are summed (half the sums of one target, a quarter of two),
+   only the pattern's parts of S are summed (half the sums; a quarter for RXX, RYY),
    and the un-computing takes the pattern too (the values have it, whatever zero_pattern and
    pair_partner found in them). */
 static void FN(dense_backward)(const int32_t *st, int n, int64_t F, int64_t o, T *pr, T *pi, T *gr, T *gi,
