@@ -137,9 +137,10 @@ class _Plan:
         self._fixed = {torch.complex128: fixed}
         self.shared = shared
 
-    def shared_diagonals(self, data: Tensor) -> Tensor:
-        """The merged shared diagonals ``(U * 2**m,)`` from the step data's first row (differentiable)."""
-        return _merged(data[0], self.shared)
+    def shared_diagonals(self, data: Tensor) -> tuple[Tensor, Tensor] | None:
+        """:func:`_merged` of the step data's first row: the shared runs' members and merged
+        diagonals (None: no SHARED row)."""
+        return None if self.shared is None else _merged(data[0], self.shared)
 
     def fixed(self, dtype: torch.dtype) -> Tensor:
         if dtype not in self._fixed:
@@ -199,7 +200,7 @@ def _plan(program: Layered) -> _Plan | None:
     segments = [_segment(part, qubits, n, program.device, perms, merged) for part, qubits in runs]
     index = torch.cat(perms) if perms else torch.zeros(1, dtype=torch.int32, device=program.device)
     fixed = _run_columns(merged[FIXED], sum(c.numel() for c in constants), m, program.device)
-    values = (_merged(torch.cat(constants).to(program.device), fixed) if constants
+    values = (_merged(torch.cat(constants).to(program.device), fixed)[1] if constants
               else torch.ones(1, dtype=torch.complex128, device=program.device))
     plan = _Plan(segments, index, values, _run_columns(merged[SHARED], offset, m, program.device), m, held)
     if len(_PLANS) >= 64:
@@ -304,12 +305,14 @@ def _run_columns(runs: list[list[Tensor]], width: int, m: int, device: torch.dev
     return torch.stack([torch.stack(run + [pad] * (k - len(run))) for run in runs])
 
 
-def _merged(row: Tensor, columns: Tensor) -> Tensor:
-    """Each run of diagonals multiplied into one diagonal of a program's index: ``row`` (the
-    members' values, a 1 appended) read at :func:`_run_columns`' ``columns`` ``(U, K, 2**m)``,
-    the product over each run, as ``(U * 2**m,)`` (differentiable in ``row``)."""
-    row = torch.cat([row, torch.ones(1, dtype=row.dtype, device=row.device)])
-    return row[columns].prod(1).flatten()
+def _merged(row: Tensor, columns: Tensor) -> tuple[Tensor, Tensor]:
+    """Each run of diagonals multiplied into one diagonal of a program's index: the members'
+    values ``(U, K, 2**m)`` (``row``, a 1 appended for the padding, read at :func:`_run_columns`'
+    ``columns``) and their product over each run, ``(U * 2**m,)``."""
+    from .engine import start_state
+
+    members = torch.cat([row, start_state(0, row.dtype, row.device)[0]])[columns]  # |> of no qubit: a 1
+    return members, members.prod(1).flatten()
 
 
 def _inner_tables(step: Permutation, order: list[int], n: int) -> tuple[Tensor, Tensor]:
@@ -343,8 +346,7 @@ def run(program: Layered, plan: _Plan, state: Tensor | None) -> Tensor:
 
     data = _pack(program)
     state = start_state(program.n_qubits, program.dtype, program.device) if state is None else state.to(program.dtype)
-    shared = plan.shared_diagonals(data) if plan.shared is not None else start_state(0, program.dtype, program.device)[0]
-    return _Run.apply(state, data, shared, plan, program.batch)
+    return _Run.apply(state, data, plan, program.batch)
 
 
 def _warps(n: int) -> int:
@@ -360,11 +362,14 @@ def _where(segment: _Segment) -> tuple:
 
 class _Run(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, state, data, shared, plan, batch):
-        state, data, shared = state.contiguous(), data.contiguous(), shared.contiguous()
+    def forward(ctx, state, data, plan, batch):
+        state, data = state.contiguous(), data.contiguous()
         out = torch.empty(batch, state.shape[1], dtype=state.dtype, device=state.device)
         psi, d, o = torch.view_as_real(state), torch.view_as_real(data), torch.view_as_real(out)
-        fixed, sh = torch.view_as_real(plan.fixed(state.dtype)), torch.view_as_real(shared)
+        fixed = torch.view_as_real(plan.fixed(state.dtype))
+        merged = plan.shared_diagonals(data)
+        ctx.members = None if merged is None else merged[0]
+        ctx.shared = sh = fixed if merged is None else torch.view_as_real(merged[1])  # not read without SHARED rows
         source, stride = psi, psi.stride(0) if state.shape[0] > 1 else 0
         for segment in plan.segments:  # the first reads the start states, the others work in place
             inner, outer, outer_bits = _where(segment)
@@ -374,23 +379,23 @@ class _Run(torch.autograd.Function):
                 N_QUBITS=plan.qubits, MAPPED=segment.inner is not None, num_warps=_warps(plan.qubits))
             source, stride = o, o.stride(0)
         ctx.plan, ctx.state_batch, ctx.data_batch = plan, state.shape[0], data.shape[0]
-        ctx.save_for_backward(out, data, shared)
+        ctx.save_for_backward(out, data)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        out, data, shared = ctx.saved_tensors
-        plan, batch = ctx.plan, out.shape[0]
+        out, data = ctx.saved_tensors
+        plan, batch, members, sh = ctx.plan, out.shape[0], ctx.members, ctx.shared
         grad = grad.contiguous()
         programs = max(batch << s.outer_bits for s in plan.segments)
-        grad_data = torch.zeros(programs, data.shape[1], dtype=data.dtype, device=data.device)
+        width = data.shape[1]  # grad_data has one more column: the SHARED runs' padding's
+        grad_data = torch.zeros(programs, width + 1, dtype=data.dtype, device=data.device)
         grad_state = torch.empty_like(out)
         psi_work = torch.empty_like(out) if len(plan.segments) > 1 else grad_state
         d, gd = torch.view_as_real(data), torch.view_as_real(grad_data)
-        fixed, sh = torch.view_as_real(plan.fixed(out.dtype)), torch.view_as_real(shared)
-        groups = min(GROUPS, programs) if plan.shared is not None else 1
-        grad_shared = torch.zeros(groups, shared.shape[0], dtype=shared.dtype, device=shared.device)
-        gs = torch.view_as_real(grad_shared)
+        fixed = torch.view_as_real(plan.fixed(out.dtype))
+        groups = min(GROUPS, programs) if members is not None else 1
+        gs = gd if members is None else torch.zeros(groups, *sh.shape, dtype=sh.dtype, device=sh.device)  # not written without SHARED rows
         psi, lam = torch.view_as_real(out), torch.view_as_real(grad)
         psi_to, lam_to = torch.view_as_real(psi_work), torch.view_as_real(grad_state)
         for k in reversed(range(len(plan.segments))):  # each un-computes its own part, in place after the first
@@ -407,10 +412,13 @@ class _Run(torch.autograd.Function):
             grad_data = grad_data.view(batch, programs // batch, -1).sum(1)
         if ctx.data_batch == 1:
             grad_data = grad_data.sum(0, keepdim=True)
-        grad_shared = grad_shared.sum(0) if plan.shared is not None else None
+        if members is not None:  # a member's gradient: the buffers' sum times the member (see the kernel)
+            h = torch.view_as_complex(gs.sum(0)).view(members.shape[0], 1, members.shape[2])
+            grad_data[0].index_add_(0, plan.shared.flatten(), (members * h).flatten())
+        grad_data = grad_data[:, :width]
         if not ctx.needs_input_grad[0]:
-            return None, grad_data, grad_shared, None, None
-        return (grad_state.sum(0, keepdim=True) if ctx.state_batch == 1 else grad_state), grad_data, grad_shared, None, None
+            return None, grad_data, None, None
+        return (grad_state.sum(0, keepdim=True) if ctx.state_batch == 1 else grad_state), grad_data, None, None
 
 
 if tl is not None:
@@ -582,12 +590,14 @@ if tl is not None:
             elif kind == 4:
                 re, im = _diagonal(re, im, idx, fixed_ptr + 2 * offset, True)
                 gr, gi = _diagonal(gr, gi, idx, fixed_ptr + 2 * offset, True)
-            elif kind == 5:  # this program's part of dL/dD = lam conj(psi before), added to its group's buffer
-                re, im = _diagonal(re, im, idx, shared_ptr + 2 * offset, True)
+            elif kind == 5:
+                # this program's part of dL/dD conj(D) = lam conj(psi after D), added to its group's
+                # buffer: a member d's gradient is that times d (|d| = 1, the others' product is D conj(d))
                 if size > 0:
                     at_grad = grad_shared_ptr + (p % groups).to(tl.int64) * grad_shared_stride + 2 * (offset + idx)
                     tl.atomic_add(at_grad, gr * re + gi * im, sem="relaxed")
                     tl.atomic_add(at_grad + 1, gi * re - gr * im, sem="relaxed")
+                re, im = _diagonal(re, im, idx, shared_ptr + 2 * offset, True)
                 gr, gi = _diagonal(gr, gi, idx, shared_ptr + 2 * offset, True)
             else:
                 inverse = tl.load(perm_ptr + offset + N + idx)
