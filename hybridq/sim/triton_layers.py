@@ -385,7 +385,8 @@ class _Run(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         out, data = ctx.saved_tensors
-        plan, batch, members, sh = ctx.plan, out.shape[0], ctx.members, ctx.shared
+        plan, batch, sh = ctx.plan, out.shape[0], ctx.shared
+        members = ctx.members if ctx.needs_input_grad[1] else None
         grad = grad.contiguous()
         programs = max(batch << s.outer_bits for s in plan.segments)
         width = data.shape[1]  # grad_data has one more column: the SHARED runs' padding's

@@ -160,6 +160,14 @@ def check_shared_steps(device: str) -> None:
             kinds = triton_layers._plan(program).segments[0].table[:, 0].tolist()
             # [RZZ, CRZ], [CZ], [CPhase]; [RZZ(x)] per sample (shared too in a batch of 1), [CPhase, RZZ]
             assert kinds.count(triton_layers.SHARED) == 3 and kinds.count(triton_layers.DIAG) == (batch > 1), kinds
+            psi0 = torch.randn(batch, 16, dtype=torch.complex128, generator=torch.Generator().manual_seed(batch))
+            psi0 = psi0.to(device).requires_grad_(True)  # the start states' gradient alone (the data wants none)
+            grads = []
+            for executor in (TritonExecutor(), ReferenceExecutor()):
+                program = CompiledCircuit.of(circuit).layered(x.detach(), w.detach(), batch=batch, dtype=torch.complex128,
+                                                              device=device)
+                grads.append(torch.autograd.grad(loss(executor.run(program, psi0, "adjoint")), psi0)[0])
+            assert float((grads[0] - grads[1]).abs().max()) < 1e-10, batch
     finally:
         chains.available = available
 
