@@ -13,9 +13,9 @@ steps, one row each (a step whose data wants no gradient is marked, and the back
   read of ``2**m`` values (cached on the GPU), not one row per gate;
 - a run of other diagonals shared by the batch (an RZZ ring's, CRZ, CPhase with weights, in a
   circuit whose other angles may read the inputs), multiplied per call by torch into one
-  diagonal of the program's amplitudes (autograd takes its gradient back to each gate): the
-  backward adds each amplitude's part of the merged diagonal's gradient into one of
-  :data:`GROUPS` buffers (atomic adds), no reduction per gate.
+  diagonal of the program's amplitudes: the backward adds each amplitude's part of the run's
+  gradient into one of :data:`GROUPS` buffers (atomic adds, no reduction per gate), and a
+  member's gradient is their sum times the member (a few torch ops for all runs).
 
 The data of every step (matrices, diagonals) is packed into one ``(B or 1, W)`` complex buffer
 per call, so per-sample (input-dependent) angles cost nothing more than shared ones. The
