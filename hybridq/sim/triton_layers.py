@@ -10,7 +10,12 @@ steps, one row each (a step whose data wants no gradient is marked, and the back
 - a permutation (a gather): CNOT rings, SWAPs, Toffolis;
 - a run of constant diagonals (a compiled circuit's CZ, CCZ, fixed phases), multiplied once per
   structure into one diagonal of the program's ``2**m`` amplitudes: a CZ chain layer costs one
-  read of ``2**m`` values (cached on the GPU), not one row per gate.
+  read of ``2**m`` values (cached on the GPU), not one row per gate;
+- a run of other diagonals shared by the batch (an RZZ ring's, CRZ, CPhase with weights, in a
+  circuit whose other angles may read the inputs), multiplied per call by torch into one
+  diagonal of the program's amplitudes: the backward adds each amplitude's part of the run's
+  gradient into one of :data:`GROUPS` buffers (atomic adds, no reduction per gate), and a
+  member's gradient is their sum times the member (a few torch ops for all runs).
 
 The data of every step (matrices, diagonals) is packed into one ``(B or 1, W)`` complex buffer
 per call, so per-sample (input-dependent) angles cost nothing more than shared ones. The
@@ -44,7 +49,7 @@ import torch
 
 from . import fused
 from ..qubit_order import bit_weights
-from .layers import Dense, Diagonal, Layered, Permutation, data_of, joined
+from .layers import Dense, Diagonal, Layered, Permutation, data_of, joined, shared_by_batch
 
 Tensor = torch.Tensor
 tl = fused.tl
@@ -63,8 +68,11 @@ SEGMENT_QUBITS = fused.CHUNK_BITS
 ADJACENT_QUBITS = 4
 #: Step kinds (first column of a table row); FIXED: consecutive diagonals that want no gradient
 #: (CZ, CCZ, fixed phases), multiplied into one diagonal on all of a program's qubits, made once
-#: per structure and read with each amplitude (no per-gate work).
-ONE, TWO, DIAG, PERM, FIXED = 0, 1, 2, 3, 4
+#: per structure and read with each amplitude (no per-gate work); SHARED: consecutive other
+#: diagonals shared by the batch (:func:`~hybridq.sim.layers.shared_by_batch`), multiplied so per call.
+ONE, TWO, DIAG, PERM, FIXED, SHARED = 0, 1, 2, 3, 4, 5
+#: Buffers the programs add a SHARED run's gradient into (fewer: more atomic contention).
+GROUPS = 32
 #: Columns of a table row: kind, three qubit bits, control mask, control values, data offset,
 #: size (0: the step's data wants no gradient, and the backward skips its sums).
 ROW = 8
@@ -103,7 +111,7 @@ def _key(program: Layered) -> tuple:
             if isinstance(s, Permutation):
                 parts.append(("P", id(s.index)))
             elif isinstance(s, Diagonal):
-                parts.append(("D", s.qubits, s.values.requires_grad, s.constant and id(s.values)))
+                parts.append(("D", s.qubits, s.values.requires_grad, shared_by_batch(s), s.constant and id(s.values)))
             else:
                 parts.append(("M", s.qubits, s.controls, s.control_values, s.matrix.requires_grad))
         steps.append(tuple(parts))
@@ -120,11 +128,19 @@ class _Segment:
 
 class _Plan:
     """The segments of a program structure (on the device), its permutations, its merged fixed
-    diagonals (complex128, by dtype on first use) and the qubits a program holds."""
+    diagonals (complex128, by dtype on first use), the columns of the step data that make its
+    merged shared ones (:func:`_merged`; None: no SHARED row) and the qubits a program holds."""
 
-    def __init__(self, segments: list[_Segment], perms: Tensor, fixed: Tensor, qubits: int, held: list):
+    def __init__(self, segments: list[_Segment], perms: Tensor, fixed: Tensor, shared: Tensor | None, qubits: int,
+                 held: list):
         self.segments, self.perms, self.qubits, self.held = segments, perms, qubits, held
         self._fixed = {torch.complex128: fixed}
+        self.shared = shared
+
+    def shared_diagonals(self, data: Tensor) -> tuple[Tensor, Tensor] | None:
+        """:func:`_merged` of the step data's first row: the shared runs' members and merged
+        diagonals (None: no SHARED row)."""
+        return None if self.shared is None else _merged(data[0], self.shared)
 
     def fixed(self, dtype: torch.dtype) -> Tensor:
         if dtype not in self._fixed:
@@ -144,6 +160,7 @@ def _plan(program: Layered) -> _Plan | None:
         return hit
     n = program.n_qubits
     rows, held = [], []  # rows: (kind, qubits in row order, controls, control values, offset or permutation, size)
+    constants: list[Tensor] = []  # the FIXED rows' values (complex128), their offsets into these
     offset = program.n_layers * n * 4  # the one-qubit matrices come first
     for k, layer in enumerate(program.layers):
         for q in layer.one_qubit_on:
@@ -158,11 +175,14 @@ def _plan(program: Layered) -> _Plan | None:
                 if len(s.qubits) > MAX_DIAGONAL_QUBITS:
                     return None
                 size = 2 ** len(s.qubits)
-                if not s.constant or data.requires_grad or data.shape[0] != 1:
+                if not shared_by_batch(s):
                     rows.append((DIAG, s.qubits, (), (), offset, size))
-                else:
-                    rows.append((FIXED, s.qubits, (), (), data[0], 0))
+                elif s.constant and not data.requires_grad:
+                    rows.append((FIXED, s.qubits, (), (), sum(c.numel() for c in constants), 0))
+                    constants.append(data[0].to(torch.complex128))
                     held.append(data)
+                else:
+                    rows.append((SHARED, s.qubits, (), (), offset, size if data.requires_grad else 0))
             else:
                 if len(s.qubits) > 2:
                     return None
@@ -176,11 +196,13 @@ def _plan(program: Layered) -> _Plan | None:
     if any(len(qubits) > m for _, qubits in runs):
         return None  # a step on more qubits (controls included) than a segment holds
     perms: list[Tensor] = []
-    fixed: list[Tensor] = []
-    segments = [_segment(part, qubits, n, program.device, perms, fixed) for part, qubits in runs]
+    merged: dict[int, list[list[Tensor]]] = {FIXED: [], SHARED: []}
+    segments = [_segment(part, qubits, n, program.device, perms, merged) for part, qubits in runs]
     index = torch.cat(perms) if perms else torch.zeros(1, dtype=torch.int32, device=program.device)
-    values = torch.cat(fixed) if fixed else torch.ones(1, dtype=torch.complex128, device=program.device)
-    plan = _Plan(segments, index, values, m, held)
+    fixed = _run_columns(merged[FIXED], sum(c.numel() for c in constants), m, program.device)
+    values = (_merged(torch.cat(constants).to(program.device), fixed)[1] if constants
+              else torch.ones(1, dtype=torch.complex128, device=program.device))
+    plan = _Plan(segments, index, values, _run_columns(merged[SHARED], offset, m, program.device), m, held)
     if len(_PLANS) >= 64:
         _PLANS.pop(next(iter(_PLANS)))
     _PLANS[key] = plan
@@ -225,24 +247,26 @@ def _segments(rows: list[tuple], n: int) -> list[tuple[list[tuple], tuple[int, .
 
 
 def _segment(rows: list[tuple], qubits: tuple[int, ...], n: int, device: torch.device, perms: list[Tensor],
-             fixed: list[Tensor]) -> _Segment:
+             merged: dict[int, list[list[Tensor]]]) -> _Segment:
     """The table of ``rows`` on the ``2**m`` amplitudes of ``qubits`` (a program's index holds
     them with the lowest global bit lowest), and where a program's amplitudes lie. Permutations
     are appended to ``perms`` as tables of a program's index, then their inverses; each run of
-    fixed diagonals to ``fixed``, multiplied into one diagonal of a program's index."""
+    FIXED (SHARED) diagonals to ``merged[FIXED]`` (``merged[SHARED]``) as the columns of its
+    members' values at each value of a program's index (:func:`_merged` multiplies them)."""
     m = len(qubits)
     order = sorted(qubits, reverse=True)  # inner bit j <- the qubit of the j-th lowest global bit
     bit = {q: 1 << j for j, q in enumerate(order)}
     whole = m == n
     table = []
     for kind, on, controls, values, offset, size in rows:
-        if kind == FIXED:
-            diagonal = _on_index(offset, [bit[q] for q in on], m)
-            if table and table[-1][0] == FIXED:  # the run goes on: one product
-                fixed[-1] = fixed[-1] * diagonal
+        if kind in merged:
+            columns = offset + _picked_bits(torch.arange(2**m, device=device), [bit[q] for q in on])
+            if table and table[-1][0] == kind:  # the run goes on: one product
+                merged[kind][-1].append(columns)
+                table[-1][7] = max(table[-1][7], size)
             else:
-                table.append([FIXED, 0, 0, 0, 0, 0, sum(f.numel() for f in fixed), 0])
-                fixed.append(diagonal)
+                table.append([kind, 0, 0, 0, 0, 0, len(merged[kind]) << m, size])
+                merged[kind].append([columns])
             continue
         if kind == PERM:
             tables = (offset.index, offset.inverse) if whole else _inner_tables(offset, order, n)
@@ -271,10 +295,24 @@ def _picked_bits(i: Tensor, masks: list[int]) -> Tensor:
     return sum(((i & b) != 0).to(i.dtype) << (k - 1 - t) for t, b in enumerate(masks))
 
 
-def _on_index(values: Tensor, bits: list[int], m: int) -> Tensor:
-    """A diagonal's ``values`` (``2**k``, its first qubit most significant) at each of the
-    ``2**m`` values of a program's index, its qubits at index ``bits`` (complex128)."""
-    return values.to(torch.complex128)[_picked_bits(torch.arange(2**m, device=values.device), bits)]
+def _run_columns(runs: list[list[Tensor]], width: int, m: int, device: torch.device) -> Tensor | None:
+    """The runs' member columns as one ``(U, K, 2**m)`` index into a row of ``width`` values,
+    shorter runs padded with column ``width`` (the 1 that :func:`_merged` appends); None: no run."""
+    if not runs:
+        return None
+    k = max(len(run) for run in runs)
+    pad = torch.full((2**m,), width, dtype=torch.int64, device=device)
+    return torch.stack([torch.stack(run + [pad] * (k - len(run))) for run in runs])
+
+
+def _merged(row: Tensor, columns: Tensor) -> tuple[Tensor, Tensor]:
+    """Each run of diagonals multiplied into one diagonal of a program's index: the members'
+    values ``(U, K, 2**m)`` (``row``, a 1 appended for the padding, read at :func:`_run_columns`'
+    ``columns``) and their product over each run, ``(U * 2**m,)``."""
+    from .engine import start_state
+
+    members = torch.cat([row, start_state(0, row.dtype, row.device)[0]])[columns]  # |> of no qubit: a 1
+    return members, members.prod(1).flatten()
 
 
 def _inner_tables(step: Permutation, order: list[int], n: int) -> tuple[Tensor, Tensor]:
@@ -308,8 +346,7 @@ def run(program: Layered, plan: _Plan, state: Tensor | None) -> Tensor:
 
     data = _pack(program)
     state = start_state(program.n_qubits, program.dtype, program.device) if state is None else state.to(program.dtype)
-    out = _Run.apply(state, data, plan, program.batch)
-    return out
+    return _Run.apply(state, data, plan, program.batch)
 
 
 def _warps(n: int) -> int:
@@ -330,11 +367,14 @@ class _Run(torch.autograd.Function):
         out = torch.empty(batch, state.shape[1], dtype=state.dtype, device=state.device)
         psi, d, o = torch.view_as_real(state), torch.view_as_real(data), torch.view_as_real(out)
         fixed = torch.view_as_real(plan.fixed(state.dtype))
+        merged = plan.shared_diagonals(data)
+        ctx.members = None if merged is None else merged[0]
+        ctx.shared = sh = fixed if merged is None else torch.view_as_real(merged[1])  # not read without SHARED rows
         source, stride = psi, psi.stride(0) if state.shape[0] > 1 else 0
         for segment in plan.segments:  # the first reads the start states, the others work in place
             inner, outer, outer_bits = _where(segment)
             _forward_kernel[(batch << outer_bits,)](
-                source, d, segment.table, plan.perms, fixed, o, stride, d.stride(0) if data.shape[0] > 1 else 0,
+                source, d, segment.table, plan.perms, fixed, sh, o, stride, d.stride(0) if data.shape[0] > 1 else 0,
                 segment.n_rows, inner, outer, outer_bits, o.stride(0),
                 N_QUBITS=plan.qubits, MAPPED=segment.inner is not None, num_warps=_warps(plan.qubits))
             source, stride = o, o.stride(0)
@@ -345,22 +385,26 @@ class _Run(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         out, data = ctx.saved_tensors
-        plan, batch = ctx.plan, out.shape[0]
+        plan, batch, sh = ctx.plan, out.shape[0], ctx.shared
+        members = ctx.members if ctx.needs_input_grad[1] else None
         grad = grad.contiguous()
         programs = max(batch << s.outer_bits for s in plan.segments)
-        grad_data = torch.zeros(programs, data.shape[1], dtype=data.dtype, device=data.device)
+        width = data.shape[1]  # grad_data has one more column: the SHARED runs' padding's
+        grad_data = torch.zeros(programs, width + 1, dtype=data.dtype, device=data.device)
         grad_state = torch.empty_like(out)
         psi_work = torch.empty_like(out) if len(plan.segments) > 1 else grad_state
         d, gd = torch.view_as_real(data), torch.view_as_real(grad_data)
         fixed = torch.view_as_real(plan.fixed(out.dtype))
+        groups = min(GROUPS, programs) if members is not None else 1
+        gs = gd if members is None else torch.zeros(groups, *sh.shape, dtype=sh.dtype, device=sh.device)  # not written without SHARED rows
         psi, lam = torch.view_as_real(out), torch.view_as_real(grad)
         psi_to, lam_to = torch.view_as_real(psi_work), torch.view_as_real(grad_state)
         for k in reversed(range(len(plan.segments))):  # each un-computes its own part, in place after the first
             segment = plan.segments[k]
             inner, outer, outer_bits = _where(segment)
             _backward_kernel[(batch << outer_bits,)](
-                psi, lam, psi_to, lam_to, d, segment.table, plan.perms, fixed, gd,
-                d.stride(0) if data.shape[0] > 1 else 0, gd.stride(0), segment.n_rows,
+                psi, lam, psi_to, lam_to, d, segment.table, plan.perms, fixed, sh, gd, gs,
+                d.stride(0) if data.shape[0] > 1 else 0, gd.stride(0), gs.stride(0), groups, segment.n_rows,
                 inner, outer, outer_bits, psi.stride(0),
                 N_QUBITS=plan.qubits, MAPPED=segment.inner is not None, STORE_PSI=k > 0,
                 num_warps=_warps(plan.qubits))
@@ -369,6 +413,10 @@ class _Run(torch.autograd.Function):
             grad_data = grad_data.view(batch, programs // batch, -1).sum(1)
         if ctx.data_batch == 1:
             grad_data = grad_data.sum(0, keepdim=True)
+        if members is not None:  # a member's gradient: the buffers' sum times the member (see the kernel)
+            h = torch.view_as_complex(gs.sum(0)).view(members.shape[0], 1, members.shape[2])
+            grad_data[0].index_add_(0, plan.shared.flatten(), (members * h).flatten())
+        grad_data = grad_data[:, :width]
         if not ctx.needs_input_grad[0]:
             return None, grad_data, None, None
         return (grad_state.sum(0, keepdim=True) if ctx.state_batch == 1 else grad_state), grad_data, None, None
@@ -448,8 +496,9 @@ if tl is not None:
         return b.to(tl.int64), p, at
 
     @triton.jit
-    def _forward_kernel(psi_ptr, data_ptr, table_ptr, perm_ptr, fixed_ptr, out_ptr, psi_stride, data_stride, n_steps,
-                        inner_ptr, outer_ptr, outer_bits, out_stride, N_QUBITS: tl.constexpr, MAPPED: tl.constexpr):
+    def _forward_kernel(psi_ptr, data_ptr, table_ptr, perm_ptr, fixed_ptr, shared_ptr, out_ptr, psi_stride, data_stride,
+                        n_steps, inner_ptr, outer_ptr, outer_bits, out_stride, N_QUBITS: tl.constexpr,
+                        MAPPED: tl.constexpr):
         idx = tl.arange(0, 1 << N_QUBITS)
         b, p, at = _place(inner_ptr, outer_ptr, outer_bits, idx, N_QUBITS, MAPPED)
         re = tl.load(psi_ptr + b * psi_stride + 2 * at)
@@ -466,6 +515,8 @@ if tl is not None:
                 re, im = _diagonal(re, im, _diagonal_index(idx, s0, s1, s2, mask), base, False)
             elif kind == 4:
                 re, im = _diagonal(re, im, idx, fixed_ptr + 2 * offset, False)
+            elif kind == 5:
+                re, im = _diagonal(re, im, idx, shared_ptr + 2 * offset, False)
             else:
                 perm = tl.load(perm_ptr + offset + idx)
                 re, im = tl.gather(re, perm, 0), tl.gather(im, perm, 0)
@@ -489,9 +540,10 @@ if tl is not None:
         tl.store(target + 1, tl.sum(tl.where(sel, ti, 0.0), axis=0))
 
     @triton.jit
-    def _backward_kernel(psi_ptr, lam_ptr, psi_to_ptr, lam_to_ptr, data_ptr, table_ptr, perm_ptr, fixed_ptr, grad_data_ptr,
-                         data_stride, grad_stride, n_steps, inner_ptr, outer_ptr, outer_bits, state_stride,
-                         N_QUBITS: tl.constexpr, MAPPED: tl.constexpr, STORE_PSI: tl.constexpr):
+    def _backward_kernel(psi_ptr, lam_ptr, psi_to_ptr, lam_to_ptr, data_ptr, table_ptr, perm_ptr, fixed_ptr, shared_ptr,
+                         grad_data_ptr, grad_shared_ptr, data_stride, grad_stride, grad_shared_stride, groups, n_steps,
+                         inner_ptr, outer_ptr, outer_bits, state_stride, N_QUBITS: tl.constexpr, MAPPED: tl.constexpr,
+                         STORE_PSI: tl.constexpr):
         """The adjoint sweep: per step (last first), the state before it, the gradient of its data
         (``dL/dM = sum lam psi_before^H`` over the amplitudes it mixes, masked by its controls;
         skipped for steps of size 0), and the adjoint state before it. Writes the adjoint state
@@ -539,6 +591,15 @@ if tl is not None:
             elif kind == 4:
                 re, im = _diagonal(re, im, idx, fixed_ptr + 2 * offset, True)
                 gr, gi = _diagonal(gr, gi, idx, fixed_ptr + 2 * offset, True)
+            elif kind == 5:
+                # this program's part of dL/dD conj(D) = lam conj(psi after D), added to its group's
+                # buffer: a member d's gradient is that times d (|d| = 1, the others' product is D conj(d))
+                if size > 0:
+                    at_grad = grad_shared_ptr + (p % groups).to(tl.int64) * grad_shared_stride + 2 * (offset + idx)
+                    tl.atomic_add(at_grad, gr * re + gi * im, sem="relaxed")
+                    tl.atomic_add(at_grad + 1, gi * re - gr * im, sem="relaxed")
+                re, im = _diagonal(re, im, idx, shared_ptr + 2 * offset, True)
+                gr, gi = _diagonal(gr, gi, idx, shared_ptr + 2 * offset, True)
             else:
                 inverse = tl.load(perm_ptr + offset + N + idx)
                 re, im = tl.gather(re, inverse, 0), tl.gather(im, inverse, 0)

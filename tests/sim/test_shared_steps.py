@@ -50,7 +50,7 @@ def outputs(executor, circuit: Circuit, x: torch.Tensor, w: torch.Tensor) -> tor
 def loss(out: torch.Tensor) -> torch.Tensor:
     """A real loss that reads every amplitude's real and imaginary part."""
     probe = torch.randn(out.shape[0], out.shape[1], 2, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
-    return (torch.view_as_real(out) * probe).sum()
+    return (torch.view_as_real(out) * probe.to(out.device)).sum()
 
 
 def test_steps_without_inputs_are_shared_by_the_batch():

@@ -23,6 +23,7 @@ from hybridq.sim.layers import Dense, Layer, Layered
 from hybridq.sim.triton_layers import TritonExecutor
 
 from test_engine import FAMILIES, _values, family_circuit
+from test_shared_steps import BATCHES, loss, shared_circuit
 
 Tensor = torch.Tensor
 
@@ -98,12 +99,15 @@ def check(device: str) -> None:
         grads = [torch.autograd.grad(o.real.sum(), theta, retain_graph=True)[0] for o in outs]
         assert torch.allclose(outs[0], outs[1], atol=1e-5) and torch.allclose(grads[0], grads[1], atol=1e-5)
     check_families(device)
-    check_constant_diagonals(device)
+    check_merged_diagonals(device)
+    check_shared_steps(device)
 
 
-def check_constant_diagonals(device: str) -> None:
-    """Runs of constant diagonals (user diagonals, CZ, CCZ, a fixed CPhase) are merged once per
-    structure: two circuits of one structure but other diagonal values each equal the reference."""
+def check_merged_diagonals(device: str) -> None:
+    """Runs of constant diagonals (user diagonals, CZ, CCZ) are merged once per structure: two
+    circuits of one structure but other diagonal values each equal the reference; runs of
+    trainable diagonals shared by the batch (RZZ, CRZ, CPhase with weights) are merged per call,
+    their gradients through the merged diagonal equal the reference's."""
     from hybridq.sim import triton_layers
 
     for phases in ([1, 1j, -1, -1j], [1j, 1, 1, -1]):
@@ -114,6 +118,10 @@ def check_constant_diagonals(device: str) -> None:
         for q in range(4):
             c.rx(Weight(f"b{q}"), q)
         c.cz(3, 0).diagonal(torch.tensor(phases).conj(), [1, 3])
+        c.rzz(Weight("z0"), 0, 1).crz(Weight("z1"), 2, 3).cp(Weight("z2"), 1, 3).rzz(Weight("z3") * Input(0), 2, 0)
+        for q in range(4):
+            c.ry(Weight(f"c{q}"), q)
+        c.rzz(Weight("z4"), 3, 2)
         x, w = _values(c, 3, seed=1)
         x, w = x.to(device).requires_grad_(True), w.to(device).requires_grad_(True)
         results = []
@@ -122,9 +130,46 @@ def check_constant_diagonals(device: str) -> None:
             out = executor.run(program, None, "adjoint")
             results.append([out, *torch.autograd.grad(out.real.sum() + out.imag[:, 1].sum(), (w, x))])
         kinds = triton_layers._plan(program).segments[0].table[:, 0].tolist()
-        assert kinds.count(triton_layers.FIXED) == 3, kinds  # [diagonal, CZ], [CCZ], [CZ, diagonal]: CPhase has an angle
+        # [diagonal, CZ], [CCZ], [CZ, diagonal]; [RZZ, CRZ, CPhase] (the per-sample RZZ apart), [RZZ]
+        assert kinds.count(triton_layers.FIXED) == 3 and kinds.count(triton_layers.SHARED) == 3, kinds
         for got, ref in zip(*results):
             assert float((got - ref).detach().abs().max()) < 1e-10, phases
+
+
+def check_shared_steps(device: str) -> None:
+    """``test_shared_steps.py``'s circuit (angles read from the inputs, runs of trainable
+    diagonals shared by the batch around a CZ) as the GPU builds it (the one-qubit chains in the
+    packed data, which then has a row per sample): states, weight and input gradients equal the
+    reference's at every batch size, and the shared runs are merged (SHARED rows)."""
+    from hybridq.sim import chains, triton_layers
+
+    circuit, available = shared_circuit(), chains.available
+    chains.available = lambda device: False  # as on a GPU: no native chains, the packed data holds them
+    try:
+        for batch in BATCHES:
+            x, w = _values(circuit, batch, seed=batch)
+            x, w = x.to(device).requires_grad_(True), w.to(device).requires_grad_(True)
+            results = []
+            for executor in (TritonExecutor(), ReferenceExecutor()):
+                program = CompiledCircuit.of(circuit).layered(x, w, batch=batch, dtype=torch.complex128, device=device)
+                out = executor.run(program, None, "adjoint")
+                results.append([out, *torch.autograd.grad(loss(out), (w, x))])
+            assert program.packed is not None and program.packed.shape[0] == batch
+            for got, ref in zip(*results):
+                assert float((got - ref).detach().abs().max()) < 1e-10, batch
+            kinds = triton_layers._plan(program).segments[0].table[:, 0].tolist()
+            # [RZZ, CRZ], [CZ], [CPhase]; [RZZ(x)] per sample (shared too in a batch of 1), [CPhase, RZZ]
+            assert kinds.count(triton_layers.SHARED) == 3 and kinds.count(triton_layers.DIAG) == (batch > 1), kinds
+            psi0 = torch.randn(batch, 16, dtype=torch.complex128, generator=torch.Generator().manual_seed(batch))
+            psi0 = psi0.to(device).requires_grad_(True)  # the start states' gradient alone (the data wants none)
+            grads = []
+            for executor in (TritonExecutor(), ReferenceExecutor()):
+                program = CompiledCircuit.of(circuit).layered(x.detach(), w.detach(), batch=batch, dtype=torch.complex128,
+                                                              device=device)
+                grads.append(torch.autograd.grad(loss(executor.run(program, psi0, "adjoint")), psi0)[0])
+            assert float((grads[0] - grads[1]).abs().max()) < 1e-10, batch
+    finally:
+        chains.available = available
 
 
 def check_families(device: str) -> None:
