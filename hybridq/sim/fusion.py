@@ -175,7 +175,8 @@ def plan(items: Sequence, classify: Callable[[object], tuple[str, int | None]],
             run_wires |= touched
         else:
             flush_run()
-            flush_pending()
+            if touched & set(pending):
+                flush_pending()  # else it commutes with the pending gates: disjoint qubits
             steps.append(Step("single", items=(index,)))
     flush_run()
     flush_pending()

@@ -23,6 +23,8 @@ from hybridq.sim.distributed import ShardedState, launch, n_global_qubits
 
 TIMEOUT = 60.0
 TOL = {torch.complex64: 1e-6, torch.complex128: 1e-12}
+#: Read-outs sum up to 2**10 squared amplitudes, each within TOL: their rounding grows with the state.
+READ_TOL = {torch.complex64: 1e-5, torch.complex128: 1e-12}
 ONE_QUBIT = ["H", "X", "Y", "S", "T", "SX", "RX", "RY", "RZ", "PhaseShift", "U3"]
 CONTROLLED = ["CNOT", "CZ", "CY", "CH", "CRX", "CRY", "CRZ", "CPhase"]
 
@@ -96,12 +98,12 @@ def test_sharded_circuits_match_simulate(world):
     for i, (n, seed, dtype) in enumerate(CASES):
         x, w = _inputs(seed)
         ref = hq.simulate(random_circuit(n, seed), x, w, dtype=dtype)
-        tol = TOL[dtype]
+        tol, read_tol = TOL[dtype], READ_TOL[dtype]
         got = results[0][i]["state"]
         assert got.shape == ref.shape and (got - ref).abs().max() < tol, (n, seed, dtype)
         for r in range(world):
-            assert results[r][i]["probs"].allclose(hq.sim.probabilities(ref, [1, n - 1, 0]), atol=tol, rtol=0)
-            assert results[r][i]["z"].allclose(hq.sim.expval_z(ref), atol=tol, rtol=0)
+            assert results[r][i]["probs"].allclose(hq.sim.probabilities(ref, [1, n - 1, 0]), atol=read_tol, rtol=0)
+            assert results[r][i]["z"].allclose(hq.sim.expval_z(ref), atol=read_tol, rtol=0)
             assert results[r][i]["state"] is None or r == 0
         assert (results[0][i]["swaps"] > 0) == (world > 1)  # gates on global qubits were swapped in
     # read-outs follow the layout: nothing is swapped back at the end

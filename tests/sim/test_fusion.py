@@ -66,3 +66,18 @@ def test_layer_and_ring_fuse_to_two_passes():
     psi = random_state(2, n, dtype=torch.complex64)
     torch.testing.assert_close(run(psi, fused), run(psi, ops), atol=1e-6, rtol=0)
     assert np.array_equal(np.sort(fused[1].index[0].numpy()), np.arange(2**n))
+
+
+def test_gates_beside_pending_one_qubit_gates_leave_them_pending():
+    """A gate on other qubits than the pending one-qubit gates commutes with them: it does not
+    close their layer, so a circuit of gates in any order keeps few one-qubit passes."""
+    n = 4
+    ops = [sim.gate_op("RY", [3], [0.3], n_qubits=n), sim.gate_op("CZ", [0, 1], n_qubits=n),
+           sim.gate_op("RX", [0], [0.5], n_qubits=n), sim.gate_op("CRX", [1, 2], [0.7], n_qubits=n),
+           sim.gate_op("RZ", [3], [0.2], n_qubits=n), sim.gate_op("CZ", [0, 3], n_qubits=n)]
+    fused = fuse(ops, n, dtype=C128)
+    # CZ(0, 1) and CRX(1, 2) before RY(3), RX(0), RZ(3) as one pass (was: a pass before each)
+    assert [(op.kind, op.controls + op.qubits) for op in fused] == [
+        ("diagonal", (0, 1)), ("dense", (1, 2)), ("kron", (0, 3)), ("diagonal", (0, 3))]
+    psi = random_state(3, n, dtype=torch.complex64)
+    torch.testing.assert_close(run(psi, fused), run(psi, ops), atol=1e-6, rtol=0)
