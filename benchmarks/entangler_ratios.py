@@ -33,6 +33,8 @@ from peers.hybridq_peer import w4_circuit  # noqa: E402
 from workloads import W4_FAMILIES, w4_data  # noqa: E402
 
 RINGS = ("rxx_ring", "ryy_ring", "unitary_ring")
+#: Every family this script times: W4's trainable ones (not the kernel) and the rings above.
+FAMILIES = W4_FAMILIES[:-1] + RINGS
 
 
 def ring_circuit(family: str, n: int, layers: int):
@@ -88,15 +90,15 @@ def main() -> None:
                    help="process CPU time (steady on a busy machine) or wall time (what a user waits; default cpu)")
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32",
                    help="weights and inputs (states complex64 or complex128; default float32)")
-    p.add_argument("--families", default=",".join(W4_FAMILIES[:-1] + RINGS), help="comma-separated families")
+    p.add_argument("--families", default=",".join(FAMILIES), help="comma-separated families")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
     n, layers, batch = args.size
     families = args.families.split(",")
-    unknown = [f for f in families if f not in W4_FAMILIES[:-1] + RINGS]
+    unknown = [f for f in families if f not in FAMILIES]
     if unknown:
-        p.error(f"unknown families {unknown}; known: {', '.join(W4_FAMILIES[:-1] + RINGS)}")
+        p.error(f"unknown families {unknown}; known: {', '.join(FAMILIES)}")
     if "cnot_ring" not in families:
         families.insert(0, "cnot_ring")
     steps = {}
