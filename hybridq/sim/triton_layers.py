@@ -24,12 +24,12 @@ the adjoint state step by step and reduces each step's gradient on chip into the
 autograd then hands every part of it back to the step that made it. No intermediate state is
 stored. complex64 and complex128 alike (the kernels take the buffers' real dtype).
 
-Past :data:`WHOLE_QUBITS` a sample's state does not fit in registers; the table then runs in
+Past :data:`WHOLE_QUBITS` a sample's state is too large for one program's registers; the table runs in
 **segments**: each holds :data:`SEGMENT_QUBITS` qubits (the :data:`ADJACENT_QUBITS` of lowest bits
 always among them, so loads run over adjacent amplitudes), and its programs, one per value of the
 other bits, apply the rows on those qubits in place. A segment takes, in order, every row that
 fits and that no row left behind touches (rows on disjoint qubits commute), so one reaches across
-layers: a 16-qubit CZ chain of 6 layers is 5 launches, a CRX ring 11. The backward walks the
+layers: a 16-qubit CZ chain of 6 layers is 9 launches, a CRX ring 12. The backward walks the
 segments in reverse, each un-computing its part in place. Permutations take part when they move
 only a segment's qubits (a CNOT does; a CNOT ring over all qubits does not: declined).
 
@@ -57,8 +57,9 @@ triton = fused.triton
 
 #: Largest diagonal step (qubits) the kernels take.
 MAX_DIAGONAL_QUBITS = 3
-#: Largest state whose amplitudes all stay in one program's registers (one launch per circuit).
-WHOLE_QUBITS = fused.MAX_WHOLE_QUBITS
+#: Largest state whose amplitudes all stay in one program's registers (one launch per circuit):
+#: past it, segments run faster (H200, 13 qubits: a CRX ring's step 5.9 ms whole, 2.6 ms in segments).
+WHOLE_QUBITS = 12
 #: Largest state of the kernels: past :data:`WHOLE_QUBITS` the table runs in segments.
 MAX_QUBITS = fused.MAX_CHUNKED_QUBITS
 #: Qubits a segment's program holds (``2**SEGMENT_QUBITS`` amplitudes in registers): 11 at 4
