@@ -27,6 +27,7 @@ def _import(device: str):
     import jax
 
     jax.config.update("jax_enable_x64", True)
+    jax.config.update("jax_default_matmul_precision", "highest")  # on GPUs the default is TF32: gradients off by 1e-2..1
     import tensorcircuit as tc
 
     return jax, tc
