@@ -49,7 +49,7 @@ import torch
 
 from . import fused
 from ..qubit_order import bit_weights
-from .layers import Dense, Diagonal, Layered, Permutation, data_of, joined, shared_by_batch
+from .layers import Dense, Diagonal, Layered, Permutation, data_of, data_starts, data_width, joined, shared_by_batch
 
 Tensor = torch.Tensor
 tl = fused.tl
@@ -163,11 +163,14 @@ def _plan(program: Layered) -> _Plan | None:
     n = program.n_qubits
     rows, held = [], []  # rows: (kind, qubits in row order, controls, control values, offset or permutation, size)
     constants: list[Tensor] = []  # the FIXED rows' values (complex128), their offsets into these
-    offset = program.n_layers * n * 4  # the one-qubit matrices come first
+    first = program.n_layers * n * 4  # the one-qubit matrices come first, then the step data
+    steps = [s for layer in program.layers for s in layer.steps]
+    starts = iter(data_starts(steps))
     for k, layer in enumerate(program.layers):
         for q in layer.one_qubit_on:
             rows.append((ONE, (q,), (), (), (k * n + q) * 4, 4))
         for s in layer.steps:
+            offset = first + next(starts)
             if isinstance(s, Permutation):
                 rows.append((PERM, _moved_qubits(s.index, n) if n > WHOLE_QUBITS else (), (), (), s, 0))
                 held.append(s.index)
@@ -192,7 +195,6 @@ def _plan(program: Layered) -> _Plan | None:
                 values = s.control_values or (1,) * len(s.controls)
                 rows.append((ONE if len(s.qubits) == 1 else TWO, s.qubits, s.controls, values, offset,
                              size if data.requires_grad else 0))
-            offset += size
     m = n if n <= WHOLE_QUBITS else SEGMENT_QUBITS
     runs = [(rows, tuple(range(n)))] if n <= WHOLE_QUBITS else _segments(rows, n)
     if any(len(qubits) > m for _, qubits in runs):
@@ -204,7 +206,8 @@ def _plan(program: Layered) -> _Plan | None:
     fixed = _run_columns(merged[FIXED], sum(c.numel() for c in constants), m, program.device)
     values = (_merged(torch.cat(constants).to(program.device), fixed)[1] if constants
               else torch.ones(1, dtype=torch.complex128, device=program.device))
-    plan = _Plan(segments, index, values, _run_columns(merged[SHARED], offset, m, program.device), m, held)
+    width = first + sum(data_width(s) for s in steps if not isinstance(s, Permutation))
+    plan = _Plan(segments, index, values, _run_columns(merged[SHARED], width, m, program.device), m, held)
     if len(_PLANS) >= 64:
         _PLANS.pop(next(iter(_PLANS)))
     _PLANS[key] = plan
@@ -281,7 +284,7 @@ def _segment(rows: list[tuple], qubits: tuple[int, ...], n: int, device: torch.d
         else:
             mask = sum(bit[c] for c in controls)
             table.append([kind, *wires, mask, sum(bit[c] for c, v in zip(controls, values) if v), offset, size])
-    rows_tensor = torch.tensor(table or [[PERM, 0, 0, 0, 0, 0, 0, 0]], dtype=torch.int32).to(device)
+    rows_tensor = torch.tensor(table or [[PERM] + [0] * (ROW - 1)], dtype=torch.int32).to(device)
     if whole:
         return _Segment(rows_tensor, len(table), None, None, 0)
     outside = [q for q in reversed(range(n)) if q not in qubits]
@@ -475,7 +478,7 @@ if tl is not None:
 
     @triton.jit
     def _row(table_ptr, t):
-        row = table_ptr + t * 8
+        row = table_ptr + t * 8  # ROW
         return (tl.load(row), tl.load(row + 1), tl.load(row + 2), tl.load(row + 3), tl.load(row + 4),
                 tl.load(row + 5), tl.load(row + 6), tl.load(row + 7))
 
