@@ -381,6 +381,8 @@ class CompiledCircuit:
         if fast is not None and not pair_steps:  # the outline is the same in every call: made once
             outline = self.cached(("outline", dtype, device, not use_recipe, one_row),
                                   lambda: self._outline(singles, dtype, device))
+        elif not pair_steps and self._singles_fixed(dtype, device):  # the same too: no step has angles
+            outline = self.cached(("fixed outline", dtype, device), lambda: self._outline(singles, dtype, device))
         else:
             outline = self._outline({**singles, **pair_steps}, dtype, device)
         rows = None if inputs is None or not self._reads_inputs else inputs.shape[0] == 1  # the steps' P
@@ -392,12 +394,22 @@ class CompiledCircuit:
         return tuple(Layer(on, tuple(self._permutation_step(k, dtype, device) if self.steps[k].kind == "permutation"
                                      else singles[k] for k in ks)) for on, ks in self._layer_specs)
 
+    def _singles_fixed(self, dtype: torch.dtype, device) -> bool:
+        """Whether every step :meth:`single_steps` makes is fixed (made once; none has angles)."""
+        return not self._single_groups(dtype, device)[1] and not self._pauli_steps()
+
+    def _pauli_steps(self) -> list[int]:
+        """The ``"single"`` steps of a ``PauliRot``, by index."""
+        return self.cached("pauli steps", lambda: [k for k, step in enumerate(self.steps) if step.kind == "single"
+                                                   and self.operations[step.items[0]].name == "PauliRot"])
+
     def _steps_by_builders(self, inputs: Tensor | None, weights: Tensor, dtype: torch.dtype, device) -> tuple | None:
         """The chain products, recipe, steps and step data of :meth:`layered` by one builder call per
         gate kind (circuits :class:`~hybridq.circuits.gate_data.GateData` does not take), or None
         when a step has no description."""
         rdt, const = simops.real_dtype(dtype), self._on(device)
-        single_slots = {s for step in self.steps if step.kind == "single" for s in self.op_slots[step.items[0]]}
+        single_slots = self.cached("single slots", lambda: {
+            s for step in self.steps if step.kind == "single" for s in self.op_slots[step.items[0]]})
         theta = self.angles(inputs, weights, rdt, device) if single_slots & self.slots_reading_inputs or not self._native_ok else None
         shared = self.angles(None, weights, rdt, device) if single_slots - self.slots_reading_inputs else None
         matrices = recipe = None
@@ -464,16 +476,15 @@ class CompiledCircuit:
         if block is not None:
             parts.append(block)
             owners.append(with_data)
-        for k, step in enumerate(self.steps):
-            op = self.operations[step.items[0]] if step.kind == "single" else None
-            if op is not None and op.name == "PauliRot":
-                table = self.cached(("pauli", k, dtype, device), lambda: pauli_table(op.pauli, dtype, device))
-                if table is None:
-                    return None
-                slot = self.op_slots[step.items[0]][0]
-                out[k] = pauli_step(op.qubits, op.controls, (theta if slot in self.slots_reading_inputs else shared)[:, slot], table)
-                parts.append(data_of(out[k]))
-                owners.append([k])
+        for k in self._pauli_steps():
+            op = self.operations[self.steps[k].items[0]]
+            table = self.cached(("pauli", k, dtype, device), lambda: pauli_table(op.pauli, dtype, device))
+            if table is None:
+                return None
+            slot = self.op_slots[self.steps[k].items[0]][0]
+            out[k] = pauli_step(op.qubits, op.controls, (theta if slot in self.slots_reading_inputs else shared)[:, slot], table)
+            parts.append(data_of(out[k]))
+            owners.append([k])
         return out, self._in_step_order(parts, owners, out, dtype, device)
 
     def _in_step_order(self, parts: list[Tensor], owners: list[list[int]], steps: dict[int, Step],
