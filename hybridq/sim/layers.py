@@ -336,20 +336,20 @@ def data_width(step: Diagonal | Dense | StepView) -> int:
 
 
 def data_starts(steps: list[Step | StepView]) -> list[int]:
-    """Where each step's data start in the step data (:meth:`Layered.step_data`): the data of the
-    :class:`Diagonal` and :class:`Dense` steps (and views of them) side by side, in step order; the
-    one rule for it (a step without data gets the start of the next one).
+    """Where each step's data start in the step data (:meth:`Layered.step_data`), then the width of
+    its rows: the data of the :class:`Diagonal` and :class:`Dense` steps (and views of them) side by
+    side, in step order; the one rule for it (a step without data gets the start of the next one).
 
     >>> z, x = torch.ones(1, 4), torch.ones(1, 2, 2)
     >>> data_starts([Diagonal((0, 1), z), Permutation(None, None), Dense((0,), x), Diagonal((1, 0), z)])
-    [0, 4, 4, 8]
+    [0, 4, 4, 8, 12]
     """
     out, start = [], 0
     for step in steps:
         out.append(start)
         if kind_of(step) in (Diagonal, Dense):
             start += data_width(step)
-    return out
+    return out + [start]
 
 
 def shared_by_batch(step: Diagonal | Dense | StepView) -> bool:

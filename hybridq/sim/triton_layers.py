@@ -49,7 +49,7 @@ import torch
 
 from . import fused
 from ..qubit_order import bit_weights
-from .layers import Dense, Diagonal, Layered, Permutation, data_of, data_starts, data_width, joined, shared_by_batch
+from .layers import Dense, Diagonal, Layered, Permutation, data_of, data_starts, joined, shared_by_batch
 
 Tensor = torch.Tensor
 tl = fused.tl
@@ -165,12 +165,13 @@ def _plan(program: Layered) -> _Plan | None:
     constants: list[Tensor] = []  # the FIXED rows' values (complex128), their offsets into these
     first = program.n_layers * n * 4  # the one-qubit matrices come first, then the step data
     steps = [s for layer in program.layers for s in layer.steps]
-    starts = iter(data_starts(steps))
+    starts = data_starts(steps)
+    at = iter(starts)
     for k, layer in enumerate(program.layers):
         for q in layer.one_qubit_on:
             rows.append((ONE, (q,), (), (), (k * n + q) * 4, 4))
         for s in layer.steps:
-            offset = first + next(starts)
+            offset = first + next(at)
             if isinstance(s, Permutation):
                 rows.append((PERM, _moved_qubits(s.index, n) if n > WHOLE_QUBITS else (), (), (), s, 0))
                 held.append(s.index)
@@ -206,8 +207,7 @@ def _plan(program: Layered) -> _Plan | None:
     fixed = _run_columns(merged[FIXED], sum(c.numel() for c in constants), m, program.device)
     values = (_merged(torch.cat(constants).to(program.device), fixed)[1] if constants
               else torch.ones(1, dtype=torch.complex128, device=program.device))
-    width = first + sum(data_width(s) for s in steps if not isinstance(s, Permutation))
-    plan = _Plan(segments, index, values, _run_columns(merged[SHARED], width, m, program.device), m, held)
+    plan = _Plan(segments, index, values, _run_columns(merged[SHARED], first + starts[-1], m, program.device), m, held)
     if len(_PLANS) >= 64:
         _PLANS.pop(next(iter(_PLANS)))
     _PLANS[key] = plan
