@@ -355,8 +355,9 @@ def run(program: Layered, plan: _Plan, state: Tensor | None) -> Tensor:
 
 
 def _warps(n: int) -> int:
-    """Warps of a program holding ``2**n`` amplitudes: 4 while a thread holds at most 32 of
-    them (fewer threads share less through shared memory), 8 past that (4 spill registers)."""
+    """Warps of a program holding ``2**n`` amplitudes: 4 while a thread holds at most 32 of them,
+    8 past that (H200: 16-qubit segments of 12 qubits 13% faster on 4 warps, 13 qubits whole 7x
+    slower on 4)."""
     return 4 if n <= 12 else 8
 
 
