@@ -93,7 +93,7 @@ def check_finite(value, what: str) -> None:
     if _ALLOW.get() or value is None:
         return
     if isinstance(value, torch.Tensor):
-        if value.device.type != "cpu" or torch.compiler.is_compiling() or value.numel() == 0 or under_torch_func(value):
+        if not value.is_cpu or value.numel() == 0 or torch.compiler.is_compiling() or under_torch_func(value):
             return
         if not (value.is_floating_point() or value.is_complex()):
             return

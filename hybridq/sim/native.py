@@ -264,6 +264,12 @@ def kernel(name: str, dtype):
     >>> lib is None or kernel("expval_z", torch.complex64) is lib.expval_z_f32
     True
     """
+    return _kernel_of(library(), name, dtype)
+
+
+@lru_cache(maxsize=None)
+def _kernel_of(lib, name: str, dtype):
+    """:func:`kernel` of the library ``lib``, looked up once (a training step calls several)."""
     import torch
 
     from ..errors import DTypeError
@@ -271,7 +277,7 @@ def kernel(name: str, dtype):
     suffix = {torch.float32: "f32", torch.complex64: "f32", torch.float64: "f64", torch.complex128: "f64"}.get(dtype)
     if suffix is None:
         raise DTypeError(f"the native kernels take float32, float64, complex64 or complex128 data, got {dtype}")
-    function = getattr(library(), f"{name}_{suffix}")
+    function = getattr(lib, f"{name}_{suffix}")
     if function.argtypes is None:
         function.argtypes, function.restype = _SIGNATURES[name], None
     return function

@@ -211,6 +211,10 @@ def _read(program: Layered) -> _Read:
     return read
 
 
+#: The placeholder for an absent tensor argument of :class:`_ProgramRun` (never written).
+_EMPTY = torch.zeros(0)
+
+
 @torch.compiler.disable  # compiled models call the kernels as they are
 def run_program(program: Layered, state: Tensor | None) -> Tensor | None:
     """``program`` from ``state`` (None: ``|0...0>``) on the native kernels, or None where they
@@ -233,7 +237,7 @@ def run_program(program: Layered, state: Tensor | None) -> Tensor | None:
     index, inverse = fused.layer_indices(finals, n, device)
     permutes = tuple(p is not None for p in finals)
     recipe = program.recipe
-    empty = torch.zeros(0)
+    empty = _EMPTY
     if (state is None and recipe is not None and recipe.inputs is not None and recipe.inputs.shape[0] == batch
             and chains.available(device)):
         real = program.dtype.to_real()
