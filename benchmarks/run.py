@@ -99,6 +99,15 @@ def run_worker(spec: dict, env: dict, cap: float, mem_cap: int, setup: float = S
         stdout=subprocess.PIPE, stderr=stderr, text=True, env=env, start_new_session=True,
         preexec_fn=_limit_memory(mem_cap) if spec["device"] == "cpu" and sys.platform == "linux" else None,
     )
+    try:
+        return _watch(proc, spec, stderr, cap, mem_cap, setup)
+    except BaseException:  # interrupted (Ctrl-C, or SIGTERM, see main): the worker, in its own session, goes too
+        _kill(proc)
+        raise
+
+
+def _watch(proc: subprocess.Popen, spec: dict, stderr, cap: float, mem_cap: int, setup: float) -> Outcome:
+    """:func:`run_worker`'s watch over the running worker ``proc``, up to its outcome."""
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True).start()
     deadline = time.monotonic() + setup + cap
@@ -402,5 +411,13 @@ def main(argv=None) -> int:
     return 0
 
 
+def _terminated(signum, frame):
+    raise SystemExit(128 + signum)  # unwinds through run_worker, which stops the running worker
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    signal.signal(signal.SIGTERM, _terminated)
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit("interrupted; the running worker was stopped")

@@ -24,10 +24,13 @@ def preload(workload: str) -> None:
 def _import(device: str):
     if device == "cpu":
         os.environ["JAX_PLATFORMS"] = "cpu"
+    # Full float32 on the GPU: JAX's default there is TF32 (gradients off by 1e-2..1), and JAX 0.11's
+    # precision setting alone left complex products in TF32 on an H100; cuBLAS reads this at start.
+    os.environ["NVIDIA_TF32_OVERRIDE"] = "0"
     import jax
 
     jax.config.update("jax_enable_x64", True)
-    jax.config.update("jax_default_matmul_precision", "highest")  # on GPUs the default is TF32: gradients off by 1e-2..1
+    jax.config.update("jax_default_matmul_precision", "highest")
     import tensorcircuit as tc
 
     return jax, tc
