@@ -21,6 +21,7 @@ hybridq.errors.NonFiniteError: inputs: 1 NaN or infinite value(s) (first at inde
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import contextvars
 import math
 import numbers
@@ -84,6 +85,19 @@ def under_torch_func(*tensors) -> bool:
     return any(isinstance(t, torch.Tensor) and torch._C._functorch.is_functorch_wrapped_tensor(t) for t in tensors)
 
 
+def _all_finite(parts: torch.Tensor) -> bool:
+    """Whether a real CPU tensor holds only finite values, cheaply: one scan by the native kernels
+    where they are built (a training step checks its inputs and weights), else one sum (NaN and
+    inf reach it; a sum that overflows reads as not finite, and the caller looks closer)."""
+    from .sim import native  # imported here: the simulator's package imports this module
+
+    if parts.dtype in (torch.float32, torch.float64) and parts.is_contiguous() and native.library() is not None:
+        first = ctypes.c_int64()
+        native.kernel("first_nonfinite", parts.dtype)(parts.data_ptr(), parts.numel(), ctypes.byref(first))
+        return first.value < 0
+    return math.isfinite(parts.sum())
+
+
 def check_finite(value, what: str) -> None:
     """Raise :class:`NonFiniteError` if ``value`` (a number, array or tensor) holds NaN or inf.
 
@@ -98,7 +112,7 @@ def check_finite(value, what: str) -> None:
         if not (value.is_floating_point() or value.is_complex()):
             return
         parts = torch.view_as_real(value.detach().resolve_conj()) if value.is_complex() else value.detach()
-        if math.isfinite(parts.sum()):  # NaN and inf reach the sum; one reduction, ~10x faster than isfinite
+        if _all_finite(parts):
             return
         finite = torch.isfinite(parts)  # the sum overflowed, or some value is not finite
         bad = ~finite.all(-1) if value.is_complex() else ~finite  # a complex entry is bad if either part is

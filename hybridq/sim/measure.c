@@ -9,11 +9,23 @@
  * those sums. The backward's dL/dpsi_i = 2 psi_i f(i), f(i) = sum_q g_q (1 - 2 bit_q(i)),
  * reads f off one table per part.
  */
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define DEFINE_MEASURE(T, SUFFIX)                                                               \
+                                                                                                \
+/* The index of the first NaN or infinity among count values, else -1, into *out (the finite-  \
+   value check of hybridq/checks.py: one scan, no reduction to set up). */                      \
+void first_nonfinite_##SUFFIX(const T *x, int64_t count, int64_t *out) {                       \
+    *out = -1;                                                                                  \
+    for (int64_t i = 0; i < count; i++)                                                         \
+        if (!isfinite(x[i])) {                                                                  \
+            *out = i;                                                                           \
+            return;                                                                             \
+        }                                                                                       \
+}                                                                                               \
                                                                                                 \
 /* |psi|**2 of count complex amplitudes (one pass), and its backward dL/dpsi = 2 g psi. */      \
 void squared_modulus_##SUFFIX(const T *psi, T *out, int64_t count, int threads) {              \

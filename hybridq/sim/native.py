@@ -59,6 +59,7 @@ _SIGNATURES = {
     "squared_modulus_backward": [_ptr, _ptr, _ptr, _i64, _int],
     "expval_z": [_ptr, _ptr, _i64, _int, _int],
     "expval_z_backward": [_ptr, _ptr, _ptr, _i64, _int, _int],
+    "first_nonfinite": [_ptr, _i64, _ptr],
     "pairs_forward": [_ptr, _i64, _i64, _ptr, _int, _ptr, _ptr, _ptr, _ptr, _i64, _ptr, _int],
     "pairs_backward": [_ptr, _ptr, _i64, _i64, _ptr, _int, _ptr, _ptr, _ptr, _ptr, _i64, _ptr, _ptr, _i64, _int],
     "chain_products": [_ptr, _ptr, _i64, _i64, _i64, _ptr, _ptr, _ptr, _ptr, _i64, _ptr, _ptr, _i64, _i64, _ptr, _ptr,

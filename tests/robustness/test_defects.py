@@ -26,6 +26,7 @@ from hybridq.errors import (DTypeError, HybridqError, NonFiniteError, ParameterE
 from hybridq.estimators import ClassicalShadows, DecisionDiagram, LocallyBiasedShadows
 from hybridq.nn import QuantumLayer
 from hybridq.operators import PauliString, PauliSum
+from hybridq.sim import native
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -159,6 +160,25 @@ def test_non_finite_values_are_refused_unless_allowed(where):
         layer(args["inputs"], initial_state=args.get("initial_state"))
     with checks.nonfinite_allowed():
         assert torch.isnan(hq.simulate(c, **args)).any()
+
+
+@pytest.mark.parametrize("scan", ["native", "sum"])
+def test_finite_check_finds_every_bad_value_and_passes_huge_ones(scan, monkeypatch):
+    if scan == "sum":  # no native kernels: the one-reduction path
+        monkeypatch.setattr(native, "library", lambda: None)
+    elif native.library() is None:
+        pytest.skip("native CPU kernels not built (no C compiler)")
+    for dtype in (torch.float32, torch.float64, torch.complex64, torch.complex128):
+        huge = torch.full((64, 5), torch.finfo(dtype).max, dtype=dtype)  # finite, its sum overflows
+        checks.check_finite(huge, "x")
+        checks.check_finite(huge[:, 1:4], "x")  # not contiguous
+        for bad in (float("nan"), float("inf"), -float("inf"), complex(0, float("nan"))):
+            if isinstance(bad, complex) and not dtype.is_complex:
+                continue
+            x = torch.zeros(64, 5, dtype=dtype)
+            x[37, 2] = bad
+            with pytest.raises(NonFiniteError, match=r"1 NaN or infinite value\(s\) \(first at index \(37, 2\)\)"):
+                checks.check_finite(x, "x")
 
 
 def test_huge_angles_keep_their_meaning_or_are_refused():
