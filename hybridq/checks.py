@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import contextvars
 import math
 import numbers
@@ -82,20 +83,30 @@ def under_torch_func(*tensors) -> bool:
     """
     if torch.compiler.is_compiling():  # traced by torch.compile, which has its own functional transforms
         return False
+    if not torch._C._are_functorch_transforms_active():  # no transform runs: no tensor is wrapped (a cheap test)
+        return False
     return any(isinstance(t, torch.Tensor) and torch._C._functorch.is_functorch_wrapped_tensor(t) for t in tensors)
+
+
+@functools.lru_cache(maxsize=None)
+def _scanner(dtype: torch.dtype):
+    """The native kernel that finds the first non-finite value of a ``dtype`` array, or None
+    where the native kernels are not built."""
+    from .sim import native  # imported here: the simulator's package imports this module
+
+    return native.kernel("first_nonfinite", dtype) if native.library() is not None else None
 
 
 def _all_finite(parts: torch.Tensor) -> bool:
     """Whether a real CPU tensor holds only finite values, cheaply: one scan by the native kernels
     where they are built (a training step checks its inputs and weights), else one sum (NaN and
     inf reach it; a sum that overflows reads as not finite, and the caller looks closer)."""
-    from .sim import native  # imported here: the simulator's package imports this module
-
-    if parts.dtype in (torch.float32, torch.float64) and parts.is_contiguous() and native.library() is not None:
-        first = ctypes.c_int64()
-        native.kernel("first_nonfinite", parts.dtype)(parts.data_ptr(), parts.numel(), ctypes.byref(first))
-        return first.value < 0
-    return math.isfinite(parts.sum())
+    scan = _scanner(parts.dtype) if parts.dtype in (torch.float32, torch.float64) and parts.is_contiguous() else None
+    if scan is None:
+        return math.isfinite(parts.sum())
+    first = ctypes.c_int64()
+    scan(parts.data_ptr(), parts.numel(), ctypes.byref(first))
+    return first.value < 0
 
 
 def check_finite(value, what: str) -> None:
@@ -109,9 +120,12 @@ def check_finite(value, what: str) -> None:
     if isinstance(value, torch.Tensor):
         if not value.is_cpu or value.numel() == 0 or torch.compiler.is_compiling() or under_torch_func(value):
             return
-        if not (value.is_floating_point() or value.is_complex()):
+        if value.is_complex():
+            parts = torch.view_as_real(value.detach().resolve_conj())
+        elif value.is_floating_point():
+            parts = value.detach()
+        else:
             return
-        parts = torch.view_as_real(value.detach().resolve_conj()) if value.is_complex() else value.detach()
         if _all_finite(parts):
             return
         finite = torch.isfinite(parts)  # the sum overflowed, or some value is not finite
