@@ -421,7 +421,10 @@ class CompiledCircuit:
             matrices = self._chain_products(theta, const, dtype, device).unflatten(1, (len(self._layer_specs), self.n_qubits))
         if self.chain_slots_by_gate and not weights.numel() and (inputs is None or not self._reads_inputs):
             matrices, recipe = self._fixed_chains(recipe, matrices, dtype, device), None
-        built = self.single_steps(theta, shared, dtype, device)
+        if self._singles_fixed(dtype, device):  # no step has angles: the steps are the same in every call
+            built = self.cached(("fixed singles", dtype, device), lambda: self.single_steps(None, None, dtype, device))
+        else:
+            built = self.single_steps(theta, shared, dtype, device)
         return None if built is None else (matrices, recipe, *built)
 
     def _single_groups(self, dtype: torch.dtype, device) -> tuple:
