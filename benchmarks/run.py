@@ -398,7 +398,8 @@ def main(argv=None) -> int:
                 case_row, ref = case_rows(workload, case, outcomes, cap, mem_cap, bandwidth)
                 rows += case_row
                 summary.append(versus_best_peer(workload, case, outcomes))
-                print(f"  [{workload} {case_label(workload, case)}: done; reference {ref}]", file=sys.stderr)
+                times = ", ".join(f"{o.lib} {fmt_time(o.median) if o.status == 'ok' else o.status}" for o in outcomes)
+                print(f"  [{workload} {case_label(workload, case)}: {times}; reference {ref}]", file=sys.stderr)
             notes += [line for line in summary if line]
             notes.append("time: median over the timed repetitions after one warm-up; work MiB: peak resident memory "
                          "(or CUDA allocation) above the level after imports; reference: hybridq if it ran, "
