@@ -177,7 +177,7 @@ class QuantumLayer(nn.Module):
             from ..backends import expectation
 
             out = expectation(self.circuit, x, self.weight, self.observable, self.backend, self.shots) @ self.readout
-            return out.reshape(*lead, out.shape[-1]) if lead is not None else out
+            return _with_lead(out, lead)
         if initial_state is not None and not isinstance(initial_state, Tensor):
             raise ParameterError(f"initial_state must be a tensor of shape (B, 2**n), got {type(initial_state).__name__}")
         if initial_state is not None and initial_state.dim() > 2:
@@ -189,7 +189,7 @@ class QuantumLayer(nn.Module):
             out = self._graphed(x, self.weight, key=(self.circuit.ops.edit, self.output, self.method, *buffers))
         else:
             out = self._run(x, self.weight, initial_state)
-        return out.reshape(*lead, out.shape[-1]) if lead is not None else out
+        return _with_lead(out, lead)
 
     def _run(self, x: Tensor | None, weight: Tensor, initial_state: Tensor | None = None) -> Tensor:
         """The read-outs ``(B, k)`` of the circuit on inputs ``x`` with weights ``weight``."""
@@ -224,7 +224,7 @@ class QuantumLayer(nn.Module):
         if inputs.dim() == 0 or inputs.shape[-1] != need:
             raise ShapeError(f"expected inputs of shape (*, {need}), got {tuple(inputs.shape)}")
         lead = tuple(inputs.shape[:-1])
-        return lead, inputs.reshape(-1, need).to(self.weight.dtype)
+        return lead, (inputs if inputs.dim() == 2 else inputs.reshape(-1, need)).to(self.weight.dtype)
 
     def _save_to_state_dict(self, destination, prefix, keep_vars) -> None:
         """Adds ``weight_names``: the circuit's weight names, in the order of ``weight``, as UTF-8
@@ -262,6 +262,12 @@ class QuantumLayer(nn.Module):
 
 #: State-dict entry of a layer's weight names.
 _NAMES_KEY = "weight_names"
+
+
+def _with_lead(out: Tensor, lead: tuple[int, ...] | None) -> Tensor:
+    """The read-outs ``(B, k)`` shaped ``(*lead, k)`` after the inputs' leading dimensions (as they
+    are for a batch of rows: no view, no autograd node)."""
+    return out if lead is None or len(lead) == 1 else out.reshape(*lead, out.shape[-1])
 
 
 def _encode_names(names: list[str]) -> Tensor:
