@@ -21,9 +21,9 @@ hybridq.errors.NonFiniteError: inputs: 1 NaN or infinite value(s) (first at inde
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import ctypes
 import functools
-import contextvars
 import math
 import numbers
 import operator

@@ -212,7 +212,7 @@ def _read(program: Layered) -> _Read:
 
 
 #: The placeholder for an absent tensor argument of :class:`_ProgramRun` (never written).
-_EMPTY = torch.zeros(0)
+_EMPTY = torch.zeros(0, device="cpu")  # on the CPU whatever the default device at import
 
 
 @torch.compiler.disable  # compiled models call the kernels as they are
@@ -237,17 +237,16 @@ def run_program(program: Layered, state: Tensor | None) -> Tensor | None:
     index, inverse = fused.layer_indices(finals, n, device)
     permutes = tuple(p is not None for p in finals)
     recipe = program.recipe
-    empty = _EMPTY
     if (state is None and recipe is not None and recipe.inputs is not None and recipe.inputs.shape[0] == batch
             and chains.available(device)):
         real = program.dtype.to_real()
-        weights, inputs, mats = recipe.weights.to(real), recipe.inputs.to(real), empty
+        weights, inputs, mats = recipe.weights.to(real), recipe.inputs.to(real), _EMPTY
     else:
-        weights, inputs, mats = empty, empty, _one_qubit(program)
+        weights, inputs, mats = _EMPTY, _EMPTY, _one_qubit(program)
     if state is not None:
         state = state.to(program.dtype)
     wants_grad = grad_on and any(t is not None and t.requires_grad for t in (state, mats, weights, inputs, data))
-    out, z = _ProgramRun.apply(state, mats, weights, inputs, data if data is not None else empty,
+    out, z = _ProgramRun.apply(state, mats, weights, inputs, data if data is not None else _EMPTY,
                                (recipe.plan if weights.numel() or inputs.numel() else None, index, inverse, permutes,
                                 tables, batch, wants_grad))
     fused.attach_z(out, z)
