@@ -30,8 +30,11 @@ always among them, so loads run over adjacent amplitudes), and its programs, one
 other bits, apply the rows on those qubits in place. A segment takes, in order, every row that
 fits and that no row left behind touches (rows on disjoint qubits commute), so one reaches across
 layers: a 16-qubit CZ chain of 6 layers is 9 launches, a CRX ring 12. The backward walks the
-segments in reverse, each un-computing its part in place. Permutations take part when they move
-only a segment's qubits (a CNOT does; a CNOT ring over all qubits does not: declined).
+segments in reverse, each un-computing its part in place; there a one-qubit row's gradient sums
+are taken with the state after the gate, from the partners its un-computing gathers anyway, and
+turned into the matrix's gradient on the host (:meth:`_Plan.one_qubit_gradients`). Permutations
+take part when they move only a segment's qubits (a CNOT does; a CNOT ring over all qubits does
+not: declined).
 
 Programs of layers that the older whole-layer kernels take (one-qubit gates on every qubit and a
 permutation, :func:`hybridq.sim.fused.run`) are left to them: they are tuned for that shape.
