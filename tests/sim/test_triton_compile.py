@@ -55,5 +55,5 @@ def test_step_table_kernels_compile_for_sm90(real, mapped):
                     "to compile (run this test without TRITON_INTERPRET)")
     forward = compile_for_hopper(triton_layers._forward_kernel, real, {"N_QUBITS": 12, "MAPPED": mapped})
     backward = compile_for_hopper(triton_layers._backward_kernel, real,
-                                  {"N_QUBITS": 12, "MAPPED": mapped, "STORE_PSI": mapped})
+                                  {"N_QUBITS": 12, "MAPPED": mapped, "STORE_PSI": mapped, "SUMS_AFTER": mapped})
     assert len(forward) > 0 and len(backward) > 0
