@@ -32,7 +32,7 @@ fits and that no row left behind touches (rows on disjoint qubits commute), so o
 layers: a 16-qubit CZ chain of 6 layers is 9 launches, a CRX ring 12. The backward walks the
 segments in reverse, each un-computing its part in place; there a one-qubit row's gradient sums
 are taken with the state after the gate, from the partners its un-computing gathers anyway, and
-turned into the matrix's gradient on the host (:meth:`_Plan.one_qubit_gradients`). Permutations
+turned into the matrix's gradient on the host (``_Plan.one_qubit_gradients``). Permutations
 take part when they move only a segment's qubits (a CNOT does; a CNOT ring over all qubits does
 not: declined).
 
@@ -147,7 +147,7 @@ class _Plan:
 
     def one_qubit_gradients(self, sums: Tensor, data: Tensor) -> None:
         """Where the backward took the one-qubit rows' sums ``S = sum lam psi^H`` with psi after
-        the gate (:attr:`one_qubit`), turn them, in place, into their matrices' gradients
+        the gate (``one_qubit``), turn them, in place, into their matrices' gradients
         ``dL/dM = S M`` (psi before the gate is ``M^H`` psi after it)."""
         if self.one_qubit is not None:
             at = self.one_qubit
@@ -577,7 +577,7 @@ if tl is not None:
         """The adjoint sweep: per step (last first), the state before it, the gradient of its data
         (``dL/dM = sum lam psi_before^H`` over the amplitudes it mixes, masked by its controls;
         with SUMS_AFTER, for a one-qubit step ``S = sum lam psi_after^H``, which
-        :meth:`_Plan.one_qubit_gradients` turns into ``S M``; skipped for steps of size 0), and
+        ``_Plan.one_qubit_gradients`` turns into ``S M``; skipped for steps of size 0), and
         the adjoint state before it. Writes the adjoint state (and, with STORE_PSI, the state)
         before the table; each program sums its own gradients."""
         N: tl.constexpr = 1 << N_QUBITS
