@@ -54,7 +54,8 @@ W4_SIZES = {
     "quick": [{"family": f, "n": 8, "L": 2, "B": 32} for f in W4_FAMILIES]
     + [{"family": f, "n": 10, "L": 4, "B": 256} for f in W4_FAMILIES],
     "full": [{"family": "zz_kernel", "n": 8, "L": 2, "B": 256}]  # the kernel of hybridq's issue 16: 8 qubits, 256 x 256
-    + [{"family": f, **size} for size in W1_SIZES["full"] for f in W4_FAMILIES],
+    + [{"family": f, **size} for size in W1_SIZES["full"] for f in W4_FAMILIES]
+    + [{"family": f, "n": 10, "L": 4, "B": 1} for f in W4_FAMILIES[:-1]],  # one sample: VQE-like training
 }
 SIZES = {"W1": W1_SIZES, "W2": W2_SIZES, "W3": W3_SIZES, "W4": W4_SIZES}
 TITLES = {

@@ -93,19 +93,21 @@ CHUNK_BITS = 12
 CHUNK_WARPS = 8
 
 
-def suits(device: torch.device, n: int, batch: int) -> bool:
-    """Whether the fused kernels take ``batch`` states of ``n`` qubits on ``device``.
+def suits(device: torch.device, n: int) -> bool:
+    """Whether the fused kernels take states of ``n`` qubits on ``device``.
 
     On a GPU, up to ``2**13`` amplitudes per sample stay in registers (one kernel for the whole
     circuit); up to :data:`MAX_CHUNKED_QUBITS`, each layer runs as two passes over chunks of
     ``2**12`` amplitudes (the low qubits' gates, then the high qubits' on strided chunks, with
-    the permutation folded into the next load). On a CPU the kernels work
-    on 16 samples at a time, so they need a batch (8 or more) and, measured, beat the general
-    path up to 16 qubits (7.8 s -> 1.2 s for the W1 benchmark's 16-qubit step on 2 cores).
+    the permutation folded into the next load). On a CPU the kernels work on 16 samples at a
+    time (a smaller batch fills one block) and, measured, beat the general path up to 16 qubits
+    (7.8 s -> 1.2 s for the W1 benchmark's 16-qubit step on 2 cores; one sample of 10 qubits:
+    a W1 training step 8.0 -> 0.53 ms, a CRX ring's 34 -> 0.86 ms). A few large states without
+    gradients take the single-state kernel first (:func:`few_large_states`).
     """
     if triton_runs(device):
         return 2 <= n <= MAX_CHUNKED_QUBITS
-    return 2 <= n <= 16 and batch >= 8
+    return 2 <= n <= 16
 
 
 def layers(ops: Sequence[Op], n: int) -> tuple[list[Tensor | None], list[tuple[Tensor, Tensor] | None]] | None:
@@ -151,7 +153,7 @@ def run(state: Tensor, ops: Sequence[Op]) -> Tensor | None:
         return None
     if large_state(state, mats, n, batch):
         return run_large_state(state, mats, perms, n)
-    if not suits(state.device, n, batch):
+    if not suits(state.device, n):
         return None
     per_sample = batch if any(m is not None and m.dim() == 4 for m in mats) else 1
     stacked = _slices_of_one(mats, n, state.dtype)
@@ -171,7 +173,7 @@ def run_layers(state: Tensor, mats: Tensor, perms: Sequence[tuple[Tensor, Tensor
     if not (state.dtype in DTYPES and triton_runs(state.device)) or mats.dtype != state.dtype:
         return None
     batch = common_batch([state.shape[0], mats.shape[0]])
-    if not batch or not suits(state.device, n, batch):
+    if not batch or not suits(state.device, n):
         return None
     return _run_stacked(state, mats, perms)
 
@@ -241,10 +243,17 @@ def _slices_of_one(mats: list[Tensor | None], n: int, dtype: torch.dtype) -> Ten
 LARGE_STATE_QUBITS = 12
 
 
+def few_large_states(n: int, batch: int) -> bool:
+    """Whether ``batch`` states of ``n`` qubits are few and large enough for the CPU's
+    single-state kernel (it beats the batched kernels' 16-sample blocks there: one 16-qubit W1
+    state without gradients 1.3 ms against 11 ms)."""
+    return n >= LARGE_STATE_QUBITS and batch < 8
+
+
 def large_state(state: Tensor, mats: list[Tensor | None], n: int, batch: int) -> bool:
     """Whether ``state`` runs through the CPU's single-state kernel: a few large states, matrices
     shared by the batch, and no gradient wanted (the kernel has no backward)."""
-    if triton_runs(state.device) or n < LARGE_STATE_QUBITS or batch >= 8:
+    if triton_runs(state.device) or not few_large_states(n, batch):
         return False
     if any(m is not None and m.dim() == 4 and m.shape[0] > 1 for m in mats):
         return False

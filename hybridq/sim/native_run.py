@@ -228,8 +228,14 @@ def run_program(program: Layered, state: Tensor | None) -> Tensor | None:
     if read.split is None:
         return None
     finals, others = read.split
-    if not fused.suits(device, n, batch):
-        return _large_state(program, state, finals, others)
+    if not finals:
+        return None  # no layers: nothing for the kernels to run
+    if fused.few_large_states(n, batch):
+        out = _large_state(program, state, finals, others)
+        if out is not None:
+            return out
+    if not fused.suits(device, n):
+        return None
     data = program.step_data() if read.n_data else torch.zeros(1, 0, dtype=program.dtype) if any(others) else None
     grad_on = torch.is_grad_enabled()
     wanted = read.wanted(grad_on, data)
@@ -287,8 +293,9 @@ class _ProgramRun(torch.autograd.Function):
         ctx.permutes, ctx.plan, ctx.tables = permutes, plan, tables
         ctx.state_batch = None if state is None else state.shape[0]
         trig = None
-        if plan is not None:
-            products, trig = chains.products(weights.detach().contiguous(), inputs.detach().contiguous(), plan, lanes=True)
+        if plan is not None:  # the kernels read them, forward and backward, as contiguous rows
+            weights, inputs = weights.detach().contiguous(), inputs.detach().contiguous()
+            products, trig = chains.products(weights, inputs, plan, lanes=True)
             mats = products.unflatten(1, (len(permutes), -1))  # lane blocks: no transposes between the kernels
         else:
             mats = mats.detach().contiguous()

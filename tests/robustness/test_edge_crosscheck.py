@@ -105,9 +105,10 @@ def test_states_match_a_dense_reference(path, batch, how, dtype):
     np.testing.assert_allclose(state.detach().to(torch.complex128).numpy(), expected, atol=tol)
 
 
-@pytest.mark.parametrize("batch", [1, 5])
+@pytest.mark.parametrize("batch", [1, 5, 9])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_layer_gradients_agree_between_paths(batch, dtype, monkeypatch):
+    """Transposed inputs: the native kernels' backward reads them as they read them forward."""
     c = circuit(real=False)
     x = layout(torch.rand(batch, N, generator=torch.Generator().manual_seed(3), dtype=dtype), "transposed")
     found = []

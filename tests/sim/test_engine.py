@@ -204,18 +204,33 @@ def test_native_gradients_match_finite_differences(family):
         assert abs(float((loss(w + step) - loss(w - step)) / (2 * eps)) - float(grad[i])) < 1e-6
 
 
+@needs_native
 @pytest.mark.parametrize("batch", [1, 3])
-def test_small_batches_and_one_qubit_take_the_reference(batch, monkeypatch):
-    """Below the native kernels' batch (and on one qubit) the reference runs; the results are the same."""
+def test_small_batches_take_the_native_kernels_and_one_qubit_the_reference(batch, monkeypatch):
+    """A batch smaller than the native kernels' 16 lanes fills one block (one sample of a CRX
+    ring ran 40x slower through the reference); one qubit takes the reference. The results are
+    the reference's."""
     calls = _native_calls(monkeypatch)
-    for circuit in (family_circuit("crx", 4, 2, seed=5), Circuit(1).ry(Weight("a") * Input(0), 0).rz(Weight("b"), 0)):
+    circuits = ((family_circuit("crx", 4, 2, seed=5), True), (Circuit(1).ry(Weight("a") * Input(0), 0).rz(Weight("b"), 0), False))
+    for circuit, native in circuits:
         x, w = _values(circuit, batch, seed=batch)
         monkeypatch.setenv("HYBRIDQ_FUSED", "0")
         slow = _run(circuit, x, w)
         monkeypatch.delenv("HYBRIDQ_FUSED")
+        calls.clear()
         for a, b in zip(_run(circuit, x, w), slow):
             assert float((a - b).abs().max()) < 1e-12
-    assert not calls
+        assert bool(calls) == native
+
+
+@pytest.mark.parametrize("batch", [1, 9])
+def test_a_circuit_without_gates_returns_its_start(batch):
+    """No layers: the start state, |0...0> or the one given (the native executor declines)."""
+    zero = hq.simulate(Circuit(3), batch=batch)
+    assert zero.shape == (batch, 8) and torch.equal(zero[:, 0], torch.ones(batch, dtype=zero.dtype))
+    start = torch.randn(batch, 8, dtype=torch.complex128, generator=torch.Generator().manual_seed(batch))
+    start = start / start.norm(dim=1, keepdim=True)
+    assert torch.equal(hq.simulate(Circuit(3), initial_state=start), start)
 
 
 @needs_native

@@ -78,6 +78,7 @@ def compare(device: str, n: int, layers: int, batch: int, dtype, extra: bool) ->
 CASES = [(3, 2, 5, torch.complex128, False), (5, 3, 4, torch.complex64, True), (6, 2, 1, torch.complex128, True)]
 
 
+@pytest.mark.skipif(not fused.available(torch.device("cpu")), reason="native CPU kernels not built (no C compiler)")
 def test_layer_split_and_fallback():
     ops = to_ops(hq.circuits.compiled.CompiledCircuit.of(layered(4, 2)).layered(
         torch.zeros(2, 4), torch.zeros(len(layered(4, 2).weight_names)), batch=2, dtype=torch.complex64, device="cpu"))
@@ -87,7 +88,10 @@ def test_layer_split_and_fallback():
     stacked = fused._slices_of_one(mats, 4, torch.complex64)  # a compiled circuit's layers: views of one tensor
     assert stacked is not None and all(torch.equal(stacked[:, i], m) for i, m in enumerate(mats))
     assert fused._slices_of_one([m.clone() for m in mats], 4, torch.complex64) is None
-    assert fused.run(hq.sim.zero_state(4), ops) is None  # a batch of 2: the general path on a CPU
+    fast = fused.run(hq.sim.zero_state(4), ops)  # a batch of 2 fills one of the CPU kernels' 16-sample blocks
+    with general_path():
+        slow = hq.sim.run(hq.sim.zero_state(4), ops)
+    assert fast is not None and torch.allclose(fast, slow, atol=1e-6)
 
 
 @pytest.mark.skipif(not fused.available(torch.device("cpu")), reason="native CPU kernels not built (no C compiler)")
@@ -410,7 +414,7 @@ def test_layered_run_equals_the_general_path(n, layers, batch, dtype, keep, monk
 @pytest.mark.skipif(not fused.available(torch.device("cpu")), reason="native CPU kernels not built (no C compiler)")
 def test_native_program_runs_where_it_applies(monkeypatch):
     """A given initial state, no inputs, a permutation first and a controlled rotation all run
-    on the native executor; a small batch (4) goes to the next; results equal the general path."""
+    on the native executor, and so does a small batch (4); results equal the general path."""
     calls = []
     apply = native_run._ProgramRun.apply
     monkeypatch.setattr(native_run._ProgramRun, "apply", lambda *a: calls.append(1) or apply(*a))
@@ -423,7 +427,7 @@ def test_native_program_runs_where_it_applies(monkeypatch):
     controlled.ops += c.ops
     controlled.crx(Weight("b0_0") * Input(0), 0, 1)
     no_inputs = Circuit(3).ry(Weight("a"), 0).ry(Weight("b"), 1).ry(Weight("c"), 2).cx(0, 1)
-    runs = [(c, x[:4], {}, False), (c, x, {"initial_state": hq.sim.zero_state(4, dtype=torch.complex128)}, True),
+    runs = [(c, x[:4], {}, True), (c, x, {"initial_state": hq.sim.zero_state(4, dtype=torch.complex128)}, True),
             (first_permutation, x, {}, True), (controlled, x, {}, True), (no_inputs, None, {"batch": 10}, True)]
     for circuit, inputs, options, taken in runs:
         calls.clear()

@@ -18,8 +18,7 @@ from hybridq.sim.layers import Diagonal, shared_by_batch
 
 from test_engine import _values
 
-#: Batch sizes: one sample, an odd batch, and one past the native kernels' 16 lanes (they take
-#: batches of 8 or more, :func:`hybridq.sim.fused.suits`).
+#: Batch sizes: one sample, an odd batch, and one past the native kernels' 16 lanes.
 BATCHES = (1, 9, 19)
 needs_native = pytest.mark.skipif(native.library() is None, reason="no C compiler: the native kernels are not built")
 
