@@ -435,8 +435,8 @@ class _Run(torch.autograd.Function):
                 psi, lam, psi_to, lam_to, d, segment.table, plan.perms, fixed, sh, gd, gs,
                 d.stride(0) if data.shape[0] > 1 else 0, gd.stride(0), gs.stride(0), groups, segment.n_rows,
                 inner, outer, outer_bits, psi.stride(0),
-                N_QUBITS=plan.qubits, MAPPED=segment.inner is not None, STORE_PSI=k > 0, SUMS_AFTER=plan.one_qubit is not None,
-                num_warps=_warps(plan.qubits))
+                N_QUBITS=plan.qubits, MAPPED=segment.inner is not None, STORE_PSI=k > 0,
+                SUMS_AFTER=plan.one_qubit is not None, num_warps=_warps(plan.qubits))
             psi, lam = psi_to, lam_to
         if programs > batch:
             grad_data = grad_data.view(batch, programs // batch, -1).sum(1)
@@ -606,7 +606,8 @@ if tl is not None:
                 else:
                     re, im = _one(re, im, idx, s0, mask, values, base, True)
                     if size > 0:
-                        _one_sums(re, im, tl.gather(re, idx ^ s0, 0), tl.gather(im, idx ^ s0, 0), gr, gi, hi, on, target)
+                        qr, qi = tl.gather(re, idx ^ s0, 0), tl.gather(im, idx ^ s0, 0)
+                        _one_sums(re, im, qr, qi, gr, gi, hi, on, target)
                 gr, gi = _one(gr, gi, idx, s0, mask, values, base, True)
             elif kind == 1:
                 on = (idx & mask) == values

@@ -211,7 +211,8 @@ def test_small_batches_take_the_native_kernels_and_one_qubit_the_reference(batch
     ring ran 40x slower through the reference); one qubit takes the reference. The results are
     the reference's."""
     calls = _native_calls(monkeypatch)
-    circuits = ((family_circuit("crx", 4, 2, seed=5), True), (Circuit(1).ry(Weight("a") * Input(0), 0).rz(Weight("b"), 0), False))
+    one_qubit = Circuit(1).ry(Weight("a") * Input(0), 0).rz(Weight("b"), 0)
+    circuits = ((family_circuit("crx", 4, 2, seed=5), True), (one_qubit, False))
     for circuit, native in circuits:
         x, w = _values(circuit, batch, seed=batch)
         monkeypatch.setenv("HYBRIDQ_FUSED", "0")
