@@ -175,6 +175,7 @@ def _plan(program: Layered) -> _Plan | None:
     if hit is not None:
         return hit
     n = program.n_qubits
+    segmented = n > WHOLE_QUBITS
     rows, held = [], []  # rows: (kind, qubits in row order, controls, control values, offset or permutation, size)
     constants: list[Tensor] = []  # the FIXED rows' values (complex128), their offsets into these
     first = program.n_layers * n * 4  # the one-qubit matrices come first, then the step data
@@ -187,7 +188,7 @@ def _plan(program: Layered) -> _Plan | None:
         for s in layer.steps:
             offset = first + next(at)
             if isinstance(s, Permutation):
-                rows.append((PERM, _moved_qubits(s.index, n) if n > WHOLE_QUBITS else (), (), (), s, 0))
+                rows.append((PERM, _moved_qubits(s.index, n) if segmented else (), (), (), s, 0))
                 held.append(s.index)
                 continue
             data = data_of(s)
@@ -210,8 +211,8 @@ def _plan(program: Layered) -> _Plan | None:
                 values = s.control_values or (1,) * len(s.controls)
                 rows.append((ONE if len(s.qubits) == 1 else TWO, s.qubits, s.controls, values, offset,
                              size if data.requires_grad else 0))
-    m = n if n <= WHOLE_QUBITS else SEGMENT_QUBITS
-    runs = [(rows, tuple(range(n)))] if n <= WHOLE_QUBITS else _segments(rows, n)
+    m = SEGMENT_QUBITS if segmented else n
+    runs = _segments(rows, n) if segmented else [(rows, tuple(range(n)))]
     if any(len(qubits) > m for _, qubits in runs):
         return None  # a step on more qubits (controls included) than a segment holds
     perms: list[Tensor] = []
@@ -225,10 +226,11 @@ def _plan(program: Layered) -> _Plan | None:
     # the partners gathered for the un-computing: 4 gathers a row, not 6. Segments only (H100,
     # 16-qubit CRX ring: 19.7 ms against 22.8); whole programs lose (10 qubits, 256 samples: 0.40
     # ms against 0.33; 12 qubits: 8.4 ms against 4.6, the pairs held spill registers).
-    ones = sorted({r[4] for r in rows if r[0] == ONE and r[5] > 0}) if n > WHOLE_QUBITS else []
-    one_qubit = (torch.tensor(ones, device=program.device)[:, None] + torch.arange(4, device=program.device)).flatten()
+    ones = sorted({r[4] for r in rows if r[0] == ONE and r[5] > 0}) if segmented else []
+    one_qubit = ((torch.tensor(ones, device=program.device)[:, None] + torch.arange(4, device=program.device)).flatten()
+                 if ones else None)
     plan = _Plan(segments, index, values, _run_columns(merged[SHARED], first + starts[-1], m, program.device), m, held,
-                 one_qubit if ones else None)
+                 one_qubit)
     if len(_PLANS) >= 64:
         _PLANS.pop(next(iter(_PLANS)))
     _PLANS[key] = plan
