@@ -16,7 +16,8 @@ def ground_state(hamiltonian: PauliSum) -> np.ndarray:
         return vecs[:, 0]
     import scipy.sparse.linalg as sla
 
-    _, vecs = sla.eigsh(hamiltonian.to_matrix(sparse=True), k=1, which="SA", tol=1e-10)
+    start = np.random.default_rng(0).normal(size=2**hamiltonian.n_qubits)  # a fixed start: the same vector in every process
+    _, vecs = sla.eigsh(hamiltonian.to_matrix(sparse=True), k=1, which="SA", v0=start, tol=1e-10)
     return vecs[:, 0]
 
 
