@@ -27,6 +27,13 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def _seeded_torch():
+    """Every test draws torch's unseeded random numbers from the same seed: a failure comes back
+    when the test runs alone, in any order, in any process."""
+    torch.manual_seed(0)
+
+
 def embed(matrix: np.ndarray, qubits, n: int, controls=()) -> np.ndarray:
     """Dense 2**n operator of ``matrix`` on ``qubits`` (qubit 0 = MSB), controlled on ``controls``."""
     dim = 2**n
