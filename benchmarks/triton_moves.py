@@ -139,6 +139,8 @@ def main() -> None:
     p.add_argument("--programs", type=count_argument, default=4096, help="programs per launch (default 4096)")
     p.add_argument("--reps", type=count_argument, default=20, help="updates per timed launch (default 20)")
     args = p.parse_args()
+    if any(w & (w - 1) for w in args.warps):
+        p.error(f"--warps must be powers of two (Triton's rule), got {args.warps}")
     if tl is None:
         p.exit(2, "Triton is not installed: nothing to time (pip install triton, or torch with CUDA)\n")
     if os.environ.get("TRITON_INTERPRET") == "1":
