@@ -113,23 +113,16 @@ def check(qubits: int, warps: int) -> list[str]:
     return wrong
 
 
-def time_update(qubits: int, warps: int, method: str, bit: int, programs: int, reps: int) -> float:
-    """Microseconds per pair update (CUDA)."""
-    psi = torch.randn(programs, 2 << qubits, device="cuda")
-    out = torch.empty_like(psi)
+def time_update(psi: torch.Tensor, out: torch.Tensor, qubits: int, warps: int, method: str, bit: int, reps: int) -> float:
+    """Microseconds per pair update of the programs of ``psi`` (CUDA)."""
     base = triton.testing.do_bench(lambda: update(psi, out, 0, bit, qubits, method, warps), warmup=5, rep=30)
     full = triton.testing.do_bench(lambda: update(psi, out, reps, bit, qubits, method, warps), warmup=5, rep=60)
     return (full - base) / reps * 1e3
 
 
 def _counts(text: str) -> list[int]:
-    try:
-        values = [int(v) for v in text.split(",")]
-    except ValueError:
-        values = []
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"expected comma-separated positive whole numbers, got {text!r}")
-    return values
+    """Comma-separated positive whole numbers (each as :func:`hybridq.cli.count_argument` reads it)."""
+    return [count_argument(v) for v in text.split(",")]
 
 
 def main() -> None:
@@ -152,11 +145,13 @@ def main() -> None:
     print(f"{torch.cuda.get_device_name()}, torch {torch.__version__}, Triton {triton.__version__}: "
           f"µs per pair update, {args.programs} programs")
     for qubits in args.qubits:
+        psi = torch.randn(args.programs, 2 << qubits, device="cuda")
+        out = torch.empty_like(psi)
         for warps in args.warps:
             print(f"\n| M = {qubits}, {warps} warps | " + " | ".join(f"bit {b}" for b in range(qubits)) + " |")
             print("|---" * (qubits + 1) + "|")
             for method in METHODS:
-                row = [f"{time_update(qubits, warps, method, b, args.programs, args.reps):.2f}" for b in range(qubits)]
+                row = [f"{time_update(psi, out, qubits, warps, method, b, args.reps):.2f}" for b in range(qubits)]
                 print(f"| {method} | " + " | ".join(row) + " |", flush=True)
 
 
