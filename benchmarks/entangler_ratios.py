@@ -1,4 +1,4 @@
-"""CPU time of one W4 training step per entangler family, over the CNOT ring's, on a busy machine.
+"""Time of one W4 training step per entangler family, over the CNOT ring's, on a busy machine or a GPU.
 
 The W4 harness (``run.py --only W4``) times wall clock against peers; on a shared machine the
 ratio of one family to hybridq's own CNOT ring is steadier in process CPU time. This runs the
@@ -12,7 +12,10 @@ size, the median over the rounds of the ratio within a round:
     python benchmarks/entangler_ratios.py --size 10,4,256 --threads 2 --clock wall --rounds 5 --repeats 20
 
 ``--dtype float64`` runs the steps in double precision (complex128 states; default float32:
-complex64, as W4).
+complex64, as W4). ``--device cuda`` runs them on the GPU, timed by the wall clock after
+``torch.cuda.synchronize`` (each family's first step, which compiles its kernels, untimed):
+
+    python benchmarks/entangler_ratios.py --device cuda --size 12,6,1024 --repeats 30 --families crx_ring,cz_chain
 """
 
 from __future__ import annotations
@@ -61,11 +64,13 @@ def training_step(circuit, x: torch.Tensor):
     weights of ``x``'s dtype."""
     import hybridq as hq
 
-    layer = hq.nn.QuantumLayer(circuit).to(x.dtype)
+    layer = hq.nn.QuantumLayer(circuit).to(device=x.device, dtype=x.dtype)
 
     def step():
         layer.zero_grad(set_to_none=True)
         (layer(x) ** 2).sum().backward()
+        if x.is_cuda:
+            torch.cuda.synchronize()
 
     step()
     step()
@@ -86,12 +91,19 @@ def main() -> None:
     p.add_argument("--threads", type=count_argument, default=1, help="torch and kernel threads (default 1)")
     p.add_argument("--repeats", type=count_argument, default=10, help="timed steps per family and round (default 10)")
     p.add_argument("--rounds", type=count_argument, default=1, help="rounds over the families, interleaved (default 1)")
-    p.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
-                   help="process CPU time (steady on a busy machine) or wall time (what a user waits; default cpu)")
+    p.add_argument("--clock", choices=("cpu", "wall"), default=None,
+                   help="process CPU time (steady on a busy machine) or wall time (what a user waits; default cpu, "
+                        "wall on a GPU)")
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32",
                    help="weights and inputs (states complex64 or complex128; default float32)")
     p.add_argument("--families", default=",".join(FAMILIES), help="comma-separated families")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where the steps run (default cpu)")
     args = p.parse_args()
+    if args.device == "cuda" and args.clock == "cpu":
+        p.error("--clock cpu times the host only; a GPU step is timed by the wall clock")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        p.error("--device cuda: no CUDA GPU is visible to torch here")
+    args.clock = args.clock or ("wall" if args.device == "cuda" else "cpu")
     torch.set_num_threads(args.threads)
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
     n, layers, batch = args.size
@@ -104,7 +116,7 @@ def main() -> None:
     steps = {}
     for family in families:
         case = {"family": family, "n": n, "L": layers, "B": batch}
-        x = torch.tensor(w4_data({**case, "family": "cnot_ring"})["x"], dtype=getattr(torch, args.dtype))
+        x = torch.tensor(w4_data({**case, "family": "cnot_ring"})["x"], dtype=getattr(torch, args.dtype), device=args.device)
         steps[family] = training_step(ring_circuit(family, n, layers) if family in RINGS else w4_circuit(case), x)
     times: dict[str, list[float]] = {family: [] for family in families}
     for _ in range(args.rounds):  # round by round, so that a drift of the machine's speed hits every family alike
@@ -117,7 +129,8 @@ def main() -> None:
     per_round = {family: [float(np.median(t[r * args.repeats:(r + 1) * args.repeats])) for r in range(args.rounds)]
                  for family, t in times.items()}
     ratio = {family: float(np.median(np.array(per_round[family]) / np.array(per_round["cnot_ring"]))) for family in families}
-    print(f"| family | {args.clock} ms per step (n={n} L={layers} B={batch}, {args.threads} thread(s), {args.dtype}) | ÷ CNOT ring (median of {args.rounds} rounds) |")
+    where = torch.cuda.get_device_name() if args.device == "cuda" else f"{args.threads} thread(s)"
+    print(f"| family | {args.clock} ms per step (n={n} L={layers} B={batch}, {where}, {args.dtype}) | ÷ CNOT ring (median of {args.rounds} rounds) |")
     print("|---|---|---|")
     for family in families:
         print(f"| {family} | {median[family] * 1e3:.2f} | {ratio[family]:.2f} |")
